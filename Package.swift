@@ -1,0 +1,45 @@
+// swift-tools-version:6.0
+// Daybreak: actor-based, distributed fleet and last-mile dispatch.
+// No Swift package dependencies: the toolchain plus libzmq and libpq (system libraries).
+import PackageDescription
+
+let strict: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "Daybreak",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "daybreak", targets: ["daybreak"]),
+        .library(name: "Routing", targets: ["Routing"]),
+        .library(name: "Messaging", targets: ["Messaging"]),
+        .library(name: "Storage", targets: ["Storage"]),
+    ],
+    targets: [
+        // C libraries through system-library targets (see Docs/ARCHITECTURE.md).
+        .systemLibrary(name: "CZeroMQ", path: "Sources/CZeroMQ"),
+        .systemLibrary(name: "CLibPQ", path: "Sources/CLibPQ", pkgConfig: "libpq",
+                       providers: [.apt(["libpq-dev"])]),
+
+        // Pure core.
+        .target(name: "Base", swiftSettings: strict),
+        .target(name: "Routing", swiftSettings: strict),
+
+        // I/O runtime.
+        .target(name: "Messaging", dependencies: ["CZeroMQ", "Base"], swiftSettings: strict),
+        .target(name: "Storage", dependencies: ["CLibPQ", "Base"], swiftSettings: strict),
+
+        // The thin executable.
+        .executableTarget(name: "daybreak",
+                          dependencies: ["Base", "Messaging", "Storage", "Routing", "CZeroMQ", "CLibPQ"],
+                          swiftSettings: strict),
+
+        .testTarget(name: "BaseTests", dependencies: ["Base"], swiftSettings: strict),
+        .testTarget(name: "MessagingTests", dependencies: ["Messaging", "CZeroMQ", "Base"], swiftSettings: strict),
+        .testTarget(name: "StorageTests", dependencies: ["Storage", "CLibPQ", "Base"], swiftSettings: strict),
+        .testTarget(name: "RoutingTests", dependencies: ["Routing"],
+                    resources: [.copy("Fixtures")], swiftSettings: strict),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,8 @@
+import Testing
+@testable import Routing
+
+@Suite struct UnitsTests {
+    @Test func internalUnitsAreSixtyFourBit() {
+        #expect(Distance.max == Int64.max)
+    }
+}
