@@ -38,6 +38,7 @@ let package = Package(
         .testTarget(name: "BaseTests", dependencies: ["Base"], swiftSettings: strict),
         .testTarget(name: "MessagingTests", dependencies: ["Messaging", "CZeroMQ", "Base"], swiftSettings: strict),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "CLibPQ", "Base"], swiftSettings: strict),
+        .testTarget(name: "DaybreakCLITests", dependencies: ["daybreak", "Base"], swiftSettings: strict),
         .testTarget(name: "RoutingTests", dependencies: ["Routing"],
                     resources: [.copy("Fixtures")], swiftSettings: strict),
     ],
