@@ -1,3 +1,5 @@
+import Foundation
+
 /// Settings resolved from three layers, highest first: the command line, the environment
 /// (`DAYBREAK_<NAME>` with dashes as underscores, upper case), then the built-in default.
 ///
