@@ -9,7 +9,7 @@ public struct PostgresError: Error, CustomStringConvertible, Sendable {
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         fileprivate enum Raw: String, Hashable, Sendable {
             case server, connectionLost, connectFailed, decoding, poolTimeout, closed, transactionAborted
-            case migrationChecksumMismatch, migrationInvalid, notificationOverflow, copyFailed, invalidArgument
+            case migrationChecksumMismatch, migrationInvalid, notificationOverflow, copyFailed, invalidArgument, cancelled
         }
         fileprivate let raw: Raw
         private init(_ raw: Raw) { self.raw = raw }
@@ -37,6 +37,8 @@ public struct PostgresError: Error, CustomStringConvertible, Sendable {
         public static let notificationOverflow = Code(.notificationOverflow)
         /// COPY could not send or finish its data.
         public static let copyFailed = Code(.copyFailed)
+        /// The calling task was cancelled; a statement in flight was cancelled on the server.
+        public static let cancelled = Code(.cancelled)
         /// The caller passed something unusable (e.g. an empty channel name).
         public static let invalidArgument = Code(.invalidArgument)
 
