@@ -46,7 +46,11 @@ public enum PostgresType {
 
 /// A Swift value that can be a statement parameter or a COPY field.
 public protocol PostgresEncodable: Sendable {
+    /// The value as a statement parameter.
     var postgresBind: PostgresBind { get }
+    /// The value as one escaped field of a text-format COPY (`\N` for NULL). A default built on
+    /// `postgresBind` exists; hot types write their bytes directly.
+    func encodeCopyText(into out: inout [UInt8]) throws(PostgresError)
 }
 
 extension PostgresBind: PostgresEncodable {
