@@ -6,7 +6,7 @@ import Foundation
 ///
 /// ```swift
 /// var rows = PostgresCopyRows(columns: 3)
-/// try rows.append("north", 1 as Int64, payload)   // one row
+/// try rows.appendRow("north", 1 as Int64, payload)   // one row
 /// try await conn.copyIn("COPY events (region, seq, payload) FROM STDIN", rows: rows, purpose: "append events")
 /// ```
 public struct PostgresCopyRows: Sendable {
@@ -21,8 +21,8 @@ public struct PostgresCopyRows: Sendable {
         bytes.reserveCapacity(reservingBytes)
     }
 
-    /// Appends one field of the current row. Call `endRow()` after `columns` fields.
-    public mutating func append(_ value: some PostgresEncodable) throws(PostgresError) {
+    /// Appends one field of the current row (no per-row array). Call `endRow()` after `columns` fields.
+    public mutating func appendField(_ value: some PostgresEncodable) throws(PostgresError) {
         precondition(fieldsInRow < columnCount, "row has more than \(columnCount) fields")
         if fieldsInRow > 0 { bytes.append(0x09) }
         try value.encodeCopyText(into: &bytes)
@@ -38,9 +38,9 @@ public struct PostgresCopyRows: Sendable {
     }
 
     /// Appends one whole row.
-    public mutating func append(_ values: any PostgresEncodable...) throws(PostgresError) {
+    public mutating func appendRow(_ values: any PostgresEncodable...) throws(PostgresError) {
         precondition(values.count == columnCount, "row has \(values.count) fields, expected \(columnCount)")
-        for v in values { try append(v) }
+        for v in values { try appendField(v) }
         endRow()
     }
 
