@@ -139,6 +139,11 @@ extension Int32 {
 extension Array where Element == UInt8 {
     public func encodeCopyText(into out: inout [UInt8]) throws(PostgresError) { CopyText.hexBytea(self, into: &out) }
 }
+extension Date {
+    public func encodeCopyText(into out: inout [UInt8]) throws(PostgresError) {
+        PostgresTime.write(microsecondsSinceEpoch: PostgresTime.microseconds(self), into: &out)
+    }
+}
 extension Optional where Wrapped: PostgresEncodable {
     public func encodeCopyText(into out: inout [UInt8]) throws(PostgresError) {
         if let v = self { try v.encodeCopyText(into: &out) } else { out.append(0x5C); out.append(0x4E) }

@@ -37,20 +37,40 @@ enum PostgresTime {
         return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
     }
 
-    /// `YYYY-MM-DD HH:MM:SS.ffffff+00`.
+    /// `YYYY-MM-DD HH:MM:SS.ffffff+00` (with ` BC` before year 1).
     static func format(microsecondsSinceEpoch us: Int64) -> String {
+        var out: [UInt8] = []
+        out.reserveCapacity(32)
+        write(microsecondsSinceEpoch: us, into: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Appends the text form without building a String (the COPY hot path).
+    static func write(microsecondsSinceEpoch us: Int64, into out: inout [UInt8]) {
         var (secs, micro) = us.quotientAndRemainder(dividingBy: 1_000_000)
         if micro < 0 { micro += 1_000_000; secs -= 1 }
         var (days, sod) = secs.quotientAndRemainder(dividingBy: 86_400)
         if sod < 0 { sod += 86_400; days -= 1 }
         let (y, m, d) = civil(days: Int(days))
-        func pad(_ v: Int, _ w: Int) -> String {
-            let s = String(v)
-            return s.count >= w ? s : String(repeating: "0", count: w - s.count) + s
+        func digits(_ v: Int, _ width: Int) {
+            var p = 1
+            for _ in 1 ..< width { p *= 10 }
+            var v = v
+            if v >= p * 10 { // wider than `width` (years past 9999)
+                for ch in String(v).utf8 { out.append(ch) }
+                return
+            }
+            while p > 0 { out.append(UInt8(48 + v / p)); v %= p; p /= 10 }
         }
-        let year = y > 0 ? pad(y, 4) : pad(1 - y, 4)
-        let time = "\(pad(Int(sod / 3600), 2)):\(pad(Int(sod % 3600 / 60), 2)):\(pad(Int(sod % 60), 2)).\(pad(Int(micro), 6))"
-        return "\(year)-\(pad(m, 2))-\(pad(d, 2)) \(time)+00" + (y > 0 ? "" : " BC")
+        digits(y > 0 ? y : 1 - y, 4); out.append(45)
+        digits(m, 2); out.append(45)
+        digits(d, 2); out.append(32)
+        digits(Int(sod / 3600), 2); out.append(58)
+        digits(Int(sod % 3600 / 60), 2); out.append(58)
+        digits(Int(sod % 60), 2); out.append(46)
+        digits(Int(micro), 6)
+        out.append(43); out.append(48); out.append(48)
+        if y <= 0 { out.append(contentsOf: " BC".utf8) }
     }
 
     /// Parses `YYYY-MM-DD[ HH:MM:SS[.f…]][±HH[:MM[:SS]]][ BC]`; nil if malformed.
