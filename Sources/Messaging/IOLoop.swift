@@ -20,6 +20,8 @@ enum LoopCommand: Sendable {
     case waitSubscribers(socket: Int, count: Int, topic: [UInt8]?, id: UInt64, deadline: UInt64,
                          UnsafeContinuation<Result<Void, MessagingError>, Never>)
     case resumeReading(socket: Int)
+    /// A task job for the loop's TaskExecutor: run it inline on the I/O thread.
+    case run(UnownedJob, UnownedTaskExecutor)
     case close(socket: Int, UnsafeContinuation<Void, Never>)
     case shutdown
 }
@@ -67,9 +69,12 @@ final class IOLoop: Sendable {
     let context: ContextPointer
     let logger: Logger
     let nextSocketID = Atomic<Int>(0)
+    /// After any activity the thread keeps polling without sleeping for this long (0: never).
+    let busyPollNanos: UInt64
 
-    init(logger: Logger) throws(MessagingError) {
+    init(logger: Logger, busyPoll: Duration = .zero) throws(MessagingError) {
         self.logger = logger
+        self.busyPollNanos = busyPoll.clampedNanoseconds
         guard let ctx = zmq_ctx_new() else {
             throw MessagingError.fromErrno(.socketError, "zmq_ctx_new", daybreak_errno())
         }

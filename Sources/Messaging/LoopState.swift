@@ -68,10 +68,20 @@ final class LoopState {
     func run() {
         var batch: [LoopCommand] = []
         batch.reserveCapacity(64)
+        let spin = loop.busyPollNanos
+        var lastActivity: UInt64 = 0
         while running {
-            loop.inbox.withLock { swap(&$0.commands, &batch) }
-            for c in batch { handle(c) }
-            batch.removeAll(keepingCapacity: true)
+            // Commands, including those that jobs run here submit (a task on the loop's executor
+            // sends its next request): a few passes before polling again.
+            var passes = 0
+            repeat {
+                loop.inbox.withLock { swap(&$0.commands, &batch) }
+                if batch.isEmpty { break }
+                if spin > 0 { lastActivity = monotonicNanos() }
+                for c in batch { handle(c) }
+                batch.removeAll(keepingCapacity: true)
+                passes += 1
+            } while running && passes < 4
             if !running { break }
 
             var retryAfterBlock = false
@@ -96,7 +106,10 @@ final class LoopState {
             }
             if retryAfterBlock && (timeout < 0 || timeout > 1) { timeout = 1 }
 
-            let sleeping = loop.inbox.withLock { s -> Bool in
+            // Busy polling (opt-in): right after activity, poll without sleeping so neither a
+            // reply nor a submit pays a thread wake-up. Costs a core while it lasts.
+            let spinning = spin > 0 && now &- lastActivity < spin
+            let sleeping = !spinning && loop.inbox.withLock { s -> Bool in
                 if !s.commands.isEmpty { return false }
                 s.sleeping = true
                 return true
@@ -115,6 +128,7 @@ final class LoopState {
                 continue
             }
             if rc == 0 { continue }
+            if spin > 0 { lastActivity = monotonicNanos() }
             if items[0].revents & Int16(ZMQ_POLLIN) != 0 {
                 var value: UInt64 = 0
                 _ = read(loop.wakeFD, &value, 8)
@@ -189,6 +203,8 @@ final class LoopState {
             }
         case .resumeReading(let sid):
             sockets[sid]?.readPaused = false
+        case .run(let job, let executor):
+            job.runSynchronously(on: executor)
         case .close(let sid, let k):
             if let s = sockets[sid] { closeSocket(s) }
             k.resume()
@@ -207,6 +223,9 @@ final class LoopState {
         case .subscribe(_, _, _, let k): k.resume(returning: .failure(.shutdownError))
         case .waitSubscribers(_, _, _, _, _, let k): k.resume(returning: .failure(.shutdownError))
         case .close(_, let k): k.resume()
+        case .run(let job, _):
+            // Never strand a task: after shutdown its job runs on the global executor.
+            globalConcurrentExecutor.enqueue(ExecutorJob(job))
         case .cancel, .send, .sendBatch, .reply, .replyBatch, .resumeReading, .shutdown: break
         }
     }

@@ -8,19 +8,21 @@ import Synchronization
 let benchMessagingCommand = Command(
     name: "messaging",
     summary: "Async request-reply and fan-out over ZeroMQ beside raw blocking libzmq, same run.",
-    usage: "[--rounds N] [--requests N] [--messages N] [--json]",
+    usage: "[--rounds N] [--requests N] [--messages N] [--busy-poll-us N] [--json]",
     options: [
         .value("rounds", "N", "rounds per figure; medians are reported (default 5)"),
         .value("requests", "N", "round trips per request-reply round (default 10000)"),
         .value("messages", "N", "100-byte messages per fan-out round (default 500000)"),
+        .value("busy-poll-us", "N", "Messaging I/O thread busy-polls N us after activity (default 0: off)"),
         .flag("json", "print one JSON line instead of the table"),
     ]
 ) { args in
     let rounds = try args.int("rounds", default: 5, range: 1...1_000)
     let requests = try args.int("requests", default: 10_000, range: 10...10_000_000)
     let messages = try args.int("messages", default: 500_000, range: 1_000...100_000_000)
+    let busy = try args.int("busy-poll-us", default: 0, range: 0...1_000_000)
     return try await MessagingBench(rounds: rounds, requests: requests, messages: messages,
-                                    json: args.flag("json")).run()
+                                    busyPoll: .microseconds(busy), json: args.flag("json")).run()
 }
 
 /// Runs each figure `rounds` times, alternating raw and async so drift on a noisy machine hits
@@ -29,25 +31,47 @@ struct MessagingBench {
     let rounds: Int
     let requests: Int
     let messages: Int
+    let busyPoll: Duration
     let json: Bool
     static let payload = [UInt8](repeating: 0x61, count: 100)
 
     struct Latency { var p50: Double; var p99: Double }  // microseconds
 
+    /// How the async side of a request-reply figure is set up.
+    enum Variant: CaseIterable {
+        case poolClient       // client task on the cooperative pool, raw server (inproc: Messaging server)
+        case executorClient   // client task preferring the context's I/O-thread executor
+        case bothAsync        // Messaging server too, client on the pool
+
+        var label: String {
+            switch self {
+            case .poolClient: "async client"
+            case .executorClient: "  client (and server) on ctx.taskExecutor"
+            case .bothAsync: "  Messaging server too"
+            }
+        }
+        var key: String {
+            switch self {
+            case .poolClient: "async"
+            case .executorClient: "async_executor"
+            case .bothAsync: "async_both"
+            }
+        }
+    }
+
     func run() async throws -> Int32 {
-        var rows: [(String, String, [Latency], [Latency])] = []  // name, transport, raw, async
+        var raw: [String: [Latency]] = [:]
+        var asy: [String: [Variant: [Latency]]] = [:]
         var fanRaw: [Double] = [], fanAsync: [Double] = []
-        var e2eTCP: [Latency] = [], e2eInproc: [Latency] = []
-        for transport in ["tcp", "inproc"] {
-            var raw: [Latency] = [], asy: [Latency] = []
+        let transports = ["tcp", "inproc"]
+        for transport in transports {
             for r in 0..<rounds {
                 printErr("bench messaging: request-reply \(transport) round \(r + 1)/\(rounds)")
-                raw.append(try await rawRequestReply(transport))
-                asy.append(try await asyncClientRequestReply(transport, asyncServer: false))
-                let e2e = try await asyncClientRequestReply(transport, asyncServer: true)
-                if transport == "tcp" { e2eTCP.append(e2e) } else { e2eInproc.append(e2e) }
+                raw[transport, default: []].append(try await rawRequestReply(transport))
+                for v in Variant.allCases {
+                    asy[transport, default: [:]][v, default: []].append(try await asyncRequestReply(transport, v))
+                }
             }
-            rows.append(("request-reply", transport, raw, asy))
         }
         for r in 0..<rounds {
             printErr("bench messaging: fan-out tcp round \(r + 1)/\(rounds)")
@@ -59,46 +83,46 @@ struct MessagingBench {
             let s = xs.sorted()
             return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
         }
-        let tcp = rows[0], inproc = rows[1]
-        let tcpRaw50 = med(tcp.2.map(\.p50)), tcpRaw99 = med(tcp.2.map(\.p99))
-        let tcpAsy50 = med(tcp.3.map(\.p50)), tcpAsy99 = med(tcp.3.map(\.p99))
-        let inRaw50 = med(inproc.2.map(\.p50)), inRaw99 = med(inproc.2.map(\.p99))
-        let inAsy50 = med(inproc.3.map(\.p50)), inAsy99 = med(inproc.3.map(\.p99))
-        let e2eT50 = med(e2eTCP.map(\.p50)), e2eT99 = med(e2eTCP.map(\.p99))
-        let e2eI50 = med(e2eInproc.map(\.p50)), e2eI99 = med(e2eInproc.map(\.p99))
+        func medLatency(_ ls: [Latency]) -> Latency { Latency(p50: med(ls.map(\.p50)), p99: med(ls.map(\.p99))) }
         let fanR = med(fanRaw), fanA = med(fanAsync)
 
         if json {
-            let v: JSONValue = .object([
+            var fields: [(String, JSONValue)] = [
                 ("benchmark", "messaging"), ("rounds", .int(rounds)), ("requests", .int(requests)),
                 ("messages", .int(messages)), ("payload_bytes", .int(Self.payload.count)),
-                ("rr_tcp_raw_p50_us", .double(tcpRaw50)), ("rr_tcp_raw_p99_us", .double(tcpRaw99)),
-                ("rr_tcp_async_p50_us", .double(tcpAsy50)), ("rr_tcp_async_p99_us", .double(tcpAsy99)),
-                ("rr_tcp_p50_ratio", .double(tcpAsy50 / tcpRaw50)),
-                ("rr_tcp_async_both_p50_us", .double(e2eT50)), ("rr_tcp_async_both_p99_us", .double(e2eT99)),
-                ("rr_inproc_raw_p50_us", .double(inRaw50)), ("rr_inproc_raw_p99_us", .double(inRaw99)),
-                ("rr_inproc_async_p50_us", .double(inAsy50)), ("rr_inproc_async_p99_us", .double(inAsy99)),
-                ("rr_inproc_p50_ratio", .double(inAsy50 / inRaw50)),
-                ("rr_inproc_async_both_p50_us", .double(e2eI50)), ("rr_inproc_async_both_p99_us", .double(e2eI99)),
-                ("fanout_tcp_raw_msgs_per_s", .double(fanR)), ("fanout_tcp_async_msgs_per_s", .double(fanA)),
-                ("fanout_ratio", .double(fanA / fanR)),
-            ])
-            print(v.rendered())
+                ("busy_poll_us", .int(Int(busyPoll.components.seconds * 1_000_000 + busyPoll.components.attoseconds / 1_000_000_000_000))),
+            ]
+            for t in transports {
+                let r = medLatency(raw[t]!)
+                fields.append(("rr_\(t)_raw_p50_us", .double(r.p50)))
+                fields.append(("rr_\(t)_raw_p99_us", .double(r.p99)))
+                for v in Variant.allCases {
+                    let l = medLatency(asy[t]![v]!)
+                    fields.append(("rr_\(t)_\(v.key)_p50_us", .double(l.p50)))
+                    fields.append(("rr_\(t)_\(v.key)_p99_us", .double(l.p99)))
+                    fields.append(("rr_\(t)_\(v.key)_p50_ratio", .double(l.p50 / r.p50)))
+                }
+            }
+            fields.append(("fanout_tcp_raw_msgs_per_s", .double(fanR)))
+            fields.append(("fanout_tcp_async_msgs_per_s", .double(fanA)))
+            fields.append(("fanout_ratio", .double(fanA / fanR)))
+            print(JSONValue.object(fields).rendered())
         } else {
             func f(_ x: Double, _ digits: Int = 1) -> String { String(format: "%.\(digits)f", x) }
             func pad(_ s: String, _ w: Int) -> String { s.count >= w ? s : s + String(repeating: " ", count: w - s.count) }
             print("daybreak bench messaging: \(rounds) rounds, medians; \(requests) round trips/round, "
-                  + "\(messages) messages/round, \(Self.payload.count)-byte payloads")
-            print(pad("figure", 44) + pad("raw libzmq", 22) + pad("async Messaging", 22) + "ratio")
-            print(pad("request-reply tcp p50 / p99 (us)", 44) + pad("\(f(tcpRaw50)) / \(f(tcpRaw99))", 22)
-                  + pad("\(f(tcpAsy50)) / \(f(tcpAsy99))", 22) + f(tcpAsy50 / tcpRaw50, 2) + "x")
-            print(pad("request-reply inproc p50 / p99 (us)", 44) + pad("\(f(inRaw50)) / \(f(inRaw99))", 22)
-                  + pad("\(f(inAsy50)) / \(f(inAsy99))", 22) + f(inAsy50 / inRaw50, 2) + "x")
-            print(pad("  async server too, tcp p50 / p99 (us)", 44) + pad("\(f(tcpRaw50)) / \(f(tcpRaw99))", 22)
-                  + pad("\(f(e2eT50)) / \(f(e2eT99))", 22) + f(e2eT50 / tcpRaw50, 2) + "x")
-            print(pad("  async server too, inproc p50 / p99 (us)", 44) + pad("\(f(inRaw50)) / \(f(inRaw99))", 22)
-                  + pad("\(f(e2eI50)) / \(f(e2eI99))", 22) + f(e2eI50 / inRaw50, 2) + "x")
-            print(pad("fan-out tcp, 1 subscriber (msgs/s)", 44) + pad(f(fanR, 0), 22) + pad(f(fanA, 0), 22)
+                  + "\(messages) messages/round, \(Self.payload.count)-byte payloads, busy poll \(busyPoll)")
+            print(pad("figure", 46) + pad("raw libzmq", 18) + pad("async Messaging", 18) + "ratio (p50)")
+            for t in transports {
+                let r = medLatency(raw[t]!)
+                print("request-reply \(t), p50 / p99 in us")
+                for v in Variant.allCases {
+                    let l = medLatency(asy[t]![v]!)
+                    print(pad("  " + v.label, 46) + pad("\(f(r.p50)) / \(f(r.p99))", 18)
+                          + pad("\(f(l.p50)) / \(f(l.p99))", 18) + f(l.p50 / r.p50, 2) + "x")
+                }
+            }
+            print(pad("fan-out tcp, 1 subscriber, msgs/s", 46) + pad(f(fanR, 0), 18) + pad(f(fanA, 0), 18)
                   + f(fanA / fanR, 2) + "x")
         }
         return ExitStatus.ok
@@ -232,10 +256,11 @@ struct MessagingBench {
 
     // MARK: - Async Messaging
 
-    func asyncClientRequestReply(_ transport: String, asyncServer: Bool) async throws -> Latency {
+    func asyncRequestReply(_ transport: String, _ variant: Variant) async throws -> Latency {
+        let asyncServer = variant == .bothAsync
         let n = requests
         let id = UInt64.random(in: 0..<UInt64.max)
-        return try await withMessagingContext(logger: .disabled) { ctx in
+        return try await withMessagingContext(logger: .disabled, busyPoll: busyPoll) { ctx in
             var rawCtx: ContextBox? = nil
             var rawServer: RawThread? = nil
             let endpoint: String
@@ -254,18 +279,26 @@ struct MessagingBench {
             }
             let lat = try await withThrowingTaskGroup(of: [UInt64].self) { group in
                 if let s = server {
-                    group.addTask { try await s.serve { $0.message }; return [] }
+                    // With the client on the I/O executor, the server loop runs there as well.
+                    let pref: (any TaskExecutor)? = variant == .executorClient ? ctx.taskExecutor : nil
+                    group.addTask(executorPreference: pref) { try await s.serve { $0.message }; return [] }
                 }
                 let client = try await ctx.connectClient(endpoint)
-                let m = Message(Self.payload)
-                var out: [UInt64] = []
-                out.reserveCapacity(n)
-                let warm = min(1_000, n / 10)
-                for i in 0..<(n + warm) {
-                    let t0 = Self.now()
-                    _ = try await client.request(m, timeout: .seconds(5))
-                    if i >= warm { out.append(Self.now() - t0) }
+                let measure = { @Sendable () async throws -> [UInt64] in
+                    let m = Message(Self.payload)
+                    var out: [UInt64] = []
+                    out.reserveCapacity(n)
+                    let warm = min(1_000, n / 10)
+                    for i in 0..<(n + warm) {
+                        let t0 = Self.now()
+                        _ = try await client.request(m, timeout: .seconds(5))
+                        if i >= warm { out.append(Self.now() - t0) }
+                    }
+                    return out
                 }
+                let out = variant == .executorClient
+                    ? try await withTaskExecutorPreference(ctx.taskExecutor) { try await measure() }
+                    : try await measure()
                 await server?.close()
                 try await group.waitForAll()
                 return out
@@ -279,7 +312,7 @@ struct MessagingBench {
 
     func asyncFanOut() async throws -> Double {
         let n = messages
-        return try await withMessagingContext(logger: .disabled) { ctx in
+        return try await withMessagingContext(logger: .disabled, busyPoll: busyPoll) { ctx in
             let pub = try await ctx.bindPublisher("tcp://127.0.0.1:*", options: .bulk)
             let sub = try await ctx.connectSubscriber(pub.endpoint, topics: [[]], options: .bulk)
             try await pub.waitForSubscribers(1, timeout: .seconds(5))
