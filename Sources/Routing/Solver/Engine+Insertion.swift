@@ -20,18 +20,14 @@ extension Engine {
         let vis = visits[v]
         let m = vis.count
         // Capacity does not depend on the position for unpaired jobs.
-        let loadOK: Bool
-        if nodeLoad[ci].pickup == .zero {
-            let total = fwdL[v][m - 1]
-            loadOK = LoadSegment.merge(total, nodeLoad[ci]).fits(vCap[v])
-        } else {
-            loadOK = true
-        }
-        if !loadOK { return .none }
+        // Without pickups on the route or in c, the peak is the start load, so capacity is position-free.
+        let total = fwdL[v][m - 1]
+        let positionFree = nodeLoad[ci].pickup == .zero && total.peak == total.delivery
+        if positionFree && !LoadSegment.merge(total, nodeLoad[ci]).fits(vCap[v]) { return .none }
         let fixed: Cost = m == 2 ? vFixed[v] : 0
         let cseg = nodeTime[ci]
         let f = fwdT[v], b = bwdT[v]
-        let checkLoadPerPosition = nodeLoad[ci].pickup != .zero
+        let checkLoadPerPosition = !positionFree
         for i in 0..<(m - 1) {
             if blink > 0 && rng.unit() < blink { continue }
             let a = vis[i], bnode = vis[i + 1]
@@ -75,7 +71,6 @@ extension Engine {
             var segL = LoadSegment.merge(fl[i], nodeLoad[pi])
             if !segL.fits(cap) { continue }
             var last = p
-            var inner: Int64 = 0   // distance inside the moved-over stretch beyond the original arc
             for j in i..<(m - 1) {
                 // Delivery after original visit j (j == i: right after the pickup).
                 let next = vis[j + 1]
@@ -83,7 +78,7 @@ extension Engine {
                 if j == i {
                     delta = d(a, p) + d(p, q) + d(q, next) - d(a, next) + fixed
                 } else {
-                    delta = dp + d(p, vis[i + 1]) + inner + d(last, q) + d(q, next) - d(last, next) + fixed
+                    delta = dp + d(p, vis[i + 1]) + d(last, q) + d(q, next) - d(last, next) + fixed
                 }
                 if delta < best.cost || latenessWeight > 0 {
                     let t2 = TimeSegment.merge(segT, nodeTime[qi], travel: t(last, q))
@@ -98,7 +93,6 @@ extension Engine {
                 // Extend the stretch between pickup and delivery by original visit j+1.
                 if j + 1 >= m - 1 { break }
                 let nxt = vis[j + 1]
-                if j > i { inner += d(last, nxt) }
                 segT = TimeSegment.merge(segT, nodeTime[Int(nxt)], travel: t(last, nxt))
                 if segT.timeWarp > 0 && latenessWeight == 0 { break }
                 segL = LoadSegment.merge(segL, nodeLoad[Int(nxt)])
