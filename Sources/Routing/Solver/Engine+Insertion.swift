@@ -28,7 +28,7 @@ extension Engine {
         let cseg = nodeTime[ci]
         let f = fwdT[v], b = bwdT[v]
         let checkLoadPerPosition = !positionFree
-        for i in 0..<(m - 1) {
+        for i in frozen[v]..<(m - 1) {
             if blink > 0 && rng.unit() < blink { continue }
             let a = vis[i], bnode = vis[i + 1]
             let delta = d(a, c) + d(c, bnode) - d(a, bnode) + fixed
@@ -62,7 +62,7 @@ extension Engine {
         let fixed: Cost = m == 2 ? vFixed[v] : 0
         let f = fwdT[v], b = bwdT[v], fl = fwdL[v], bl = bwdL[v]
         let cap = vCap[v], maxDur = vMaxDur[v]
-        for i in 0..<(m - 1) {
+        for i in frozen[v]..<(m - 1) {
             if blink > 0 && rng.unit() < blink { continue }
             let a = vis[i]
             let dp = d(a, p) - d(a, vis[i + 1])
@@ -181,7 +181,7 @@ extension Engine {
     func regretConstruct(k: Int = 3, rng: inout SeededGenerator) {
         var pending = unassigned
         for c in pending { clearUnassigned(c) }
-        if pending.count * vehicleCount > 400_000 {
+        if pending.count * vehicleCount > 50_000 {
             pending.sort { (nodeTime[Int($0)].latest, $0) < (nodeTime[Int($1)].latest, $1) }
             recreate(pending, blink: 0, rng: &rng)
             return
@@ -198,14 +198,15 @@ extension Engine {
         for idx in pending.indices { for v in 0..<vehicleCount { fill(idx, v) } }
         var alive = [Bool](repeating: true, count: pending.count)
         var remaining = pending.count
+        var emptySeen = [Bool](repeating: false, count: typeCount)
         while remaining > 0 {
             var pick = -1, pickRegret: Cost = -1, pickBest: Cost = .max, pickV = -1
             for idx in pending.indices where alive[idx] {
                 var bestK = [Cost](repeating: .max, count: k)
                 var bestV = -1
-                var emptySeen: Set<Int> = []
+                for k in emptySeen.indices { emptySeen[k] = false }
                 for v in 0..<vehicleCount {
-                    if visits[v].count == 2 && !emptySeen.insert(vType[v]).inserted { continue }
+                    if visits[v].count == 2 { if emptySeen[vType[v]] { continue }; emptySeen[vType[v]] = true }
                     let c = cache[idx][v]
                     if c == .max { continue }
                     if c < bestK[0] { bestV = v }

@@ -14,17 +14,24 @@ final class Engine {
     let requiredSkills: [UInt64]
 
     let vehicleCount: Int
-    let vStart: [Int32]
-    let vEnd: [Int32]
-    let vStartSeg: [TimeSegment]
-    let vEndSeg: [TimeSegment]
-    let vCap: [Load]
-    let vMaxDur: [Duration]
-    let vFixed: [Cost]
-    let vSkills: [UInt64]
+    var vStart: [Int32]
+    var vEnd: [Int32]
+    var vStartSeg: [TimeSegment]
+    var vEndSeg: [TimeSegment]
+    var vCap: [Load]
+    var vMaxDur: [Duration]
+    var vFixed: [Cost]
+    var vSkills: [UInt64]
     /// Vehicles with identical attributes share a type; only one empty route per type is tried.
     let vType: [Int]
     let typeCount: Int
+
+    /// Per vehicle: how many leading stops are frozen (already committed; never moved or preceded).
+    var frozen: [Int]
+    /// Jobs taking part in the plan (live plans release jobs over time; benchmarks: all).
+    var active: [Bool]
+    /// Nearest-neighbour lists for the ruin step, built on first use.
+    var neighbourCache: [[Int32]]? = nil
 
     /// Soft windows: cost per unit of time warp (0 = hard windows).
     var latenessWeight: Int64 = 0
@@ -99,6 +106,8 @@ final class Engine {
         }
         vType = vt; typeCount = types.count
 
+        frozen = [Int](repeating: 0, count: vehicleCount)
+        active = isJob
         visits = []; fwdT = []; bwdT = []; fwdL = []; bwdL = []; cumD = []
         routeCost = [Cost](repeating: 0, count: vehicleCount)
         routeOf = [Int32](repeating: -1, count: n)
@@ -178,7 +187,7 @@ final class Engine {
         for i in 0..<n { routeOf[i] = -1; posOf[i] = -1; unassignedSet[i] = false }
         unassigned.removeAll(keepingCapacity: true)
         for v in 0..<vehicleCount { refresh(v) }
-        for i in 0..<n where isJob[i] && routeOf[i] < 0 && !(partner[i] >= 0 && !isPairPickup[i]) {
+        for i in 0..<n where active[i] && routeOf[i] < 0 && !(partner[i] >= 0 && !isPairPickup[i]) {
             unassigned.append(Int32(i)); unassignedSet[i] = true
         }
     }

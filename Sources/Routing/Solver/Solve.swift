@@ -16,7 +16,8 @@ public func solve(_ problem: Problem, options: SolveOptions) -> Solution {
 extension Engine {
     /// The SISR loop. Leaves the best solution found loaded in the engine; returns iterations run.
     func search(options: SolveOptions, scale: Double, rng: inout SeededGenerator) -> Int {
-        let neighbours = buildNeighbours(limit: min(n, 150))
+        if neighbourCache == nil { neighbourCache = buildNeighbours(limit: min(n, 100)) }
+        let neighbours = neighbourCache!
         var current = totalCost
         var best = current
         var bestRoutes = routesSnapshot()
