@@ -23,7 +23,7 @@ extension InstanceFile {
             || words.contains(where: { $0.hasSuffix("_SECTION") }) {
             return .vrplib
         }
-        if words.contains("VEHICLE") && words.contains("CUSTOMER") { return .solomon }
+        if words.contains("VEHICLE") || words.contains("CUSTOMER") { return .solomon }
         let numeric: (TextLines.Line) -> Bool = { $0.tokens.allSatisfy { Double($0) != nil } }
         if first.tokens.count == 3, numeric(first), rows.count > 1, rows[1].tokens.count == 9, numeric(rows[1]) { return .lilim }
         throw t.error(.unknownFormat, first.number,

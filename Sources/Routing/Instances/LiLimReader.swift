@@ -66,23 +66,27 @@ public enum LiLimReader {
         guard nodes.count >= 3 else {
             throw t.error(.truncated, rows.last?.number, "expected a depot and at least one pickup–delivery pair, got \(nodes.count) task(s)")
         }
-        // Resolve siblings to node indices and check that each pair points at each other.
+        // First every sibling must exist, then the pairs must point at each other; each error names the referring line.
         for i in 1..<nodes.count {
-            let s = siblings[i]
-            let id = nodes[i].fileID
+            let s = siblings[i], id = nodes[i].fileID
+            if s.delivery != 0, indexOfID[s.delivery] == nil || indexOfID[s.delivery] == 0 {
+                throw t.error(.badReference, s.line, "pickup \(id): DELIVERY \(s.delivery) is not a task in this file")
+            }
+            if s.pickup != 0, indexOfID[s.pickup] == nil || indexOfID[s.pickup] == 0 {
+                throw t.error(.badReference, s.line, "delivery \(id): PICKUP \(s.pickup) is not a task in this file")
+            }
+        }
+        for i in 1..<nodes.count {
+            let s = siblings[i], id = nodes[i].fileID
             if s.delivery != 0 {
-                guard let j = indexOfID[s.delivery], j != 0 else {
-                    throw t.error(.badReference, s.line, "pickup \(id): DELIVERY \(s.delivery) is not a task in this file")
-                }
+                let j = indexOfID[s.delivery]!
                 guard siblings[j].pickup == id else {
                     throw t.error(.badReference, s.line,
                                   "pickup \(id) names delivery \(s.delivery), but task \(s.delivery) (line \(siblings[j].line)) names pickup \(siblings[j].pickup)")
                 }
                 nodes[i].deliveryIndex = j
             } else {
-                guard let j = indexOfID[s.pickup], j != 0 else {
-                    throw t.error(.badReference, s.line, "delivery \(id): PICKUP \(s.pickup) is not a task in this file")
-                }
+                let j = indexOfID[s.pickup]!
                 guard siblings[j].delivery == id else {
                     throw t.error(.badReference, s.line,
                                   "delivery \(id) names pickup \(s.pickup), but task \(s.pickup) (line \(siblings[j].line)) names delivery \(siblings[j].delivery)")

@@ -91,7 +91,7 @@ public enum VRPLIBReader {
         }
 
         /// Rows `id v1 … vk` of a section, one per node 1…n, in id order.
-        func perNode(_ key: String, values k: Int, fields: String, required: Bool) throws(InstanceError) -> [[Double]]? {
+        func perNode(_ key: String, values k: Int, fields: String, required: Bool) throws(InstanceError) -> (values: [[Double]], lines: [Int])? {
             guard let s = sections[key] else {
                 if required { throw t.error(.missingSection, nil, "missing \(key) (\(n) rows of \(fields))") }
                 return nil
@@ -117,7 +117,7 @@ public enum VRPLIBReader {
             if let missing = out.firstIndex(where: { $0 == nil }) {
                 throw t.error(.truncated, s.line, "\(key) lists \(out.count { $0 != nil }) of \(n) nodes; node \(missing + 1) is missing")
             }
-            return out.map { $0! }
+            return (out.map { $0! }, lineOf)
         }
 
         // Depot: exactly node 1.
@@ -135,10 +135,11 @@ public enum VRPLIBReader {
             }
         }
 
-        let demands = try perNode("DEMAND_SECTION", values: 1, fields: "ID DEMAND", required: true)!
-        let coords = try perNode("NODE_COORD_SECTION", values: 2, fields: "ID X Y", required: !explicit)
-        let services = try perNode("SERVICE_TIME_SECTION", values: 1, fields: "ID SERVICE", required: false)
-        let windows = try perNode("TIME_WINDOW_SECTION", values: 2, fields: "ID READY DUE", required: false)
+        let (demands, demandLines) = try perNode("DEMAND_SECTION", values: 1, fields: "ID DEMAND", required: true)!
+        let coords = try perNode("NODE_COORD_SECTION", values: 2, fields: "ID X Y", required: !explicit)?.values
+        let serviceRows = try perNode("SERVICE_TIME_SECTION", values: 1, fields: "ID SERVICE", required: false)
+        let windowRows = try perNode("TIME_WINDOW_SECTION", values: 2, fields: "ID READY DUE", required: false)
+        let services = serviceRows?.values, windows = windowRows?.values
 
         var matrix: [[Int]]? = nil
         if explicit {
@@ -165,21 +166,21 @@ public enum VRPLIBReader {
         for i in 0..<n {
             let demand = demands[i][0]
             guard demand == demand.rounded(), demand >= 0 else {
-                throw t.error(.invalidValue, sections["DEMAND_SECTION"]!.line, "DEMAND_SECTION: node \(i + 1) has demand \(demand); expected an integer >= 0")
+                throw t.error(.invalidValue, demandLines[i], "DEMAND_SECTION: node \(i + 1) has demand \(demand); expected an integer >= 0")
             }
             let service = services?[i][0] ?? 0
             let ready = windows?[i][0] ?? 0
             let due = windows?[i][1] ?? 0
             if let w = windows?[i], w[0] > w[1] || w[0] < 0 {
-                throw t.error(.invalidValue, sections["TIME_WINDOW_SECTION"]!.line,
+                throw t.error(.invalidValue, windowRows!.lines[i],
                               "TIME_WINDOW_SECTION: node \(i + 1) has READY \(w[0]) after DUE \(w[1]) or negative")
             }
-            if service < 0 { throw t.error(.invalidValue, sections["SERVICE_TIME_SECTION"]!.line, "SERVICE_TIME_SECTION: node \(i + 1) has negative service time") }
+            if service < 0 { throw t.error(.invalidValue, serviceRows!.lines[i], "SERVICE_TIME_SECTION: node \(i + 1) has negative service time") }
             nodes.append(.init(fileID: i + 1, x: coords?[i][0] ?? 0, y: coords?[i][1] ?? 0, demand: Int(demand),
                                ready: ready, due: due, service: service))
         }
         guard nodes[0].demand == 0 else {
-            throw t.error(.invalidValue, sections["DEMAND_SECTION"]!.line, "DEMAND_SECTION: the depot (node 1) must have demand 0, got \(nodes[0].demand)")
+            throw t.error(.invalidValue, demandLines[0], "DEMAND_SECTION: the depot (node 1) must have demand 0, got \(nodes[0].demand)")
         }
         if windows == nil {
             // No windows: a horizon no route can exceed (every node visited after its longest arc).
