@@ -101,3 +101,15 @@ public struct BestKnownTable: Sendable, Equatable {
         return fields
     }
 }
+
+/// Comma-separated text (RFC 4180 quoting, one record per line), for the benchmark tables.
+public enum CSVText {
+    /// Non-blank lines split into fields, with their 1-based line numbers. O(n).
+    public static func records(_ text: String, file: String) throws(InstanceError) -> [(line: Int, fields: [String])] {
+        var out: [(line: Int, fields: [String])] = []
+        for line in TextLines(text, file: file).lines where !line.text.trimmingSpaces.isEmpty {
+            out.append((line.number, try BestKnownTable.splitCSV(line.text, line: line.number, file: file)))
+        }
+        return out
+    }
+}
