@@ -88,6 +88,29 @@ import Foundation
         #expect(try InstanceFile.parse(crlf, file: "a") == InstanceFile.parse(lf, file: "a"))
     }
 
+    @Test func everySharedBenchmarkFileParsesWithItsStatedSize() throws {
+        // Runs only beside ../shared (the data is not shipped): 56 Solomon, 120 Gehring–Homberger, 116 Li & Lim.
+        let root = "/work/shared/benchmarks/"
+        let fm = FileManager.default
+        for (folder, expected) in [("solomon", 56), ("homberger", 120), ("lilim", 116)] {
+            guard let files = try? fm.contentsOfDirectory(atPath: root + folder) else { continue }
+            #expect(files.count { $0.hasSuffix(".txt") } == expected, "\(folder)")
+            for f in files where f.hasSuffix(".txt") {
+                let text = try String(contentsOfFile: root + folder + "/" + f, encoding: .utf8)
+                let inst = try InstanceFile.parse(text, file: f)
+                switch folder {
+                case "solomon": #expect(inst.format == .solomon && inst.nodes.count == 101, "\(f)")
+                case "homberger":
+                    #expect(inst.format == .solomon, "\(f)")
+                    #expect(inst.nodes.count == (f.contains("_2_") ? 201 : 401), "\(f)")
+                default:
+                    #expect(inst.format == .lilim, "\(f)")
+                    #expect(inst.nodes.dropFirst().allSatisfy { ($0.pickupIndex == nil) != ($0.deliveryIndex == nil) }, "\(f)")
+                }
+            }
+        }
+    }
+
     @Test func stemDropsDirectoriesAndExtension() {
         #expect(InstanceFile.stem(of: "/a/b/lc101.txt") == "lc101")
         #expect(InstanceFile.stem(of: "x.y.vrp") == "x.y")
