@@ -76,8 +76,8 @@ struct RoutingInputFailure: Error {
 
 /// Disk access for the routing commands; the Routing module itself only ever sees text.
 enum RoutingFiles {
-    /// Reads a text file: 66 (no input) when missing or unreadable, 65 (data error) when not UTF-8.
-    static func readText(_ path: String, what: String) throws(RoutingInputFailure) -> String {
+    /// Reads a file's bytes: 66 (no input) when missing, a directory or unreadable.
+    static func readBytes(_ path: String, what: String) throws(RoutingInputFailure) -> [UInt8] {
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
             throw RoutingInputFailure(message: "\(what) \(path): no such file", status: ExitStatus.noInput)
@@ -86,7 +86,12 @@ enum RoutingFiles {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw RoutingInputFailure(message: "\(what) \(path): cannot be read (permissions?)", status: ExitStatus.noInput)
         }
-        guard let text = String(data: data, encoding: .utf8) else {
+        return [UInt8](data)
+    }
+
+    /// Reads a text file; not UTF-8 is a data error (65).
+    static func readText(_ path: String, what: String) throws(RoutingInputFailure) -> String {
+        guard let text = String(validating: try readBytes(path, what: what), as: UTF8.self) else {
             throw RoutingInputFailure(message: "\(what) \(path): not UTF-8 text", status: ExitStatus.dataError)
         }
         return text
@@ -94,8 +99,8 @@ enum RoutingFiles {
 
     /// Reads and parses an instance; a malformed file is a data error (65) naming file and line.
     static func readInstance(_ path: String, format: InstanceFile.Format?) throws(RoutingInputFailure) -> InstanceFile {
-        let text = try readText(path, what: "instance")
-        do { return try InstanceFile.parse(text, file: path, format: format) } catch {
+        let bytes = try readBytes(path, what: "instance")
+        do { return try InstanceFile.parse(bytes: bytes, file: path, format: format) } catch {
             throw RoutingInputFailure(message: error.description, status: ExitStatus.dataError)
         }
     }
@@ -106,15 +111,13 @@ struct RoutingRun {
     var solution: Solution
     var audit: RouteAudit
     var seconds: Double
-    /// Digits worth printing for this instance's distances (0.1 for DIMACS, integers for a matrix).
+    /// Digits printed for this instance's distances: 1 for DIMACS, 2 for exact (as SINTEF prints), 0 for an integer matrix.
     var decimals: Int
 
     /// Feasible by the independent audit, with nothing left unassigned.
     var feasible: Bool { audit.feasible && solution.unassigned.isEmpty }
-    /// The audited distance, rounded to the instance's precision.
-    var distance: Double {
-        decimals >= 4 ? audit.distance : (audit.distance * pow(10, Double(decimals))).rounded() / pow(10, Double(decimals))
-    }
+    /// The audited distance without floating-point noise: exact to the convention's unit (1e-4 for exact Euclidean).
+    var distance: Double { audit.distance.rounded(toPlaces: decimals == 2 ? 4 : decimals) }
 
     /// Solves on the calling thread until `timeLimit` seconds have passed (the clock lives here, not in Routing).
     static func solve(_ instance: InstanceFile, rounding: Rounding, objective: ObjectiveMode, seed: UInt64,
@@ -135,7 +138,7 @@ struct RoutingRun {
         let solution = Routing.solve(problem, options: options)
         let seconds = (clock.now - start).seconds
         let audit = instance.audit(routes: solution.routes, rounding: rounding)
-        let decimals = instance.explicitMatrix != nil ? 0 : (rounding == .dimacs ? 1 : 4)
+        let decimals = instance.explicitMatrix != nil ? 0 : (rounding == .dimacs ? 1 : 2)
         return RoutingRun(solution: solution, audit: audit, seconds: seconds, decimals: decimals)
     }
 }

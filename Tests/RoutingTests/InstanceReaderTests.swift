@@ -111,9 +111,24 @@ import Foundation
         }
     }
 
+    @Test func vrplibSectionNamesMayCarryAColon() throws {
+        let text = try Fixture.text("tiny-euc.vrp").replacingOccurrences(of: "DEMAND_SECTION", with: "DEMAND_SECTION :")
+        #expect(try InstanceFile.parse(text, file: "x") == Fixture.instance("tiny-euc.vrp").with { $0.name = "tiny-euc" })
+    }
+
+    @Test func bytesMustBeUTF8() throws {
+        let good = try InstanceFile.parse(bytes: Array(Fixture.text("lc101.txt").utf8), file: "lc101.txt")
+        #expect(good.nodes.count == 107)
+        #expect(throws: InstanceError.self) { try InstanceFile.parse(bytes: [0x31, 0xFF, 0xFE, 0x0A], file: "b") }
+    }
+
     @Test func stemDropsDirectoriesAndExtension() {
         #expect(InstanceFile.stem(of: "/a/b/lc101.txt") == "lc101")
         #expect(InstanceFile.stem(of: "x.y.vrp") == "x.y")
         #expect(InstanceFile.stem(of: "plain") == "plain")
     }
+}
+
+extension InstanceFile {
+    func with(_ f: (inout InstanceFile) -> Void) -> InstanceFile { var c = self; f(&c); return c }
 }

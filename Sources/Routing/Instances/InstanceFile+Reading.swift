@@ -12,6 +12,14 @@ extension InstanceFile {
         }
     }
 
+    /// Parses raw file bytes, which must be UTF-8 (ASCII in practice); otherwise an error naming the file.
+    public static func parse(bytes: [UInt8], file: String, format: Format? = nil) throws(InstanceError) -> InstanceFile {
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            throw InstanceError(.unknownFormat, file: file, line: nil, "not UTF-8 text: expected a Solomon, Li & Lim or VRPLIB instance")
+        }
+        return try parse(text, file: file, format: format)
+    }
+
     /// Guesses the layout from the first lines: VRPLIB has `KEY : VALUE` lines, Solomon a
     /// `VEHICLE` and a `CUSTOMER` block, Li & Lim a 3-number line followed by 9-number rows.
     public static func detectFormat(_ text: String, file: String) throws(InstanceError) -> Format {

@@ -36,21 +36,21 @@ public enum VRPLIBReader {
                 continue
             }
             close()
-            let upper = line.text.uppercased()
             if first.uppercased() == "EOF" { break }
-            if let colon = line.text.firstIndex(of: ":") {
+            let sectionName = first.uppercased().trimmingCharacters(":")
+            if sectionName.hasSuffix("_SECTION") {
+                // Some writers put a colon after the section name (`NODE_COORD_SECTION :`).
+                if let prev = sections[sectionName] {
+                    throw t.error(.duplicateID, line.number, "duplicate \(sectionName) (first on line \(prev.line))")
+                }
+                current = Section(name: sectionName, line: line.number)
+            } else if let colon = line.text.firstIndex(of: ":") {
                 let key = line.text[..<colon].trimmingSpaces.uppercased()
                 let value = line.text[line.text.index(after: colon)...].trimmingSpaces
                 if let prev = spec[key] {
                     throw t.error(.duplicateID, line.number, "duplicate specification \(key) (first on line \(prev.line))")
                 }
                 spec[key] = (value, line.number)
-            } else if upper.hasSuffix("_SECTION") || first.uppercased().hasSuffix("_SECTION") {
-                let name = first.uppercased()
-                if let prev = sections[name] {
-                    throw t.error(.duplicateID, line.number, "duplicate \(name) (first on line \(prev.line))")
-                }
-                current = Section(name: name, line: line.number)
             } else {
                 throw t.error(.invalidValue, line.number, "expected 'KEY : VALUE', a *_SECTION name or EOF, got '\(line.text.trimmingSpaces)'")
             }
@@ -200,6 +200,14 @@ public enum VRPLIBReader {
         }
         return InstanceFile(name: name, format: .vrplib, nodes: nodes, vehicleCount: vehicles, capacity: capacity,
                             explicitMatrix: matrix)
+    }
+}
+
+extension String {
+    func trimmingCharacters(_ c: Character) -> String {
+        var s = self[...]
+        while s.last == c { s = s.dropLast() }
+        return String(s)
     }
 }
 
