@@ -196,6 +196,20 @@ import Testing
         expectError("NAME : x\nDIMENSION : 3\nGARBAGE HERE\n", code: .invalidValue, line: 3, contains: "got 'GARBAGE HERE'")
     }
 
+    @Test func truncatedLiLimAndVRPLIBFiles() throws {
+        expectError("25\t200\t1\n0\t40\t50\t0\t0\t1236\t0\t0\t0\n", code: .truncated, line: 2,
+                    contains: "expected a depot and at least one pickup–delivery pair, got 1 task(s)")
+        // Cut inside the TIME_WINDOW_SECTION: node 5's window is missing.
+        let cut = try Fixture.text("tiny-explicit.vrp").components(separatedBy: "\n").prefix(40).joined(separator: "\n")
+        expectError(cut, code: .truncated, line: 36, contains: "TIME_WINDOW_SECTION lists 4 of 5 nodes; node 5 is missing")
+        expectError("NAME : x\n", code: .missingSection, line: nil, contains: "missing the DIMENSION specification")
+    }
+
+    @Test func vrplibNegativeDemandNamesItsRow() throws {
+        expectError(try tiny { $0.replacingOccurrences(of: "3\t3\n", with: "3\t-3\n") },
+                    code: .invalidValue, line: 24, contains: "node 3 has demand -3.0; expected an integer >= 0")
+    }
+
     @Test func unknownFormatAsksForFormat() {
         expectError("1 2\n3 4\n", code: .unknownFormat, line: 1, contains: "give --format")
     }
