@@ -20,6 +20,7 @@ extension InstanceFile {
     /// O(total stops + nodes).
     public func audit(routes: [[Int]], rounding: Rounding) -> RouteAudit {
         let n = nodes.count
+        guard n > 0 else { return RouteAudit(problems: ["the instance has no depot"], distance: 0, vehicles: 0) }
         let tenths = explicitMatrix == nil && rounding == .dimacs
         let unit = tenths ? 10.0 : 1.0
         let slack = explicitMatrix == nil && rounding == .exact ? 1e-6 : 0

@@ -58,22 +58,28 @@ public enum VRPLIBReader {
         close()
 
         func specValue(_ key: String) -> (value: String, line: Int)? { spec[key] }
-        func specInt(_ key: String, required: Bool) throws(InstanceError) -> (Int, Int)? {
-            guard let s = spec[key] else {
-                if required { throw t.error(.missingSection, nil, "missing the \(key) specification ('\(key) : <integer>')") }
-                return nil
-            }
+        func optionalInt(_ key: String) throws(InstanceError) -> (value: Int, line: Int)? {
+            guard let s = spec[key] else { return nil }
             guard let v = Int(s.value) else { throw t.error(.notANumber, s.line, "\(key): expected an integer, got '\(s.value)'") }
             return (v, s.line)
         }
+        func requiredInt(_ key: String) throws(InstanceError) -> (value: Int, line: Int) {
+            guard let v = try optionalInt(key) else {
+                throw t.error(.missingSection, nil, "missing the \(key) specification ('\(key) : <integer>')")
+            }
+            return v
+        }
 
         let name = specValue("NAME")?.value ?? InstanceFile.stem(of: file)
-        guard let (n, nLine) = try specInt("DIMENSION", required: true) else { fatalError("unreachable") }
-        guard n >= 2 else { throw t.error(.invalidValue, nLine, "DIMENSION must be at least 2 (a depot and a customer), got \(n)") }
-        guard let (capacity, capLine) = try specInt("CAPACITY", required: true) else { fatalError("unreachable") }
+        let (n, nLine) = try requiredInt("DIMENSION")
+        // The upper bound keeps a typo from allocating gigabytes before the rows are counted.
+        guard n >= 2 && n <= 1_000_000 else {
+            throw t.error(.invalidValue, nLine, "DIMENSION must be in 2...1000000 (a depot and at least one customer), got \(n)")
+        }
+        let (capacity, capLine) = try requiredInt("CAPACITY")
         guard capacity > 0 else { throw t.error(.invalidValue, capLine, "CAPACITY must be positive, got \(capacity)") }
         var vehicles: Int? = nil
-        if let (k, kLine) = try specInt("VEHICLES", required: false) {
+        if let (k, kLine) = try optionalInt("VEHICLES") {
             guard k > 0 else { throw t.error(.invalidValue, kLine, "VEHICLES must be positive, got \(k)") }
             vehicles = k
         }
@@ -147,7 +153,7 @@ public enum VRPLIBReader {
                 throw t.error(.missingSection, nil, "EDGE_WEIGHT_TYPE EXPLICIT needs an EDGE_WEIGHT_SECTION (\(n)×\(n) FULL_MATRIX)")
             }
             var flat: [Int] = []
-            flat.reserveCapacity(n * n)
+            flat.reserveCapacity(min(n * n, s.rows.count * n))
             for row in s.rows {
                 for j in row.tokens.indices {
                     let v = try t.integer(row, j, "EDGE_WEIGHT")
