@@ -50,13 +50,14 @@ struct RoutingBenchRow {
 let benchRoutingCommand = Command(
     name: "routing",
     summary: "Solve a benchmark set (solomon, homberger200, lilim100) and report gaps to the best known.",
-    usage: "--set solomon|homberger200|lilim100 [--time-limit S] [--data DIR] [--instances A,B,...] [--seed N] [--json]",
+    usage: "--set solomon|homberger200|lilim100 [--time-limit S] [--data DIR] [--instances A,B,...] [--seed N] [--solutions DIR] [--json]",
     options: [
         .value("set", "solomon|homberger200|lilim100", "benchmark set (required)"),
         .value("time-limit", "S", "seconds per instance (default 10)"),
         .value("data", "DIR", "benchmark data folder (default ../shared/benchmarks)"),
         .value("instances", "A,B,...", "only these instances (file names without extension, any case)"),
         .value("seed", "N", "random seed (default 1)"),
+        .value("solutions", "DIR", "also write each solution to DIR/<instance>.sol (CVRPLIB format)"),
         .flag("json", "end with one JSON summary line"),
     ]
 ) { args in
@@ -68,6 +69,13 @@ let benchRoutingCommand = Command(
     let seed = try args.uint64("seed", default: 1)
     let data = args.string("data", default: "../shared/benchmarks")
     let json = args.flag("json")
+    let solutionsDir = args.string("solutions")
+    if let dir = solutionsDir {
+        do { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) } catch {
+            printErr("bench routing: cannot create \(dir): \(error.localizedDescription)")
+            return ExitStatus.failure
+        }
+    }
 
     // Files of the set, in natural order (c1_2_2 before c1_2_10).
     let folder = (data as NSString).appendingPathComponent(set.folder)
@@ -121,6 +129,13 @@ let benchRoutingCommand = Command(
             let row = RoutingBenchRow(instance: stem, run: run, bks: bks[stem], peer: peers[stem.uppercased()])
             rows.append(row)
             printOut(RoutingBenchTable.line(row, set))
+            if let dir = solutionsDir {
+                let text = SolutionFile(routes: run.solution.routes, cost: run.distance).render(for: instance, decimals: run.decimals)
+                let out = (dir as NSString).appendingPathComponent(stem + ".sol")
+                do { try text.write(toFile: out, atomically: true, encoding: .utf8) } catch {
+                    printErr("bench routing: cannot write \(out): \(error.localizedDescription)")
+                }
+            }
             for p in run.audit.problems.prefix(3) { printErr("  infeasible: \(p)") }
         } catch {
             failures += 1
