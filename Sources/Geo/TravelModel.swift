@@ -34,7 +34,11 @@ public struct SpeedProfile: Sendable, Hashable, Codable {
     }
     public static func constant(_ kmh: Double) -> SpeedProfile { try! SpeedProfile(kmh: Array(repeating: kmh, count: 24)) }
 
-    public init(from decoder: any Decoder) throws { try self.init(kmh: try decoder.singleValueContainer().decode([Double].self)) }
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.singleValueContainer()
+        do { try self.init(kmh: try c.decode([Double].self)) }
+        catch let e as SpeedProfileError { throw DecodingError.dataCorruptedError(in: c, debugDescription: e.description) }
+    }
     public func encode(to encoder: any Encoder) throws { var c = encoder.singleValueContainer(); try c.encode(kmh) }
     public static func == (a: SpeedProfile, b: SpeedProfile) -> Bool { a.kmh == b.kmh }
     public func hash(into h: inout Hasher) { h.combine(kmh) }
