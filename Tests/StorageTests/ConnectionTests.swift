@@ -115,3 +115,24 @@ import Testing
         #expect(parse(PostgresTime.format(microsecondsSinceEpoch: -us)) == -us)
     }
 }
+
+@Suite struct ThreadLifecycleTests {
+    private static func threadCount() -> Int {
+        (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task").count) ?? 0
+    }
+
+    @Test func droppedConnectionsEndTheirThreads() async throws {
+        guard let probe = try await TestDatabase.connect() else { return }
+        await probe.close()
+        let before = Self.threadCount()
+        for _ in 0 ..< 20 {
+            let c = try #require(try await TestDatabase.connect())
+            _ = try await c.query("SELECT 1", purpose: "use")
+            await c.close()
+        }
+        // Other tests run in parallel and own connections too: allow some slack, but 20 leaked
+        // threads would exceed it.
+        let settled = await eventually { Self.threadCount() < before + 10 }
+        #expect(settled, "threads before \(before), now \(Self.threadCount())")
+    }
+}
