@@ -1,5 +1,6 @@
 import Base
 import CLibPQ
+import Foundation
 import Synchronization
 
 /// One PostgreSQL connection, served by its own OS thread (the actor's executor is a
@@ -73,8 +74,17 @@ public actor PostgresConnection {
     // MARK: connecting
 
     func open() throws(PostgresError) {
-        let conninfo = configuration.conninfo
-        let c = PQconnectdb(conninfo)
+        // PQconnectdbParams with expand_dbname: the caller's conninfo/URI is expanded from the
+        // `dbname` slot and, coming last, overrides our defaults; an empty one means PG* variables.
+        var keys = ["fallback_application_name"]
+        var values = [configuration.applicationName]
+        if ProcessInfo.processInfo.environment["PGCONNECT_TIMEOUT"] == nil {
+            keys.append("connect_timeout")
+            values.append(String(configuration.connectTimeoutSeconds))
+        }
+        keys.append("dbname")
+        values.append(configuration.conninfo)
+        let c = withCStrings(keys) { k in withCStrings(values) { v in PQconnectdbParams(k, v, 1) } }
         guard let c, PQstatus(c) == CONNECTION_OK else {
             let msg = c.map { errorMessage($0) } ?? "out of memory"
             if let c { PQfinish(c) }
@@ -94,10 +104,6 @@ public actor PostgresConnection {
         // Fixed settings the decoders rely on; constant SQL, no values.
         _ = try runSimple("SET TimeZone TO 'UTC'; SET DateStyle TO 'ISO, YMD'; SET IntervalStyle TO 'iso_8601'",
                           purpose: purpose, ticket: nil)
-        if !configuration.applicationName.isEmpty, !configuration.conninfo.contains("application_name") {
-            _ = try runParams("SELECT pg_catalog.set_config('application_name', $1, false)",
-                              [.text(configuration.applicationName)], purpose: purpose, ticket: nil)
-        }
         if let cancelHandle { PQfreeCancel(cancelHandle) }
         cancelHandle = PQgetCancel(conn)
     }
@@ -136,6 +142,11 @@ public actor PostgresConnection {
                    ticket: CancelTicket?) throws(PostgresError) -> PostgresRows {
         try ensureConnected(purpose: purpose)
         if ticket?.isCancelled == true { throw cancelled(purpose, sql) }
+        for (i, b) in binds.enumerated() where b.format == .text && b.bytes?.contains(0) == true {
+            // libpq reads text parameters as C strings: a NUL would silently cut the value.
+            throw PostgresError(.invalidArgument, purpose: purpose, message: "text parameter $\(i + 1) contains a NUL byte",
+                                statement: sql)
+        }
         let sent = sendParams(sql, binds)
         guard sent else { throw failure(nil, purpose: purpose, sql: sql) }
         return try collect(purpose: purpose, sql: sql, ticket: ticket)
@@ -401,6 +412,14 @@ final class CancelTicket: Sendable {
         wake.signal()
     }
     var isCancelled: Bool { flag.load(ordering: .acquiring) }
+}
+
+/// Calls `body` with a NULL-terminated array of C strings that live for the call.
+func withCStrings<R>(_ strings: [String], _ body: (UnsafePointer<UnsafePointer<CChar>?>) -> R) -> R {
+    let owned = strings.map { strdup($0) }
+    defer { owned.forEach { free($0) } }
+    let pointers: [UnsafePointer<CChar>?] = owned.map { UnsafePointer($0) } + [nil]
+    return pointers.withUnsafeBufferPointer { body($0.baseAddress!) }
 }
 
 func errorMessage(_ conn: OpaquePointer) -> String {

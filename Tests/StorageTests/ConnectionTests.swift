@@ -51,6 +51,20 @@ import Testing
         }
     }
 
+    @Test func conninfoKeywordsAndTheApplicationNameAreApplied() async throws {
+        try await TestDatabase.withSchema("conninfo") { c, _ in
+            let name = try await c.query("SELECT current_setting('application_name')", purpose: "read")[0]
+                .decode(0, as: String.self)
+            #expect(name == "daybreak-tests")
+        }
+        guard TestDatabase.env("PGHOST") != "<unset>" else { return }
+        let explicit = PostgresConfiguration("host=\(TestDatabase.env("PGHOST")) port=\(TestDatabase.env("PGPORT")) application_name=explicit")
+        let c = try await PostgresConnection.connect(explicit, logger: .disabled)
+        #expect(try await c.query("SELECT current_setting('application_name')", purpose: "read")[0]
+            .decode(0, as: String.self) == "explicit")
+        await c.close()
+    }
+
     @Test func serverNoticesGoToTheLogger() async throws {
         let sink = CapturingLogSink()
         let logger = Logger(label: "storage.test", level: .debug, sink: sink)
