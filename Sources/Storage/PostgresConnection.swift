@@ -22,7 +22,7 @@ public actor PostgresConnection {
     let configuration: PostgresConfiguration
     let logger: Logger
     private let notices: NoticeSink
-    private let handle = LibpqHandle()
+    private let handle: LibpqHandle
     var conn: OpaquePointer? {
         get { handle.conn }
         set { handle.conn = newValue }
@@ -46,6 +46,7 @@ public actor PostgresConnection {
         self.logger = logger
         self.notices = NoticeSink(logger: logger.child("notice"))
         self.thread = ConnectionThread(name: "pg-conn")
+        self.handle = LibpqHandle(owner: thread)
     }
 
     /// Opens a connection (blocking connect on the connection's own thread).
@@ -386,18 +387,35 @@ public actor PostgresConnection {
 
 /// The libpq objects of one connection.
 ///
-/// `@unchecked Sendable` invariant: the fields are touched only by the owning `PostgresConnection`
-/// (on its thread, as actor-isolated state) and by `deinit`, which runs when that actor is gone.
+/// `@unchecked Sendable` invariant: the pointers are touched only on the owning connection's
+/// thread (every accessor checks it) and by `deinit`, which runs when that actor is gone.
 /// It exists so the pointers can be freed without an isolated deinit on the actor.
 final class LibpqHandle: @unchecked Sendable {
-    var conn: OpaquePointer?
-    var cancel: OpaquePointer?
+    private let owner: ConnectionThread
+    private var _conn: OpaquePointer?
+    private var _cancel: OpaquePointer?
     /// Kept alive as long as libpq may call the notice receiver with it.
-    var notices: NoticeSink?
+    private var _notices: NoticeSink?
+
+    init(owner: ConnectionThread) { self.owner = owner }
+
+    var conn: OpaquePointer? {
+        get { owner.assertOnThread(); return _conn }
+        set { owner.assertOnThread(); _conn = newValue }
+    }
+    var cancel: OpaquePointer? {
+        get { owner.assertOnThread(); return _cancel }
+        set { owner.assertOnThread(); _cancel = newValue }
+    }
+    var notices: NoticeSink? {
+        get { owner.assertOnThread(); return _notices }
+        set { owner.assertOnThread(); _notices = newValue }
+    }
+
     deinit {
         // Runs on whichever thread drops the last reference; PQfinish only sends Terminate and closes.
-        if let cancel { PQfreeCancel(cancel) }
-        if let conn { PQfinish(conn) }
+        if let _cancel { PQfreeCancel(_cancel) }
+        if let _conn { PQfinish(_conn) }
     }
 }
 

@@ -2,6 +2,7 @@ import Base
 import CLibPQ
 import Foundation
 import Storage
+import Synchronization
 
 // `daybreak bench storage`: journal-shaped appends through Storage beside raw libpq, same run.
 let benchStorageCommand = Command(
@@ -170,12 +171,21 @@ private func median(_ xs: [Double]) -> Double {
 /// The reference: plain blocking libpq with no Storage layer, run on a thread of its own (one
 /// per call) so the blocking calls stay off the cooperative pool.
 ///
-/// `@unchecked Sendable` invariant: `conn` is used by one call at a time; every call awaits its
-/// thread before the next starts (the bench is sequential), and `close` runs last.
+/// `@unchecked Sendable` invariant: `conn` is used by one call at a time (every call awaits its
+/// thread before the next starts; `exclusive` traps on overlap), and `close` runs last.
 final class RawLibpq: @unchecked Sendable {
-    private let conn: OpaquePointer
+    private let _conn: OpaquePointer
+    private let busy = Atomic<Bool>(false)
 
-    private init(conn: OpaquePointer) { self.conn = conn }
+    /// Runs `body` with the connection, trapping if another call is using it.
+    private func exclusive<T>(_ body: (OpaquePointer) throws -> T) rethrows -> T {
+        precondition(busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged,
+                     "RawLibpq used concurrently")
+        defer { busy.store(false, ordering: .releasing) }
+        return try body(_conn)
+    }
+
+    private init(conn: OpaquePointer) { self._conn = conn }
 
     static func open(_ conninfo: String) async throws -> RawLibpq {
         try await onThread {
@@ -189,13 +199,12 @@ final class RawLibpq: @unchecked Sendable {
     }
 
     func close() async {
-        _ = try? await onThread { PQfinish(self.conn) }
+        _ = try? await onThread { self.exclusive { PQfinish($0) } }
     }
 
     /// Text COPY of journal rows; the encoding is part of the timed work, as on the Storage side.
     func copyRows(_ sql: String, rows total: Int, batch: Int, payload: [UInt8]) async throws -> (Int, Double) {
-        return try await onThread {
-            let c = self.conn
+        return try await onThread { try self.exclusive { c in
             let hex = Array("0123456789abcdef".utf8)
             var payloadHex: [UInt8] = [0x5C, 0x5C, 0x78]
             let start = ContinuousClock.now
@@ -230,13 +239,12 @@ final class RawLibpq: @unchecked Sendable {
                 }
             }
             return (copied, seconds(ContinuousClock.now - start))
-        }
+        } }
     }
 
     /// Autocommit single-row INSERTs with PQexecParams (text parameters, bytea binary).
     func insertRows(_ sql: String, count: Int, payload: [UInt8]) async throws -> Double {
-        return try await onThread {
-            let c = self.conn
+        return try await onThread { try self.exclusive { c in
             let start = ContinuousClock.now
             for i in 0 ..< count {
                 let texts = ["seoul-gangnam", "order-\(i)", String(i), "OrderPlaced", "", "2025-11-29 01:23:04.25+00"]
@@ -255,7 +263,7 @@ final class RawLibpq: @unchecked Sendable {
                 guard ok else { throw PostgresError(.server, purpose: "raw insert", message: String(cString: PQerrorMessage(c))) }
             }
             return seconds(ContinuousClock.now - start)
-        }
+        } }
     }
 }
 
