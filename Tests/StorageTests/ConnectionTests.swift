@@ -63,6 +63,12 @@ import Testing
         #expect(try await c.query("SELECT current_setting('application_name')", purpose: "read")[0]
             .decode(0, as: String.self) == "explicit")
         await c.close()
+        // The URI form.
+        let host = TestDatabase.env("PGHOST").addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""
+        let uri = PostgresConfiguration("postgresql://\(TestDatabase.env("PGUSER"))@/\(TestDatabase.env("PGDATABASE"))?host=\(host)&port=\(TestDatabase.env("PGPORT"))")
+        let u = try await PostgresConnection.connect(uri, logger: .disabled)
+        #expect(try await u.query("SELECT 7", purpose: "uri")[0].decode(0, as: Int.self) == 7)
+        await u.close()
     }
 
     @Test func serverNoticesGoToTheLogger() async throws {
