@@ -92,7 +92,13 @@ public actor PostgresConnection {
             throw PostgresError(.connectFailed, purpose: "connect", message: msg)
         }
         conn = c
-        try configureSession(purpose: "connect")
+        do {
+            try configureSession(purpose: "connect")
+        } catch {
+            // Never keep a connection whose session settings (UTC, ISO dates) are not in place.
+            dropConnection()
+            throw PostgresError(.connectFailed, purpose: "connect", message: error.message, sqlState: error.sqlState)
+        }
     }
 
     private func configureSession(purpose: String) throws(PostgresError) {
