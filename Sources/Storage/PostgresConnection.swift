@@ -167,7 +167,7 @@ public actor PostgresConnection {
         return try collect(purpose: purpose, sql: sql, ticket: ticket)
     }
 
-    private func sendParams(_ sql: String, _ binds: [PostgresBind]) -> Bool {
+    func sendParams(_ sql: String, _ binds: [PostgresBind]) -> Bool {
         let n = binds.count
         var types = [UInt32](repeating: 0, count: n)
         var lengths = [Int32](repeating: 0, count: n)
@@ -305,7 +305,7 @@ public actor PostgresConnection {
     /// True between a successful BEGIN and the end of the transaction (set by the transaction API).
     var inTransaction = false
 
-    private func extractRows(_ res: OpaquePointer, purpose: String) -> PostgresRows {
+    func extractRows(_ res: OpaquePointer, purpose: String) -> PostgresRows {
         let nrows = Int(PQntuples(res))
         let ncols = Int(PQnfields(res))
         var columns: [PostgresRows.Column] = []

@@ -7,7 +7,7 @@ import Synchronization
 // `daybreak bench storage`: journal-shaped appends through Storage beside raw libpq, same run.
 let benchStorageCommand = Command(
     name: "storage",
-    summary: "Batched event appends (COPY) and single-row commits through Storage, beside raw libpq.",
+    summary: "Batched event appends (COPY) and single-row commits through Storage, beside raw libpq; pipelined INSERTs for scale.",
     usage: "[--database CONNINFO] [--rows N] [--batch N] [--commits N] [--rounds N] [--json]",
     options: [
         .value("database", "CONNINFO", "libpq conninfo or URI; default: the PG* environment"),
@@ -49,6 +49,7 @@ struct StorageBench {
         var batchedRaw: Double
         var commitsStorage: Double
         var commitsRaw: Double
+        var pipelined: Double
 
         var table: String {
             func fmt(_ v: Double) -> String { String(format: "%12.0f", v) }
@@ -58,6 +59,7 @@ struct StorageBench {
                 measurement                       Storage     raw libpq  Storage/raw
                 batched appends (rows/s)     \(fmt(batchedStorage))  \(fmt(batchedRaw))       \(ratio(batchedStorage, batchedRaw))
                 single-row commits (/s)      \(fmt(commitsStorage))  \(fmt(commitsRaw))       \(ratio(commitsStorage, commitsRaw))
+                pipelined INSERTs (rows/s)   \(fmt(pipelined))           n/a          n/a
                 """
         }
 
@@ -69,6 +71,7 @@ struct StorageBench {
                 ("batched_ratio", .double((batchedStorage / max(batchedRaw, 1) * 1000).rounded() / 1000)),
                 ("commits_per_s", .double(commitsStorage.rounded())), ("commits_raw_per_s", .double(commitsRaw.rounded())),
                 ("commits_ratio", .double((commitsStorage / max(commitsRaw, 1) * 1000).rounded() / 1000)),
+                ("pipelined_rows_per_s", .double(pipelined.rounded())),
             ])
         }
     }
@@ -108,7 +111,7 @@ struct StorageBench {
 
     private func measure(_ conn: PostgresConnection) async throws -> Result {
         let raw = try await RawLibpq.open(options.conninfo)
-        var bs: [Double] = [], br: [Double] = [], cs: [Double] = [], cr: [Double] = []
+        var bs: [Double] = [], br: [Double] = [], cs: [Double] = [], cr: [Double] = [], ps: [Double] = []
         let copySQL = "COPY \(table) (region, stream_id, seq, type, payload, at) FROM STDIN"
         let insertSQL = "INSERT INTO \(table) (region, stream_id, seq, type, payload, at) VALUES ($1, $2, $3, $4, $5, $6)"
         for round in 0 ..< options.rounds {
@@ -138,6 +141,18 @@ struct StorageBench {
                     br.append(Double(rows) / elapsed)
                 }
             }
+            // Pipeline mode: one INSERT per row, batches of `batch` per sync (one implicit transaction each).
+            try await conn.executeScript("TRUNCATE \(table)", purpose: "truncate bench table")
+            let p0 = ContinuousClock.now
+            var piped = 0
+            while piped < options.rows {
+                let n = min(options.batch, options.rows - piped)
+                let statements = (piped ..< piped + n).map { i in
+                    PostgresStatement(insertSQL, ["seoul-gangnam", "order-\(i / 8)", Int64(i % 8), "OrderPlaced", payload, at])
+                }
+                piped += try await conn.pipeline(statements, purpose: "append order events (pipelined)").count
+            }
+            ps.append(Double(piped) / seconds(ContinuousClock.now - p0))
             for side in (round % 2 == 0 ? [0, 1] : [1, 0]) {
                 if side == 0 {
                     let t0 = ContinuousClock.now
@@ -154,7 +169,7 @@ struct StorageBench {
         }
         await raw.close()
         return Result(options: options, batchedStorage: median(bs), batchedRaw: median(br),
-                      commitsStorage: median(cs), commitsRaw: median(cr))
+                      commitsStorage: median(cs), commitsRaw: median(cr), pipelined: median(ps))
     }
 }
 
