@@ -202,6 +202,7 @@ extension OperationsConfig {
         if let d = t.dawn {
             guard d.cutoff.seconds <= Time.secondsPerDay else { throw bad("dawn.cutoff", "must be at most 24:00") }
             guard d.windowStart < d.windowEnd else { throw bad("dawn", "window start \(d.windowStart) is not before end \(d.windowEnd)") }
+            for w in d.waves ?? [] where w >= d.windowEnd { throw bad("dawn.waves", "wave at \(w) leaves after the window ends (\(d.windowEnd))") }
         }
         if let s = t.sameDay {
             guard s.windowStart < s.windowEnd else { throw bad("sameDay", "window start \(s.windowStart) is not before end \(s.windowEnd)") }
