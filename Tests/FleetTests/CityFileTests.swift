@@ -20,9 +20,9 @@ struct CityFileSubset: Decodable {
         let url = regionsFile("seoul.json")
         guard FileManager.default.fileExists(atPath: url.path) else { return }
         let city = try JSONDecoder().decode(CityFileSubset.self, from: Data(contentsOf: url))
-        let map = try RegionMap(city.regions.map { r in
-            Region(id: r.id, name: r.name, polygons: [try Polygon(id: r.id, outer: r.polygon)])
-        })
+        let geo = try CityRegionsFile.load(Data(contentsOf: url))
+        let map = geo.regions
+        #expect(geo.stores.count == city.regions.flatMap(\.stores).count)
         // Geo's ray casting places every store and district centroid in its own region, and the
         // hubs (outside the city) nowhere unless the fallback is asked for.
         for r in city.regions {
