@@ -129,6 +129,9 @@ public struct TimeDependentDurations: Sendable, Equatable {
 /// Contract every conformer must keep (the tests state it): distances and durations are
 /// non-negative, zero from a point to itself, and travel time is FIFO in departure time.
 public protocol TravelModel: Sendable {
+    /// Whether `kind` can be timed (e.g. has a speed profile). Timing an unsupported kind is a
+    /// programming error; check first where the kind comes from data.
+    func supports(_ kind: VehicleKind) -> Bool
     /// Road distance in metres.
     func distanceMetres(from: Coordinate, to: Coordinate) -> Int64
     /// Travel time in seconds for `kind` leaving `from` at `departure`.
@@ -140,6 +143,7 @@ public protocol TravelModel: Sendable {
 }
 
 extension TravelModel {
+    public func supports(_ kind: VehicleKind) -> Bool { true }
     public func distanceMatrix(_ points: [Coordinate]) -> Matrix {
         Matrix(count: points.count) { i, j in i == j ? 0 : distanceMetres(from: points[i], to: points[j]) }
     }
@@ -174,6 +178,8 @@ public struct GreatCircleTravelModel: TravelModel {
     func seconds(_ p: SpeedProfile, metres: Int64, at t: Instant) -> Int64 {
         p.travelSeconds(metres: metres, departingAt: t, offset: offset, speedFactor: tripLengthSpeedup?.factor(metres: metres) ?? 1)
     }
+
+    public func supports(_ kind: VehicleKind) -> Bool { speeds[kind] != nil }
 
     public func circuityFactor(at p: Coordinate) -> Double {
         guard let id = regions?.containing(p)?.id else { return defaultCircuity }
