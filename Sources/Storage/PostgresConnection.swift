@@ -246,14 +246,14 @@ public actor PostgresConnection {
                     if needsReset { throw firstError! }
                 }
             }
-            let ready = daybreak_poll2(thread.eventFD, sock, Int16(POLLIN), -1)
+            // Once a cancel was sent, wake periodically and send it again: a cancel request that
+            // reaches the backend before it starts executing the statement is ignored by the server.
+            let ready = daybreak_poll2(thread.eventFD, sock, Int16(POLLIN), cancelSent ? 200 : -1)
             if ready < 0 { throw failure(nil, purpose: purpose, sql: sql) }
-            if ready & 1 != 0 {
-                _ = daybreak_eventfd_drain(thread.eventFD)
-                if !cancelSent, ticket?.isCancelled == true {
-                    cancelSent = true
-                    requestCancel()
-                }
+            if ready & 1 != 0 { _ = daybreak_eventfd_drain(thread.eventFD) }
+            if ticket?.isCancelled == true, !cancelSent || ready == 0 {
+                cancelSent = true
+                requestCancel()
             }
         }
     }
