@@ -292,11 +292,12 @@ final class LoopState {
 
     /// Fails everything the socket holds with `.shutdown`, ends its sequence, closes it.
     func closeSocket(_ s: SocketState) {
-        s.shared.closed.store(true, ordering: .relaxed)
+        s.shared.closed.store(true, ordering: .sequentiallyConsistent)
         for (_, k) in s.pending { k.resume(returning: .failure(.shutdownError)) }
         s.pending.removeAll()
         for (_, w) in s.subscriberWaiters { w.c.resume(returning: .failure(.shutdownError)) }
         s.subscriberWaiters.removeAll()
+        s.shared.wakeSpaceWaiters(failing: .shutdownError)
         s.shared.releaseOutbox(s.outbox.count - s.outboxHead)
         s.outbox.removeAll()
         s.outboxHead = 0

@@ -335,7 +335,7 @@ struct MessagingBench {
                         try pub.publish(contentsOf: k == batch.count ? batch : Array(batch[0..<k]))
                         sent += k
                     } catch let e as MessagingError where e.code == .outboxFull {
-                        await Task.yield()
+                        try await pub.waitForOutboxSpace(batch.count)
                     }
                 }
                 let ns = try await group.next()!
