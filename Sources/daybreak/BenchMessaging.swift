@@ -312,9 +312,12 @@ struct MessagingBench {
 
     func asyncFanOut() async throws -> Double {
         let n = messages
+        // Publisher and subscriber in separate contexts (two I/O threads), as the raw side uses
+        // two threads, and as two nodes would.
         return try await withMessagingContext(logger: .disabled, busyPoll: busyPoll) { ctx in
+          try await withMessagingContext(logger: .disabled, busyPoll: busyPoll) { subCtx in
             let pub = try await ctx.bindPublisher("tcp://127.0.0.1:*", options: .bulk)
-            let sub = try await ctx.connectSubscriber(pub.endpoint, topics: [[]], options: .bulk)
+            let sub = try await subCtx.connectSubscriber(pub.endpoint, topics: [[]], options: .bulk)
             try await pub.waitForSubscribers(1, timeout: .seconds(5))
             let batch = (0..<1_000).map { _ in Message(Self.payload) }
             return try await withThrowingTaskGroup(of: UInt64.self) { group in
@@ -341,6 +344,7 @@ struct MessagingBench {
                 let ns = try await group.next()!
                 return Double(n - 1) / (Double(ns) / 1e9)
             }
+          }
         }
     }
 
