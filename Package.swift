@@ -25,19 +25,26 @@ let package = Package(
         // Pure core.
         .target(name: "Base", swiftSettings: strict),
         .target(name: "Routing", swiftSettings: strict),
+        .target(name: "Geo", swiftSettings: strict),
+        .target(name: "Fleet", dependencies: ["Geo"], swiftSettings: strict),
 
         // I/O runtime.
         .target(name: "Messaging", dependencies: ["CZeroMQ", "Base"], swiftSettings: strict),
         .target(name: "Storage", dependencies: ["CLibPQ", "Base"], swiftSettings: strict),
+        .target(name: "Cluster", dependencies: ["Messaging", "Storage", "Base"], swiftSettings: strict),
 
         // The thin executable.
         .executableTarget(name: "daybreak",
-                          dependencies: ["Base", "Messaging", "Storage", "Routing", "CZeroMQ", "CLibPQ"],
+                          dependencies: ["Base", "Messaging", "Storage", "Cluster", "Routing", "CZeroMQ", "CLibPQ"],
                           swiftSettings: strict),
 
         .testTarget(name: "BaseTests", dependencies: ["Base"], swiftSettings: strict),
         .testTarget(name: "MessagingTests", dependencies: ["Messaging", "CZeroMQ", "Base"], swiftSettings: strict),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "CLibPQ", "Base"], swiftSettings: strict),
+        .testTarget(name: "GeoTests", dependencies: ["Geo"], swiftSettings: strict),
+        .testTarget(name: "FleetTests", dependencies: ["Fleet", "Geo"], swiftSettings: strict),
+        .testTarget(name: "ClusterTests", dependencies: ["Cluster", "Messaging", "Storage", "Base"], swiftSettings: strict),
+        .testTarget(name: "DaybreakCLITests", dependencies: ["daybreak", "Base"], swiftSettings: strict),
         .testTarget(name: "RoutingTests", dependencies: ["Routing"],
                     resources: [.copy("Fixtures")], swiftSettings: strict),
     ],

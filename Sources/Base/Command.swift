@@ -27,7 +27,7 @@ public struct Command: Sendable {
 
     /// The help text of this command, prefixed by `path` (e.g. `daybreak bench`).
     public func help(path: String) -> String {
-        var out = "usage: \(path) \(name)" + (usage.isEmpty ? "" : " " + usage) + "\n\n\(summary)\n"
+        var out = "usage: " + (path.isEmpty ? "" : path + " ") + name + (usage.isEmpty ? "" : " " + usage) + "\n\n\(summary)\n"
         if !subcommands.isEmpty {
             out += "\nsubcommands:\n"
             let w = (subcommands.map(\.name.count).max() ?? 0) + 2

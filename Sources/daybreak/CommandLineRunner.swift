@@ -2,33 +2,31 @@ import Base
 import Foundation
 
 /// Finds the subcommand named on the command line, parses its options and runs it.
-/// `--help` anywhere prints help to stdout and exits 0; a usage error prints the message
-/// and usage to stderr and exits 64.
+/// `--help` prints help to stdout and exits 0; a usage error prints the message and the
+/// command's usage to stderr and exits 64 (EX_USAGE).
 enum CommandLineRunner {
     static func run(_ root: Command, arguments: [String]) async -> Int32 {
         var command = root
-        var path = ""
+        var parents: [String] = []   // names of the commands above `command`
         var rest = arguments
         while !command.subcommands.isEmpty {
-            path += (path.isEmpty ? "" : " ") + command.name
-            guard let first = rest.first, !first.hasPrefix("-") else {
-                if rest.contains("--help") || rest.contains("-h") {
-                    print(command.help(path: String(path.dropLast(command.name.count)).trimmingCharacters(in: .whitespaces)), terminator: "")
-                    return ExitStatus.ok
-                }
-                let what = rest.first.map { "unknown option '\($0)'" } ?? "missing command"
-                return usageFailure(what, command: command, path: path)
+            let path = parents.joined(separator: " ")
+            guard let first = rest.first else {
+                return usageFailure("missing command", command: command, path: path)
+            }
+            if first == "--help" || first == "-h" || first == "help" {
+                print(command.help(path: path), terminator: "")
+                return ExitStatus.ok
             }
             guard let sub = command.subcommands.first(where: { $0.name == first }) else {
-                if first == "help" {
-                    print(command.help(path: String(path.dropLast(command.name.count)).trimmingCharacters(in: .whitespaces)), terminator: "")
-                    return ExitStatus.ok
-                }
-                return usageFailure("unknown command '\(first)'", command: command, path: path)
+                let what = first.hasPrefix("-") ? "unknown option '\(first)'" : "unknown command '\(first)'"
+                return usageFailure(what, command: command, path: path)
             }
+            parents.append(command.name)
             command = sub
             rest.removeFirst()
         }
+        let path = parents.joined(separator: " ")
         if rest.contains("--help") || rest.contains("-h") {
             print(command.help(path: path), terminator: "")
             return ExitStatus.ok
@@ -39,25 +37,19 @@ enum CommandLineRunner {
         } catch let e as UsageError {
             return usageFailure(e.message, command: command, path: path)
         } catch {
-            FileHandle.standardError.write(Data("daybreak \(command.name): error: \(error)\n".utf8))
+            printErr("\(path) \(command.name): error: \(error)")
             return ExitStatus.failure
         }
     }
 
     static func usageFailure(_ message: String, command: Command, path: String) -> Int32 {
-        let prefix = path.isEmpty ? command.name : path
-        FileHandle.standardError.write(Data("\(prefix): \(message)\n\n\(command.help(path: prefixPath(path, command)))".utf8))
+        let who = path.isEmpty ? command.name : path + " " + command.name
+        printErr("\(who): \(message)\n\n" + command.help(path: path), terminator: "")
         return ExitStatus.usage
-    }
-
-    private static func prefixPath(_ path: String, _ command: Command) -> String {
-        // `path` already ends with the command's own name when it has subcommands.
-        if path.hasSuffix(command.name) { return String(path.dropLast(command.name.count)).trimmingCharacters(in: .whitespaces) }
-        return path
     }
 }
 
-/// Writes a line to standard error (progress, diagnostics); stdout stays for results.
-func printErr(_ s: String) {
-    FileHandle.standardError.write(Data((s + "\n").utf8))
+/// Writes to standard error (progress, diagnostics); stdout stays for results.
+func printErr(_ s: String, terminator: String = "\n") {
+    FileHandle.standardError.write(Data((s + terminator).utf8))
 }
