@@ -168,7 +168,7 @@ import Base
                 #expect(await eventually { client.shared.pendingRequests.load(ordering: .relaxed) == 5 })
                 let start = ContinuousClock.now
                 #expect(await errorCode { try await client.request(Message("one more"), timeout: .seconds(30)) } == .outboxFull)
-                #expect(ContinuousClock.now - start < .milliseconds(100))
+                #expect(ContinuousClock.now - start < .seconds(1))  // at once, not at the 30 s deadline
                 await client.close()
                 for try await code in group { #expect(code == .shutdown) }
             }
