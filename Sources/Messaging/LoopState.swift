@@ -175,7 +175,7 @@ final class LoopState {
             s.outbox.append(.plain(m))
         case .sendBatch(let sid, let ms):
             guard let s = sockets[sid] else { return }
-            s.outbox.reserveCapacity(s.outbox.count + ms.count)
+            // No reserveCapacity(count + n) here: it defeats geometric growth (quadratic copying).
             for m in ms { s.outbox.append(.plain(m)) }
         case .reply(let sid, let a, let m):
             guard let s = sockets[sid] else { return }
