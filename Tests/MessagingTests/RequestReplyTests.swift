@@ -193,3 +193,32 @@ import Base
         }
     }
 }
+
+@Suite struct ServerBackpressureTests {
+    @Test func aSlowServerBuffersAtMostItsLimitAndStillAnswersEveryone() async throws {
+        try await withMessagingContext(logger: testLogger) { ctx in
+            var options = SocketOptions()
+            options.receiveBufferLimit = 4
+            options.maxBatch = 1
+            let server = try await ctx.bindServer("inproc://backpressure", options: options)
+            let client = try await ctx.connectClient(server.endpoint)
+            try await withThrowingTaskGroup(of: Bool.self) { group in
+                for i in 0..<50 {
+                    group.addTask { try await client.request(Message("\(i)"), timeout: .seconds(10)) == Message("\(i)") }
+                }
+                // Nobody consumes yet: the I/O thread stops reading at the limit.
+                #expect(await eventually { server.channel.bufferedCount == 4 })
+                #expect(server.channel.bufferedCount == 4)
+                group.addTask {
+                    try await server.serve { $0.message }
+                    return true
+                }
+                var ok = 0
+                for _ in 0..<50 { if try await group.next() == true { ok += 1 } }
+                #expect(ok == 50)
+                await server.close()
+                try await group.waitForAll()
+            }
+        }
+    }
+}
