@@ -74,6 +74,12 @@ extension LoopState {
         s.retryBlocked = false
         while s.outboxHead < s.outbox.count {
             let item = s.outbox[s.outboxHead]
+            if case .request(let id, _) = item, s.pending[id] == nil {
+                // Timed out or cancelled while waiting in the outbox: nobody wants the reply.
+                s.outboxHead += 1
+                done += 1
+                continue
+            }
             let outcome = trySend(s, item)
             if case .wouldBlock = outcome {
                 // DEALER reports POLLOUT truthfully; ROUTER and XPUB report it always, so
