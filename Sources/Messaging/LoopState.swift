@@ -34,7 +34,12 @@ final class SocketState {
         self.handle = handle
     }
 
-    var hasOutbox: Bool { outboxHead < outbox.count }
+    /// ROUTER replies to peers at their high-water mark, per routing id, in order. They stay
+    /// counted in the outbox; other peers' replies go past them (no head-of-line blocking).
+    var parked: [[UInt8]: [Outgoing]] = [:]
+    var parkedCount = 0
+
+    var hasOutbox: Bool { outboxHead < outbox.count || parkedCount > 0 }
 }
 
 /// Everything the I/O thread owns. Created on that thread and never shared, so it needs no locks.
@@ -298,7 +303,9 @@ final class LoopState {
         for (_, w) in s.subscriberWaiters { w.c.resume(returning: .failure(.shutdownError)) }
         s.subscriberWaiters.removeAll()
         s.shared.wakeSpaceWaiters(failing: .shutdownError)
-        s.shared.releaseOutbox(s.outbox.count - s.outboxHead)
+        s.shared.releaseOutbox(s.outbox.count - s.outboxHead + s.parkedCount)
+        s.parked.removeAll()
+        s.parkedCount = 0
         s.outbox.removeAll()
         s.outboxHead = 0
         s.requests?.finish()
