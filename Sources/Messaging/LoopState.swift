@@ -292,6 +292,7 @@ final class LoopState {
         s.messages = spec.messages
         sockets[shared.id] = s
         order.append(s)
+        logger.debug("socket open", ["kind": "\(shared.kind)", "endpoint": endpoint, "bind": spec.bind])
         return .success(endpoint)
     }
 
@@ -311,6 +312,7 @@ final class LoopState {
         s.requests?.finish()
         s.messages?.finish()
         zmq_close(s.handle)
+        logger.debug("socket closed", ["kind": "\(s.shared.kind)", "malformed": s.shared.malformed.load(ordering: .relaxed)])
         sockets[s.shared.id] = nil
         order.removeAll { $0 === s }
     }

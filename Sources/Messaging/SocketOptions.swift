@@ -129,6 +129,7 @@ final class SocketShared: Sendable {
 
     var stats: SocketStats {
         SocketStats(outboxed: outboxCount.load(ordering: .relaxed),
+                    pendingRequests: pendingRequests.load(ordering: .relaxed),
                     malformedFrames: malformed.load(ordering: .relaxed),
                     unmatchedReplies: unmatchedReplies.load(ordering: .relaxed),
                     undeliverableReplies: undeliverable.load(ordering: .relaxed))
@@ -139,6 +140,8 @@ final class SocketShared: Sendable {
 public struct SocketStats: Sendable, Equatable {
     /// Messages in the outbox now.
     public var outboxed: Int
+    /// Requests awaiting a reply now (clients only).
+    public var pendingRequests: Int
     /// Inbound messages dropped because their frames did not follow the envelope.
     public var malformedFrames: Int
     /// Replies whose correlation id matched no pending request (late, after a timeout).
