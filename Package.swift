@@ -25,6 +25,8 @@ let package = Package(
         // Pure core.
         .target(name: "Base", swiftSettings: strict),
         .target(name: "Routing", swiftSettings: strict),
+        .target(name: "Geo", swiftSettings: strict),
+        .target(name: "Fleet", dependencies: ["Geo"], swiftSettings: strict),
 
         // I/O runtime.
         .target(name: "Messaging", dependencies: ["CZeroMQ", "Base"], swiftSettings: strict),
@@ -39,6 +41,8 @@ let package = Package(
         .testTarget(name: "BaseTests", dependencies: ["Base"], swiftSettings: strict),
         .testTarget(name: "MessagingTests", dependencies: ["Messaging", "CZeroMQ", "Base"], swiftSettings: strict),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "CLibPQ", "Base"], swiftSettings: strict),
+        .testTarget(name: "GeoTests", dependencies: ["Geo"], swiftSettings: strict),
+        .testTarget(name: "FleetTests", dependencies: ["Fleet", "Geo"], swiftSettings: strict),
         .testTarget(name: "ClusterTests", dependencies: ["Cluster", "Messaging", "Storage", "Base"], swiftSettings: strict),
         .testTarget(name: "DaybreakCLITests", dependencies: ["daybreak", "Base"], swiftSettings: strict),
         .testTarget(name: "RoutingTests", dependencies: ["Routing"],

@@ -1,0 +1,150 @@
+/// A polygon on the map: one outer ring and optional holes, each a list of vertices without the
+/// closing repeat (a repeated closing vertex is accepted and dropped).
+///
+/// Edges are straight in (lon, lat) space. At city scale (tens of km) the difference from
+/// great-circle edges is metres, below the precision of district boundaries we draw by hand.
+public struct Polygon: Sendable, Hashable, Codable {
+    public var id: String
+    public var outer: [Coordinate]
+    public var holes: [[Coordinate]]
+
+    /// Validates and builds. Throws a `PolygonError` naming `id`.
+    public init(id: String, outer: [Coordinate], holes: [[Coordinate]] = []) throws(PolygonError) {
+        self.id = id
+        self.outer = Polygon.dropClosing(outer)
+        self.holes = holes.map(Polygon.dropClosing)
+        try validate()
+    }
+
+    private static func dropClosing(_ ring: [Coordinate]) -> [Coordinate] {
+        if ring.count > 1, ring.first == ring.last { return Array(ring.dropLast()) }
+        return ring
+    }
+
+    private enum CodingKeys: String, CodingKey { case id, outer, holes }
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        try self.init(id: try c.decode(String.self, forKey: .id),
+                      outer: try c.decode([Coordinate].self, forKey: .outer),
+                      holes: try c.decodeIfPresent([[Coordinate]].self, forKey: .holes) ?? [])
+    }
+
+    /// Checks: finite in-range coordinates, at least three distinct vertices per ring, no two
+    /// non-adjacent edges of a ring crossing (O(n²) per ring; rings are small), non-zero area.
+    public func validate() throws(PolygonError) {
+        try Polygon.validateRing(outer, polygon: id, ring: 0)
+        for (i, hole) in holes.enumerated() { try Polygon.validateRing(hole, polygon: id, ring: i + 1) }
+    }
+
+    static func validateRing(_ ring: [Coordinate], polygon: String, ring index: Int) throws(PolygonError) {
+        for (i, p) in ring.enumerated() where !p.isValid {
+            throw PolygonError(polygon: polygon, ring: index, problem: .invalidCoordinate(vertex: i, p))
+        }
+        guard Set(ring).count >= 3 else {
+            throw PolygonError(polygon: polygon, ring: index, problem: .tooFewDistinctVertices(Set(ring).count))
+        }
+        let n = ring.count
+        for i in 0..<n {
+            let a1 = ring[i], a2 = ring[(i + 1) % n]
+            for j in (i + 1)..<n {
+                // Adjacent edges share a vertex; skip them (edge n-1 is adjacent to edge 0).
+                if j == i + 1 || (i == 0 && j == n - 1) { continue }
+                let b1 = ring[j], b2 = ring[(j + 1) % n]
+                if segmentsIntersect(a1, a2, b1, b2) {
+                    throw PolygonError(polygon: polygon, ring: index, problem: .selfIntersection(edge: i, otherEdge: j))
+                }
+            }
+        }
+        guard abs(signedArea(ring)) > 1e-12 else {
+            throw PolygonError(polygon: polygon, ring: index, problem: .zeroArea)
+        }
+    }
+
+    /// Ray casting (even-odd rule) on the outer ring, minus holes. Points exactly on an edge
+    /// may fall either side; region polygons overlap by a hair or leave a hair's gap, and the
+    /// `RegionMap` fallback handles the gap when asked. O(vertices).
+    public func contains(_ p: Coordinate) -> Bool {
+        guard Polygon.ringContains(outer, p) else { return false }
+        for hole in holes where Polygon.ringContains(hole, p) { return false }
+        return true
+    }
+
+    static func ringContains(_ ring: [Coordinate], _ p: Coordinate) -> Bool {
+        var inside = false
+        var j = ring.count - 1
+        for i in 0..<ring.count {
+            let a = ring[i], b = ring[j]
+            if (a.lat > p.lat) != (b.lat > p.lat) {
+                let x = (b.lon - a.lon) * (p.lat - a.lat) / (b.lat - a.lat) + a.lon
+                if p.lon < x { inside.toggle() }
+            }
+            j = i
+        }
+        return inside
+    }
+
+    /// Area-weighted centroid of the outer ring in (lon, lat) space.
+    public var centroid: Coordinate {
+        var a = 0.0, cx = 0.0, cy = 0.0
+        let n = outer.count
+        for i in 0..<n {
+            let p = outer[i], q = outer[(i + 1) % n]
+            let cross = p.lon * q.lat - q.lon * p.lat
+            a += cross; cx += (p.lon + q.lon) * cross; cy += (p.lat + q.lat) * cross
+        }
+        a /= 2
+        return Coordinate(lat: cy / (6 * a), lon: cx / (6 * a))
+    }
+
+    static func signedArea(_ ring: [Coordinate]) -> Double {
+        var a = 0.0
+        for i in 0..<ring.count {
+            let p = ring[i], q = ring[(i + 1) % ring.count]
+            a += p.lon * q.lat - q.lon * p.lat
+        }
+        return a / 2
+    }
+
+    static func orientation(_ a: Coordinate, _ b: Coordinate, _ c: Coordinate) -> Int {
+        let v = (b.lon - a.lon) * (c.lat - a.lat) - (b.lat - a.lat) * (c.lon - a.lon)
+        return v > 0 ? 1 : (v < 0 ? -1 : 0)
+    }
+
+    static func onSegment(_ a: Coordinate, _ b: Coordinate, _ p: Coordinate) -> Bool {
+        min(a.lon, b.lon) <= p.lon && p.lon <= max(a.lon, b.lon) && min(a.lat, b.lat) <= p.lat && p.lat <= max(a.lat, b.lat)
+    }
+
+    /// Proper or touching intersection of segments a1a2 and b1b2.
+    static func segmentsIntersect(_ a1: Coordinate, _ a2: Coordinate, _ b1: Coordinate, _ b2: Coordinate) -> Bool {
+        let o1 = orientation(a1, a2, b1), o2 = orientation(a1, a2, b2)
+        let o3 = orientation(b1, b2, a1), o4 = orientation(b1, b2, a2)
+        if o1 != o2 && o3 != o4 { return true }
+        if o1 == 0 && onSegment(a1, a2, b1) { return true }
+        if o2 == 0 && onSegment(a1, a2, b2) { return true }
+        if o3 == 0 && onSegment(b1, b2, a1) { return true }
+        if o4 == 0 && onSegment(b1, b2, a2) { return true }
+        return false
+    }
+}
+
+/// Why a polygon is invalid. Names the polygon and the ring (0 = outer, k = hole k).
+public struct PolygonError: Error, Sendable, Equatable, CustomStringConvertible {
+    public enum Problem: Sendable, Equatable {
+        case invalidCoordinate(vertex: Int, Coordinate)
+        case tooFewDistinctVertices(Int)
+        case selfIntersection(edge: Int, otherEdge: Int)
+        case zeroArea
+    }
+    public var polygon: String
+    public var ring: Int
+    public var problem: Problem
+    public var description: String {
+        let where_ = "polygon \(polygon) ring \(ring)"
+        switch problem {
+        case .invalidCoordinate(let v, let c): return "\(where_): vertex \(v) (\(c.lat), \(c.lon)) is not a finite WGS84 coordinate"
+        case .tooFewDistinctVertices(let n): return "\(where_): needs at least 3 distinct vertices, has \(n)"
+        case .selfIntersection(let e, let f): return "\(where_): edge \(e) crosses edge \(f)"
+        case .zeroArea: return "\(where_): zero area"
+        }
+    }
+}

@@ -1,0 +1,340 @@
+import CZeroMQ
+import Base
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A message waiting in a socket's outbox for libzmq to accept it.
+enum Outgoing {
+    case request(UInt64, Message)
+    case reply(ReplyAddress, Message)
+    case plain(Message)
+}
+
+/// One socket as the I/O thread sees it. Never leaves that thread (not Sendable).
+final class SocketState {
+    let shared: SocketShared
+    let handle: UnsafeMutableRawPointer
+    var outbox: [Outgoing] = []
+    var outboxHead = 0
+    /// Outbox blocked on a socket whose POLLOUT is always set (ROUTER, XPUB): retry on a timer.
+    var retryBlocked = false
+    var pending: [UInt64: UnsafeContinuation<Result<Message, MessagingError>, Never>] = [:]
+    /// Cancellations that arrived before their request (the task was cancelled before sending).
+    var earlyCancels: Set<UInt64> = []
+    var readPaused = false
+    var requests: BatchChannel<IncomingRequest>?
+    var messages: BatchChannel<Message>?
+    var subscriptions: [[UInt8]: Int] = [:]
+    var activeSubscriptions = 0
+    var subscriberWaiters: [UInt64: (count: Int, topic: [UInt8]?, c: UnsafeContinuation<Result<Void, MessagingError>, Never>)] = [:]
+
+    init(shared: SocketShared, handle: UnsafeMutableRawPointer) {
+        self.shared = shared
+        self.handle = handle
+    }
+
+    var hasOutbox: Bool { outboxHead < outbox.count }
+}
+
+/// Everything the I/O thread owns. Created on that thread and never shared, so it needs no locks.
+final class LoopState {
+    let loop: IOLoop
+    let ctx: UnsafeMutableRawPointer
+    let logger: Logger
+    var sockets: [Int: SocketState] = [:]
+    var order: [SocketState] = []
+    var items: [zmq_pollitem_t] = []
+    var timers = DeadlineHeap()
+    /// One zmq_msg_t reused for every receive (zmq_msg_recv releases the previous content).
+    let msg: UnsafeMutablePointer<zmq_msg_t>
+    var running = true
+
+    init(loop: IOLoop) {
+        self.loop = loop
+        self.ctx = loop.context.raw
+        self.logger = loop.logger
+        msg = .allocate(capacity: 1)
+        zmq_msg_init(msg)
+    }
+
+    deinit {
+        zmq_msg_close(msg)
+        msg.deallocate()
+    }
+
+    // MARK: - The loop
+
+    func run() {
+        var batch: [LoopCommand] = []
+        batch.reserveCapacity(64)
+        let spin = loop.busyPollNanos
+        var lastActivity: UInt64 = 0
+        while running {
+            // Commands, including those that jobs run here submit (a task on the loop's executor
+            // sends its next request): a few passes before polling again.
+            var passes = 0
+            repeat {
+                loop.inbox.withLock { swap(&$0.commands, &batch) }
+                if batch.isEmpty { break }
+                if spin > 0 { lastActivity = monotonicNanos() }
+                for c in batch { handle(c) }
+                batch.removeAll(keepingCapacity: true)
+                passes += 1
+            } while running && passes < 4
+            if !running { break }
+
+            var retryAfterBlock = false
+            for s in order where s.hasOutbox {
+                flush(s)
+                if s.retryBlocked { retryAfterBlock = true }
+            }
+            let now = monotonicNanos()
+            expire(now)
+
+            items.removeAll(keepingCapacity: true)
+            items.append(zmq_pollitem_t(socket: nil, fd: loop.wakeFD, events: Int16(ZMQ_POLLIN), revents: 0))
+            for s in order {
+                var ev: Int16 = 0
+                if !s.readPaused { ev |= Int16(ZMQ_POLLIN) }
+                if s.hasOutbox && !s.retryBlocked { ev |= Int16(ZMQ_POLLOUT) }
+                items.append(zmq_pollitem_t(socket: s.handle, fd: 0, events: ev, revents: 0))
+            }
+            var timeout = -1
+            if let d = timers.earliest {
+                timeout = d <= now ? 0 : Int((d - now + 999_999) / 1_000_000)
+            }
+            if retryAfterBlock && (timeout < 0 || timeout > 1) { timeout = 1 }
+
+            // Busy polling (opt-in): right after activity, poll without sleeping so neither a
+            // reply nor a submit pays a thread wake-up. Costs a core while it lasts.
+            let spinning = spin > 0 && now &- lastActivity < spin
+            let sleeping = !spinning && loop.inbox.withLock { s -> Bool in
+                if !s.commands.isEmpty { return false }
+                s.sleeping = true
+                return true
+            }
+            if !sleeping { timeout = 0 }
+            let rc = zmq_poll(&items, Int32(items.count), timeout)
+            if sleeping {
+                loop.inbox.withLock { s in
+                    s.sleeping = false
+                    s.signalled = false
+                }
+            }
+            if rc < 0 {
+                let e = daybreak_errno()
+                if e != EINTR { logger.error("zmq_poll failed", ["errno": e]) }
+                continue
+            }
+            if rc == 0 { continue }
+            if spin > 0 { lastActivity = monotonicNanos() }
+            if items[0].revents & Int16(ZMQ_POLLIN) != 0 {
+                var value: UInt64 = 0
+                _ = read(loop.wakeFD, &value, 8)
+            }
+            for i in 0..<order.count where items[i + 1].revents & Int16(ZMQ_POLLIN) != 0 {
+                readable(order[i])
+            }
+        }
+        teardown()
+    }
+
+    // MARK: - Commands
+
+    func handle(_ c: LoopCommand) {
+        switch c {
+        case .open(let spec, let k):
+            k.resume(returning: open(spec))
+        case .request(let sid, let id, let deadline, let m, let k):
+            guard let s = sockets[sid] else {
+                loop.logger.trace("request on closed socket")
+                k.resume(returning: .failure(.shutdownError))
+                return
+            }
+            if s.earlyCancels.remove(id) != nil {
+                s.shared.releaseOutbox(1)
+                k.resume(returning: .failure(.cancelledError))
+                return
+            }
+            s.pending[id] = k
+            timers.push(.init(deadline: deadline, socket: sid, id: id))
+            s.outbox.append(.request(id, m))
+        case .cancel(let sid, let id, let deadline):
+            guard let s = sockets[sid] else { return }
+            if let k = s.pending.removeValue(forKey: id) {
+                k.resume(returning: .failure(.cancelledError))
+            } else {
+                // Either already completed (harmless: expires from the set at the deadline)
+                // or not yet seen: the request command will find it here.
+                s.earlyCancels.insert(id)
+                timers.push(.init(deadline: deadline, socket: sid, id: id))
+            }
+        case .send(let sid, let m):
+            guard let s = sockets[sid] else { return }
+            s.outbox.append(.plain(m))
+        case .sendBatch(let sid, let ms):
+            guard let s = sockets[sid] else { return }
+            s.outbox.reserveCapacity(s.outbox.count + ms.count)
+            for m in ms { s.outbox.append(.plain(m)) }
+        case .reply(let sid, let a, let m):
+            guard let s = sockets[sid] else { return }
+            s.outbox.append(.reply(a, m))
+        case .replyBatch(let sid, let rs):
+            guard let s = sockets[sid] else { return }
+            for r in rs { s.outbox.append(.reply(r.address, r.message)) }
+        case .subscribe(let sid, let topic, let on, let k):
+            guard let s = sockets[sid] else { k.resume(returning: .failure(.shutdownError)); return }
+            let rc = topic.withUnsafeBytes {
+                zmq_setsockopt(s.handle, on ? ZMQ_SUBSCRIBE : ZMQ_UNSUBSCRIBE, $0.baseAddress, $0.count)
+            }
+            if rc != 0 {
+                k.resume(returning: .failure(.fromErrno(.socketError, "zmq_setsockopt(SUBSCRIBE)", daybreak_errno())))
+            } else {
+                k.resume(returning: .success(()))
+            }
+        case .waitSubscribers(let sid, let count, let topic, let id, let deadline, let k):
+            guard let s = sockets[sid] else { k.resume(returning: .failure(.shutdownError)); return }
+            if subscribersSatisfied(s, count: count, topic: topic) {
+                k.resume(returning: .success(()))
+            } else {
+                s.subscriberWaiters[id] = (count, topic, k)
+                timers.push(.init(deadline: deadline, socket: sid, id: id))
+            }
+        case .resumeReading(let sid):
+            sockets[sid]?.readPaused = false
+        case .run(let job, let executor):
+            job.runSynchronously(on: executor)
+        case .close(let sid, let k):
+            if let s = sockets[sid] { closeSocket(s) }
+            k.resume()
+        case .shutdown:
+            running = false
+        }
+    }
+
+    /// A command that arrived after shutdown began: fail what it carries.
+    func reject(_ c: LoopCommand) {
+        switch c {
+        case .open(_, let k): k.resume(returning: .failure(.shutdownError))
+        case .request(let sid, _, _, _, let k):
+            sockets[sid]?.shared.releaseOutbox(1)
+            k.resume(returning: .failure(.shutdownError))
+        case .subscribe(_, _, _, let k): k.resume(returning: .failure(.shutdownError))
+        case .waitSubscribers(_, _, _, _, _, let k): k.resume(returning: .failure(.shutdownError))
+        case .close(_, let k): k.resume()
+        case .run(let job, _):
+            // Never strand a task: after shutdown its job runs on the global executor.
+            globalConcurrentExecutor.enqueue(ExecutorJob(job))
+        case .cancel, .send, .sendBatch, .reply, .replyBatch, .resumeReading, .shutdown: break
+        }
+    }
+
+    // MARK: - Open and close
+
+    func open(_ spec: OpenSpec) -> Result<String, MessagingError> {
+        let shared = spec.shared
+        let type: Int32 = switch shared.kind {
+        case .client: ZMQ_DEALER
+        case .server: ZMQ_ROUTER
+        case .publisher: ZMQ_XPUB
+        case .subscriber: ZMQ_SUB
+        }
+        guard let h = zmq_socket(ctx, type) else {
+            return .failure(.fromErrno(.socketError, "zmq_socket", daybreak_errno()))
+        }
+        func setInt(_ opt: Int32, _ v: Int32) -> Bool {
+            var v = v
+            return zmq_setsockopt(h, opt, &v, MemoryLayout<Int32>.size) == 0
+        }
+        var ok = setInt(ZMQ_LINGER, 0)
+            && setInt(ZMQ_SNDHWM, shared.options.sendHighWaterMark)
+            && setInt(ZMQ_RCVHWM, shared.options.receiveHighWaterMark)
+        switch shared.kind {
+        case .server: ok = ok && setInt(ZMQ_ROUTER_MANDATORY, 1)
+        case .publisher: ok = ok && setInt(ZMQ_XPUB_VERBOSE, 1) && setInt(ZMQ_XPUB_NODROP, 1)
+        case .subscriber:
+            for t in spec.topics {
+                ok = ok && t.withUnsafeBytes { zmq_setsockopt(h, ZMQ_SUBSCRIBE, $0.baseAddress, $0.count) == 0 }
+            }
+        case .client: break
+        }
+        if !ok {
+            let e = daybreak_errno()
+            zmq_close(h)
+            return .failure(.fromErrno(.socketError, "zmq_setsockopt", e))
+        }
+        let rc = spec.bind ? zmq_bind(h, spec.endpoint) : zmq_connect(h, spec.endpoint)
+        if rc != 0 {
+            let e = daybreak_errno()
+            zmq_close(h)
+            let verb = spec.bind ? "bind" : "connect"
+            let code: MessagingError.Code =
+                (spec.bind && (e == EADDRINUSE || e == EADDRNOTAVAIL || e == ENODEV || e == EACCES))
+                ? .bindFailed : .invalidEndpoint
+            return .failure(.fromErrno(code, "\(verb) '\(spec.endpoint)'", e))
+        }
+        var endpoint = spec.endpoint
+        if spec.bind {
+            var buf = [CChar](repeating: 0, count: 1024)
+            var len = buf.count
+            if zmq_getsockopt(h, ZMQ_LAST_ENDPOINT, &buf, &len) == 0 {
+                endpoint = buf.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+            }
+        }
+        let s = SocketState(shared: shared, handle: h)
+        s.requests = spec.requests
+        s.messages = spec.messages
+        sockets[shared.id] = s
+        order.append(s)
+        return .success(endpoint)
+    }
+
+    /// Fails everything the socket holds with `.shutdown`, ends its sequence, closes it.
+    func closeSocket(_ s: SocketState) {
+        s.shared.closed.store(true, ordering: .relaxed)
+        for (_, k) in s.pending { k.resume(returning: .failure(.shutdownError)) }
+        s.pending.removeAll()
+        for (_, w) in s.subscriberWaiters { w.c.resume(returning: .failure(.shutdownError)) }
+        s.subscriberWaiters.removeAll()
+        s.shared.releaseOutbox(s.outbox.count - s.outboxHead)
+        s.outbox.removeAll()
+        s.outboxHead = 0
+        s.requests?.finish()
+        s.messages?.finish()
+        zmq_close(s.handle)
+        sockets[s.shared.id] = nil
+        order.removeAll { $0 === s }
+    }
+
+    func teardown() {
+        // Stop accepting; fail whatever slipped in before the door closed.
+        let late = loop.inbox.withLock { s -> [LoopCommand] in
+            s.closed = true
+            let c = s.commands
+            s.commands = []
+            return c
+        }
+        for c in late { reject(c) }
+        for s in order { closeSocket(s) }
+        timers.removeAll()
+        // LINGER 0 on every socket and BLOCKY 0 on the context: this returns at once.
+        zmq_ctx_term(ctx)
+    }
+
+    // MARK: - Timers
+
+    func expire(_ now: UInt64) {
+        while let e = timers.popDue(now) {
+            guard let s = sockets[e.socket] else { continue }
+            if let k = s.pending.removeValue(forKey: e.id) {
+                k.resume(returning: .failure(MessagingError(.timeout, "no reply before the deadline")))
+            } else if let w = s.subscriberWaiters.removeValue(forKey: e.id) {
+                w.c.resume(returning: .failure(MessagingError(
+                    .timeout, "saw \(subscriptionCount(s, topic: w.topic)) of \(w.count) subscriptions before the deadline")))
+            } else {
+                s.earlyCancels.remove(e.id)
+            }
+        }
+    }
+}

@@ -1,0 +1,131 @@
+/// A load vector: weight, volume, chilled, frozen (or any four dimensions the caller chooses).
+/// Unused dimensions stay zero.
+public typealias Load = SIMD4<Int64>
+
+/// A rich VRP instance in integer internal units, ready for the solver.
+///
+/// Nodes are indexed `0..<nodes.count`; the distance and duration matrices are node-indexed
+/// (row-major, `from * nodeCount + to`). Depots and vehicle start positions are nodes with
+/// `kind == .depot`; every other node is a job that the solver must serve or report unassigned.
+/// Value type; building one is O(n²) in memory for the matrices.
+public struct Problem: Sendable {
+    /// What a node asks of a vehicle.
+    public enum Kind: Sendable, Equatable {
+        /// A depot, or a vehicle's start or end location. Never a job.
+        case depot
+        /// Goods loaded at the start depot and dropped here.
+        case delivery
+        /// Goods picked up here and carried to the end depot.
+        case pickup
+        /// The pickup of a pair; `delivery` is the node index of its delivery (same vehicle, after it).
+        case pairedPickup(delivery: Int)
+        /// The delivery of a pair; `pickup` is the node index of its pickup.
+        case pairedDelivery(pickup: Int)
+    }
+
+    /// One stop: a depot, or a job with its window, service and demand.
+    public struct Node: Sendable, Equatable {
+        public var kind: Kind
+        /// Earliest and latest start of service (hard unless soft windows are enabled).
+        public var ready: Duration
+        public var due: Duration
+        public var service: Duration
+        /// Non-negative amounts per dimension.
+        public var demand: Load
+        /// Skills a vehicle must all have (bit set).
+        public var requiredSkills: UInt64
+        /// Cost of leaving this job unassigned. Zero means "use the solver's default", which
+        /// makes every complete solution cheaper than any incomplete one.
+        public var unassignedPenalty: Cost
+        /// Higher priority jobs are inserted first by construction.
+        public var priority: Int
+
+        public init(kind: Kind, ready: Duration, due: Duration, service: Duration = 0, demand: Load = .zero,
+                    requiredSkills: UInt64 = 0, unassignedPenalty: Cost = 0, priority: Int = 0) {
+            self.kind = kind; self.ready = ready; self.due = due; self.service = service; self.demand = demand
+            self.requiredSkills = requiredSkills; self.unassignedPenalty = unassignedPenalty; self.priority = priority
+        }
+
+        public var isJob: Bool { kind != .depot }
+    }
+
+    /// One vehicle: where it starts and ends, its shift, capacity and costs.
+    public struct Vehicle: Sendable, Equatable {
+        /// Node index where the route starts (a depot node or the vehicle's current position).
+        public var start: Int
+        /// Node index where the route ends.
+        public var end: Int
+        public var capacity: Load
+        /// The route may not leave `start` before `shiftStart` and must reach `end` by `shiftEnd`.
+        public var shiftStart: Duration
+        public var shiftEnd: Duration
+        /// Maximum route duration from departure to arrival at the end (including waiting).
+        public var maxDuration: Duration
+        /// Cost added when the vehicle is used.
+        public var fixedCost: Cost
+        public var skills: UInt64
+
+        public init(start: Int, end: Int, capacity: Load, shiftStart: Duration = 0, shiftEnd: Duration = .max / 4,
+                    maxDuration: Duration = .max / 4, fixedCost: Cost = 0, skills: UInt64 = .max) {
+            self.start = start; self.end = end; self.capacity = capacity
+            self.shiftStart = shiftStart; self.shiftEnd = shiftEnd; self.maxDuration = maxDuration
+            self.fixedCost = fixedCost; self.skills = skills
+        }
+    }
+
+    /// Why a `Problem` could not be built.
+    public struct InvalidProblem: Error, Sendable, Equatable, CustomStringConvertible {
+        public var message: String
+        public init(_ message: String) { self.message = message }
+        public var description: String { message }
+    }
+
+    public private(set) var nodes: [Node]
+    public private(set) var vehicles: [Vehicle]
+    /// Row-major node-indexed matrices.
+    public let distances: [Distance]
+    public let durations: [Duration]
+    /// Internal distance units per unit the caller reports in (10 for DIMACS Solomon, 1000 for exact).
+    public var distanceScale: Double
+    /// Internal time units per caller time unit.
+    public var timeScale: Double
+    /// Maps node index to the caller's own index (for instance files: the index in `InstanceFile.nodes`).
+    public var externalIndex: [Int]
+
+    public var nodeCount: Int { nodes.count }
+
+    /// Builds a problem from node-indexed matrices. O(n²) validation.
+    public init(nodes: [Node], vehicles: [Vehicle], distances: [Distance], durations: [Duration],
+                distanceScale: Double = 1, timeScale: Double = 1, externalIndex: [Int]? = nil) throws(InvalidProblem) {
+        let n = nodes.count
+        guard distances.count == n * n else { throw InvalidProblem("distance matrix has \(distances.count) entries, expected \(n * n)") }
+        guard durations.count == n * n else { throw InvalidProblem("duration matrix has \(durations.count) entries, expected \(n * n)") }
+        guard !vehicles.isEmpty else { throw InvalidProblem("no vehicles") }
+        for (i, v) in vehicles.enumerated() {
+            guard (0..<n).contains(v.start), (0..<n).contains(v.end) else { throw InvalidProblem("vehicle \(i): start/end node out of range") }
+            guard nodes[v.start].kind == .depot, nodes[v.end].kind == .depot else { throw InvalidProblem("vehicle \(i): start/end must be depot nodes") }
+        }
+        for (i, node) in nodes.enumerated() {
+            guard node.ready <= node.due else { throw InvalidProblem("node \(i): ready \(node.ready) after due \(node.due)") }
+            guard node.service >= 0, !any(node.demand .< 0) else { throw InvalidProblem("node \(i): negative service or demand") }
+            switch node.kind {
+            case .pairedPickup(let d):
+                guard (0..<n).contains(d), nodes[d].kind == .pairedDelivery(pickup: i) else { throw InvalidProblem("node \(i): pickup's delivery \(d) does not point back") }
+            case .pairedDelivery(let p):
+                guard (0..<n).contains(p), nodes[p].kind == .pairedPickup(delivery: i) else { throw InvalidProblem("node \(i): delivery's pickup \(p) does not point back") }
+            default: break
+            }
+        }
+        for x in distances where x < 0 { throw InvalidProblem("negative distance \(x)") }
+        for x in durations where x < 0 { throw InvalidProblem("negative duration \(x)") }
+        self.nodes = nodes; self.vehicles = vehicles; self.distances = distances; self.durations = durations
+        self.distanceScale = distanceScale; self.timeScale = timeScale
+        self.externalIndex = externalIndex ?? Array(0..<n)
+    }
+
+    @inlinable public func distance(_ a: Int, _ b: Int) -> Distance { distances[a * nodes.count + b] }
+    @inlinable public func duration(_ a: Int, _ b: Int) -> Duration { durations[a * nodes.count + b] }
+
+    /// Indices of the job nodes (everything that is not a depot).
+    public var jobs: [Int] { nodes.indices.filter { nodes[$0].isJob } }
+}

@@ -1,0 +1,78 @@
+/// Solves `problem`: regret-3 construction, then ruin-and-recreate (SISR) under simulated
+/// annealing, keeping the best solution. Anytime: returns the best solution found when
+/// `options.shouldStop()` turns true (or after `maxIterations`). Deterministic for a seed
+/// when the stop condition is iteration-based. Runs on the caller's thread.
+public func solve(_ problem: Problem, options: SolveOptions) -> Solution {
+    var rng = SeededGenerator(seed: options.seed)
+    let e = Engine(problem, objective: options.objective)
+    e.regretConstruct(rng: &rng)
+    var iterations = 0
+    if !options.shouldStop() && options.maxIterations != 0 {
+        iterations = e.search(options: options, scale: problem.distanceScale, rng: &rng)
+    }
+    return e.solution(problem, iterations: iterations)
+}
+
+extension Engine {
+    /// The SISR loop. Leaves the best solution found loaded in the engine; returns iterations run.
+    func search(options: SolveOptions, scale: Double, rng: inout SeededGenerator) -> Int {
+        if neighbourCache == nil { neighbourCache = buildNeighbours(limit: min(n, 100)) }
+        let neighbours = neighbourCache!
+        var current = totalCost
+        var best = current
+        var bestRoutes = routesSnapshot()
+        let t0 = 100 * scale, tf = 1 * scale
+        var it = 0
+        var cycleStart = 0
+        let cBar = 10.0, lMax = 10.0
+        while true {
+            if let m = options.maxIterations, it >= m { break }
+            if it & 7 == 0 && options.shouldStop() { break }
+            let frac: Double
+            if let pr = options.progress { frac = min(1, max(0, pr())) }
+            else {
+                var f = Double(it - cycleStart) / Double(options.iterationsPerCycle)
+                if f >= 1 { cycleStart = it; f = 0; load(bestRoutes); current = best }
+                frac = f
+            }
+            let temp = t0 * Math.exp(frac * Math.ln(tf / t0))
+            it += 1
+            begin()
+            var removed = ruin(neighbours: neighbours, averageRemoved: cBar, maxString: lMax, rng: &rng)
+            removed.append(contentsOf: unassigned)
+            for u in unassigned { unassignedSet[Int(u)] = false }
+            unassigned.removeAll(keepingCapacity: true)
+            sortForRecreate(&removed, rng: &rng)
+            recreate(removed, blink: 0.01, rng: &rng)
+            let cand = totalCost
+            let threshold = Double(current) - temp * Math.ln(max(rng.unit(), 1e-300))
+            if Double(cand) < threshold {
+                commit()
+                current = cand
+                if cand < best { best = cand; bestRoutes = routesSnapshot() }
+            } else {
+                rollback()
+            }
+        }
+        load(bestRoutes)
+        return it
+    }
+
+    /// Converts the loaded routes to a public `Solution`.
+    func solution(_ p: Problem, iterations: Int) -> Solution {
+        var routes: [[Int]] = [], vor: [Int] = []
+        for v in 0..<vehicleCount where size(v) > 0 {
+            routes.append(visits[v].dropFirst().dropLast().map { p.externalIndex[Int($0)] })
+            vor.append(v)
+        }
+        var un: [Int] = []
+        for u in unassigned {
+            un.append(p.externalIndex[Int(u)])
+            if partner[Int(u)] >= 0 { un.append(p.externalIndex[Int(partner[Int(u)])]) }
+        }
+        un.sort()
+        return Solution(routes: routes, vehicleOfRoute: vor, feasible: un.isEmpty && verify(),
+                        distance: Double(totalDistance) / p.distanceScale, vehicles: routes.count,
+                        unassigned: un, iterations: iterations, cost: totalCost)
+    }
+}

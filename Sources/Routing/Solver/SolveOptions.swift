@@ -1,0 +1,55 @@
+/// What the objective ranks first.
+public enum ObjectiveMode: String, Sendable, CaseIterable {
+    /// Total distance plus fixed costs and penalties; the fleet size is only a limit.
+    case distance
+    /// Fewest vehicles first, then distance.
+    case fleet
+}
+
+/// How `solve` runs. The solver reads no clock: the caller injects `shouldStop` (and
+/// optionally `progress`, the used fraction of the budget, which drives the annealing schedule).
+public struct SolveOptions: Sendable {
+    public var seed: UInt64
+    public var objective: ObjectiveMode
+    /// Polled every few iterations; when it returns true, `solve` returns the best solution found.
+    public var shouldStop: @Sendable () -> Bool
+    /// Fraction of the budget used, in [0, 1]. Without it the solver cools over `iterationsPerCycle`
+    /// iterations and restarts the schedule from the best solution.
+    public var progress: (@Sendable () -> Double)?
+    /// Stop after this many improvement iterations even if `shouldStop` stays false.
+    public var maxIterations: Int?
+    public var iterationsPerCycle: Int
+
+    public init(seed: UInt64 = 1, objective: ObjectiveMode = .distance,
+                shouldStop: @escaping @Sendable () -> Bool = { false },
+                progress: (@Sendable () -> Double)? = nil, maxIterations: Int? = nil,
+                iterationsPerCycle: Int = 200_000) {
+        self.seed = seed; self.objective = objective; self.shouldStop = shouldStop
+        self.progress = progress; self.maxIterations = maxIterations; self.iterationsPerCycle = iterationsPerCycle
+    }
+}
+
+/// A solution in the caller's node indices.
+public struct Solution: Sendable, Equatable {
+    /// External node indices (for instance files: indices into `InstanceFile.nodes`), depot excluded,
+    /// one array per used route.
+    public var routes: [[Int]]
+    /// Vehicle index of each route in `routes`.
+    public var vehicleOfRoute: [Int]
+    /// True when every route meets every hard constraint and nothing is unassigned.
+    public var feasible: Bool
+    /// Total distance in the caller's unit (internal distance / `Problem.distanceScale`).
+    public var distance: Double
+    public var vehicles: Int
+    /// Jobs (external indices) that no route serves.
+    public var unassigned: [Int]
+    public var iterations: Int
+    /// Internal objective value (distance + fixed costs + penalties, integer units).
+    public var cost: Cost
+
+    public init(routes: [[Int]], vehicleOfRoute: [Int], feasible: Bool, distance: Double, vehicles: Int,
+                unassigned: [Int], iterations: Int, cost: Cost) {
+        self.routes = routes; self.vehicleOfRoute = vehicleOfRoute; self.feasible = feasible; self.distance = distance
+        self.vehicles = vehicles; self.unassigned = unassigned; self.iterations = iterations; self.cost = cost
+    }
+}
