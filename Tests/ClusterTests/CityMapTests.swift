@@ -32,8 +32,8 @@ import Testing
         #expect(map.regions.count == 6)
         #expect(map.regions.flatMap(\.districts).count == 25)
         #expect(Set(map.regions.flatMap(\.districts).map(\.nameKo)).count == 25)
-        #expect(map.regionIDs == ["east", "gangnam", "northeast", "northwest", "songpa", "southwest"])
-        #expect(map.regions.allSatisfy { $0.stores.count >= 2 })
+        #expect(map.regionIDs == ["central", "east", "gangnam", "northeast", "south", "southwest"])
+        #expect(map.regions.allSatisfy { !$0.stores.isEmpty })
         #expect(!map.hubs.isEmpty)
     }
 
@@ -69,18 +69,18 @@ import Testing
 
     @Test func polygonWithTwoPointsOrAClosedTriangleOfTwoIsRejected() {
         let two = Self.mutateRegion(2) { r in r["polygon"] = Array((r["polygon"] as! [Any]).prefix(2)) }
-        #expect(throws: RegionFileError.polygonTooSmall(region: "southwest", points: 2)) { try Self.load(two) }
+        #expect(throws: RegionFileError.polygonTooSmall(region: "east", points: 2)) { try Self.load(two) }
         let closedTwo = Self.mutateRegion(2) { r in
             let p = r["polygon"] as! [Any]; r["polygon"] = [p[0], p[1], p[0]]
         }
-        #expect(throws: RegionFileError.polygonTooSmall(region: "southwest", points: 2)) { try Self.load(closedTwo) }
+        #expect(throws: RegionFileError.polygonTooSmall(region: "east", points: 2)) { try Self.load(closedTwo) }
     }
 
     @Test func outOfRangeCoordinateNamesTheItem() {
         let json = Self.mutateRegion(0) { r in
             var ss = r["stores"] as! [[String: Any]]; ss[1]["location"] = ["lat": 137.5, "lon": 127.0]; r["stores"] = ss
         }
-        #expect(throws: RegionFileError.coordinateOutOfRange(item: "store \"mfc-banpo\"", lat: 137.5, lon: 127.0)) { try Self.load(json) }
+        #expect(throws: RegionFileError.coordinateOutOfRange(item: "store \"mfc-central-2\"", lat: 137.5, lon: 127.0)) { try Self.load(json) }
         let poly = Self.mutateRegion(3) { r in
             var p = r["polygon"] as! [[String: Any]]; p[4]["lon"] = -181.0; r["polygon"] = p
         }
@@ -88,7 +88,7 @@ import Testing
             try Self.load(poly)
         } throws: { error in
             guard case .coordinateOutOfRange(let item, _, _) = error as? RegionFileError else { return false }
-            return item == "region \"northwest\" polygon point 4"
+            return item == "region \"gangnam\" polygon point 4"
         }
     }
 
@@ -107,7 +107,7 @@ import Testing
         }
         #expect(throws: RegionFileError.emptyID(item: "regions[5].stores[0]")) { try Self.load(emptyID) }
         let noDistricts = Self.mutateRegion(5) { $0["districts"] = [Any]() }
-        #expect(throws: RegionFileError.noDistricts(region: "east")) { try Self.load(noDistricts) }
+        #expect(throws: RegionFileError.noDistricts(region: "south")) { try Self.load(noDistricts) }
         var v2 = Self.seoulJSON(); v2["version"] = 2
         #expect(throws: RegionFileError.unsupportedVersion(2, supported: 1...1)) { try Self.load(v2) }
         #expect(throws: RegionFileError.malformed(path: "", reason: "not valid JSON")) { try CityMap.load(from: "{\"version\": 1,") }
@@ -116,5 +116,21 @@ import Testing
     @Test func unknownFieldsAreIgnoredForForwardCompatibility() throws {
         var json = Self.seoulJSON(); json["fleets"] = [["id": "f1"]]
         #expect(try Self.load(json).regions.count == 6)
+    }
+
+    /// Fleet's operations file names regions and sites of this file; they must exist here.
+    @Test func operationsFileReferencesOnlyRegionsAndSitesDefinedHere() throws {
+        let map = try CityMap.load(from: Self.seoulText)
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let data = try Data(contentsOf: root.appendingPathComponent("Regions/seoul-operations.json"))
+        let ops = try JSONSerialization.jsonObject(with: data) as! [String: Any]
+        let sites = Set(map.hubs.map(\.id) + map.regions.flatMap { $0.stores.map(\.id) })
+        for region in ops["regions"] as! [[String: Any]] {
+            let id = region["id"] as! String
+            #expect(map.regionIDs.contains(RegionKey(id)), "operations region \(id)")
+            for fleet in region["fleets"] as! [[String: Any]] {
+                #expect(sites.contains(fleet["site"] as! String), "operations site \(fleet["site"]!) in \(id)")
+            }
+        }
     }
 }

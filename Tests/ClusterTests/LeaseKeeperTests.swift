@@ -2,7 +2,7 @@ import Testing
 @testable import Cluster
 
 @Suite struct LeaseKeeperTests {
-    let t0 = Instant.seconds(1_800_000_000)
+    let t0 = Timestamp.seconds(1_800_000_000)
     let config = LeaseKeeper.Configuration(leaseDuration: .seconds(15), renewWhenRemaining: .seconds(10), safetyMargin: .seconds(2))
 
     @Test func acquiresAFreeDesiredRegionAndServesWithTheNewToken() {
@@ -107,10 +107,10 @@ import Testing
         for seed in UInt64(1)...20 {
             var rng = SplitMix64(seed: seed)
             let nodes: [NodeID] = ["a", "b", "c"]
-            let regions: [RegionID] = ["r0", "r1", "r2", "r3", "r4"]
+            let regions: [RegionKey] = ["r0", "r1", "r2", "r3", "r4"]
             var keepers = Dictionary(uniqueKeysWithValues: nodes.map { ($0, LeaseKeeper(selfID: $0, configuration: config)) })
             var table = Dictionary(uniqueKeysWithValues: regions.map { ($0, Lease.unowned($0)) })
-            var draining: [(NodeID, RegionID)] = []
+            var draining: [(NodeID, RegionKey)] = []
             var live = Set(nodes)
             var now = t0
             var lastToken = Dictionary(uniqueKeysWithValues: regions.map { ($0, FencingToken.zero) })

@@ -2,10 +2,10 @@ import Testing
 @testable import Cluster
 
 @Suite struct MembershipTests {
-    let t0 = Instant.seconds(1_800_000_000)
+    let t0 = Timestamp.seconds(1_800_000_000)
     let config = Membership.Configuration(ttl: .seconds(10), heartbeatInterval: .seconds(2))
 
-    func row(_ id: NodeID, beat: Instant, started: Instant? = nil, status: NodeStatus = .alive) -> NodeRecord {
+    func row(_ id: NodeID, beat: Timestamp, started: Timestamp? = nil, status: NodeStatus = .alive) -> NodeRecord {
         NodeRecord(id: id, endpoint: "tcp://\(id):7000", startedAt: started ?? t0, lastHeartbeat: beat, status: status)
     }
 

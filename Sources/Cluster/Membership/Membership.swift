@@ -24,11 +24,11 @@ public struct NodeRecord: Hashable, Sendable {
     /// Where other nodes reach it, e.g. "tcp://10.0.0.2:7000".
     public var endpoint: String
     /// The incarnation: a restart registers a new `startedAt`.
-    public var startedAt: Instant
-    public var lastHeartbeat: Instant
+    public var startedAt: Timestamp
+    public var lastHeartbeat: Timestamp
     public var status: NodeStatus
 
-    public init(id: NodeID, endpoint: String, startedAt: Instant, lastHeartbeat: Instant, status: NodeStatus = .alive) {
+    public init(id: NodeID, endpoint: String, startedAt: Timestamp, lastHeartbeat: Timestamp, status: NodeStatus = .alive) {
         self.id = id; self.endpoint = endpoint; self.startedAt = startedAt
         self.lastHeartbeat = lastHeartbeat; self.status = status
     }
@@ -42,7 +42,7 @@ public enum MembershipDirective: Hashable, Sendable {
     case restarted(NodeID, endpoint: String)
     /// Mark the node down in the database. The shell runs `ClusterSchema.markNodeDown`
     /// conditioned on `lastHeartbeat`, so a heartbeat that raced in wins and nothing is downed wrongly.
-    case declareDown(NodeID, lastHeartbeat: Instant, silentFor: Duration)
+    case declareDown(NodeID, lastHeartbeat: Timestamp, silentFor: Duration)
     /// The node left the live set (declared down by anyone, leaving, or its row vanished): fail its in-flight calls.
     case removed(NodeID)
     /// The live set changed: recompute the region plan (`RegionPlanner`) over these nodes (sorted).
@@ -72,8 +72,8 @@ public struct Membership: Sendable {
     /// What this node currently believes about a live member.
     public struct Member: Hashable, Sendable {
         public var endpoint: String
-        public var startedAt: Instant
-        public var lastHeartbeat: Instant
+        public var startedAt: Timestamp
+        public var lastHeartbeat: Timestamp
     }
 
     public let selfID: NodeID
@@ -84,7 +84,7 @@ public struct Membership: Sendable {
     private var downIncarnations: Set<Incarnation> = []
     private var stopped = false
 
-    private struct Incarnation: Hashable, Sendable { var id: NodeID; var startedAt: Instant }
+    private struct Incarnation: Hashable, Sendable { var id: NodeID; var startedAt: Timestamp }
 
     public init(selfID: NodeID, configuration: Configuration = .init()) {
         self.selfID = selfID; self.configuration = configuration
@@ -94,7 +94,7 @@ public struct Membership: Sendable {
     public var liveNodes: [NodeID] { live.keys.sorted() }
 
     /// Fold a snapshot of all `cluster_nodes` rows observed at `now` into the view.
-    public mutating func observe(_ rows: [NodeRecord], now: Instant) -> [MembershipDirective] {
+    public mutating func observe(_ rows: [NodeRecord], now: Timestamp) -> [MembershipDirective] {
         var directives: [MembershipDirective] = []
         let before = Set(live.keys)
         var seen = Set<NodeID>()
@@ -149,7 +149,7 @@ public struct Membership: Sendable {
 
     /// Without a fresh snapshot: is any member (or self) already past the TTL at `now`?
     /// Lets the shell react between database reads (e.g. when a read itself is slow).
-    public mutating func tick(now: Instant) -> [MembershipDirective] {
+    public mutating func tick(now: Timestamp) -> [MembershipDirective] {
         var directives: [MembershipDirective] = []
         for id in liveNodes {
             guard let m = live[id] else { continue }

@@ -1,76 +1,5 @@
 import Foundation
 
-/// A WGS 84 coordinate in degrees.
-public struct GeoPoint: Hashable, Sendable, Codable {
-    public var lat: Double
-    public var lon: Double
-    public init(lat: Double, lon: Double) { self.lat = lat; self.lon = lon }
-
-    var isValid: Bool { lat.isFinite && lon.isFinite && (-90...90).contains(lat) && (-180...180).contains(lon) }
-}
-
-/// An administrative district (e.g. a Seoul gu) inside a dispatch region.
-public struct District: Hashable, Sendable, Codable {
-    public var id: String
-    public var name: String
-    /// Local-language name, e.g. "강남구".
-    public var nameKo: String?
-    /// Approximate centre.
-    public var centroid: GeoPoint
-}
-
-/// A micro-fulfillment store (a small urban warehouse that ships within its region).
-public struct Store: Hashable, Sendable, Codable {
-    public var id: String
-    public var name: String
-    public var location: GeoPoint
-}
-
-/// A line-haul hub outside the city (e.g. the dawn-delivery hub that feeds the stores overnight).
-public struct Hub: Hashable, Sendable, Codable {
-    public var id: String
-    public var name: String
-    /// What the hub does, e.g. "dawn".
-    public var kind: String
-    public var location: GeoPoint
-}
-
-/// One dispatch region: the unit of ownership (`RegionID`) a node leases.
-public struct RegionDefinition: Hashable, Sendable, Codable {
-    public var id: RegionID
-    public var name: String
-    public var nameKo: String?
-    /// The boundary as an open ring (the loader drops a closing point equal to the first).
-    public var polygon: [GeoPoint]
-    public var districts: [District]
-    public var stores: [Store]
-
-    /// Whether `p` lies inside the polygon (even–odd rule, lon as x and lat as y: adequate at
-    /// city scale). O(polygon points).
-    public func contains(_ p: GeoPoint) -> Bool {
-        var inside = false
-        var j = polygon.count - 1
-        for i in polygon.indices {
-            let a = polygon[i], b = polygon[j]
-            if (a.lat > p.lat) != (b.lat > p.lat),
-               p.lon < (b.lon - a.lon) * (p.lat - a.lat) / (b.lat - a.lat) + a.lon {
-                inside.toggle()
-            }
-            j = i
-        }
-        return inside
-    }
-}
-
-/// The city's name and time zone.
-public struct CityInfo: Hashable, Sendable, Codable {
-    public var id: String
-    public var name: String
-    public var nameKo: String?
-    /// IANA zone, e.g. "Asia/Seoul".
-    public var timeZone: String
-}
-
 /// Why a regions file was rejected; every case names the item at fault.
 public enum RegionFileError: Error, Equatable, Sendable, CustomStringConvertible {
     /// Not JSON of the expected shape; `path` is the coding path (e.g. "regions[2].districts[0].centroid").
@@ -104,17 +33,17 @@ public enum RegionFileError: Error, Equatable, Sendable, CustomStringConvertible
 public struct CityMap: Hashable, Sendable, Codable {
     /// Format version; a later issue adds fleets and speed profiles as version 2 fields.
     public var version: Int
-    public var city: CityInfo
+    public var city: City
     public var hubs: [Hub]
-    public var regions: [RegionDefinition]
+    public var regions: [Region]
 
     public static let supportedVersions = 1...1
 
     /// The region ids, sorted: the input to `RegionPlanner`.
-    public var regionIDs: [RegionID] { regions.map(\.id).sorted() }
+    public var regionIDs: [RegionKey] { regions.map(\.id).sorted() }
 
     /// The region whose polygon contains `p`, if any (first in file order on overlapping borders).
-    public func region(containing p: GeoPoint) -> RegionDefinition? { regions.first { $0.contains(p) } }
+    public func region(containing p: Point) -> Region? { regions.first { $0.contains(p) } }
 
     /// Parses and validates a regions file. Pure: no file access (the caller reads the bytes).
     public static func load(from data: Data) throws(RegionFileError) -> CityMap {
@@ -140,13 +69,13 @@ public struct CityMap: Hashable, Sendable, Codable {
             throw .unsupportedVersion(version, supported: Self.supportedVersions)
         }
         guard !regions.isEmpty else { throw .noRegions }
-        var regionIDs = Set<RegionID>(), districtIDs = Set<String>(), storeIDs = Set<String>(), hubIDs = Set<String>()
+        var regionIDs = Set<RegionKey>(), districtIDs = Set<String>(), storeIDs = Set<String>(), hubIDs = Set<String>()
 
         func checkID(_ id: String, kind: String, item: String, in seen: inout Set<String>) throws(RegionFileError) {
             guard !id.isEmpty else { throw .emptyID(item: item) }
             guard seen.insert(id).inserted else { throw .duplicateID(kind: kind, id: id) }
         }
-        func checkPoint(_ p: GeoPoint, _ item: String) throws(RegionFileError) {
+        func checkPoint(_ p: Point, _ item: String) throws(RegionFileError) {
             guard p.isValid else { throw .coordinateOutOfRange(item: item, lat: p.lat, lon: p.lon) }
         }
 
@@ -194,5 +123,79 @@ public struct CityMap: Hashable, Sendable, Codable {
         @unknown default:
             return .malformed(path: "", reason: "\(error)")
         }
+    }
+}
+
+/// The file's items, nested so they don't collide with the domain's types (`Fleet.Store`, `Geo.Region`).
+extension CityMap {
+    /// A WGS 84 coordinate in degrees.
+    public struct Point: Hashable, Sendable, Codable {
+        public var lat: Double
+        public var lon: Double
+        public init(lat: Double, lon: Double) { self.lat = lat; self.lon = lon }
+
+        var isValid: Bool { lat.isFinite && lon.isFinite && (-90...90).contains(lat) && (-180...180).contains(lon) }
+    }
+
+    /// An administrative district (e.g. a Seoul gu) inside a dispatch region.
+    public struct District: Hashable, Sendable, Codable {
+        public var id: String
+        public var name: String
+        /// Local-language name, e.g. "강남구".
+        public var nameKo: String?
+        /// Approximate centre.
+        public var centroid: Point
+    }
+
+    /// A micro-fulfillment store (a small urban warehouse that ships within its region).
+    public struct Store: Hashable, Sendable, Codable {
+        public var id: String
+        public var name: String
+        public var location: Point
+    }
+
+    /// A line-haul hub outside the city (e.g. the dawn-delivery hub that feeds the stores overnight).
+    public struct Hub: Hashable, Sendable, Codable {
+        public var id: String
+        public var name: String
+        /// What the hub does, e.g. "dawn".
+        public var kind: String
+        public var location: Point
+    }
+
+    /// One dispatch region: the unit of ownership (`RegionKey`) a node leases.
+    public struct Region: Hashable, Sendable, Codable {
+        public var id: RegionKey
+        public var name: String
+        public var nameKo: String?
+        /// The boundary as an open ring (the loader drops a closing point equal to the first).
+        public var polygon: [Point]
+        public var districts: [District]
+        public var stores: [Store]
+
+        /// Whether `p` lies inside the polygon (even–odd rule, lon as x and lat as y: adequate at
+        /// city scale). O(polygon points).
+        public func contains(_ p: Point) -> Bool {
+            var inside = false
+            var j = polygon.count - 1
+            for i in polygon.indices {
+                let a = polygon[i], b = polygon[j]
+                if (a.lat > p.lat) != (b.lat > p.lat),
+                   p.lon < (b.lon - a.lon) * (p.lat - a.lat) / (b.lat - a.lat) + a.lon {
+                    inside.toggle()
+                }
+                j = i
+            }
+            return inside
+        }
+    }
+
+    /// The city's name and time zone.
+    public struct City: Hashable, Sendable, Codable {
+        public var id: String
+        public var name: String
+        public var nameKo: String?
+        /// IANA zone, e.g. "Asia/Seoul".
+        public var timeZone: String
     }
 }

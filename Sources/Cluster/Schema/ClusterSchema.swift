@@ -2,7 +2,7 @@
 /// every statement as a parameterized constant ($1, $2 …; never spliced values).
 ///
 /// Times cross the boundary as bigint microseconds since the epoch (`daybreak_us(...)`,
-/// `Instant(microsecondsSinceEpoch:)`), and every "now" is the database's `now()`, so all nodes
+/// `Timestamp(microsecondsSinceEpoch:)`), and every "now" is the database's `now()`, so all nodes
 /// judge leases and heartbeats against one clock. Durations are passed as bigint milliseconds.
 ///
 /// Fencing: every journal and snapshot write names the writer's node and token and succeeds only
