@@ -92,6 +92,25 @@ import Testing
         #expect(Fencing.check(token: FencingToken(1), against: row, now: t1) != .accepted)
     }
 
+    @Test func aLeaseThatIsOursInTheTableButNotInMemoryIsReacquiredWithAFreshToken() {
+        var k = LeaseKeeper(selfID: "a", configuration: config)
+        // The acquire landed but its answer was lost (or a previous incarnation held it).
+        let row = Lease(region: "r", owner: "a", token: FencingToken(4), expiresAt: t0 + .seconds(10))
+        #expect(k.evaluate(leases: [row], desired: ["r"], now: t0) == [.acquire("r", expected: FencingToken(4))])
+        let again = row.acquired(by: "a", expected: FencingToken(4), now: t0, duration: .seconds(15))!
+        #expect(again.token == FencingToken(5))
+        #expect(k.acquired(again, now: t0) == [.startServing("r", token: FencingToken(5))])
+    }
+
+    @Test func aLeaseThatIsOursInTheTableButNotWantedIsReleased() {
+        var k = LeaseKeeper(selfID: "a", configuration: config)
+        let row = Lease(region: "r", owner: "a", token: FencingToken(4), expiresAt: t0 + .seconds(10))
+        #expect(k.evaluate(leases: [row], desired: [], now: t0) == [.release("r", token: FencingToken(4))])
+        #expect(k.servingToken(for: "r", now: t0) == nil)
+        k.released("r")
+        #expect(k.phases.isEmpty)
+    }
+
     @Test func stopAllDropsEveryServedRegion() {
         var k = LeaseKeeper(selfID: "a", configuration: config)
         _ = k.evaluate(leases: [], desired: ["x", "y"], now: t0)

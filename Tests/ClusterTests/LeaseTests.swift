@@ -11,6 +11,8 @@ import Testing
         #expect(a == Lease(region: "gangnam", owner: "a", token: FencingToken(1), expiresAt: t0 + d))
         // b read the same row (token 0) and races: the row now has token 1, so b loses.
         #expect(a!.acquired(by: "b", expected: .zero, now: t0, duration: d) == nil)
+        // The owner itself may re-acquire early, for a fresh token.
+        #expect(a!.acquired(by: "a", expected: FencingToken(1), now: t0, duration: d)?.token == FencingToken(2))
         // Even with the right token, a held lease cannot be taken before it expires…
         #expect(a!.acquired(by: "b", expected: FencingToken(1), now: t0 + .seconds(14), duration: d) == nil)
         // …and can after.

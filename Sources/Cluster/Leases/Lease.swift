@@ -51,10 +51,11 @@ public struct Lease: Hashable, Sendable {
 /// the authority in production; these give tests (and an in-memory store) the same semantics.
 extension Lease {
     /// `ClusterSchema.acquireLease`: succeeds iff the row still has `expected` as its token and the
-    /// lease is free or expired; the new owner gets token + 1. Compare-and-set, so two racing
-    /// nodes cannot both win.
+    /// lease is free, expired, or already this node's; the owner gets token + 1. Compare-and-set, so
+    /// two racing nodes cannot both win. Re-acquiring its own lease (after a lost acknowledgement or
+    /// a restart under the same id) gives a node a fresh token that fences anything it wrote before.
     public func acquired(by node: NodeID, expected: FencingToken, now: Timestamp, duration: Duration) -> Lease? {
-        guard token == expected, isAvailable(at: now) else { return nil }
+        guard token == expected, isAvailable(at: now) || owner == node else { return nil }
         return Lease(region: region, owner: node, token: token.next, expiresAt: now + duration)
     }
 

@@ -87,9 +87,16 @@ public struct LeaseKeeper: Sendable {
             let row = rows[region] ?? .unowned(region)
             switch phases[region] {
             case nil:
-                if desired.contains(region), row.isAvailable(at: now) {
+                let mine = row.owner == selfID && row.isHeld(at: now)
+                if desired.contains(region), row.isAvailable(at: now) || mine {
+                    // `mine` without a phase: an acquire or renew whose answer was lost, or a previous
+                    // incarnation's lease. Re-acquire for a fresh token rather than wait for expiry.
                     phases[region] = .acquiring(expected: row.token)
                     directives.append(.acquire(region, expected: row.token))
+                } else if mine {
+                    // Not ours by the plan but still ours in the table: free it for the planned owner.
+                    phases[region] = .releasing(token: row.token)
+                    directives.append(.release(region, token: row.token))
                 }
             case .acquiring:
                 break   // the result comes through `acquired` / `failed`

@@ -80,8 +80,12 @@ public struct Membership: Sendable {
     public let configuration: Configuration
     /// Live members, including self once its own row has been observed.
     public private(set) var live: [NodeID: Member] = [:]
-    /// Incarnations known to be down, so a stale row that still says `alive` cannot rejoin.
+    /// Incarnations seen marked down in the table (or replaced by a restart), so a stale read that
+    /// still says `alive` cannot bring them back. Only the table's verdict goes here: this node's own
+    /// suspicion can lose the race against a heartbeat (`markNodeDown` is conditional).
     private var downIncarnations: Set<Incarnation> = []
+    /// The last heartbeat for which `declareDown` was emitted, per node: once per silence.
+    private var declared: [NodeID: Timestamp] = [:]
     private var stopped = false
 
     private struct Incarnation: Hashable, Sendable { var id: NodeID; var startedAt: Timestamp }
@@ -115,15 +119,17 @@ public struct Membership: Sendable {
                 continue
             }
             if silent > configuration.ttl {
-                downIncarnations.insert(incarnation)
                 if isSelf {
                     directives.append(contentsOf: stop("own heartbeat is \(silent) old (ttl \(configuration.ttl))"))
-                } else {
+                } else if declared[row.id] != row.lastHeartbeat {
+                    declared[row.id] = row.lastHeartbeat
                     directives.append(.declareDown(row.id, lastHeartbeat: row.lastHeartbeat, silentFor: silent))
                 }
                 if live.removeValue(forKey: row.id) != nil { directives.append(.removed(row.id)) }
                 continue
             }
+            // A fresh heartbeat: any suspicion lost the race (the conditional markNodeDown matched nothing).
+            declared[row.id] = nil
             let member = Member(endpoint: row.endpoint, startedAt: row.startedAt, lastHeartbeat: row.lastHeartbeat)
             switch live[row.id] {
             case nil:
@@ -155,11 +161,11 @@ public struct Membership: Sendable {
             guard let m = live[id] else { continue }
             let silent = now - m.lastHeartbeat
             guard silent > configuration.ttl else { continue }
-            downIncarnations.insert(Incarnation(id: id, startedAt: m.startedAt))
             live[id] = nil
             if id == selfID {
                 directives.append(contentsOf: stop("own heartbeat is \(silent) old (ttl \(configuration.ttl))"))
-            } else {
+            } else if declared[id] != m.lastHeartbeat {
+                declared[id] = m.lastHeartbeat
                 directives.append(.declareDown(id, lastHeartbeat: m.lastHeartbeat, silentFor: silent))
             }
             directives.append(.removed(id))
