@@ -80,7 +80,7 @@ import Testing
     }
 
     @Test func instantsConvertToDatabaseMicroseconds() {
-        let i = Instant(microsecondsSinceEpoch: 1_795_916_061_415_829)
+        let i = Timestamp(microsecondsSinceEpoch: 1_795_916_061_415_829)
         #expect(i.microsecondsSinceEpoch == 1_795_916_061_415_829)
         #expect((i + .milliseconds(1500)).microsecondsSinceEpoch == 1_795_916_062_915_829)
         #expect(Duration.seconds(15).wholeMilliseconds == 15_000)

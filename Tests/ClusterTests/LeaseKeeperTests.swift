@@ -2,7 +2,7 @@ import Testing
 @testable import Cluster
 
 @Suite struct LeaseKeeperTests {
-    let t0 = Instant.seconds(1_800_000_000)
+    let t0 = Timestamp.seconds(1_800_000_000)
     let config = LeaseKeeper.Configuration(leaseDuration: .seconds(15), renewWhenRemaining: .seconds(10), safetyMargin: .seconds(2))
 
     @Test func acquiresAFreeDesiredRegionAndServesWithTheNewToken() {
@@ -92,6 +92,25 @@ import Testing
         #expect(Fencing.check(token: FencingToken(1), against: row, now: t1) != .accepted)
     }
 
+    @Test func aLeaseThatIsOursInTheTableButNotInMemoryIsReacquiredWithAFreshToken() {
+        var k = LeaseKeeper(selfID: "a", configuration: config)
+        // The acquire landed but its answer was lost (or a previous incarnation held it).
+        let row = Lease(region: "r", owner: "a", token: FencingToken(4), expiresAt: t0 + .seconds(10))
+        #expect(k.evaluate(leases: [row], desired: ["r"], now: t0) == [.acquire("r", expected: FencingToken(4))])
+        let again = row.acquired(by: "a", expected: FencingToken(4), now: t0, duration: .seconds(15))!
+        #expect(again.token == FencingToken(5))
+        #expect(k.acquired(again, now: t0) == [.startServing("r", token: FencingToken(5))])
+    }
+
+    @Test func aLeaseThatIsOursInTheTableButNotWantedIsReleased() {
+        var k = LeaseKeeper(selfID: "a", configuration: config)
+        let row = Lease(region: "r", owner: "a", token: FencingToken(4), expiresAt: t0 + .seconds(10))
+        #expect(k.evaluate(leases: [row], desired: [], now: t0) == [.release("r", token: FencingToken(4))])
+        #expect(k.servingToken(for: "r", now: t0) == nil)
+        k.released("r")
+        #expect(k.phases.isEmpty)
+    }
+
     @Test func stopAllDropsEveryServedRegion() {
         var k = LeaseKeeper(selfID: "a", configuration: config)
         _ = k.evaluate(leases: [], desired: ["x", "y"], now: t0)
@@ -107,10 +126,10 @@ import Testing
         for seed in UInt64(1)...20 {
             var rng = SplitMix64(seed: seed)
             let nodes: [NodeID] = ["a", "b", "c"]
-            let regions: [RegionID] = ["r0", "r1", "r2", "r3", "r4"]
+            let regions: [RegionKey] = ["r0", "r1", "r2", "r3", "r4"]
             var keepers = Dictionary(uniqueKeysWithValues: nodes.map { ($0, LeaseKeeper(selfID: $0, configuration: config)) })
             var table = Dictionary(uniqueKeysWithValues: regions.map { ($0, Lease.unowned($0)) })
-            var draining: [(NodeID, RegionID)] = []
+            var draining: [(NodeID, RegionKey)] = []
             var live = Set(nodes)
             var now = t0
             var lastToken = Dictionary(uniqueKeysWithValues: regions.map { ($0, FencingToken.zero) })

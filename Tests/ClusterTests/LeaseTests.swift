@@ -2,7 +2,7 @@ import Testing
 @testable import Cluster
 
 @Suite struct LeaseTests {
-    let t0 = Instant.seconds(1_800_000_000)
+    let t0 = Timestamp.seconds(1_800_000_000)
     let d = Duration.seconds(15)
 
     @Test func acquireIsCompareAndSetAndBumpsTheToken() {
@@ -11,6 +11,8 @@ import Testing
         #expect(a == Lease(region: "gangnam", owner: "a", token: FencingToken(1), expiresAt: t0 + d))
         // b read the same row (token 0) and races: the row now has token 1, so b loses.
         #expect(a!.acquired(by: "b", expected: .zero, now: t0, duration: d) == nil)
+        // The owner itself may re-acquire early, for a fresh token.
+        #expect(a!.acquired(by: "a", expected: FencingToken(1), now: t0, duration: d)?.token == FencingToken(2))
         // Even with the right token, a held lease cannot be taken before it expires…
         #expect(a!.acquired(by: "b", expected: FencingToken(1), now: t0 + .seconds(14), duration: d) == nil)
         // …and can after.
@@ -48,17 +50,17 @@ import Testing
 }
 
 @Suite struct RegionPlannerTests {
-    static func randomCase(_ rng: inout SplitMix64) -> (regions: [RegionID], live: [NodeID], current: [RegionID: NodeID]) {
-        let regions = (0..<Int.random(in: 0...30, using: &rng)).map { RegionID("r\($0)") }
+    static func randomCase(_ rng: inout SplitMix64) -> (regions: [RegionKey], live: [NodeID], current: [RegionKey: NodeID]) {
+        let regions = (0..<Int.random(in: 0...30, using: &rng)).map { RegionKey("r\($0)") }
         let all = (0..<Int.random(in: 1...8, using: &rng)).map { NodeID("n\($0)") }
         let live = all.filter { _ in Int.random(in: 0..<5, using: &rng) > 0 }
-        var current: [RegionID: NodeID] = [:]
+        var current: [RegionKey: NodeID] = [:]
         for r in regions where Bool.random(using: &rng) { current[r] = all.randomElement(using: &rng)! }
         return (regions, live.isEmpty ? [all[0]] : live, current)
     }
 
     /// The fewest moves any balanced plan can make: choose which nodes get ⌈R/N⌉ to keep the most.
-    static func minimumMoves(regions: [RegionID], live: [NodeID], current: [RegionID: NodeID]) -> Int {
+    static func minimumMoves(regions: [RegionKey], live: [NodeID], current: [RegionKey: NodeID]) -> Int {
         let n = live.count, base = regions.count / n, extra = regions.count % n
         let held = live.map { node in regions.filter { current[$0] == node }.count }
         var best = 0
@@ -105,7 +107,7 @@ import Testing
     @Test func aJoiningNodeTakesOnlyItsShareAndNothingElseMoves() {
         var rng = SplitMix64(seed: 7)
         for _ in 0..<200 {
-            let regions = (0..<Int.random(in: 1...40, using: &rng)).map { RegionID("r\($0)") }
+            let regions = (0..<Int.random(in: 1...40, using: &rng)).map { RegionKey("r\($0)") }
             let live = (0..<Int.random(in: 1...6, using: &rng)).map { NodeID("n\($0)") }
             let balanced = RegionPlanner.plan(regions: regions, live: live, current: [:])
             let joined = RegionPlanner.plan(regions: regions, live: live + ["new"], current: balanced)
@@ -119,7 +121,7 @@ import Testing
     @Test func aLeavingNodesRegionsAreTheOnlyOnesThatMove() {
         var rng = SplitMix64(seed: 8)
         for _ in 0..<200 {
-            let regions = (0..<Int.random(in: 1...40, using: &rng)).map { RegionID("r\($0)") }
+            let regions = (0..<Int.random(in: 1...40, using: &rng)).map { RegionKey("r\($0)") }
             let live = (0..<Int.random(in: 2...7, using: &rng)).map { NodeID("n\($0)") }
             let balanced = RegionPlanner.plan(regions: regions, live: live, current: [:])
             let leaver = live.randomElement(using: &rng)!

@@ -2,10 +2,10 @@ import Testing
 @testable import Cluster
 
 @Suite struct MembershipTests {
-    let t0 = Instant.seconds(1_800_000_000)
+    let t0 = Timestamp.seconds(1_800_000_000)
     let config = Membership.Configuration(ttl: .seconds(10), heartbeatInterval: .seconds(2))
 
-    func row(_ id: NodeID, beat: Instant, started: Instant? = nil, status: NodeStatus = .alive) -> NodeRecord {
+    func row(_ id: NodeID, beat: Timestamp, started: Timestamp? = nil, status: NodeStatus = .alive) -> NodeRecord {
         NodeRecord(id: id, endpoint: "tcp://\(id):7000", startedAt: started ?? t0, lastHeartbeat: beat, status: status)
     }
 
@@ -32,13 +32,33 @@ import Testing
     @Test func aDownIncarnationNeverRejoinsButARestartDoes() {
         var m = Membership(selfID: "a", configuration: config)
         _ = m.observe([row("a", beat: t0), row("b", beat: t0)], now: t0)
-        _ = m.observe([row("a", beat: t0 + .seconds(11)), row("b", beat: t0)], now: t0 + .seconds(11))
-        // A late heartbeat from the same incarnation (row not yet marked down) does not resurrect it.
-        let late = m.observe([row("a", beat: t0 + .seconds(12)), row("b", beat: t0 + .seconds(12))], now: t0 + .seconds(12))
-        #expect(late.isEmpty)
-        let restarted = t0 + .seconds(13)
+        _ = m.observe([row("a", beat: t0), row("b", beat: t0, status: .down)], now: t0 + .seconds(1))
+        // A stale read (a lagging replica) showing the same incarnation alive does not resurrect it.
+        let stale = m.observe([row("a", beat: t0 + .seconds(2)), row("b", beat: t0 + .seconds(2))], now: t0 + .seconds(2))
+        #expect(stale.isEmpty)
+        let restarted = t0 + .seconds(3)
         let back = m.observe([row("a", beat: restarted), row("b", beat: restarted, started: restarted)], now: restarted)
         #expect(back == [.joined("b", endpoint: "tcp://b:7000"), .rebalanceNeeded(live: ["a", "b"])])
+    }
+
+    @Test func aNodeWhoseHeartbeatBeatTheDownMarkRejoins() {
+        var m = Membership(selfID: "a", configuration: config)
+        _ = m.observe([row("a", beat: t0), row("b", beat: t0)], now: t0)
+        let t1 = t0 + .seconds(11)
+        #expect(m.observe([row("a", beat: t1), row("b", beat: t0)], now: t1)
+                == [.declareDown("b", lastHeartbeat: t0, silentFor: .seconds(11)), .removed("b"), .rebalanceNeeded(live: ["a"])])
+        // markNodeDown is conditional on that heartbeat; b's heartbeat landed first, so b is still alive.
+        let t2 = t1 + .seconds(1)
+        #expect(m.observe([row("a", beat: t2), row("b", beat: t2)], now: t2)
+                == [.joined("b", endpoint: "tcp://b:7000"), .rebalanceNeeded(live: ["a", "b"])])
+    }
+
+    @Test func declareDownIsEmittedOncePerSilence() {
+        var m = Membership(selfID: "a", configuration: config)
+        _ = m.observe([row("a", beat: t0), row("b", beat: t0)], now: t0)
+        _ = m.observe([row("a", beat: t0 + .seconds(11)), row("b", beat: t0)], now: t0 + .seconds(11))
+        #expect(m.observe([row("a", beat: t0 + .seconds(12)), row("b", beat: t0)], now: t0 + .seconds(12)).isEmpty)
+        #expect(m.tick(now: t0 + .seconds(13)).isEmpty)
     }
 
     @Test func restartWhileLiveIsReportedAndRebalances() {

@@ -2,19 +2,19 @@
 /// (`acquired`, `renewed`, `drained`, `released`, `failed`).
 public enum LeaseDirective: Hashable, Sendable {
     /// Run `ClusterSchema.acquireLease` expecting the row's current token; feed the result to `acquired` / `failed`.
-    case acquire(RegionID, expected: FencingToken)
+    case acquire(RegionKey, expected: FencingToken)
     /// The lease is ours with this token: load snapshots, replay the journal, start accepting commands.
-    case startServing(RegionID, token: FencingToken)
+    case startServing(RegionKey, token: FencingToken)
     /// Run `ClusterSchema.renewLease`; feed the result to `renewed` / `failed`.
-    case renew(RegionID, token: FencingToken)
+    case renew(RegionKey, token: FencingToken)
     /// The plan moved the region away: stop accepting new commands, finish in-flight ones,
     /// flush the journal, write snapshots; then call `drained`.
-    case beginDrain(RegionID, token: FencingToken)
+    case beginDrain(RegionKey, token: FencingToken)
     /// Run `ClusterSchema.releaseLease`; then call `released` (whatever the row count: a lost lease is released too).
-    case release(RegionID, token: FencingToken)
+    case release(RegionKey, token: FencingToken)
     /// Stop serving this region NOW (lease expired, lost, or stale token): drop in-memory actors,
     /// fail pending calls with `fenced`/`notOwner`. No journal write may follow.
-    case stopServing(RegionID, reason: String)
+    case stopServing(RegionKey, reason: String)
 }
 
 /// One node's side of region leases, as a pure state machine: decides acquire, renew,
@@ -45,16 +45,16 @@ public struct LeaseKeeper: Sendable {
         /// An acquire is in flight.
         case acquiring(expected: FencingToken)
         /// Serving with `token` until (at most) `expiresAt - safetyMargin`.
-        case serving(token: FencingToken, expiresAt: Instant, renewing: Bool)
+        case serving(token: FencingToken, expiresAt: Timestamp, renewing: Bool)
         /// Draining for hand-over; still may write (the lease is still ours) until `drained`.
-        case draining(token: FencingToken, expiresAt: Instant)
+        case draining(token: FencingToken, expiresAt: Timestamp)
         /// A release is in flight; no more writes.
         case releasing(token: FencingToken)
     }
 
     public let selfID: NodeID
     public let configuration: Configuration
-    public private(set) var phases: [RegionID: Phase] = [:]
+    public private(set) var phases: [RegionKey: Phase] = [:]
 
     public init(selfID: NodeID, configuration: Configuration = .init()) {
         self.selfID = selfID; self.configuration = configuration
@@ -62,7 +62,7 @@ public struct LeaseKeeper: Sendable {
 
     /// The token to put on journal writes for `region` at `now`, or nil if this node must not serve it.
     /// O(1). Call right before each write, with no `await` between the check and the write.
-    public func servingToken(for region: RegionID, now: Instant) -> FencingToken? {
+    public func servingToken(for region: RegionKey, now: Timestamp) -> FencingToken? {
         switch phases[region] {
         case let .serving(token, expiresAt, _), let .draining(token, expiresAt):
             return now < expiresAt - configuration.safetyMargin ? token : nil
@@ -72,13 +72,13 @@ public struct LeaseKeeper: Sendable {
     }
 
     /// Regions this node may serve at `now`, sorted.
-    public func servingRegions(now: Instant) -> [RegionID] {
+    public func servingRegions(now: Timestamp) -> [RegionKey] {
         phases.keys.filter { servingToken(for: $0, now: now) != nil }.sorted()
     }
 
     /// Compare the database's lease rows and the plan (`desired`: regions the plan gives this node)
     /// with what this node holds, at `now`. Rows for regions not in `leases` are treated as unowned.
-    public mutating func evaluate(leases: [Lease], desired: Set<RegionID>, now: Instant) -> [LeaseDirective] {
+    public mutating func evaluate(leases: [Lease], desired: Set<RegionKey>, now: Timestamp) -> [LeaseDirective] {
         var directives: [LeaseDirective] = []
         let rows = Dictionary(leases.map { ($0.region, $0) }, uniquingKeysWith: { a, b in a.token >= b.token ? a : b })
         let regions = Set(rows.keys).union(desired).union(phases.keys).sorted()
@@ -87,9 +87,16 @@ public struct LeaseKeeper: Sendable {
             let row = rows[region] ?? .unowned(region)
             switch phases[region] {
             case nil:
-                if desired.contains(region), row.isAvailable(at: now) {
+                let mine = row.owner == selfID && row.isHeld(at: now)
+                if desired.contains(region), row.isAvailable(at: now) || mine {
+                    // `mine` without a phase: an acquire or renew whose answer was lost, or a previous
+                    // incarnation's lease. Re-acquire for a fresh token rather than wait for expiry.
                     phases[region] = .acquiring(expected: row.token)
                     directives.append(.acquire(region, expected: row.token))
+                } else if mine {
+                    // Not ours by the plan but still ours in the table: free it for the planned owner.
+                    phases[region] = .releasing(token: row.token)
+                    directives.append(.release(region, token: row.token))
                 }
             case .acquiring:
                 break   // the result comes through `acquired` / `failed`
@@ -121,7 +128,7 @@ public struct LeaseKeeper: Sendable {
     }
 
     /// Why a held lease is no longer ours, or nil if it still is.
-    private func lost(_ row: Lease, token: FencingToken, expiresAt: Instant, now: Instant) -> String? {
+    private func lost(_ row: Lease, token: FencingToken, expiresAt: Timestamp, now: Timestamp) -> String? {
         if row.token != token { return "token \(token) is stale (current \(row.token), owner \(row.owner?.description ?? "none"))" }
         if row.owner != selfID { return "lease released or taken (owner \(row.owner?.description ?? "none"))" }
         let until = min(expiresAt, row.expiresAt) - configuration.safetyMargin
@@ -131,7 +138,7 @@ public struct LeaseKeeper: Sendable {
 
     /// The periodic check between database reads: step down from anything whose known lease
     /// is past its safety margin. Call on a timer at least every `safetyMargin / 2`.
-    public mutating func tick(now: Instant) -> [LeaseDirective] {
+    public mutating func tick(now: Timestamp) -> [LeaseDirective] {
         var directives: [LeaseDirective] = []
         for region in phases.keys.sorted() {
             switch phases[region] {
@@ -147,7 +154,7 @@ public struct LeaseKeeper: Sendable {
     }
 
     /// The acquire statement returned a row: the lease is ours.
-    public mutating func acquired(_ lease: Lease, now: Instant) -> [LeaseDirective] {
+    public mutating func acquired(_ lease: Lease, now: Timestamp) -> [LeaseDirective] {
         guard case .acquiring = phases[lease.region], lease.owner == selfID,
               now < lease.expiresAt - configuration.safetyMargin else {
             phases[lease.region] = nil
@@ -171,7 +178,7 @@ public struct LeaseKeeper: Sendable {
 
     /// An acquire or renew statement matched no row (someone else won, or the lease was lost),
     /// or the database call failed. A failed renew is a lost lease: step down at once.
-    public mutating func failed(_ region: RegionID) -> [LeaseDirective] {
+    public mutating func failed(_ region: RegionKey) -> [LeaseDirective] {
         switch phases[region] {
         case .acquiring:
             phases[region] = nil
@@ -185,14 +192,14 @@ public struct LeaseKeeper: Sendable {
     }
 
     /// The shell finished draining: release the lease so the new owner need not wait for expiry.
-    public mutating func drained(_ region: RegionID) -> [LeaseDirective] {
+    public mutating func drained(_ region: RegionKey) -> [LeaseDirective] {
         guard case let .draining(token, _) = phases[region] else { return [] }
         phases[region] = .releasing(token: token)
         return [.stopServing(region, reason: "handed over"), .release(region, token: token)]
     }
 
     /// The release statement ran (whether or not it matched a row).
-    public mutating func released(_ region: RegionID) {
+    public mutating func released(_ region: RegionKey) {
         if case .releasing = phases[region] { phases[region] = nil }
     }
 

@@ -9,7 +9,7 @@ public enum RegionPlanner {
     ///   - regions: all regions (duplicates ignored).
     ///   - live: live nodes (duplicates ignored).
     ///   - current: current owners; owners that are not live are ignored (their regions must move).
-    public static func plan(regions: [RegionID], live: [NodeID], current: [RegionID: NodeID]) -> [RegionID: NodeID] {
+    public static func plan(regions: [RegionKey], live: [NodeID], current: [RegionKey: NodeID]) -> [RegionKey: NodeID] {
         let regions = Array(Set(regions)).sorted()
         let nodes = Array(Set(live)).sorted()
         guard !nodes.isEmpty else { return [:] }
@@ -17,7 +17,7 @@ public enum RegionPlanner {
         let extra = regions.count % nodes.count
 
         // Current holdings of live nodes, regions sorted for a deterministic keep order.
-        var held: [NodeID: [RegionID]] = [:]
+        var held: [NodeID: [RegionKey]] = [:]
         let liveSet = Set(nodes)
         for r in regions { if let o = current[r], liveSet.contains(o) { held[o, default: []].append(r) } }
 
@@ -27,7 +27,7 @@ public enum RegionPlanner {
         var capacity: [NodeID: Int] = [:]
         for (i, n) in byHoldings.enumerated() { capacity[n] = base + (i < extra ? 1 : 0) }
 
-        var plan: [RegionID: NodeID] = [:]
+        var plan: [RegionKey: NodeID] = [:]
         var load: [NodeID: Int] = [:]
         for n in nodes {
             for r in (held[n] ?? []).prefix(capacity[n]!) { plan[r] = n }
@@ -45,14 +45,14 @@ public enum RegionPlanner {
 
     /// One region changing owner.
     public struct Move: Hashable, Sendable {
-        public var region: RegionID
+        public var region: RegionKey
         /// The current owner (nil: none, or not live).
         public var from: NodeID?
         public var to: NodeID
     }
 
     /// The regions whose owner changes from `current` to `plan`, sorted by region.
-    public static func moves(from current: [RegionID: NodeID], to plan: [RegionID: NodeID]) -> [Move] {
+    public static func moves(from current: [RegionKey: NodeID], to plan: [RegionKey: NodeID]) -> [Move] {
         plan.keys.sorted().compactMap { r in
             current[r] == plan[r] ? nil : Move(region: r, from: current[r], to: plan[r]!)
         }

@@ -24,11 +24,11 @@ public struct NodeRecord: Hashable, Sendable {
     /// Where other nodes reach it, e.g. "tcp://10.0.0.2:7000".
     public var endpoint: String
     /// The incarnation: a restart registers a new `startedAt`.
-    public var startedAt: Instant
-    public var lastHeartbeat: Instant
+    public var startedAt: Timestamp
+    public var lastHeartbeat: Timestamp
     public var status: NodeStatus
 
-    public init(id: NodeID, endpoint: String, startedAt: Instant, lastHeartbeat: Instant, status: NodeStatus = .alive) {
+    public init(id: NodeID, endpoint: String, startedAt: Timestamp, lastHeartbeat: Timestamp, status: NodeStatus = .alive) {
         self.id = id; self.endpoint = endpoint; self.startedAt = startedAt
         self.lastHeartbeat = lastHeartbeat; self.status = status
     }
@@ -42,7 +42,7 @@ public enum MembershipDirective: Hashable, Sendable {
     case restarted(NodeID, endpoint: String)
     /// Mark the node down in the database. The shell runs `ClusterSchema.markNodeDown`
     /// conditioned on `lastHeartbeat`, so a heartbeat that raced in wins and nothing is downed wrongly.
-    case declareDown(NodeID, lastHeartbeat: Instant, silentFor: Duration)
+    case declareDown(NodeID, lastHeartbeat: Timestamp, silentFor: Duration)
     /// The node left the live set (declared down by anyone, leaving, or its row vanished): fail its in-flight calls.
     case removed(NodeID)
     /// The live set changed: recompute the region plan (`RegionPlanner`) over these nodes (sorted).
@@ -72,19 +72,23 @@ public struct Membership: Sendable {
     /// What this node currently believes about a live member.
     public struct Member: Hashable, Sendable {
         public var endpoint: String
-        public var startedAt: Instant
-        public var lastHeartbeat: Instant
+        public var startedAt: Timestamp
+        public var lastHeartbeat: Timestamp
     }
 
     public let selfID: NodeID
     public let configuration: Configuration
     /// Live members, including self once its own row has been observed.
     public private(set) var live: [NodeID: Member] = [:]
-    /// Incarnations known to be down, so a stale row that still says `alive` cannot rejoin.
+    /// Incarnations seen marked down in the table (or replaced by a restart), so a stale read that
+    /// still says `alive` cannot bring them back. Only the table's verdict goes here: this node's own
+    /// suspicion can lose the race against a heartbeat (`markNodeDown` is conditional).
     private var downIncarnations: Set<Incarnation> = []
+    /// The last heartbeat for which `declareDown` was emitted, per node: once per silence.
+    private var declared: [NodeID: Timestamp] = [:]
     private var stopped = false
 
-    private struct Incarnation: Hashable, Sendable { var id: NodeID; var startedAt: Instant }
+    private struct Incarnation: Hashable, Sendable { var id: NodeID; var startedAt: Timestamp }
 
     public init(selfID: NodeID, configuration: Configuration = .init()) {
         self.selfID = selfID; self.configuration = configuration
@@ -94,7 +98,7 @@ public struct Membership: Sendable {
     public var liveNodes: [NodeID] { live.keys.sorted() }
 
     /// Fold a snapshot of all `cluster_nodes` rows observed at `now` into the view.
-    public mutating func observe(_ rows: [NodeRecord], now: Instant) -> [MembershipDirective] {
+    public mutating func observe(_ rows: [NodeRecord], now: Timestamp) -> [MembershipDirective] {
         var directives: [MembershipDirective] = []
         let before = Set(live.keys)
         var seen = Set<NodeID>()
@@ -115,15 +119,17 @@ public struct Membership: Sendable {
                 continue
             }
             if silent > configuration.ttl {
-                downIncarnations.insert(incarnation)
                 if isSelf {
                     directives.append(contentsOf: stop("own heartbeat is \(silent) old (ttl \(configuration.ttl))"))
-                } else {
+                } else if declared[row.id] != row.lastHeartbeat {
+                    declared[row.id] = row.lastHeartbeat
                     directives.append(.declareDown(row.id, lastHeartbeat: row.lastHeartbeat, silentFor: silent))
                 }
                 if live.removeValue(forKey: row.id) != nil { directives.append(.removed(row.id)) }
                 continue
             }
+            // A fresh heartbeat: any suspicion lost the race (the conditional markNodeDown matched nothing).
+            declared[row.id] = nil
             let member = Member(endpoint: row.endpoint, startedAt: row.startedAt, lastHeartbeat: row.lastHeartbeat)
             switch live[row.id] {
             case nil:
@@ -149,17 +155,17 @@ public struct Membership: Sendable {
 
     /// Without a fresh snapshot: is any member (or self) already past the TTL at `now`?
     /// Lets the shell react between database reads (e.g. when a read itself is slow).
-    public mutating func tick(now: Instant) -> [MembershipDirective] {
+    public mutating func tick(now: Timestamp) -> [MembershipDirective] {
         var directives: [MembershipDirective] = []
         for id in liveNodes {
             guard let m = live[id] else { continue }
             let silent = now - m.lastHeartbeat
             guard silent > configuration.ttl else { continue }
-            downIncarnations.insert(Incarnation(id: id, startedAt: m.startedAt))
             live[id] = nil
             if id == selfID {
                 directives.append(contentsOf: stop("own heartbeat is \(silent) old (ttl \(configuration.ttl))"))
-            } else {
+            } else if declared[id] != m.lastHeartbeat {
+                declared[id] = m.lastHeartbeat
                 directives.append(.declareDown(id, lastHeartbeat: m.lastHeartbeat, silentFor: silent))
             }
             directives.append(.removed(id))

@@ -2,7 +2,7 @@
 /// every statement as a parameterized constant ($1, $2 …; never spliced values).
 ///
 /// Times cross the boundary as bigint microseconds since the epoch (`daybreak_us(...)`,
-/// `Instant(microsecondsSinceEpoch:)`), and every "now" is the database's `now()`, so all nodes
+/// `Timestamp(microsecondsSinceEpoch:)`), and every "now" is the database's `now()`, so all nodes
 /// judge leases and heartbeats against one clock. Durations are passed as bigint milliseconds.
 ///
 /// Fencing: every journal and snapshot write names the writer's node and token and succeeds only
@@ -78,12 +78,15 @@ public enum ClusterSchema {
     // MARK: Membership (cluster_nodes)
 
     /// Register (or re-register after a restart) this node as a new incarnation.
-    /// $1 id, $2 endpoint. Returns started_at_us, now_us.
+    /// $1 id, $2 endpoint. Returns started_at_us, now_us. The new started_at is strictly later than
+    /// the previous incarnation's even if the database clock stepped back, because other nodes
+    /// never re-admit an incarnation they have seen declared down.
     public static let registerNode = """
         INSERT INTO cluster_nodes (id, endpoint, started_at, last_heartbeat, status)
         VALUES ($1, $2, now(), now(), 'alive')
         ON CONFLICT (id) DO UPDATE
-            SET endpoint = EXCLUDED.endpoint, started_at = EXCLUDED.started_at,
+            SET endpoint = EXCLUDED.endpoint,
+                started_at = GREATEST(EXCLUDED.started_at, cluster_nodes.started_at + interval '1 microsecond'),
                 last_heartbeat = EXCLUDED.last_heartbeat, status = 'alive'
         RETURNING daybreak_us(started_at) AS started_at_us, daybreak_us(now()) AS now_us
         """
@@ -133,12 +136,13 @@ public enum ClusterSchema {
         """
 
     /// `LeaseDirective.acquire`: a compare-and-set on the token that succeeds only if the lease is
-    /// free or expired; the winner gets token + 1. $1 region, $2 node, $3 expected token, $4 lease ms.
+    /// free, expired, or already held by this node (a lost acknowledgement, a restart under the same
+    /// id); the winner gets token + 1. $1 region, $2 node, $3 expected token, $4 lease ms.
     /// One row returned (region, owner, token, expires_at_us, now_us) = acquired; none = lost the race.
     public static let acquireLease = """
         UPDATE region_leases
         SET owner = $2, token = token + 1, expires_at = now() + $4::bigint * interval '1 millisecond'
-        WHERE region = $1 AND token = $3 AND (owner IS NULL OR expires_at <= now())
+        WHERE region = $1 AND token = $3 AND (owner IS NULL OR expires_at <= now() OR owner = $2)
         RETURNING region, owner, token, daybreak_us(expires_at) AS expires_at_us, daybreak_us(now()) AS now_us
         """
 

@@ -1,28 +1,29 @@
-/// A point in time as nanoseconds since the Unix epoch. State machines take it as a value
+/// A point in time as nanoseconds since the Unix epoch (finer than `Geo.Instant`'s seconds:
+/// leases, heartbeats and deadlines need milliseconds). State machines take it as a value
 /// (from PostgreSQL's `now()` or a clock read in the shell) and never read a clock themselves.
 /// Wall time rather than a monotonic clock because leases and heartbeats are compared
 /// against database timestamps shared by all nodes.
-public struct Instant: Hashable, Comparable, Sendable, Codable, CustomStringConvertible {
+public struct Timestamp: Hashable, Comparable, Sendable, Codable, CustomStringConvertible {
     public var nanosecondsSinceEpoch: Int64
 
     public init(nanosecondsSinceEpoch: Int64) { self.nanosecondsSinceEpoch = nanosecondsSinceEpoch }
 
-    public static func seconds(_ s: Int64) -> Instant { Instant(nanosecondsSinceEpoch: s * 1_000_000_000) }
-    public static func milliseconds(_ ms: Int64) -> Instant { Instant(nanosecondsSinceEpoch: ms * 1_000_000) }
+    public static func seconds(_ s: Int64) -> Timestamp { Timestamp(nanosecondsSinceEpoch: s * 1_000_000_000) }
+    public static func milliseconds(_ ms: Int64) -> Timestamp { Timestamp(nanosecondsSinceEpoch: ms * 1_000_000) }
 
     /// PostgreSQL `timestamptz` travels as microseconds since the epoch (`extract(epoch …)` × 1e6, or binary format).
     public init(microsecondsSinceEpoch us: Int64) { nanosecondsSinceEpoch = us * 1_000 }
     public var microsecondsSinceEpoch: Int64 { nanosecondsSinceEpoch / 1_000 }
 
-    public static func < (a: Instant, b: Instant) -> Bool { a.nanosecondsSinceEpoch < b.nanosecondsSinceEpoch }
+    public static func < (a: Timestamp, b: Timestamp) -> Bool { a.nanosecondsSinceEpoch < b.nanosecondsSinceEpoch }
 
-    public static func + (a: Instant, d: Duration) -> Instant {
-        Instant(nanosecondsSinceEpoch: a.nanosecondsSinceEpoch &+ d.nanoseconds)
+    public static func + (a: Timestamp, d: Duration) -> Timestamp {
+        Timestamp(nanosecondsSinceEpoch: a.nanosecondsSinceEpoch &+ d.nanoseconds)
     }
-    public static func - (a: Instant, d: Duration) -> Instant {
-        Instant(nanosecondsSinceEpoch: a.nanosecondsSinceEpoch &- d.nanoseconds)
+    public static func - (a: Timestamp, d: Duration) -> Timestamp {
+        Timestamp(nanosecondsSinceEpoch: a.nanosecondsSinceEpoch &- d.nanoseconds)
     }
-    public static func - (a: Instant, b: Instant) -> Duration {
+    public static func - (a: Timestamp, b: Timestamp) -> Duration {
         .nanoseconds(a.nanosecondsSinceEpoch &- b.nanosecondsSinceEpoch)
     }
 
