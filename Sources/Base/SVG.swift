@@ -114,10 +114,12 @@ public struct SVG: Sendable {
     public enum Anchor: String, Sendable { case start, middle, end }
 
     public mutating func text(_ s: String, x: Double, y: Double, size: Double = 12, anchor: Anchor = .start,
-                              fill: String = "#222", bold: Bool = false, rotate: Double? = nil) {
+                              fill: String = "#222", bold: Bool = false, rotate: Double? = nil, halo: String? = nil) {
         let n = Markup.number
         var a = " x=\"\(n(x, 2))\" y=\"\(n(y, 2))\" font-size=\"\(n(size, 2))\" text-anchor=\"\(anchor.rawValue)\" fill=\"\(Markup.attribute(fill))\""
         if bold { a += " font-weight=\"bold\"" }
+        // A halo: the stroke is painted under the fill, so labels stay readable over lines.
+        if let halo { a += " stroke=\"\(Markup.attribute(halo))\" stroke-width=\"3\" stroke-linejoin=\"round\" paint-order=\"stroke\"" }
         if let rotate { a += " transform=\"rotate(\(n(rotate, 2)) \(n(x, 2)) \(n(y, 2)))\"" }
         elements.append("<text\(a)>\(Markup.text(s))</text>")
     }

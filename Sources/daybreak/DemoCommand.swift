@@ -18,7 +18,7 @@ let demoCommand = Command(
     options: [
         .value("orders", "N", "orders in the night (default 5000)"),
         .value("seed", "S", "seed of the generated orders and the solver (default 1)"),
-        .value("time-limit", "SECONDS", "search time per region (default 15; regions run in parallel, one per core)"),
+        .value("time-limit", "SECONDS", "search time per region (default 20; regions run in parallel, one per core)"),
         .value("database", "CONNINFO", "PostgreSQL conninfo or URI (default: the PG* environment)"),
         .value("schema", "NAME", "schema for Daybreak's tables (default daybreak)"),
         .value("report", "DIR", "write report.html into DIR (default .daybreak/report)"),
@@ -59,7 +59,7 @@ struct DemoOptions: Sendable {
     init(_ a: ParsedArguments) throws(UsageError) {
         orders = try a.int("orders", default: 5000, range: 0...200_000)
         seed = try a.uint64("seed", default: 1)
-        timeLimit = try a.double("time-limit", default: 15, range: 0...3600)
+        timeLimit = try a.double("time-limit", default: 20, range: 0...3600)
         database = a.string("database", default: "")
         schema = a.string("schema", default: "daybreak")
         guard schema.range(of: "^[a-z_][a-z0-9_]{0,62}$", options: .regularExpression) != nil else {

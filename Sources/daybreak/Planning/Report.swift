@@ -48,12 +48,12 @@ public enum DemoReport {
     /// Per region and total, optimised next to baseline, as aligned text.
     public static func kpiTable(optimised: WavePlan, baseline: WavePlan) -> String {
         let header = ["region", "orders", "planned", "unassigned", "vans", "km", "km/parcel", "gCO2e/parcel", "on-time",
-                      "| base vans", "base km", "base km/parcel", "base gCO2e/parcel", "base on-time", "| km/parcel ratio"]
+                      "|", "base vans", "base km", "base km/parcel", "base gCO2e/parcel", "base on-time", "|", "km/parcel base/opt"]
         var rows: [[String]] = []
         func row(_ name: String, _ a: PlanKPIs, _ b: PlanKPIs) -> [String] {
             [name, "\(a.orders)", "\(a.planned)", "\(a.unassigned)", "\(a.vansUsed)", f(a.km, 1), f(a.kmPerParcel, 3), f(a.gramsPerParcel, 1), pct(a.onTimeRate),
-             "| \(b.vansUsed)", f(b.km, 1), f(b.kmPerParcel, 3), f(b.gramsPerParcel, 1), pct(b.onTimeRate),
-             "| " + (a.kmPerParcel > 0 ? f(b.kmPerParcel / a.kmPerParcel, 2) + "x" : "-")]
+             "|", "\(b.vansUsed)", f(b.km, 1), f(b.kmPerParcel, 3), f(b.gramsPerParcel, 1), pct(b.onTimeRate),
+             "|", a.kmPerParcel > 0 ? f(b.kmPerParcel / a.kmPerParcel, 2) + "x" : "-"]
         }
         for (a, b) in zip(optimised.regions, baseline.regions) { rows.append(row(a.region.rawValue, PlanKPIs(region: a), PlanKPIs(region: b))) }
         rows.append(row("TOTAL", PlanKPIs(wave: optimised), PlanKPIs(wave: baseline)))
@@ -295,13 +295,13 @@ public enum DemoReport {
         }
         for r in input.city.regions.regions {
             let c = p(r.centroid)
-            s.text(r.name, x: c.x, y: c.y, size: 13, anchor: .middle, fill: "#1d2330", bold: true)
+            s.text(r.name, x: c.x, y: c.y, size: 14, anchor: .middle, fill: "#1d2330", bold: true, halo: "#ffffff")
         }
         for st in input.city.stores { let c = p(st.location); s.rect(x: c.x - 4, y: c.y - 4, width: 8, height: 8, style: .init(fill: "#ffffff", stroke: "#1d2330", strokeWidth: 1.5), tooltip: "store \(st.name)") }
         for h in input.city.hubs {
             let c = p(h.location)
             s.circle(cx: c.x, cy: c.y, r: 9, style: .init(fill: "#14213d", stroke: "#fff", strokeWidth: 2), tooltip: "hub \(h.name)")
-            s.text(h.name, x: c.x + 12, y: c.y + 4, size: 13, bold: true)
+            s.text(h.name, x: c.x + 12, y: c.y + 4, size: 13, bold: true, halo: "#ffffff")
         }
         s.text("■ store   ● hub   — route (one colour per van)   - - - to/from hub", x: 14, y: p.height + 16, size: 11, fill: "#5b6475")
         return s.render()
@@ -347,7 +347,7 @@ public enum DemoReport {
             if t < 1 {
                 s.line(x1: e.x - dx / len * 26, y1: e.y - dy / len * 26, x2: e.x, y2: e.y, style: .init(stroke: "#14213d", strokeWidth: 2))
                 s.circle(cx: e.x, cy: e.y, r: 4, style: .init(fill: "#14213d"))
-                s.text("to \(hub.name)", x: e.x + (dx < 0 ? 8 : -8), y: e.y - 8, size: 10, anchor: dx < 0 ? .start : .end, fill: "#14213d")
+                s.text("to \(hub.name)", x: e.x + (dx < 0 ? 8 : -8), y: e.y + (dy < 0 ? 16 : -8), size: 11, anchor: dx < 0 ? .start : .end, fill: "#14213d", halo: "#ffffff")
             } else {
                 s.circle(cx: h.x, cy: h.y, r: 7, style: .init(fill: "#14213d"), tooltip: hub.name)
             }
