@@ -24,7 +24,7 @@ let demoCommand = Command(
         .value("report", "DIR", "write report.html into DIR (default .daybreak/report)"),
         .value("regions", "FILE", "region file (default Regions/seoul.json)"),
         .value("operations", "FILE", "operations file (default Regions/seoul-operations.json)"),
-        .value("demand", "FILE", "district demand weights (default Regions/seoul-demand.json)"),
+        .value("demand", "FILE", "district demand weights (default: NAME-demand.json next to the region file NAME.json)"),
         .value("date", "YYYY-MM-DD", "delivery morning (default: the coming morning in the city's time)"),
         .flag("json", "print one JSON line with the KPIs instead of the table"),
     ]
@@ -68,12 +68,9 @@ struct DemoOptions: Sendable {
         reportDir = a.string("report", default: ".daybreak/report")
         regions = a.string("regions", default: "Regions/seoul.json")
         operations = a.string("operations", default: "Regions/seoul-operations.json")
-        demand = a.string("demand", default: (regions as NSString).deletingLastPathComponent.isEmpty
-                          ? "seoul-demand.json" : (regions as NSString).deletingLastPathComponent + "/seoul-demand.json")
-        if a.string("demand") == nil, let r = a.string("regions") {
-            let base = ((r as NSString).lastPathComponent as NSString).deletingPathExtension
-            demand = ((r as NSString).deletingLastPathComponent as NSString).appendingPathComponent(base + "-demand.json")
-        }
+        // The demand file sits next to the region file: Regions/seoul.json → Regions/seoul-demand.json.
+        let base = ((regions as NSString).lastPathComponent as NSString).deletingPathExtension
+        demand = a.string("demand") ?? ((regions as NSString).deletingLastPathComponent as NSString).appendingPathComponent(base + "-demand.json")
         date = a.string("date")
         if let d = date, DemoOptions.parseDate(d) == nil { throw UsageError("--date: '\(d)' is not a date YYYY-MM-DD") }
         json = a.flag("json")

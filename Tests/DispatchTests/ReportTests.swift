@@ -18,8 +18,8 @@ import Testing
         #expect(!html.contains("src="), "no external resources")
         #expect(html.contains("plan plan &lt;&amp;&gt; \"x\""), "the plan id is escaped")
         let svgs = html.components(separatedBy: "<svg ").count - 1
-        // city map + 2 bar charts + 2 histograms + one map per region
-        #expect(svgs == 5 + Fixture.city.regions.regions.count)
+        // city map + 2 bar charts + 3 histograms + one map per region
+        #expect(svgs == 6 + Fixture.city.regions.regions.count)
         for r in Fixture.city.regions.regions { #expect(html.contains(r.name)) }
         #expect(html.contains("km per parcel") && html.contains("g CO2e per parcel"))
     }
@@ -35,6 +35,13 @@ import Testing
     @Test func histogramBinsCountEveryVanOnce() {
         #expect(DemoReport.bins([0, 0.05, 0.1, 0.55, 0.999, 1.0, 1.7]) == [2, 1, 0, 0, 0, 1, 0, 0, 0, 3])
         #expect(DemoReport.bins([]).reduce(0, +) == 0)
+    }
+
+    @Test func hourlyCountsEveryPlannedStopInTheWindow() throws {
+        let i = try Self.input()
+        let counts = DemoReport.hourly(i.optimised.allRoutes, offset: Fixture.setup.offset, from: 0, to: 7)
+        #expect(counts.reduce(0, +) == PlanKPIs(wave: i.optimised).planned)
+        #expect(counts[0] == 0, "no van reaches a door before its first wave")
     }
 
     @Test func datesRoundTrip() {

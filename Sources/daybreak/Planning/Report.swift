@@ -143,6 +143,13 @@ public enum DemoReport {
               + "</div><div class=\"panel\">" + histogram(title: "time: away from the hub / shift length",
                                                           a: input.optimised.allRoutes.map(\.timeUtilisation), b: input.baseline.allRoutes.map(\.timeUtilisation)) + "</div></div>")
 
+        d.heading("Deliveries by hour")
+        let h0 = 0, h1 = max(1, Int((input.setup.windowEnd - input.setup.origin + 3599) / 3600))
+        d.raw("<div class=\"grid\"><div class=\"panel\">" + histogram(
+            title: "stops by hour of service start (promise: at the door by \(clock(input.setup.windowEnd, off)))",
+            ba: hourly(input.optimised.allRoutes, offset: off, from: h0, to: h1), bb: hourly(input.baseline.allRoutes, offset: off, from: h0, to: h1),
+            labels: (h0..<h1).map { String(format: "%02d–%02d", $0, $0 + 1) }, unit: "stops") + "</div></div>")
+
         d.heading("Regions")
         d.raw("<div class=\"grid\">")
         for r in input.optimised.regions { d.raw("<div class=\"panel\">" + regionMap(input, region: r) + "</div>") }
@@ -219,7 +226,21 @@ public enum DemoReport {
     }
 
     static func histogram(title: String, a: [Double], b: [Double]) -> String {
-        let ba = bins(a), bb = bins(b)
+        histogram(title: title, ba: bins(a), bb: bins(b), labels: (0..<10).map { "\($0 * 10)–\($0 * 10 + 10)%" }, unit: "vans")
+    }
+
+    /// Stops per local hour of service start (hours `from..<to`).
+    public static func hourly(_ routes: [PlannedRoute], offset: UTCOffset, from: Int, to: Int) -> [Int] {
+        var b = [Int](repeating: 0, count: to - from)
+        for r in routes { for s in r.stops {
+            let h = s.serviceStart.localHour(offset) - from
+            if b.indices.contains(h) { b[h] += 1 }
+        } }
+        return b
+    }
+
+    static func histogram(title: String, ba: [Int], bb: [Int], labels: [String], unit: String) -> String {
+        let n = ba.count
         let w = 640.0, h = 280.0, left = 44.0, bottom = 44.0, top = 36.0
         var s = SVG(width: w, height: h, title: title)
         s.text(title, x: left, y: 20, size: 13, bold: true)
@@ -232,18 +253,18 @@ public enum DemoReport {
             s.line(x1: left, y1: y, x2: w - 10, y2: y, style: .init(stroke: "#e3e6ec", strokeWidth: 1))
             s.text("\(v)", x: left - 6, y: y + 4, size: 10, anchor: .end, fill: "#5b6475")
         }
-        let gw = plotW / 10
-        for i in 0..<10 {
+        let gw = plotW / Double(n)
+        for i in 0..<n {
             let x0 = left + Double(i) * gw + gw * 0.1, bw = gw * 0.4
             for (j, (v, fill)) in [(ba[i], optColour), (bb[i], baseColour)].enumerated() {
                 let bh = plotH * Double(v) / maxV
                 s.rect(x: x0 + Double(j) * bw, y: y0 - bh, width: bw - 1, height: bh,
                        style: .init(fill: fill, stroke: j == 1 ? baseStroke : nil, strokeWidth: j == 1 ? 0.5 : nil),
-                       tooltip: "\(i * 10)–\(i * 10 + 10)%: \(v) vans (\(j == 0 ? "optimised" : "baseline"))")
+                       tooltip: "\(labels[i]): \(v) \(unit) (\(j == 0 ? "optimised" : "baseline"))")
             }
-            s.text("\(i * 10)–\(i * 10 + 10)%", x: x0 + bw, y: y0 + 14, size: 9.5, anchor: .middle, fill: "#333")
+            s.text(labels[i], x: x0 + bw, y: y0 + 14, size: 9.5, anchor: .middle, fill: "#333")
         }
-        s.text("vans", x: 12, y: top + 8 + plotH / 2, size: 10, anchor: .middle, fill: "#5b6475", rotate: -90)
+        s.text(unit, x: 12, y: top + 8 + plotH / 2, size: 10, anchor: .middle, fill: "#5b6475", rotate: -90)
         s.line(x1: left, y1: y0, x2: w - 10, y2: y0, style: .init(stroke: "#1d2330", strokeWidth: 1))
         return s.render()
     }
