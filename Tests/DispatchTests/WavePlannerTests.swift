@@ -8,12 +8,13 @@ import Testing
 @Suite struct WavePlannerTests {
     struct Planned { var optimised: [RegionPlan]; var baseline: [RegionPlan]; var orders: [Order]; var cityUnassigned: [UnassignedOrder] }
 
-    static func plan(orders: [Order], setup: WaveSetup = Fixture.setup, iterations: Int = 400) throws -> Planned {
+    static func plan(orders: [Order], setup: WaveSetup = Fixture.setup, iterations: Int = 400,
+                     times: PlanningTimes = .standard) throws -> Planned {
         let (by, un) = WavePlanner.partition(orders, setup: setup)
         var a: [RegionPlan] = [], b: [RegionPlan] = []
         for fleet in setup.regions {
-            let rp = try WavePlanner.prepare(region: fleet, orders: by[fleet.regionID] ?? [], setup: setup)
-            a.append(WavePlanner.optimise(rp, options: Fixture.options(iterations: iterations)))
+            let rp = try WavePlanner.prepare(region: fleet, orders: by[fleet.regionID] ?? [], setup: setup, times: times)
+            a.append(WavePlanner.planVerified(rp) { Fixture.options(seed: UInt64($0 + 1), iterations: iterations) })
             b.append(WavePlanner.baseline(rp))
         }
         return Planned(optimised: a, baseline: b, orders: orders, cityUnassigned: un)
@@ -79,6 +80,32 @@ import Testing
         Self.checkAccounting(p.optimised, cityUnassigned: p.cityUnassigned, orders: p.orders)
         Self.checkRoutes(p.optimised, orders: p.orders)
         #expect(p.optimised.allSatisfy { $0.unassigned.isEmpty }, "a small night fits the fleet")
+    }
+
+    @Test func planningOnTheSlowestSlotAlwaysKeepsPromises() throws {
+        let orders = Fixture.orders(150, seed: 23)
+        let p = try Self.plan(orders: orders, iterations: 150, times: .slowestSlot)
+        Self.checkAccounting(p.optimised, cityUnassigned: p.cityUnassigned, orders: orders)
+        Self.checkRoutes(p.optimised, orders: orders)
+        #expect(p.optimised.allSatisfy { $0.planningTimes == .slowestSlot && !$0.fellBack })
+    }
+
+    @Test func aPlanThatWouldMissPromisesIsReplannedOnTheSlowestSlot() throws {
+        // One van per region and a margin of minus one hour: the solver believes promises end at
+        // 08:00 and shifts at 09:00, so its first plan is late and must be replaced.
+        var setup = Fixture.setup
+        setup.regions = setup.regions.map { var f = $0; f.vans = [f.vans[0]]; f.departures = [f.departures[0]]; return f }
+        let orders = Fixture.orders(600, seed: 8)
+        let (by, _) = WavePlanner.partition(orders, setup: setup)
+        let fleet = setup.regions.max { (by[$0.regionID]?.count ?? 0) < (by[$1.regionID]?.count ?? 0) }!
+        let rp = try WavePlanner.prepare(region: fleet, orders: by[fleet.regionID]!, setup: setup, times: .night(marginSeconds: -3600))
+        let first = WavePlanner.optimise(rp, options: Fixture.options(iterations: 50))
+        #expect(!first.keepsEveryPromise, "the over-optimistic plan is late (else this test proves nothing)")
+        let plan = WavePlanner.planVerified(rp) { Fixture.options(seed: UInt64($0 + 1), iterations: 50) }
+        #expect(plan.fellBack && plan.planningTimes == .slowestSlot)
+        #expect(plan.keepsEveryPromise)
+        Self.checkRoutes([plan], orders: orders, setup: setup)
+        Self.checkAccounting([plan], cityUnassigned: [], orders: by[fleet.regionID]!)
     }
 
     @Test func baselinePlanKeepsTheSameRules() {

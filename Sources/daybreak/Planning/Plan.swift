@@ -77,6 +77,15 @@ public struct RegionPlan: Sendable {
     public var vansAvailable: Int
     /// Solver iterations (0 for the baseline).
     public var iterations: Int
+    /// The travel times the solver planned with (nil for the baseline).
+    public var planningTimes: PlanningTimes?
+    /// True when the first plan missed a promise in simulation and this one is the `.slowestSlot` re-plan.
+    public var fellBack = false
+
+    /// Every stop inside its promise and every van back by its shift end, as simulated.
+    public var keepsEveryPromise: Bool {
+        routes.allSatisfy { $0.withinShift && $0.withinCapacity && $0.stops.allSatisfy(\.isOnTime) }
+    }
 }
 
 /// A dawn wave for the whole city.

@@ -12,16 +12,78 @@ public struct RegionProblem: Sendable {
     public var instance: DispatchInstance
     /// Node index of `orders[0]` (depots come first).
     public var firstOrderNode: Int
-    /// The planning duration matrix: per arc, the maximum over the departure slots of the dawn
-    /// window and over the van kinds present. The routing model in use takes one matrix; planning
-    /// on the slot-wise maximum keeps every plan feasible under the time-dependent model (arrival
-    /// times are FIFO, so travelling faster never makes a later stop late). ETAs are then simulated
-    /// over the real slot matrices.
+    /// Which travel times the solver plans with (the routing model in use takes one matrix).
+    public var times: PlanningTimes
+    /// The planning duration matrix: per arc, the maximum over the slots `times` selects and over
+    /// the van kinds present. ETAs are always simulated over the real slot matrices.
     public var planningDurations: [Int64]
     /// nil when there is nothing to plan (no orders or no vans).
     public var problem: Problem?
 
     func order(atNode n: Int) -> Order { orders[n - firstOrderNode] }
+
+    /// The same instance planned with other travel times. O(slots × n²).
+    public func with(_ times: PlanningTimes) -> RegionProblem {
+        var rp = self
+        rp.times = times
+        let n = instance.nodes.count
+        let cutoff = times.lastSlotStart(windowEnd: setup.windowEnd)
+        var planning = [Int64](repeating: 0, count: n * n)
+        for td in instance.durations.values {
+            for (k, m) in td.matrices.enumerated() where k == 0 || td.slots.starts[k] <= cutoff {
+                m.values.withUnsafeBufferPointer { src in
+                    for i in 0..<(n * n) where src[i] > planning[i] { planning[i] = src[i] }
+                }
+            }
+        }
+        rp.planningDurations = planning
+        rp.problem = nil
+        guard !orders.isEmpty, !fleet.vans.isEmpty else { return rp }
+        let margin = times.marginSeconds
+        let nodes = instance.nodes.map { node -> Problem.Node in
+            switch node.kind {
+            case .depot: return Problem.Node(kind: .depot, ready: 0, due: node.due)
+            case .order: return Problem.Node(kind: .delivery, ready: node.ready, due: max(node.ready, node.due - margin),
+                                             service: node.service, demand: node.demand)
+            }
+        }
+        let vehicles = instance.vehicles.enumerated().map { i, v in
+            let start = max(v.shiftStart, fleet.departures[i] - setup.origin)
+            return Problem.Vehicle(start: v.startNode, end: v.endNode, capacity: v.capacity, shiftStart: start, shiftEnd: max(start, v.shiftEnd - margin))
+        }
+        // Validated by construction (windows clamped, matrices non-negative and n × n, depots first).
+        rp.problem = try! Problem(nodes: nodes, vehicles: vehicles, distances: instance.distances.values, durations: planning)
+        return rp
+    }
+}
+
+/// The travel times the solver plans with. Speeds change by the hour but the solver takes one
+/// matrix, so the planner chooses a per-arc upper bound and checks the result by simulation.
+public enum PlanningTimes: Sendable, Equatable, CustomStringConvertible {
+    /// The slowest hourly slot of the whole window (07:00 dominates). Travel times are FIFO, so a
+    /// van that really drives faster never arrives later: every plan keeps its promises, at the
+    /// cost of idle time before 07:00.
+    case slowestSlot
+    /// The slowest slot of the night proper (slots starting at least 2 h before the window ends),
+    /// with promises and shift ends tightened by `marginSeconds` to absorb the morning slowdown.
+    /// Not a guarantee: `WavePlanner.planVerified` simulates and falls back to `slowestSlot`.
+    case night(marginSeconds: Int64)
+
+    func lastSlotStart(windowEnd: Instant) -> Instant {
+        switch self {
+        case .slowestSlot: return Instant(epochSeconds: .max)
+        case .night: return windowEnd - 2 * 3600
+        }
+    }
+    var marginSeconds: Int64 { if case .night(let m) = self { return m } else { return 0 } }
+    public var description: String {
+        switch self {
+        case .slowestSlot: return "slowest slot"
+        case .night(let m): return "night slots, \(m / 60) min margin"
+        }
+    }
+    /// The demo's default.
+    public static let standard = PlanningTimes.night(marginSeconds: 15 * 60)
 }
 
 public struct WavePlanError: Error, Sendable, Equatable, CustomStringConvertible {
@@ -55,7 +117,8 @@ public enum WavePlanner {
     }
 
     /// Builds the region's instance and problem. O(kinds × slots × n²).
-    public static func prepare(region fleet: WaveSetup.RegionFleet, orders: [Order], setup: WaveSetup) throws(WavePlanError) -> RegionProblem {
+    public static func prepare(region fleet: WaveSetup.RegionFleet, orders: [Order], setup: WaveSetup,
+                               times: PlanningTimes = .slowestSlot) throws(WavePlanError) -> RegionProblem {
         let firstHour = (setup.waves.min() ?? setup.windowStart).secondsOfLocalDay(setup.offset) / 3600
         let lastHour = (setup.windowEnd - setup.origin + 3599) / 3600
         let slots = TimeSlots(starts: (firstHour...max(firstHour, lastHour)).map { setup.origin + $0 * 3600 })
@@ -67,28 +130,9 @@ public enum WavePlanner {
         } catch { throw WavePlanError(item: "region \(fleet.regionID)", message: error.description) }
         let n = instance.nodes.count
         let firstOrder = instance.nodes.firstIndex { if case .order = $0.kind { return true } else { return false } } ?? n
-        var planning = [Int64](repeating: 0, count: n * n)
-        for td in instance.durations.values { for m in td.matrices {
-            m.values.withUnsafeBufferPointer { src in
-                for i in 0..<(n * n) where src[i] > planning[i] { planning[i] = src[i] }
-            }
-        } }
-        var rp = RegionProblem(region: fleet.regionID, orders: orders, fleet: fleet, setup: setup, instance: instance,
-                               firstOrderNode: firstOrder, planningDurations: planning, problem: nil)
-        guard !orders.isEmpty, !fleet.vans.isEmpty else { return rp }
-        let nodes = instance.nodes.map { node -> Problem.Node in
-            switch node.kind {
-            case .depot: return Problem.Node(kind: .depot, ready: 0, due: node.due)
-            case .order: return Problem.Node(kind: .delivery, ready: node.ready, due: node.due, service: node.service, demand: node.demand)
-            }
-        }
-        let vehicles = instance.vehicles.enumerated().map { i, v in
-            Problem.Vehicle(start: v.startNode, end: v.endNode, capacity: v.capacity,
-                            shiftStart: max(v.shiftStart, fleet.departures[i] - setup.origin), shiftEnd: v.shiftEnd)
-        }
-        do { rp.problem = try Problem(nodes: nodes, vehicles: vehicles, distances: instance.distances.values, durations: planning) }
-        catch { throw WavePlanError(item: "region \(fleet.regionID)", message: error.description) }
-        return rp
+        let rp = RegionProblem(region: fleet.regionID, orders: orders, fleet: fleet, setup: setup, instance: instance,
+                               firstOrderNode: firstOrder, times: times, planningDurations: [], problem: nil)
+        return rp.with(times)
     }
 
     /// Solves the region with `Routing.solve` and times the routes over the travel model.
@@ -102,18 +146,33 @@ public enum WavePlanner {
         }
         let unassigned = solution.unassigned.map { UnassignedOrder(order: rp.order(atNode: $0).id, region: rp.region, reason: .noFeasibleVan) }
         return RegionPlan(region: rp.region, orders: rp.orders.count, routes: routes, unassigned: unassigned,
-                          vansAvailable: rp.fleet.vans.count, iterations: solution.iterations)
+                          vansAvailable: rp.fleet.vans.count, iterations: solution.iterations, planningTimes: rp.times)
+    }
+
+    /// `optimise`, then a check by simulation: if any stop would miss its promise or any van its
+    /// shift end, the region is planned again on `.slowestSlot` (which cannot miss). `options` is
+    /// called once per attempt (0, then 1), so the caller can give each attempt its own budget.
+    public static func planVerified(_ rp: RegionProblem, options: (Int) -> SolveOptions) -> RegionPlan {
+        let plan = optimise(rp, options: options(0))
+        guard rp.times != .slowestSlot, !plan.keepsEveryPromise else { return plan }
+        var safe = optimise(rp.with(.slowestSlot), options: options(1))
+        safe.fellBack = true
+        return safe
     }
 
     /// The comparison plan a dispatcher without optimisation would make: orders in arrival order
     /// (creation time, then id), each appended to the van whose current end (last stop, or the hub
-    /// for an unused van) is nearest by road and that can still take it within capacity, window
-    /// and shift under the same planning matrix as the optimiser. O(orders × vans log vans).
+    /// for an unused van) is nearest by road and that can still take it within capacity, promise
+    /// and shift, judged over the real time-dependent travel times (a greedy dispatcher knows the
+    /// clock). O(orders × vans log vans).
     public static func baseline(_ rp: RegionProblem) -> RegionPlan {
         guard let problem = rp.problem else { return emptyPlan(rp) }
+        let inst = rp.instance
         let n = problem.nodeCount
         struct Van { var last: Int; var time: Int64; var load: SIMD4<Int64>; var stops: [Int] }
-        var vans = problem.vehicles.map { Van(last: $0.start, time: $0.shiftStart, load: .zero, stops: []) }
+        var vans = inst.vehicles.indices.map { i in
+            Van(last: inst.vehicles[i].startNode, time: max(inst.vehicles[i].shiftStart, rp.fleet.departures[i] - inst.origin), load: .zero, stops: [])
+        }
         let order = (0..<rp.orders.count).sorted {
             let a = rp.orders[$0], b = rp.orders[$1]
             return a.createdAt != b.createdAt ? a.createdAt < b.createdAt : a.id < b.id
@@ -121,21 +180,23 @@ public enum WavePlanner {
         var unassigned: [UnassignedOrder] = []
         for oi in order {
             let node = rp.firstOrderNode + oi
-            let job = problem.nodes[node]
+            let job = inst.nodes[node]
             let candidates = vans.indices.sorted {
                 let da = problem.distances[vans[$0].last * n + node], db = problem.distances[vans[$1].last * n + node]
                 return da != db ? da < db : $0 < $1
             }
             var placed = false
             for v in candidates {
-                let spec = problem.vehicles[v]
+                let spec = inst.vehicles[v]
+                let td = inst.durations[spec.kind]!
                 let load = vans[v].load &+ job.demand
                 guard !any(load .> spec.capacity) else { continue }
-                let arrival = vans[v].time + rp.planningDurations[vans[v].last * n + node]
+                let t = vans[v].time
+                let arrival = t + td.duration(from: vans[v].last, to: node, departingAt: inst.origin + t)
                 let start = max(arrival, job.ready)
                 guard start <= job.due else { continue }
                 let leave = start + job.service
-                guard leave + rp.planningDurations[node * n + spec.end] <= spec.shiftEnd else { continue }
+                guard leave + td.duration(from: node, to: spec.endNode, departingAt: inst.origin + leave) <= spec.shiftEnd else { continue }
                 vans[v].last = node; vans[v].time = leave; vans[v].load = load; vans[v].stops.append(node)
                 placed = true
                 break
@@ -144,13 +205,13 @@ public enum WavePlanner {
         }
         let routes = vans.indices.filter { !vans[$0].stops.isEmpty }.map { simulate(rp, vehicle: $0, nodes: vans[$0].stops) }
         return RegionPlan(region: rp.region, orders: rp.orders.count, routes: routes, unassigned: unassigned,
-                          vansAvailable: rp.fleet.vans.count, iterations: 0)
+                          vansAvailable: rp.fleet.vans.count, iterations: 0, planningTimes: nil)
     }
 
     static func emptyPlan(_ rp: RegionProblem) -> RegionPlan {
         RegionPlan(region: rp.region, orders: rp.orders.count, routes: [],
                    unassigned: rp.orders.map { UnassignedOrder(order: $0.id, region: rp.region, reason: rp.fleet.vans.isEmpty ? .noFleetInRegion : .noFeasibleVan) },
-                   vansAvailable: rp.fleet.vans.count, iterations: 0)
+                   vansAvailable: rp.fleet.vans.count, iterations: 0, planningTimes: rp.times)
     }
 
     /// Drives `nodes` with van `vehicle` over the time-dependent slot matrices of its kind: leave the
