@@ -16,7 +16,7 @@ let demoCommand = Command(
     summary: "Plan a generated dawn wave for Seoul, store it in PostgreSQL and write an HTML report.",
     usage: "[--orders N] [--seed S] [--time-limit SECONDS] [--database CONNINFO] [--report DIR] [--regions FILE] [--operations FILE] [--demand FILE] [--json]",
     options: [
-        .value("orders", "N", "orders in the night (default 5000)"),
+        .value("orders", "N", "orders in the night, 0…20000 (default 5000)"),
         .value("seed", "S", "seed of the generated orders and the solver (default 1)"),
         .value("time-limit", "SECONDS", "search time per region (default 20; regions run in parallel, one per core)"),
         .value("database", "CONNINFO", "PostgreSQL conninfo or URI (default: the PG* environment)"),
@@ -57,7 +57,8 @@ struct DemoOptions: Sendable {
     var json: Bool
 
     init(_ a: ParsedArguments) throws(UsageError) {
-        orders = try a.int("orders", default: 5000, range: 0...200_000)
+        // Matrices are O(n²) per region and kind/slot (≈ 3 GB for the largest region at 20,000 orders).
+        orders = try a.int("orders", default: 5000, range: 0...20_000)
         seed = try a.uint64("seed", default: 1)
         timeLimit = try a.double("time-limit", default: 20, range: 0...3600)
         database = a.string("database", default: "")

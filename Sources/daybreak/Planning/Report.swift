@@ -88,6 +88,7 @@ public enum DemoReport {
     tr.total td{font-weight:700;border-top:2px solid #1d2330}
     caption{text-align:left;font-size:12px;color:#5b6475;padding:4px 0}
     p.note{font-size:12px;color:#5b6475;max-width:1000px}
+    summary{cursor:pointer;font-weight:600;padding:4px}
     svg{max-width:100%;height:auto}
     """
 
@@ -155,6 +156,21 @@ public enum DemoReport {
         d.raw("<div class=\"grid\">")
         for r in input.optimised.regions { d.raw("<div class=\"panel\">" + regionMap(input, region: r) + "</div>") }
         d.raw("</div>")
+
+        d.heading("Vans")
+        d.raw("<details class=\"panel\"><summary>\(input.optimised.allRoutes.count) optimised routes (click to open)</summary>")
+        var vanRows: [[String]] = []
+        for r in input.optimised.regions {
+            for route in r.routes {
+                vanRows.append([route.vehicle.rawValue, r.region.rawValue, route.kind.rawValue, clock(route.departure, off),
+                                route.stops.first.map { clock($0.serviceStart, off) } ?? "", route.stops.last.map { clock($0.serviceStart, off) } ?? "",
+                                clock(route.returnAt, off), "\(route.stops.count)", "\(route.parcels)", f(Double(route.metres) / 1000, 1),
+                                pct(route.loadUtilisation), pct(route.timeUtilisation), f(route.gramsCO2e / 1000, 1)])
+            }
+        }
+        d.table(headers: ["van", "region", "kind", "leaves hub", "first stop", "last stop", "back at hub", "stops", "parcels", "km", "load", "time", "kg CO2e"],
+                rows: vanRows, numeric: Set(3...12))
+        d.raw("</details>")
 
         d.heading("Unassigned orders")
         let un = input.optimised.allUnassigned
