@@ -190,12 +190,14 @@ struct DemoRun {
         let baseline = WavePlan(name: "baseline", regions: outcomes.map(\.baseline), unassigned: cityUnassigned)
 
         // Store: one transaction, COPY per table.
+        note("storing the plan (COPY into \(o.schema).planned_stops)")
         let planID = "dawn-\(DemoReport.dateString(day))-s\(o.seed)-\(UUID().uuidString.prefix(8).lowercased())"
         let stored: Int
         do { stored = try await store(conn, planID: planID, day: day, orders: orders.count, optimised: optimised, baseline: baseline) }
         catch { throw DemoFailure(message: "writing plan \(planID) to PostgreSQL: \(error)", status: ExitStatus.unavailable) }
 
         // Report.
+        note("writing the report")
         let total = (clock.now - t0).seconds
         let html = DemoReport.render(DemoReport.Input(
             planID: planID, day: day, seed: o.seed, orders: orders, city: inputs.city, setup: setup,

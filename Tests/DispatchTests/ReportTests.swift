@@ -1,4 +1,5 @@
 import Fleet
+import Foundation
 import Geo
 import Testing
 
@@ -42,6 +43,17 @@ import Testing
         let counts = DemoReport.hourly(i.optimised.allRoutes, offset: Fixture.setup.offset, from: 0, to: 7)
         #expect(counts.reduce(0, +) == PlanKPIs(wave: i.optimised).planned)
         #expect(counts[0] == 0, "no van reaches a door before its first wave")
+    }
+
+    @Test func axisStepsAreRoundAndCoverTheRange() {
+        for x in [0.37, 1.0, 7.8, 10.2, 99, 2219.6, 43506.5] {
+            let step = DemoReport.niceStep(x)
+            let mantissa = step / pow(10, log10(step).rounded(.down))
+            #expect([1, 2, 2.5, 5, 10].contains { abs($0 - mantissa) < 1e-9 }, "\(x) → \(step)")
+            #expect(step * 4 >= x && step * 2 < x * 1.0001, "\(x) → \(step): about four intervals")
+            let five = DemoReport.niceStep(x, intervals: 5)
+            #expect(five * 5 >= x && five <= step, "\(x) → \(five) with five intervals")
+        }
     }
 
     @Test func datesRoundTrip() {

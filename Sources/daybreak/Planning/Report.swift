@@ -81,7 +81,8 @@ public enum DemoReport {
     .card .v{font-size:24px;font-weight:600} .card .l{font-size:12px;color:#5b6475;text-transform:uppercase;letter-spacing:.04em}
     .card .s{font-size:12px;color:#5b6475}
     .panel{background:#fff;border-radius:8px;padding:12px;box-shadow:0 1px 2px rgba(0,0,0,.08);margin-bottom:12px;overflow-x:auto}
-    .grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(420px,1fr));gap:12px}
+    .grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(600px,1fr));gap:12px}
+    .grid svg{width:100%}
     table{border-collapse:collapse;font-size:13px;width:100%}
     th,td{padding:5px 8px;border-bottom:1px solid #e3e6ec;text-align:left;white-space:nowrap}
     th{background:#eef0f4;font-weight:600} td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
@@ -206,12 +207,15 @@ public enum DemoReport {
         var s = SVG(width: w, height: h, title: title)
         s.text(title, x: left, y: 20, size: 14, bold: true)
         legend(&s, x: w - 230, y: 12)
-        let maxV = max(groups.map { max($0.1, $0.2) }.max() ?? 1, 1e-9) * 1.1
+        let step = niceStep(max(groups.map { max($0.1, $0.2) }.max() ?? 1, 1e-9), intervals: 5)
+        let maxV = (max(groups.map { max($0.1, $0.2) }.max() ?? 1, 1e-9) * 1.06 / step).rounded(.up) * step
         let plotH = h - top - bottom, plotW = w - left - 10
-        for k in 0...4 {
-            let v = maxV * Double(k) / 4, y = top + plotH - plotH * Double(k) / 4
+        var tick = 0.0
+        while tick <= maxV + step / 2 {
+            let y = top + plotH - plotH * tick / maxV
             s.line(x1: left, y1: y, x2: w - 10, y2: y, style: .init(stroke: "#e3e6ec", strokeWidth: 1))
-            s.text(f(v, decimals), x: left - 6, y: y + 4, size: 10, anchor: .end, fill: "#5b6475")
+            s.text(Markup.number(tick, decimals: 2), x: left - 6, y: y + 4, size: 10, anchor: .end, fill: "#5b6475")
+            tick += step
         }
         let gw = plotW / Double(groups.count)
         for (i, g) in groups.enumerated() {
@@ -226,6 +230,15 @@ public enum DemoReport {
         }
         s.line(x1: left, y1: top + plotH, x2: w - 10, y2: top + plotH, style: .init(stroke: "#1d2330", strokeWidth: 1))
         return s.render()
+    }
+
+    /// A round axis step (1, 2, 2.5 or 5 × 10^k) giving about four intervals up to `maxValue`.
+    public static func niceStep(_ maxValue: Double, intervals: Int = 4) -> Double {
+        guard maxValue > 0, maxValue.isFinite else { return 1 }
+        let raw = maxValue / Double(intervals)
+        let mag = pow(10, (log10(raw)).rounded(.down))
+        let r = raw / mag
+        return (r <= 1 ? 1 : r <= 2 ? 2 : r <= 2.5 ? 2.5 : r <= 5 ? 5 : 10) * mag
     }
 
     static func legend(_ s: inout SVG, x: Double, y: Double) {
@@ -262,13 +275,15 @@ public enum DemoReport {
         var s = SVG(width: w, height: h, title: title)
         s.text(title, x: left, y: 20, size: 13, bold: true)
         legend(&s, x: w - 230, y: 26)
-        let maxV = Double(max(1, (ba + bb).max() ?? 1)) * 1.15
+        let step = max(1, niceStep(Double(max(1, (ba + bb).max() ?? 1)), intervals: 5).rounded(.up))
+        let maxV = (Double(max(1, (ba + bb).max() ?? 1)) * 1.06 / step).rounded(.up) * step
         let plotH = h - top - bottom - 8, plotW = w - left - 10, y0 = top + 8 + plotH
-        let step = max(1, Int((maxV / 4).rounded(.up)))
-        for v in stride(from: 0, through: Int(maxV), by: step) {
-            let y = y0 - plotH * Double(v) / maxV
+        var tick = 0.0
+        while tick <= maxV + step / 2 {
+            let y = y0 - plotH * tick / maxV
             s.line(x1: left, y1: y, x2: w - 10, y2: y, style: .init(stroke: "#e3e6ec", strokeWidth: 1))
-            s.text("\(v)", x: left - 6, y: y + 4, size: 10, anchor: .end, fill: "#5b6475")
+            s.text(Markup.number(tick, decimals: 0), x: left - 6, y: y + 4, size: 10, anchor: .end, fill: "#5b6475")
+            tick += step
         }
         let gw = plotW / Double(n)
         for i in 0..<n {
