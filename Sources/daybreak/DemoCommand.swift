@@ -14,7 +14,7 @@ import Synchronization
 let demoCommand = Command(
     name: "demo",
     summary: "Plan a generated dawn wave for Seoul, store it in PostgreSQL and write an HTML report.",
-    usage: "[--orders N] [--seed S] [--time-limit SECONDS] [--database CONNINFO] [--report DIR] [--regions FILE] [--operations FILE] [--demand FILE] [--json]",
+    usage: "[--orders N] [--seed S] [--time-limit SECONDS] [--database CONNINFO] [--schema NAME] [--report DIR] [--regions FILE] [--operations FILE] [--demand FILE] [--date YYYY-MM-DD] [--json]",
     options: [
         .value("orders", "N", "orders in the night, 0…20000 (default 5000)"),
         .value("seed", "S", "seed of the generated orders and the solver (default 1)"),
@@ -86,7 +86,9 @@ struct DemoOptions: Sendable {
         let era = yy / 400, yoe = yy - era * 400
         let doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1
         let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
-        return LocalDay(index: era * 146_097 + doe - 719_468)
+        let day = LocalDay(index: era * 146_097 + doe - 719_468)
+        // Reject dates that do not exist (2026-02-30 would otherwise roll into March).
+        return DemoReport.dateString(day) == String(format: "%04lld-%02lld-%02lld", y, m, d) ? day : nil
     }
 }
 
@@ -113,7 +115,21 @@ struct DemoRun {
 
     func note(_ s: String) { if progress { printErr("demo: " + s) } }
 
-    func read(_ path: String, what: String) throws(DemoFailure) -> Data {
+    /// A relative path is looked up in the current directory, then in the directories above the
+    /// executable (`.build/release/daybreak` → the repository root), so `Regions/…` works from anywhere.
+    func resolve(_ path: String) -> String {
+        guard !path.hasPrefix("/"), !FileManager.default.fileExists(atPath: path) else { return path }
+        var dir = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        for _ in 0..<4 {
+            dir = dir.deletingLastPathComponent()
+            let candidate = dir.appendingPathComponent(path).path
+            if FileManager.default.fileExists(atPath: candidate) { return candidate }
+        }
+        return path
+    }
+
+    func read(_ given: String, what: String) throws(DemoFailure) -> Data {
+        let path = resolve(given)
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir), !isDir.boolValue else {
             throw DemoFailure(message: "\(what) \(path): no such file (run from the repository root or pass --\(what) FILE)", status: ExitStatus.noInput)
