@@ -5,6 +5,10 @@
 /// `Timestamp(microsecondsSinceEpoch:)`), and every "now" is the database's `now()`, so all nodes
 /// judge leases and heartbeats against one clock. Durations are passed as bigint milliseconds.
 ///
+/// Parameter types (Storage's `PostgresEncodable`): ids and names `String`; tokens, seqs,
+/// milliseconds and microseconds `Int64` (`Int64(token.value)`: tokens stay far below 2^63);
+/// payloads `[UInt8]` (bytea); the idempotency key `String?` (`IdempotencyKey.storageText`).
+///
 /// Fencing: every journal and snapshot write names the writer's node and token and succeeds only
 /// while `region_leases` shows that node as the unexpired owner with that token. The lease row
 /// is read `FOR SHARE`, so a concurrent take-over (an UPDATE of that row) waits for in-flight
@@ -122,9 +126,10 @@ public enum ClusterSchema {
 
     // MARK: Region leases (region_leases)
 
-    /// Seed the rows for the regions a node knows (idempotent). $1 text[] of region ids.
-    public static let ensureRegions = """
-        INSERT INTO region_leases (region) SELECT unnest($1::text[])
+    /// Seed the row of one region the node knows (idempotent; run per region at start-up — one
+    /// text parameter, so no array encoding is needed). $1 region.
+    public static let ensureRegion = """
+        INSERT INTO region_leases (region) VALUES ($1)
         ON CONFLICT (region) DO NOTHING
         """
 
