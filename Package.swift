@@ -33,9 +33,12 @@ let package = Package(
         .target(name: "Storage", dependencies: ["CLibPQ", "Base"], swiftSettings: strict),
         .target(name: "Cluster", dependencies: ["Messaging", "Storage", "Base"], swiftSettings: strict),
 
+        // App layer: dispatch logic that joins the domain, the routing engine and (later) the cluster.
+        .target(name: "Dispatch", dependencies: ["Fleet", "Geo", "Routing", "Base"], swiftSettings: strict),
+
         // The thin executable.
         .executableTarget(name: "daybreak",
-                          dependencies: ["Base", "Messaging", "Storage", "Cluster", "Routing", "CZeroMQ", "CLibPQ"],
+                          dependencies: ["Base", "Messaging", "Storage", "Cluster", "Routing", "Dispatch", "Fleet", "Geo", "CZeroMQ", "CLibPQ"],
                           swiftSettings: strict),
 
         .testTarget(name: "BaseTests", dependencies: ["Base"], swiftSettings: strict),
@@ -44,6 +47,7 @@ let package = Package(
         .testTarget(name: "GeoTests", dependencies: ["Geo"], swiftSettings: strict),
         .testTarget(name: "FleetTests", dependencies: ["Fleet", "Geo"], swiftSettings: strict),
         .testTarget(name: "ClusterTests", dependencies: ["Cluster", "Messaging", "Storage", "Base"], swiftSettings: strict),
+        .testTarget(name: "DispatchTests", dependencies: ["Dispatch", "Fleet", "Geo", "Routing", "Base"], swiftSettings: strict),
         .testTarget(name: "DaybreakCLITests", dependencies: ["daybreak", "Base"], swiftSettings: strict),
         .testTarget(name: "RoutingTests", dependencies: ["Routing"],
                     resources: [.copy("Fixtures")], swiftSettings: strict),

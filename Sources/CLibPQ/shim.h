@@ -56,9 +56,4 @@ static inline int daybreak_poll2(int efd, int sock, short sockEvents, int timeou
     }
 }
 
-/// Forwards server NOTICE/WARNING messages to a Swift callback instead of stderr.
-typedef void (*daybreak_notice_fn)(void *arg, const PGresult *res);
-static inline void daybreak_set_notice_receiver(PGconn *conn, daybreak_notice_fn fn, void *arg) {
-    PQsetNoticeReceiver(conn, fn, arg);
-}
 #endif

@@ -47,6 +47,7 @@ public struct OperationsConfig: Sendable, Hashable {
     public var city: String
     public var offset: UTCOffset
     public var defaultCircuity: Double
+    public var tripLengthSpeedup: TripLengthSpeedup?
     public var speedProfiles: [VehicleKind: SpeedProfile]
     public var emissionFactors: EmissionFactors
     public var products: ProductTerms
@@ -77,7 +78,7 @@ public struct OperationsConfig: Sendable, Hashable {
     /// The built-in travel model over `regions` (polygons from the city's region file).
     public func travelModel(regions map: RegionMap?) throws(TravelModelError) -> GreatCircleTravelModel {
         try GreatCircleTravelModel(regions: map, circuity: circuity, defaultCircuity: defaultCircuity,
-                                   speeds: speedProfiles, offset: offset)
+                                   speeds: speedProfiles, offset: offset, tripLengthSpeedup: tripLengthSpeedup)
     }
 
     /// Every van, EV van and truck, expanded from the fleet entries. Deterministic order.
@@ -121,11 +122,14 @@ extension OperationsConfig {
         var city: String
         var utcOffset: String
         var defaultCircuity: Double
+        var tripLengthSpeedup: TripLengthSpeedupKm?
         var speedProfiles: [String: SpeedProfile]
         var emissionFactors: EmissionFactors?
         var products: ProductTerms
         var regions: [RegionOperations]
     }
+
+    private struct TripLengthSpeedupKm: Decodable { var fromKm: Double; var fullKm: Double; var maxFactor: Double }
 
     /// Decodes and validates. Every error names the item at fault.
     public static func load(_ data: Data) throws(OperationsConfigError) -> OperationsConfig {
@@ -150,6 +154,12 @@ extension OperationsConfig {
         }
         guard file.defaultCircuity.isFinite, (1...3).contains(file.defaultCircuity) else {
             throw OperationsConfigError(item: "defaultCircuity", message: "\(file.defaultCircuity) is not in 1...3")
+        }
+        var speedup: TripLengthSpeedup?
+        if let t = file.tripLengthSpeedup {
+            let s = TripLengthSpeedup(fromMetres: Int64((t.fromKm * 1000).rounded()), fullMetres: Int64((t.fullKm * 1000).rounded()), maxFactor: t.maxFactor)
+            do { try s.validate() } catch { throw OperationsConfigError(item: "tripLengthSpeedup", message: error.description) }
+            speedup = s
         }
         try validate(file.products, item: "products")
         var seen = Set<RegionID>()
@@ -176,7 +186,8 @@ extension OperationsConfig {
         }
         var factors = EmissionFactors.defaults
         for (k, v) in file.emissionFactors?.gramsPerKm ?? [:] { factors.gramsPerKm[k] = v }
-        let config = OperationsConfig(city: file.city, offset: offset, defaultCircuity: file.defaultCircuity, speedProfiles: speeds,
+        let config = OperationsConfig(city: file.city, offset: offset, defaultCircuity: file.defaultCircuity,
+                                      tripLengthSpeedup: speedup, speedProfiles: speeds,
                                       emissionFactors: factors, products: file.products, regions: file.regions)
         // Unit IDs must be unique across the whole city.
         var ids = Set<String>()
@@ -202,6 +213,7 @@ extension OperationsConfig {
         if let d = t.dawn {
             guard d.cutoff.seconds <= Time.secondsPerDay else { throw bad("dawn.cutoff", "must be at most 24:00") }
             guard d.windowStart < d.windowEnd else { throw bad("dawn", "window start \(d.windowStart) is not before end \(d.windowEnd)") }
+            for w in d.waves ?? [] where w >= d.windowEnd { throw bad("dawn.waves", "wave at \(w) leaves after the window ends (\(d.windowEnd))") }
         }
         if let s = t.sameDay {
             guard s.windowStart < s.windowEnd else { throw bad("sameDay", "window start \(s.windowStart) is not before end \(s.windowEnd)") }

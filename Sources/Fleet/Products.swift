@@ -43,8 +43,17 @@ public struct DawnConfig: Sendable, Hashable, Codable {
     /// The door window on the delivery morning, relative to its midnight.
     public var windowStart: TimeOfDay
     public var windowEnd: TimeOfDay
-    public init(cutoff: TimeOfDay = TimeOfDay(23), windowStart: TimeOfDay = TimeOfDay(0), windowEnd: TimeOfDay = TimeOfDay(7)) {
-        self.cutoff = cutoff; self.windowStart = windowStart; self.windowEnd = windowEnd
+    /// Hub departure times of the vans' waves on the delivery morning (e.g. 01:30, 02:00, 02:30),
+    /// relative to its midnight. Optional; the wave planner uses them as vehicle start times.
+    public var waves: [TimeOfDay]?
+    public init(cutoff: TimeOfDay = TimeOfDay(23), windowStart: TimeOfDay = TimeOfDay(0), windowEnd: TimeOfDay = TimeOfDay(7),
+                waves: [TimeOfDay]? = nil) {
+        self.cutoff = cutoff; self.windowStart = windowStart; self.windowEnd = windowEnd; self.waves = waves
+    }
+
+    /// Departure instants of the waves serving `deliveryDay`'s window, ascending.
+    public func waveDepartures(for deliveryDay: LocalDay, _ offset: UTCOffset) -> [Instant] {
+        (waves ?? []).sorted().map { Instant.local(deliveryDay, $0.seconds, offset) }
     }
 }
 

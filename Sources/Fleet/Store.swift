@@ -13,6 +13,17 @@ public struct Store: Sendable, Hashable, Codable {
     }
 }
 
+extension Store {
+    /// When staff would finish picking `lines` more if `queuedLines` are already waiting, at the
+    /// store's `pickLinesPerHour` (ceiling to the second). The dispatcher refuses a quick order
+    /// whose pick end plus the ride exceeds its promise. O(1).
+    public func pickFinish(queuedLines: Int, newLines: Int, at now: Instant) -> Instant {
+        precondition(pickLinesPerHour > 0 && queuedLines >= 0 && newLines >= 0)
+        let lines = Int64(queuedLines + newLines)
+        return now + (lines * 3600 + Int64(pickLinesPerHour) - 1) / Int64(pickLinesPerHour)
+    }
+}
+
 /// The nearest store to `point` within `maxMetres` crow-fly, for quick orders. O(stores).
 public func nearestStore(to point: Coordinate, among stores: [Store], maxMetres: Double) -> Store? {
     var best: Store?, bestD = Double.infinity

@@ -33,7 +33,13 @@ public struct Polygon: Sendable, Hashable, Codable {
     /// non-adjacent edges of a ring crossing (O(n²) per ring; rings are small), non-zero area.
     public func validate() throws(PolygonError) {
         try Polygon.validateRing(outer, polygon: id, ring: 0)
-        for (i, hole) in holes.enumerated() { try Polygon.validateRing(hole, polygon: id, ring: i + 1) }
+        for (i, hole) in holes.enumerated() {
+            try Polygon.validateRing(hole, polygon: id, ring: i + 1)
+            // A hole must lie inside the outer ring (vertex test; enough for hand-drawn holes).
+            for (v, p) in hole.enumerated() where !Polygon.ringContains(outer, p) {
+                throw PolygonError(polygon: id, ring: i + 1, problem: .holeVertexOutsideOuter(vertex: v))
+            }
+        }
     }
 
     static func validateRing(_ ring: [Coordinate], polygon: String, ring index: Int) throws(PolygonError) {
@@ -134,6 +140,7 @@ public struct PolygonError: Error, Sendable, Equatable, CustomStringConvertible 
         case tooFewDistinctVertices(Int)
         case selfIntersection(edge: Int, otherEdge: Int)
         case zeroArea
+        case holeVertexOutsideOuter(vertex: Int)
     }
     public var polygon: String
     public var ring: Int
@@ -145,6 +152,7 @@ public struct PolygonError: Error, Sendable, Equatable, CustomStringConvertible 
         case .tooFewDistinctVertices(let n): return "\(where_): needs at least 3 distinct vertices, has \(n)"
         case .selfIntersection(let e, let f): return "\(where_): edge \(e) crosses edge \(f)"
         case .zeroArea: return "\(where_): zero area"
+        case .holeVertexOutsideOuter(let v): return "\(where_): hole vertex \(v) is outside the outer ring"
         }
     }
 }

@@ -48,15 +48,18 @@ public struct SpeedProfile: Sendable, Hashable, Codable {
     /// arithmetic in metre·seconds-per-hour; the result is the ceiling of the exact time, so
     /// arrival = departure + result is non-decreasing in departure: a vehicle that leaves later
     /// never arrives earlier (FIFO). O(hours crossed).
-    public func travelSeconds(metres: Int64, departingAt departure: Instant, offset: UTCOffset) -> Int64 {
+    /// `speedFactor` scales every hour's speed (a trip-length boost, see `TripLengthSpeedup`);
+    /// FIFO holds for any fixed factor.
+    public func travelSeconds(metres: Int64, departingAt departure: Instant, offset: UTCOffset, speedFactor: Double = 1) -> Int64 {
         guard metres > 0 else { return 0 }
+        let speeds = speedFactor == 1 ? metresPerHour : metresPerHour.map { max(1, Int64((Double($0) * speedFactor).rounded())) }
         var remaining = metres * 3600          // metres × (seconds per hour)
         let sod = departure.secondsOfLocalDay(offset)
         var hour = Int(sod / 3600)
         var left = 3600 - sod % 3600           // seconds until the next hour boundary
         var total: Int64 = 0
         while true {
-            let v = metresPerHour[hour]        // progress per second, in the same units
+            let v = speeds[hour]               // progress per second, in the same units
             if remaining <= v * left {
                 return total + (remaining + v - 1) / v
             }
@@ -126,6 +129,9 @@ public struct TimeDependentDurations: Sendable, Equatable {
 /// Contract every conformer must keep (the tests state it): distances and durations are
 /// non-negative, zero from a point to itself, and travel time is FIFO in departure time.
 public protocol TravelModel: Sendable {
+    /// Whether `kind` can be timed (e.g. has a speed profile). Timing an unsupported kind is a
+    /// programming error; check first where the kind comes from data.
+    func supports(_ kind: VehicleKind) -> Bool
     /// Road distance in metres.
     func distanceMetres(from: Coordinate, to: Coordinate) -> Int64
     /// Travel time in seconds for `kind` leaving `from` at `departure`.
@@ -137,6 +143,7 @@ public protocol TravelModel: Sendable {
 }
 
 extension TravelModel {
+    public func supports(_ kind: VehicleKind) -> Bool { true }
     public func distanceMatrix(_ points: [Coordinate]) -> Matrix {
         Matrix(count: points.count) { i, j in i == j ? 0 : distanceMetres(from: points[i], to: points[j]) }
     }
@@ -156,14 +163,23 @@ public struct GreatCircleTravelModel: TravelModel {
     public let defaultCircuity: Double
     public let speeds: [VehicleKind: SpeedProfile]
     public let offset: UTCOffset
+    public let tripLengthSpeedup: TripLengthSpeedup?
 
     public init(regions: RegionMap?, circuity: [String: Double], defaultCircuity: Double = 1.35,
-                speeds: [VehicleKind: SpeedProfile], offset: UTCOffset = .seoul) throws(TravelModelError) {
+                speeds: [VehicleKind: SpeedProfile], offset: UTCOffset = .seoul,
+                tripLengthSpeedup: TripLengthSpeedup? = nil) throws(TravelModelError) {
         for (id, f) in circuity where !(f.isFinite && f >= 1 && f <= 3) { throw .badCircuity(region: id, f) }
         guard defaultCircuity.isFinite, defaultCircuity >= 1, defaultCircuity <= 3 else { throw .badCircuity(region: "(default)", defaultCircuity) }
+        if let t = tripLengthSpeedup { try t.validate() }
         self.regions = regions; self.circuity = circuity; self.defaultCircuity = defaultCircuity
-        self.speeds = speeds; self.offset = offset
+        self.speeds = speeds; self.offset = offset; self.tripLengthSpeedup = tripLengthSpeedup
     }
+
+    func seconds(_ p: SpeedProfile, metres: Int64, at t: Instant) -> Int64 {
+        p.travelSeconds(metres: metres, departingAt: t, offset: offset, speedFactor: tripLengthSpeedup?.factor(metres: metres) ?? 1)
+    }
+
+    public func supports(_ kind: VehicleKind) -> Bool { speeds[kind] != nil }
 
     public func circuityFactor(at p: Coordinate) -> Double {
         guard let id = regions?.containing(p)?.id else { return defaultCircuity }
@@ -185,7 +201,7 @@ public struct GreatCircleTravelModel: TravelModel {
     }
 
     public func travelSeconds(from a: Coordinate, to b: Coordinate, kind: VehicleKind, departingAt t: Instant) -> Int64 {
-        profile(kind).travelSeconds(metres: distanceMetres(from: a, to: b), departingAt: t, offset: offset)
+        seconds(profile(kind), metres: distanceMetres(from: a, to: b), at: t)
     }
 
     /// Looks each point's region up once, then O(n²) haversines.
@@ -197,14 +213,42 @@ public struct GreatCircleTravelModel: TravelModel {
     public func durationMatrices(_ points: [Coordinate], kind: VehicleKind, slots: TimeSlots) -> TimeDependentDurations {
         let d = distanceMatrix(points), p = profile(kind)
         return TimeDependentDurations(slots: slots, matrices: slots.starts.map { t in
-            Matrix(count: points.count) { i, j in p.travelSeconds(metres: d[i, j], departingAt: t, offset: offset) }
+            Matrix(count: points.count) { i, j in seconds(p, metres: d[i, j], at: t) }
         })
+    }
+}
+
+/// Longer trips run faster on average: past a few kilometres a van leaves side streets for
+/// arterials and expressways (a hub 30 km outside the city is not reached at city-street speed).
+/// Speeds are multiplied by a factor rising linearly from 1 at `fromMetres` to `factor` at
+/// `fullMetres` and constant beyond. Constant per pair, so FIFO holds; `validate` also keeps
+/// travel time non-decreasing in distance ((factor − 1) × from ≤ full − from).
+public struct TripLengthSpeedup: Sendable, Hashable, Codable {
+    public var fromMetres: Int64
+    public var fullMetres: Int64
+    public var maxFactor: Double
+    public init(fromMetres: Int64, fullMetres: Int64, maxFactor: Double) {
+        self.fromMetres = fromMetres; self.fullMetres = fullMetres; self.maxFactor = maxFactor
+    }
+    public func factor(metres: Int64) -> Double {
+        if metres <= fromMetres { return 1 }
+        if metres >= fullMetres { return maxFactor }
+        return 1 + (maxFactor - 1) * Double(metres - fromMetres) / Double(fullMetres - fromMetres)
+    }
+    public func validate() throws(TravelModelError) {
+        guard fromMetres >= 0, fullMetres > fromMetres, maxFactor.isFinite, maxFactor >= 1, maxFactor <= 4,
+              (maxFactor - 1) * Double(fromMetres) <= Double(fullMetres - fromMetres) else { throw .badTripLengthSpeedup(self) }
     }
 }
 
 public enum TravelModelError: Error, Sendable, Equatable, CustomStringConvertible {
     case badCircuity(region: String, Double)
+    case badTripLengthSpeedup(TripLengthSpeedup)
     public var description: String {
-        switch self { case .badCircuity(let r, let f): return "region \(r): circuity factor \(f) is not in 1...3" }
+        switch self {
+        case .badCircuity(let r, let f): return "region \(r): circuity factor \(f) is not in 1...3"
+        case .badTripLengthSpeedup(let t):
+            return "trip-length speedup \(t): need 0 ≤ from < full, factor in 1...4 and (factor − 1) × from ≤ full − from (time must not fall with distance)"
+        }
     }
 }

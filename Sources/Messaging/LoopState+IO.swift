@@ -72,9 +72,32 @@ extension LoopState {
     func flush(_ s: SocketState) {
         var done = 0
         s.retryBlocked = false
+        if s.parkedCount > 0 { done += flushParked(s) }
         while s.outboxHead < s.outbox.count {
             let item = s.outbox[s.outboxHead]
+            if case .request(let id, _) = item, s.pending[id] == nil {
+                // Timed out or cancelled while waiting in the outbox: nobody wants the reply.
+                s.outboxHead += 1
+                done += 1
+                continue
+            }
+            if s.parkedCount > 0, case .reply(let a, _) = item, s.parked[a.routingID] != nil {
+                // Keep per-peer order: behind that peer's parked replies.
+                s.parked[a.routingID]!.append(item)
+                s.parkedCount += 1
+                s.outboxHead += 1
+                continue
+            }
             let outcome = trySend(s, item)
+            if case .wouldBlock = outcome, case .reply(let a, _) = item {
+                // ROUTER_MANDATORY: this one peer is at its high-water mark. Park its reply and
+                // go on with the others; parked replies are retried on the 1 ms timer.
+                s.parked[a.routingID] = [item]
+                s.parkedCount += 1
+                s.outboxHead += 1
+                s.retryBlocked = true
+                continue
+            }
             if case .wouldBlock = outcome {
                 // DEALER reports POLLOUT truthfully; ROUTER and XPUB report it always, so
                 // polling for it would spin: retry those on a 1 ms timer instead.
@@ -93,6 +116,29 @@ extension LoopState {
             s.outbox.removeFirst(s.outboxHead)
             s.outboxHead = 0
         }
+    }
+
+    /// Retries parked replies, each peer in order until it blocks again. Returns how many left.
+    private func flushParked(_ s: SocketState) -> Int {
+        var done = 0
+        for (rid, queue) in s.parked {
+            var sent = 0
+            for item in queue {
+                let outcome = trySend(s, item)
+                if case .wouldBlock = outcome { break }
+                sent += 1
+                if case .failed(let e) = outcome { sendFailed(s, item, e) }
+            }
+            if sent == queue.count {
+                s.parked[rid] = nil
+            } else if sent > 0 {
+                s.parked[rid]!.removeFirst(sent)
+            }
+            done += sent
+        }
+        s.parkedCount -= done
+        if s.parkedCount > 0 { s.retryBlocked = true }
+        return done
     }
 
     private func sendFailed(_ s: SocketState, _ item: Outgoing, _ e: Int32) {

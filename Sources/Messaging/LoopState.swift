@@ -34,7 +34,12 @@ final class SocketState {
         self.handle = handle
     }
 
-    var hasOutbox: Bool { outboxHead < outbox.count }
+    /// ROUTER replies to peers at their high-water mark, per routing id, in order. They stay
+    /// counted in the outbox; other peers' replies go past them (no head-of-line blocking).
+    var parked: [[UInt8]: [Outgoing]] = [:]
+    var parkedCount = 0
+
+    var hasOutbox: Bool { outboxHead < outbox.count || parkedCount > 0 }
 }
 
 /// Everything the I/O thread owns. Created on that thread and never shared, so it needs no locks.
@@ -175,7 +180,7 @@ final class LoopState {
             s.outbox.append(.plain(m))
         case .sendBatch(let sid, let ms):
             guard let s = sockets[sid] else { return }
-            s.outbox.reserveCapacity(s.outbox.count + ms.count)
+            // No reserveCapacity(count + n) here: it defeats geometric growth (quadratic copying).
             for m in ms { s.outbox.append(.plain(m)) }
         case .reply(let sid, let a, let m):
             guard let s = sockets[sid] else { return }
@@ -287,22 +292,27 @@ final class LoopState {
         s.messages = spec.messages
         sockets[shared.id] = s
         order.append(s)
+        logger.debug("socket open", ["kind": "\(shared.kind)", "endpoint": endpoint, "bind": spec.bind])
         return .success(endpoint)
     }
 
     /// Fails everything the socket holds with `.shutdown`, ends its sequence, closes it.
     func closeSocket(_ s: SocketState) {
-        s.shared.closed.store(true, ordering: .relaxed)
+        s.shared.closed.store(true, ordering: .sequentiallyConsistent)
         for (_, k) in s.pending { k.resume(returning: .failure(.shutdownError)) }
         s.pending.removeAll()
         for (_, w) in s.subscriberWaiters { w.c.resume(returning: .failure(.shutdownError)) }
         s.subscriberWaiters.removeAll()
-        s.shared.releaseOutbox(s.outbox.count - s.outboxHead)
+        s.shared.wakeSpaceWaiters(failing: .shutdownError)
+        s.shared.releaseOutbox(s.outbox.count - s.outboxHead + s.parkedCount)
+        s.parked.removeAll()
+        s.parkedCount = 0
         s.outbox.removeAll()
         s.outboxHead = 0
         s.requests?.finish()
         s.messages?.finish()
         zmq_close(s.handle)
+        logger.debug("socket closed", ["kind": "\(s.shared.kind)", "malformed": s.shared.malformed.load(ordering: .relaxed)])
         sockets[s.shared.id] = nil
         order.removeAll { $0 === s }
     }

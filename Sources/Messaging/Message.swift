@@ -49,3 +49,27 @@ public struct Message: Sendable, Hashable, CustomStringConvertible {
         "Message(\(frames.map { "\($0.count)B" }.joined(separator: ", ")))"
     }
 }
+
+extension Message {
+    /// Frame `i`, or `.malformedFrame` naming what was expected there (for envelope parsers).
+    public func frame(_ i: Int, _ what: @autoclosure () -> String) throws(MessagingError) -> [UInt8] {
+        guard i >= 0, i < count else {
+            throw MessagingError(.malformedFrame, "expected \(what()) in frame \(i), message has \(count) frame(s)")
+        }
+        return self[i]
+    }
+
+    /// A little-endian integer that fills frame `i` exactly, or `.malformedFrame`.
+    public func uint64(_ i: Int, _ what: @autoclosure () -> String) throws(MessagingError) -> UInt64 {
+        let f = try frame(i, what())
+        guard f.count == 8 else {
+            throw MessagingError(.malformedFrame, "expected \(what()) as 8 bytes in frame \(i), got \(f.count)")
+        }
+        return f.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }
+    }
+
+    /// A single-frame message holding `value` as 8 little-endian bytes.
+    public init(uint64 value: UInt64) {
+        self.init(withUnsafeBytes(of: value.littleEndian) { Array($0) })
+    }
+}

@@ -40,6 +40,13 @@ public final class Publisher: Sendable {
         }
     }
 
+    /// Waits until at least `n` outbox slots are free, for producers that prefer waiting to
+    /// handling `.outboxFull`. The slots are not reserved: `publish` may still throw if another task
+    /// took them. Throws `.shutdown` when the socket closes, `.invalidArgument` if `n` exceeds the capacity.
+    public func waitForOutboxSpace(_ n: Int = 1) async throws(MessagingError) {
+        try await shared.waitForSpace(n)
+    }
+
     /// Waits until at least `count` subscriptions (to `topic`, or to anything when nil) have been
     /// seen, or throws `.timeout`. After it returns, messages on those topics reach those subscribers.
     /// Counts subscription frames: a subscriber that subscribes twice counts twice.

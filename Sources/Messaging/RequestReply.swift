@@ -129,6 +129,11 @@ public final class RequestServer: Sendable {
         }
     }
 
+    /// Waits until at least `n` outbox slots are free (not reserved; see `Publisher.waitForOutboxSpace`).
+    public func waitForOutboxSpace(_ n: Int = 1) async throws(MessagingError) {
+        try await shared.waitForSpace(n)
+    }
+
     /// Serves requests until the sequence ends: `handler` runs for each request in the caller's
     /// task (keep it short; spawn into your own task group for slow work and reply later).
     /// A nil result sends no reply.

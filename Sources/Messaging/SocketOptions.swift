@@ -60,6 +60,11 @@ final class SocketShared: Sendable {
     let unmatchedReplies = Atomic<Int>(0)
     let undeliverable = Atomic<Int>(0)
 
+    /// Tasks waiting for outbox space: (slots needed, continuation). `hasSpaceWaiters` lets the
+    /// I/O thread skip the lock when nobody waits.
+    let spaceWaiters = Mutex<[(Int, UnsafeContinuation<Result<Void, MessagingError>, Never>)]>([])
+    let hasSpaceWaiters = Atomic<Bool>(false)
+
     init(id: Int, kind: SocketKind, options: SocketOptions) {
         self.id = id
         self.kind = kind
@@ -80,11 +85,51 @@ final class SocketShared: Sendable {
 
     @inline(__always)
     func releaseOutbox(_ n: Int) {
-        if n != 0 { outboxCount.wrappingSubtract(n, ordering: .relaxed) }
+        if n == 0 { return }
+        outboxCount.wrappingSubtract(n, ordering: .sequentiallyConsistent)
+        if hasSpaceWaiters.load(ordering: .sequentiallyConsistent) { wakeSpaceWaiters(failing: nil) }
+    }
+
+    /// Resumes the waiters whose need fits now (or all of them with `failing`).
+    func wakeSpaceWaiters(failing error: MessagingError?) {
+        // Space freed by closing is no space: a closed socket fails its waiters.
+        let error = error ?? (closed.load(ordering: .sequentiallyConsistent) ? MessagingError.shutdownError : nil)
+        let ready: [UnsafeContinuation<Result<Void, MessagingError>, Never>] = spaceWaiters.withLock { w in
+            var out: [UnsafeContinuation<Result<Void, MessagingError>, Never>] = []
+            let free = options.outboxCapacity - outboxCount.load(ordering: .sequentiallyConsistent)
+            w.removeAll { need, k in
+                if error != nil || need <= free { out.append(k); return true }
+                return false
+            }
+            if w.isEmpty { hasSpaceWaiters.store(false, ordering: .sequentiallyConsistent) }
+            return out
+        }
+        for k in ready { k.resume(returning: error.map { .failure($0) } ?? .success(())) }
+    }
+
+    /// Waits until `n` outbox slots are free (not reserved: another task may take them first).
+    func waitForSpace(_ n: Int) async throws(MessagingError) {
+        guard n <= options.outboxCapacity else {
+            throw MessagingError(.invalidArgument, "waiting for \(n) slots in an outbox of \(options.outboxCapacity)")
+        }
+        let result = await withUnsafeContinuation { (k: UnsafeContinuation<Result<Void, MessagingError>, Never>) in
+            spaceWaiters.withLock { w in
+                w.append((n, k))
+                hasSpaceWaiters.store(true, ordering: .sequentiallyConsistent)
+            }
+            // Re-check after registering: the I/O thread may have released everything just before.
+            if closed.load(ordering: .sequentiallyConsistent) {
+                wakeSpaceWaiters(failing: .shutdownError)
+            } else if options.outboxCapacity - outboxCount.load(ordering: .sequentiallyConsistent) >= n {
+                wakeSpaceWaiters(failing: nil)
+            }
+        }
+        try result.get()
     }
 
     var stats: SocketStats {
         SocketStats(outboxed: outboxCount.load(ordering: .relaxed),
+                    pendingRequests: pendingRequests.load(ordering: .relaxed),
                     malformedFrames: malformed.load(ordering: .relaxed),
                     unmatchedReplies: unmatchedReplies.load(ordering: .relaxed),
                     undeliverableReplies: undeliverable.load(ordering: .relaxed))
@@ -95,6 +140,8 @@ final class SocketShared: Sendable {
 public struct SocketStats: Sendable, Equatable {
     /// Messages in the outbox now.
     public var outboxed: Int
+    /// Requests awaiting a reply now (clients only).
+    public var pendingRequests: Int
     /// Inbound messages dropped because their frames did not follow the envelope.
     public var malformedFrames: Int
     /// Replies whose correlation id matched no pending request (late, after a timeout).

@@ -128,9 +128,8 @@ final class ConnectionThread: SerialExecutor, @unchecked Sendable {
     }
 }
 
-final class WeakThread: @unchecked Sendable {
-    // Invariant: `value` is a weak reference assigned once in init and never written again.
-    weak var value: ConnectionThread?
+final class WeakThread: Sendable {
+    weak let value: ConnectionThread?
     init(_ t: ConnectionThread) { value = t }
 }
 

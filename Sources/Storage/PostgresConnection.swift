@@ -1,5 +1,6 @@
 import Base
 import CLibPQ
+import Foundation
 import Synchronization
 
 /// One PostgreSQL connection, served by its own OS thread (the actor's executor is a
@@ -21,7 +22,7 @@ public actor PostgresConnection {
     let configuration: PostgresConfiguration
     let logger: Logger
     private let notices: NoticeSink
-    private let handle = LibpqHandle()
+    private let handle: LibpqHandle
     var conn: OpaquePointer? {
         get { handle.conn }
         set { handle.conn = newValue }
@@ -45,6 +46,7 @@ public actor PostgresConnection {
         self.logger = logger
         self.notices = NoticeSink(logger: logger.child("notice"))
         self.thread = ConnectionThread(name: "pg-conn")
+        self.handle = LibpqHandle(owner: thread)
     }
 
     /// Opens a connection (blocking connect on the connection's own thread).
@@ -73,15 +75,30 @@ public actor PostgresConnection {
     // MARK: connecting
 
     func open() throws(PostgresError) {
-        let conninfo = configuration.conninfo
-        let c = PQconnectdb(conninfo)
+        // PQconnectdbParams with expand_dbname: the caller's conninfo/URI is expanded from the
+        // `dbname` slot and, coming last, overrides our defaults; an empty one means PG* variables.
+        var keys = ["fallback_application_name"]
+        var values = [configuration.applicationName]
+        if ProcessInfo.processInfo.environment["PGCONNECT_TIMEOUT"] == nil {
+            keys.append("connect_timeout")
+            values.append(String(configuration.connectTimeoutSeconds))
+        }
+        keys.append("dbname")
+        values.append(configuration.conninfo)
+        let c = withCStrings(keys) { k in withCStrings(values) { v in PQconnectdbParams(k, v, 1) } }
         guard let c, PQstatus(c) == CONNECTION_OK else {
             let msg = c.map { errorMessage($0) } ?? "out of memory"
             if let c { PQfinish(c) }
             throw PostgresError(.connectFailed, purpose: "connect", message: msg)
         }
         conn = c
-        try configureSession(purpose: "connect")
+        do {
+            try configureSession(purpose: "connect")
+        } catch {
+            // Never keep a connection whose session settings (UTC, ISO dates) are not in place.
+            dropConnection()
+            throw PostgresError(.connectFailed, purpose: "connect", message: error.message, sqlState: error.sqlState)
+        }
     }
 
     private func configureSession(purpose: String) throws(PostgresError) {
@@ -94,10 +111,6 @@ public actor PostgresConnection {
         // Fixed settings the decoders rely on; constant SQL, no values.
         _ = try runSimple("SET TimeZone TO 'UTC'; SET DateStyle TO 'ISO, YMD'; SET IntervalStyle TO 'iso_8601'",
                           purpose: purpose, ticket: nil)
-        if !configuration.applicationName.isEmpty, !configuration.conninfo.contains("application_name") {
-            _ = try runParams("SELECT pg_catalog.set_config('application_name', $1, false)",
-                              [.text(configuration.applicationName)], purpose: purpose, ticket: nil)
-        }
         if let cancelHandle { PQfreeCancel(cancelHandle) }
         cancelHandle = PQgetCancel(conn)
     }
@@ -136,6 +149,11 @@ public actor PostgresConnection {
                    ticket: CancelTicket?) throws(PostgresError) -> PostgresRows {
         try ensureConnected(purpose: purpose)
         if ticket?.isCancelled == true { throw cancelled(purpose, sql) }
+        for (i, b) in binds.enumerated() where b.format == .text && b.bytes?.contains(0) == true {
+            // libpq reads text parameters as C strings: a NUL would silently cut the value.
+            throw PostgresError(.invalidArgument, purpose: purpose, message: "text parameter $\(i + 1) contains a NUL byte",
+                                statement: sql)
+        }
         let sent = sendParams(sql, binds)
         guard sent else { throw failure(nil, purpose: purpose, sql: sql) }
         return try collect(purpose: purpose, sql: sql, ticket: ticket)
@@ -149,7 +167,7 @@ public actor PostgresConnection {
         return try collect(purpose: purpose, sql: sql, ticket: ticket)
     }
 
-    private func sendParams(_ sql: String, _ binds: [PostgresBind]) -> Bool {
+    func sendParams(_ sql: String, _ binds: [PostgresBind]) -> Bool {
         let n = binds.count
         var types = [UInt32](repeating: 0, count: n)
         var lengths = [Int32](repeating: 0, count: n)
@@ -228,14 +246,14 @@ public actor PostgresConnection {
                     if needsReset { throw firstError! }
                 }
             }
-            let ready = daybreak_poll2(thread.eventFD, sock, Int16(POLLIN), -1)
+            // Once a cancel was sent, wake periodically and send it again: a cancel request that
+            // reaches the backend before it starts executing the statement is ignored by the server.
+            let ready = daybreak_poll2(thread.eventFD, sock, Int16(POLLIN), cancelSent ? 200 : -1)
             if ready < 0 { throw failure(nil, purpose: purpose, sql: sql) }
-            if ready & 1 != 0 {
-                _ = daybreak_eventfd_drain(thread.eventFD)
-                if !cancelSent, ticket?.isCancelled == true {
-                    cancelSent = true
-                    requestCancel()
-                }
+            if ready & 1 != 0 { _ = daybreak_eventfd_drain(thread.eventFD) }
+            if ticket?.isCancelled == true, !cancelSent || ready == 0 {
+                cancelSent = true
+                requestCancel()
             }
         }
     }
@@ -287,7 +305,7 @@ public actor PostgresConnection {
     /// True between a successful BEGIN and the end of the transaction (set by the transaction API).
     var inTransaction = false
 
-    private func extractRows(_ res: OpaquePointer, purpose: String) -> PostgresRows {
+    func extractRows(_ res: OpaquePointer, purpose: String) -> PostgresRows {
         let nrows = Int(PQntuples(res))
         let ncols = Int(PQnfields(res))
         var columns: [PostgresRows.Column] = []
@@ -375,18 +393,35 @@ public actor PostgresConnection {
 
 /// The libpq objects of one connection.
 ///
-/// `@unchecked Sendable` invariant: the fields are touched only by the owning `PostgresConnection`
-/// (on its thread, as actor-isolated state) and by `deinit`, which runs when that actor is gone.
+/// `@unchecked Sendable` invariant: the pointers are touched only on the owning connection's
+/// thread (every accessor checks it) and by `deinit`, which runs when that actor is gone.
 /// It exists so the pointers can be freed without an isolated deinit on the actor.
 final class LibpqHandle: @unchecked Sendable {
-    var conn: OpaquePointer?
-    var cancel: OpaquePointer?
+    private let owner: ConnectionThread
+    private var _conn: OpaquePointer?
+    private var _cancel: OpaquePointer?
     /// Kept alive as long as libpq may call the notice receiver with it.
-    var notices: NoticeSink?
+    private var _notices: NoticeSink?
+
+    init(owner: ConnectionThread) { self.owner = owner }
+
+    var conn: OpaquePointer? {
+        get { owner.assertOnThread(); return _conn }
+        set { owner.assertOnThread(); _conn = newValue }
+    }
+    var cancel: OpaquePointer? {
+        get { owner.assertOnThread(); return _cancel }
+        set { owner.assertOnThread(); _cancel = newValue }
+    }
+    var notices: NoticeSink? {
+        get { owner.assertOnThread(); return _notices }
+        set { owner.assertOnThread(); _notices = newValue }
+    }
+
     deinit {
         // Runs on whichever thread drops the last reference; PQfinish only sends Terminate and closes.
-        if let cancel { PQfreeCancel(cancel) }
-        if let conn { PQfinish(conn) }
+        if let _cancel { PQfreeCancel(_cancel) }
+        if let _conn { PQfinish(_conn) }
     }
 }
 
@@ -401,6 +436,14 @@ final class CancelTicket: Sendable {
         wake.signal()
     }
     var isCancelled: Bool { flag.load(ordering: .acquiring) }
+}
+
+/// Calls `body` with a NULL-terminated array of C strings that live for the call.
+func withCStrings<R>(_ strings: [String], _ body: (UnsafePointer<UnsafePointer<CChar>?>) -> R) -> R {
+    let owned = strings.map { strdup($0) }
+    defer { owned.forEach { free($0) } }
+    let pointers: [UnsafePointer<CChar>?] = owned.map { UnsafePointer($0) } + [nil]
+    return pointers.withUnsafeBufferPointer { body($0.baseAddress!) }
 }
 
 func errorMessage(_ conn: OpaquePointer) -> String {

@@ -26,7 +26,10 @@ public final class PostgresPool: Sendable {
         var total = 0
         var waiters: [Waiter] = []
         var nextWaiterID: UInt64 = 0
-        /// Waiters whose task was cancelled before they queued.
+        /// Waiters between id allocation and completion (queued or about to queue).
+        var pending: Set<UInt64> = []
+        /// Pending waiters whose task was cancelled before they queued. Both sets stay bounded
+        /// by the number of waiting tasks.
         var cancelledEarly: Set<UInt64> = []
         var closed = false
     }
@@ -88,6 +91,8 @@ public final class PostgresPool: Sendable {
             s.total -= s.idle.count
             s.idle = []
             s.waiters = []
+            s.pending = []
+            s.cancelledEarly = []
             return r
         }
         for w in waiters { w.continuation.resume(throwing: PostgresError(.closed, purpose: "lease connection", message: "pool closed")) }
@@ -129,7 +134,12 @@ public final class PostgresPool: Sendable {
     }
 
     private func waitForConnection() async throws -> PostgresConnection {
-        let id = state.withLock { s in let id = s.nextWaiterID; s.nextWaiterID += 1; return id }
+        let id = state.withLock { s in
+            let id = s.nextWaiterID
+            s.nextWaiterID += 1
+            s.pending.insert(id)
+            return id
+        }
         let timeout = acquireTimeout
         // The timer is a child task of this group, so nothing outlives the call.
         return try await withThrowingTaskGroup(of: Void.self) { group in
@@ -142,10 +152,9 @@ public final class PostgresPool: Sendable {
             return try await withTaskCancellationHandler {
                 try await withCheckedThrowingContinuation { (cont: CheckedContinuation<PostgresConnection, any Error>) in
                     let outcome: PostgresConnection?? = state.withLock { s in
-                        if s.cancelledEarly.remove(id) != nil { return .some(nil) }
-                        if s.closed { return .some(nil) }
+                        if s.cancelledEarly.remove(id) != nil || s.closed { s.pending.remove(id); return .some(nil) }
                         // A connection may have come back between our first look and now.
-                        if let c = s.idle.popLast() { return .some(c) }
+                        if let c = s.idle.popLast() { s.pending.remove(id); return .some(c) }
                         s.waiters.append(Waiter(id: id, continuation: cont))
                         return .none
                     }
@@ -158,7 +167,10 @@ public final class PostgresPool: Sendable {
                 }
             } onCancel: {
                 let handled = self.failWaiter(id, PostgresError(.cancelled, purpose: "lease connection", message: "the task was cancelled"))
-                if !handled { _ = self.state.withLock { $0.cancelledEarly.insert(id) } }
+                if !handled {
+                    // Not queued yet (mark it) or already served (nothing to do).
+                    self.state.withLock { s in if s.pending.contains(id) { s.cancelledEarly.insert(id) } }
+                }
             }
         }
     }
@@ -168,6 +180,7 @@ public final class PostgresPool: Sendable {
     private func failWaiter(_ id: UInt64, _ error: PostgresError) -> Bool {
         let w: Waiter? = state.withLock { s in
             guard let i = s.waiters.firstIndex(where: { $0.id == id }) else { return nil }
+            s.pending.remove(id)
             return s.waiters.remove(at: i)
         }
         w?.continuation.resume(throwing: error)
@@ -178,7 +191,11 @@ public final class PostgresPool: Sendable {
         await c.rollbackIfOpen()
         let (waiter, closeIt): (Waiter?, Bool) = state.withLock { s in
             if s.closed { s.total -= 1; return (nil, true) }
-            if !s.waiters.isEmpty { return (s.waiters.removeFirst(), false) }
+            if !s.waiters.isEmpty {
+                let w = s.waiters.removeFirst()
+                s.pending.remove(w.id)
+                return (w, false)
+            }
             s.idle.append(c)
             return (nil, false)
         }

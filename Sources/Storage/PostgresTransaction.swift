@@ -61,7 +61,9 @@ extension PostgresConnection {
     }
 
     func begin(_ level: PostgresIsolation, purpose: String) throws(PostgresError) {
-        precondition(!inTransaction, "withTransaction does not nest (purpose: \(purpose))")
+        if inTransaction {
+            throw PostgresError(.invalidArgument, purpose: purpose, message: "withTransaction does not nest")
+        }
         _ = try runSimple("BEGIN ISOLATION LEVEL " + level.rawValue, purpose: purpose + " (begin)", ticket: nil)
         inTransaction = true
     }

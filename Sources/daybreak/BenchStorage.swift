@@ -2,11 +2,12 @@ import Base
 import CLibPQ
 import Foundation
 import Storage
+import Synchronization
 
 // `daybreak bench storage`: journal-shaped appends through Storage beside raw libpq, same run.
 let benchStorageCommand = Command(
     name: "storage",
-    summary: "Batched event appends (COPY) and single-row commits through Storage, beside raw libpq.",
+    summary: "Batched event appends (COPY) and single-row commits through Storage, beside raw libpq; pipelined INSERTs for scale.",
     usage: "[--database CONNINFO] [--rows N] [--batch N] [--commits N] [--rounds N] [--json]",
     options: [
         .value("database", "CONNINFO", "libpq conninfo or URI; default: the PG* environment"),
@@ -48,6 +49,7 @@ struct StorageBench {
         var batchedRaw: Double
         var commitsStorage: Double
         var commitsRaw: Double
+        var pipelined: Double
 
         var table: String {
             func fmt(_ v: Double) -> String { String(format: "%12.0f", v) }
@@ -57,6 +59,7 @@ struct StorageBench {
                 measurement                       Storage     raw libpq  Storage/raw
                 batched appends (rows/s)     \(fmt(batchedStorage))  \(fmt(batchedRaw))       \(ratio(batchedStorage, batchedRaw))
                 single-row commits (/s)      \(fmt(commitsStorage))  \(fmt(commitsRaw))       \(ratio(commitsStorage, commitsRaw))
+                pipelined INSERTs (rows/s)   \(fmt(pipelined))           n/a          n/a
                 """
         }
 
@@ -68,6 +71,7 @@ struct StorageBench {
                 ("batched_ratio", .double((batchedStorage / max(batchedRaw, 1) * 1000).rounded() / 1000)),
                 ("commits_per_s", .double(commitsStorage.rounded())), ("commits_raw_per_s", .double(commitsRaw.rounded())),
                 ("commits_ratio", .double((commitsStorage / max(commitsRaw, 1) * 1000).rounded() / 1000)),
+                ("pipelined_rows_per_s", .double(pipelined.rounded())),
             ])
         }
     }
@@ -107,7 +111,7 @@ struct StorageBench {
 
     private func measure(_ conn: PostgresConnection) async throws -> Result {
         let raw = try await RawLibpq.open(options.conninfo)
-        var bs: [Double] = [], br: [Double] = [], cs: [Double] = [], cr: [Double] = []
+        var bs: [Double] = [], br: [Double] = [], cs: [Double] = [], cr: [Double] = [], ps: [Double] = []
         let copySQL = "COPY \(table) (region, stream_id, seq, type, payload, at) FROM STDIN"
         let insertSQL = "INSERT INTO \(table) (region, stream_id, seq, type, payload, at) VALUES ($1, $2, $3, $4, $5, $6)"
         for round in 0 ..< options.rounds {
@@ -137,6 +141,18 @@ struct StorageBench {
                     br.append(Double(rows) / elapsed)
                 }
             }
+            // Pipeline mode: one INSERT per row, batches of `batch` per sync (one implicit transaction each).
+            try await conn.executeScript("TRUNCATE \(table)", purpose: "truncate bench table")
+            let p0 = ContinuousClock.now
+            var piped = 0
+            while piped < options.rows {
+                let n = min(options.batch, options.rows - piped)
+                let statements = (piped ..< piped + n).map { i in
+                    PostgresStatement(insertSQL, ["seoul-gangnam", "order-\(i / 8)", Int64(i % 8), "OrderPlaced", payload, at])
+                }
+                piped += try await conn.pipeline(statements, purpose: "append order events (pipelined)").count
+            }
+            ps.append(Double(piped) / seconds(ContinuousClock.now - p0))
             for side in (round % 2 == 0 ? [0, 1] : [1, 0]) {
                 if side == 0 {
                     let t0 = ContinuousClock.now
@@ -153,7 +169,7 @@ struct StorageBench {
         }
         await raw.close()
         return Result(options: options, batchedStorage: median(bs), batchedRaw: median(br),
-                      commitsStorage: median(cs), commitsRaw: median(cr))
+                      commitsStorage: median(cs), commitsRaw: median(cr), pipelined: median(ps))
     }
 }
 
@@ -170,12 +186,21 @@ private func median(_ xs: [Double]) -> Double {
 /// The reference: plain blocking libpq with no Storage layer, run on a thread of its own (one
 /// per call) so the blocking calls stay off the cooperative pool.
 ///
-/// `@unchecked Sendable` invariant: `conn` is used by one call at a time; every call awaits its
-/// thread before the next starts (the bench is sequential), and `close` runs last.
+/// `@unchecked Sendable` invariant: `conn` is used by one call at a time (every call awaits its
+/// thread before the next starts; `exclusive` traps on overlap), and `close` runs last.
 final class RawLibpq: @unchecked Sendable {
-    private let conn: OpaquePointer
+    private let _conn: OpaquePointer
+    private let busy = Atomic<Bool>(false)
 
-    private init(conn: OpaquePointer) { self.conn = conn }
+    /// Runs `body` with the connection, trapping if another call is using it.
+    private func exclusive<T>(_ body: (OpaquePointer) throws -> T) rethrows -> T {
+        precondition(busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged,
+                     "RawLibpq used concurrently")
+        defer { busy.store(false, ordering: .releasing) }
+        return try body(_conn)
+    }
+
+    private init(conn: OpaquePointer) { self._conn = conn }
 
     static func open(_ conninfo: String) async throws -> RawLibpq {
         try await onThread {
@@ -189,13 +214,12 @@ final class RawLibpq: @unchecked Sendable {
     }
 
     func close() async {
-        _ = try? await onThread { PQfinish(self.conn) }
+        _ = try? await onThread { self.exclusive { PQfinish($0) } }
     }
 
     /// Text COPY of journal rows; the encoding is part of the timed work, as on the Storage side.
     func copyRows(_ sql: String, rows total: Int, batch: Int, payload: [UInt8]) async throws -> (Int, Double) {
-        return try await onThread {
-            let c = self.conn
+        return try await onThread { try self.exclusive { c in
             let hex = Array("0123456789abcdef".utf8)
             var payloadHex: [UInt8] = [0x5C, 0x5C, 0x78]
             let start = ContinuousClock.now
@@ -230,13 +254,12 @@ final class RawLibpq: @unchecked Sendable {
                 }
             }
             return (copied, seconds(ContinuousClock.now - start))
-        }
+        } }
     }
 
     /// Autocommit single-row INSERTs with PQexecParams (text parameters, bytea binary).
     func insertRows(_ sql: String, count: Int, payload: [UInt8]) async throws -> Double {
-        return try await onThread {
-            let c = self.conn
+        return try await onThread { try self.exclusive { c in
             let start = ContinuousClock.now
             for i in 0 ..< count {
                 let texts = ["seoul-gangnam", "order-\(i)", String(i), "OrderPlaced", "", "2025-11-29 01:23:04.25+00"]
@@ -255,7 +278,7 @@ final class RawLibpq: @unchecked Sendable {
                 guard ok else { throw PostgresError(.server, purpose: "raw insert", message: String(cString: PQerrorMessage(c))) }
             }
             return seconds(ContinuousClock.now - start)
-        }
+        } }
     }
 }
 

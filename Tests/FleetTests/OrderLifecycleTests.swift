@@ -178,3 +178,35 @@ import Foundation
         #expect(throws: OrderTransitionError.self) { try d.apply(.markReadyForPickup, at: t) }
     }
 }
+
+@Suite struct OrderProductRuleTests {
+    func order(_ product: Product, in state: OrderState) -> Order {
+        Order(id: "p1", lines: [OrderLine(sku: "x", quantity: 1)], weightGrams: 1, volumeMillilitres: 1, zone: .ambient,
+              destination: Coordinate(lat: 37.5, lon: 127), region: gangnam, product: product,
+              promise: PromiseWindow(product: product, earliest: seoul(monday, 0), latest: seoul(monday, 7)),
+              createdAt: seoul(monday, 0), state: state, site: nil, courier: nil, failure: nil, attempts: 0, version: 0)
+    }
+
+    /// Every product × state × command: accepted exactly when the table allows it and the
+    /// command fits the product; a rejected command leaves the order untouched.
+    @Test func everyProductStateCommandCombination() {
+        for product in Product.allCases {
+            for s in OrderState.allCases {
+                for k in OrderCommand.Kind.allCases {
+                    var o = order(product, in: s)
+                    let before = o
+                    let fits = product == .bopis ? !Order.deliveryOnly.contains(k) : !Order.bopisOnly.contains(k)
+                    let expected = fits ? OrderTransitions.target(from: s, k) : nil
+                    do {
+                        let events = try o.apply(sample(k), at: seoul(monday, 1))
+                        #expect(expected == o.state && events.count == 1 && o.version == 1, "\(product) \(s) \(k)")
+                    } catch {
+                        #expect(expected == nil, "\(product) \(s) \(k) rejected: \(error)")
+                        #expect(o == before)
+                        #expect(error.problem == (fits ? .illegal : .wrongProduct(product)))
+                    }
+                }
+            }
+        }
+    }
+}

@@ -186,6 +186,14 @@ import Geo
         #expect(inv.available("milk") == 1 && c.holds.keys.sorted() == ["o2"])
     }
 
+    @Test func pickFinishFollowsTheHourlyRate() {
+        let s = Store(id: "a", name: "A", location: Coordinate(lat: 37.5, lon: 127), hours: QuickConfig().storeHours, pickLinesPerHour: 120)
+        let t = seoul(monday, 18)
+        #expect(s.pickFinish(queuedLines: 0, newLines: 0, at: t) == t)
+        #expect(s.pickFinish(queuedLines: 58, newLines: 2, at: t) == t + 1800)
+        #expect(s.pickFinish(queuedLines: 0, newLines: 1, at: t) == t + 30)
+    }
+
     @Test func nearestStoreWithinRadius() {
         let a = Store(id: "a", name: "A", location: Coordinate(lat: 37.50, lon: 127.03), hours: QuickConfig().storeHours, pickLinesPerHour: 300)
         let b = Store(id: "b", name: "B", location: Coordinate(lat: 37.52, lon: 127.03), hours: QuickConfig().storeHours, pickLinesPerHour: 300)

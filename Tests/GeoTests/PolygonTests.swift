@@ -102,3 +102,41 @@ import Foundation
         #expect(throws: RegionMapError.self) { try map.locate(c(.nan, 0), fallbackToNearestCentroid: true) }
     }
 }
+
+@Suite struct PolygonHoleTests {
+    @Test func holeOutsideTheOuterRingIsRejected() {
+        #expect(throws: PolygonError(polygon: "h", ring: 1, problem: .holeVertexOutsideOuter(vertex: 2))) {
+            try Polygon(id: "h", outer: [c(0, 0), c(0, 4), c(4, 4), c(4, 0)], holes: [[c(1, 1), c(1, 3), c(5, 3), c(3, 1)]])
+        }
+    }
+}
+
+@Suite struct CityRegionsFileTests {
+    let sample = """
+    {"version": 1, "city": {"id": "x", "name": "X"},
+     "hubs": [{"id": "hub", "name": "Hub", "kind": "dawn", "location": {"lat": 37.0, "lon": 126.0}}],
+     "regions": [
+       {"id": "a", "name": "A", "polygon": [{"lat": 37.5, "lon": 126.9}, {"lat": 37.6, "lon": 126.9}, {"lat": 37.6, "lon": 127.0}, {"lat": 37.5, "lon": 127.0}],
+        "districts": [], "stores": [{"id": "s1", "name": "S1", "location": {"lat": 37.55, "lon": 126.95}}]},
+       {"id": "b", "name": "B", "polygon": [{"lat": 37.5, "lon": 127.0}, {"lat": 37.6, "lon": 127.0}, {"lat": 37.6, "lon": 127.1}, {"lat": 37.5, "lon": 127.1}, {"lat": 37.5, "lon": 127.0}],
+        "stores": []}]}
+    """
+
+    @Test func loadsRegionsStoresAndHubs() throws {
+        let f = try CityRegionsFile.load(Data(sample.utf8))
+        #expect(f.cityID == "x" && f.regions.regions.map(\.id) == ["a", "b"])
+        #expect(f.stores == [Place(id: "s1", name: "S1", location: c(37.55, 126.95), regionID: "a")])
+        #expect(f.hubs.map(\.id) == ["hub"])
+        #expect(try f.regions.locate(c(37.55, 127.05)) == .contained(regionID: "b"))
+    }
+
+    @Test func errorsNameTheItem() {
+        func err(_ s: String) -> CityRegionsFileError? {
+            do { _ = try CityRegionsFile.load(Data(s.utf8)); return nil } catch { return error }
+        }
+        #expect(err(sample.replacingOccurrences(of: "\"lat\": 37.55, \"lon\": 126.95", with: "\"lat\": 37.55, \"lon\": 127.05"))?.item == "store s1")
+        #expect(err(sample.replacingOccurrences(of: "{\"lat\": 37.6, \"lon\": 127.0}, {\"lat\": 37.5, \"lon\": 127.0}]", with: "{\"lat\": 37.5, \"lon\": 127.0}, {\"lat\": 37.6, \"lon\": 127.0}]"))?.item == "regions[0] (a).polygon")
+        #expect(err(sample.replacingOccurrences(of: "\"version\": 1", with: "\"version\": 3"))?.item == "version")
+        #expect(err("[]")?.item == "(file)")
+    }
+}

@@ -132,3 +132,50 @@ let day0 = LocalDay(index: 20_000)
         }
     }
 }
+
+@Suite struct TripLengthSpeedupTests {
+    let speedup = TripLengthSpeedup(fromMetres: 8_000, fullMetres: 30_000, maxFactor: 2)
+
+    @Test func factorRisesLinearlyThenFlattens() {
+        #expect(speedup.factor(metres: 5_000) == 1)
+        #expect(speedup.factor(metres: 19_000) == 1.5)
+        #expect(speedup.factor(metres: 60_000) == 2)
+    }
+
+    @Test func timeNeverFallsWithDistance() {
+        for h in [Int64(3), 8, 18] {
+            let t = Instant.local(day0, Time.hm(h), .seoul)
+            var last: Int64 = 0
+            for m in stride(from: Int64(0), through: 60_000, by: 50) {
+                let s = vanProfile.travelSeconds(metres: m, departingAt: t, offset: .seoul, speedFactor: speedup.factor(metres: m))
+                #expect(s >= last, "\(m) m at \(h):00"); last = s
+            }
+        }
+    }
+
+    @Test func fifoHoldsWithTheSpeedup() {
+        var g = TestRNG(seed: 77)
+        for _ in 0..<2000 {
+            let m = Int64.random(in: 0...60_000, using: &g), f = speedup.factor(metres: m)
+            let t = Instant.local(day0, Int64.random(in: 0..<86_400, using: &g), .seoul), dt = Int64.random(in: 1...900, using: &g)
+            #expect(t.epochSeconds + vanProfile.travelSeconds(metres: m, departingAt: t, offset: .seoul, speedFactor: f)
+                    <= (t + dt).epochSeconds + vanProfile.travelSeconds(metres: m, departingAt: t + dt, offset: .seoul, speedFactor: f))
+        }
+    }
+
+    @Test func aSpeedupThatMakesLongerTripsShorterIsRejected() {
+        let bad = TripLengthSpeedup(fromMetres: 20_000, fullMetres: 25_000, maxFactor: 3)
+        #expect(throws: TravelModelError.badTripLengthSpeedup(bad)) {
+            try GreatCircleTravelModel(regions: nil, circuity: [:], speeds: [:], tripLengthSpeedup: bad)
+        }
+    }
+
+    @Test func longHubTripsGetFaster() throws {
+        let plain = try GreatCircleTravelModel(regions: nil, circuity: [:], speeds: [.van: vanProfile])
+        let fast = try GreatCircleTravelModel(regions: nil, circuity: [:], speeds: [.van: vanProfile], tripLengthSpeedup: speedup)
+        let gimpo = Coordinate(lat: 37.615, lon: 126.716), t = Instant.local(day0, Time.hm(2), .seoul)
+        #expect(fast.travelSeconds(from: gimpo, to: gangnamStation, kind: .van, departingAt: t)
+                < plain.travelSeconds(from: gimpo, to: gangnamStation, kind: .van, departingAt: t))
+        #expect(fast.travelSeconds(from: cityHall, to: cityHall, kind: .van, departingAt: t) == 0)
+    }
+}

@@ -77,3 +77,43 @@ import Base
         }
     }
 }
+
+@Suite struct RaceTests {
+    /// Replies, cancellations and deadlines race for the same requests: each request ends exactly
+    /// once (a double resume would crash), with its own reply or a typed error.
+    @Test func cancellationsRepliesAndDeadlinesRacingEndEachRequestOnce() async throws {
+        try await withMessagingContext(logger: testLogger) { ctx in
+            let server = try await ctx.bindServer("inproc://races")
+            let client = try await ctx.connectClient(server.endpoint)
+            try await withThrowingTaskGroup(of: Void.self) { serving in
+                serving.addTask { try await server.serve { $0.message } }
+                let outcomes = await withTaskGroup(of: String.self) { group in
+                    for i in 0..<2_000 {
+                        group.addTask {
+                            let task = Task {
+                                do throws(MessagingError) {
+                                    let r = try await client.request(Message("\(i)"), timeout: .milliseconds(i % 3 == 0 ? 1 : 2_000))
+                                    return r == Message("\(i)") ? "ok" : "wrong"
+                                } catch {
+                                    return "\(error.code)"
+                                }
+                            }
+                            if i % 2 == 0 { task.cancel() }
+                            return await task.value
+                        }
+                    }
+                    var counts: [String: Int] = [:]
+                    for await o in group { counts[o, default: 0] += 1 }
+                    return counts
+                }
+                #expect(outcomes.values.reduce(0, +) == 2_000)
+                #expect(outcomes["wrong"] == nil)
+                #expect(Set(outcomes.keys).isSubset(of: ["ok", "cancelled", "timeout"]))
+                #expect((outcomes["ok"] ?? 0) > 0)
+                #expect(await eventually { client.stats.pendingRequests == 0 && client.stats.outboxed == 0 })
+                await server.close()
+                try await serving.waitForAll()
+            }
+        }
+    }
+}

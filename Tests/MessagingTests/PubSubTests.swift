@@ -107,3 +107,101 @@ import Base
         }
     }
 }
+
+@Suite struct OutboxSpaceTests {
+    @Test func aProducerThatWaitsForSpaceDeliversEverythingThroughASmallOutbox() async throws {
+        try await withMessagingContext(logger: testLogger) { ctx in
+            var small = SocketOptions()
+            small.outboxCapacity = 64
+            small.sendHighWaterMark = 16
+            small.receiveHighWaterMark = 16
+            small.receiveBufferLimit = 32
+            let pub = try await ctx.bindPublisher("inproc://trickle", options: small)
+            let sub = try await ctx.connectSubscriber(pub.endpoint, topics: [[]], options: small)
+            try await pub.waitForSubscribers(1, timeout: .seconds(5))
+            let n = 5_000
+            try await withThrowingTaskGroup(of: [Message].self) { group in
+                group.addTask {
+                    var got: [Message] = []
+                    for await b in sub.messages {
+                        got += b
+                        if got.count >= n { break }
+                    }
+                    return got
+                }
+                var fulls = 0
+                var i = 0
+                while i < n {
+                    do throws(MessagingError) {
+                        try pub.publish(Message("\(i)"))
+                        i += 1
+                    } catch {
+                        #expect(error.code == .outboxFull)
+                        fulls += 1
+                        try await pub.waitForOutboxSpace(8)
+                    }
+                }
+                let got = try await group.next()!
+                #expect(got == (0..<n).map { Message("\($0)") })
+                #expect(fulls > 0, "the outbox never filled, so waiting was not exercised")
+            }
+        }
+    }
+
+    @Test func waitingForSpaceFailsWithShutdownWhenTheSocketCloses() async throws {
+        try await withMessagingContext(logger: testLogger) { ctx in
+            var small = SocketOptions()
+            small.outboxCapacity = 4
+            small.sendHighWaterMark = 1
+            small.receiveHighWaterMark = 1
+            small.receiveBufferLimit = 1
+            small.maxBatch = 1
+            let pub = try await ctx.bindPublisher("inproc://stuck", options: small)
+            let sub = try await ctx.connectSubscriber(pub.endpoint, topics: [[]], options: small)
+            try await pub.waitForSubscribers(1, timeout: .seconds(5))
+            // Fill the whole pipeline: publish until the outbox stays full (nobody reads `sub`).
+            var i = 0
+            while i < 10_000 {
+                do throws(MessagingError) {
+                    try pub.publish(Message("\(i)"))
+                    i += 1
+                } catch {
+                    if !(await eventually(within: .milliseconds(100)) { pub.outboxCount < 4 }) { break }
+                }
+            }
+            #expect(pub.outboxCount == 4)
+            #expect(await errorCode { try await pub.waitForOutboxSpace(5) } == .invalidArgument)
+            let waiter = Task { await errorCode { try await pub.waitForOutboxSpace(1) } }
+            #expect(await eventually { pub.shared.hasSpaceWaiters.load(ordering: .relaxed) })
+            await pub.close()
+            #expect(await waiter.value == .shutdown)
+            _ = sub
+        }
+    }
+}
+
+@Suite struct NodeShapeTests {
+    /// The shape the actor system will use: each node binds a ROUTER for inbound calls and holds a
+    /// DEALER to every peer; calls go both ways at once.
+    @Test func twoNodesCallEachOtherOverTCP() async throws {
+        try await withMessagingContext(logger: testLogger) { a in
+            try await withMessagingContext(logger: testLogger) { b in
+                let serverA = try await a.bindServer("tcp://127.0.0.1:*")
+                let serverB = try await b.bindServer("tcp://127.0.0.1:*")
+                let aToB = try await a.connectClient(serverB.endpoint)
+                let bToA = try await b.connectClient(serverA.endpoint)
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    group.addTask { try await serverA.serve { Message(frames: [bytes("A")] + $0.message.frames) } }
+                    group.addTask { try await serverB.serve { Message(frames: [bytes("B")] + $0.message.frames) } }
+                    async let fromA = aToB.request(Message("hi from a"), timeout: .seconds(5))
+                    async let fromB = bToA.request(Message("hi from b"), timeout: .seconds(5))
+                    #expect(try await fromA.frames == [bytes("B"), bytes("hi from a")])
+                    #expect(try await fromB.frames == [bytes("A"), bytes("hi from b")])
+                    await serverA.close()
+                    await serverB.close()
+                    try await group.waitForAll()
+                }
+            }
+        }
+    }
+}

@@ -30,3 +30,24 @@ import Testing
         #expect(e.description.contains("errno 98"))
     }
 }
+
+@Suite struct EnvelopeParsingTests {
+    @Test func missingOrMisSizedFramesAreMalformedWithAMessageSayingWhat() {
+        let m = Message(frames: [[1, 2, 3], Message(uint64: 42).first])
+        #expect((try? m.uint64(1, "version")) == 42)
+        do {
+            _ = try m.frame(2, "payload")
+            Issue.record("read a frame that is not there")
+        } catch {
+            #expect(error.code == .malformedFrame)
+            #expect(error.message.contains("payload"))
+        }
+        do {
+            _ = try m.uint64(0, "version")
+            Issue.record("read 3 bytes as a UInt64")
+        } catch {
+            #expect(error.code == .malformedFrame)
+            #expect(error.message.contains("got 3"))
+        }
+    }
+}

@@ -51,6 +51,26 @@ import Testing
         }
     }
 
+    @Test func conninfoKeywordsAndTheApplicationNameAreApplied() async throws {
+        try await TestDatabase.withSchema("conninfo") { c, _ in
+            let name = try await c.query("SELECT current_setting('application_name')", purpose: "read")[0]
+                .decode(0, as: String.self)
+            #expect(name == "daybreak-tests")
+        }
+        guard TestDatabase.env("PGHOST") != "<unset>" else { return }
+        let explicit = PostgresConfiguration("host=\(TestDatabase.env("PGHOST")) port=\(TestDatabase.env("PGPORT")) application_name=explicit")
+        let c = try await PostgresConnection.connect(explicit, logger: .disabled)
+        #expect(try await c.query("SELECT current_setting('application_name')", purpose: "read")[0]
+            .decode(0, as: String.self) == "explicit")
+        await c.close()
+        // The URI form.
+        let host = TestDatabase.env("PGHOST").addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""
+        let uri = PostgresConfiguration("postgresql://\(TestDatabase.env("PGUSER"))@/\(TestDatabase.env("PGDATABASE"))?host=\(host)&port=\(TestDatabase.env("PGPORT"))")
+        let u = try await PostgresConnection.connect(uri, logger: .disabled)
+        #expect(try await u.query("SELECT 7", purpose: "uri")[0].decode(0, as: Int.self) == 7)
+        await u.close()
+    }
+
     @Test func serverNoticesGoToTheLogger() async throws {
         let sink = CapturingLogSink()
         let logger = Logger(label: "storage.test", level: .debug, sink: sink)
@@ -113,5 +133,26 @@ import Testing
         let us: Int64 = 1_764_379_384_123_456
         #expect(parse(PostgresTime.format(microsecondsSinceEpoch: us)) == us)
         #expect(parse(PostgresTime.format(microsecondsSinceEpoch: -us)) == -us)
+    }
+}
+
+@Suite struct ThreadLifecycleTests {
+    private static func threadCount() -> Int {
+        (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task").count) ?? 0
+    }
+
+    @Test func droppedConnectionsEndTheirThreads() async throws {
+        guard let probe = try await TestDatabase.connect() else { return }
+        await probe.close()
+        let before = Self.threadCount()
+        for _ in 0 ..< 20 {
+            let c = try #require(try await TestDatabase.connect())
+            _ = try await c.query("SELECT 1", purpose: "use")
+            await c.close()
+        }
+        // Other tests run in parallel and own connections too: allow some slack, but 20 leaked
+        // threads would exceed it.
+        let settled = await eventually { Self.threadCount() < before + 10 }
+        #expect(settled, "threads before \(before), now \(Self.threadCount())")
     }
 }

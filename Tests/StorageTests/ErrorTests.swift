@@ -36,4 +36,25 @@ import Testing
         }
         #expect(e.code == .connectFailed)
     }
+
+    @Test func aNulByteInATextParameterIsRejectedInsteadOfTruncated() async throws {
+        try await TestDatabase.withSchema("nul") { c, _ in
+            let e = try await #require(throws: PostgresError.self) {
+                try await c.query("SELECT $1::text", ["a\u{0}b"], purpose: "nul param")
+            }
+            #expect(e.code == .invalidArgument)
+            #expect(try await c.query("SELECT 1", purpose: "after")[0].decode(0, as: Int.self) == 1)
+        }
+    }
+
+    @Test func transactionsDoNotNest() async throws {
+        try await TestDatabase.withSchema("nest") { c, _ in
+            let e = try await #require(throws: PostgresError.self) {
+                try await c.withTransaction(purpose: "outer") { _ in
+                    try await c.withTransaction(purpose: "inner") { _ in }
+                }
+            }
+            #expect(e.code == .invalidArgument)
+        }
+    }
 }

@@ -33,4 +33,45 @@ import Testing
         for try await _ in listener.notifications { count += 1 }
         #expect(count == 0)
     }
+
+    @Test func aConsumerThatFallsBehindGetsNotificationOverflowInsteadOfSilentLoss() async throws {
+        guard let sender = try await TestDatabase.connect() else { return }
+        let channel = "burst_\(UInt32.random(in: 0 ... .max))"
+        let listener = try await PostgresListener.connect(TestDatabase.configuration, channels: [channel],
+                                                          bufferCapacity: 3, logger: .disabled)
+        try await sender.withTransaction(purpose: "burst") { tx in
+            for i in 0 ..< 10 { try await tx.connection.notify(channel, payload: "n\(i)") }
+        }
+        // Do not consume until the listener has given up on the stream (deterministic overflow).
+        let overflowed = await eventually { await listener.connection.notificationContinuation == nil }
+        #expect(overflowed)
+        var got: [String] = []
+        var failure: PostgresError?
+        do {
+            for try await n in listener.notifications { got.append(n.payload) }
+        } catch {
+            failure = error as? PostgresError
+        }
+        #expect(got == ["n0", "n1", "n2"])
+        #expect(failure?.code == .notificationOverflow)
+        await listener.close()
+        await sender.close()
+    }
+
+    @Test func aListenerWhoseConnectionIsKilledFinishesWithConnectionLost() async throws {
+        guard let admin = try await TestDatabase.connect() else { return }
+        let channel = "killed_\(UInt32.random(in: 0 ... .max))"
+        let listener = try await PostgresListener.connect(TestDatabase.configuration, channels: [channel], logger: .disabled)
+        let pid = try await listener.connection.backendPID()
+        _ = try await admin.query("SELECT pg_terminate_backend($1)", [pid], purpose: "kill listener")
+        var failure: PostgresError?
+        do {
+            for try await _ in listener.notifications {}
+        } catch {
+            failure = error as? PostgresError
+        }
+        #expect(failure?.code == .connectionLost)
+        await listener.close()
+        await admin.close()
+    }
 }

@@ -26,6 +26,34 @@ import Testing
         await pool.close()
     }
 
+    @Test func cancellingAWaitingBorrowerEndsItsWaitWithCancelled() async throws {
+        guard let probe = try await TestDatabase.connect() else { return }
+        await probe.close()
+        let pool = PostgresPool(TestDatabase.configuration, size: 1, acquireTimeout: .seconds(60), logger: TestDatabase.logger)
+        let held = AsyncStream<Void>.makeStream()
+        let release = AsyncStream<Void>.makeStream()
+        async let holder: Void = pool.withConnection { _ in
+            held.continuation.yield()
+            var it = release.stream.makeAsyncIterator()
+            _ = await it.next()
+        }
+        var it = held.stream.makeAsyncIterator()
+        _ = await it.next()
+        let started = ContinuousClock.now
+        let waiter = Task { try await pool.query("SELECT 1", purpose: "wait for a connection") }
+        waiter.cancel()
+        let result = await waiter.result
+        #expect(ContinuousClock.now - started < .seconds(30))
+        switch result {
+        case .success: Issue.record("a cancelled waiter got a connection while the only one was held")
+        case .failure(let e): #expect((e as? PostgresError)?.code == .cancelled)
+        }
+        release.continuation.yield()
+        try await holder
+        #expect(try await pool.query("SELECT 4", purpose: "after cancel")[0].decode(0, as: Int.self) == 4)
+        await pool.close()
+    }
+
     @Test func manyConcurrentTransactionsShareASmallPool() async throws {
         guard let c = try await TestDatabase.connect() else { return }
         let schema = try await TestDatabase.makeSchema(c, "pool")
