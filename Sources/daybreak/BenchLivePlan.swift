@@ -14,6 +14,7 @@ let benchLivePlanCommand = Command(
         .value("bks", "CSV", "best-known table for gaps"),
         .value("seed", "N", "seed (default 1)"),
         .flag("fleet", "fleet objective for --tune"),
+        .flag("no-ls", "disable local search for --tune"),
     ],
     run: { args in
         if let files = args.string("tune") {
@@ -37,7 +38,9 @@ private func tuneSolver(files: [String], args: ParsedArguments) throws -> Int32 
         let opts = SolveOptions(seed: seed, objective: args.flag("fleet") ? .fleet : .distance,
                                 shouldStop: { clock.now - start >= limit },
                                 progress: { (clock.now - start) / limit })
-        let sol = solve(problem, options: opts)
+        var o = opts
+        o.localSearch = !args.flag("no-ls")
+        let sol = solve(problem, options: o)
         let wall = clock.now - start
         var line = "\(inst.name)\tveh=\(sol.vehicles)\tdist=\(sol.distance)\tfeasible=\(sol.feasible)\tit=\(sol.iterations)\twall=\(wall)"
         if let e = bks?[inst.name], let d = e.distance {

@@ -9,6 +9,8 @@ final class Engine {
     /// Partner of a paired node (-1 when unpaired).
     let partner: [Int32]
     let isPairPickup: [Bool]
+    /// Whether any pickup-delivery pair exists (some operators then stay off).
+    let hasPairs: Bool
     let isJob: [Bool]
     let penalty: [Cost]
     let requiredSkills: [UInt64]
@@ -80,6 +82,7 @@ final class Engine {
             pen[i] = node.unassignedPenalty > 0 ? node.unassignedPenalty : defaultPenalty
         }
         nodeTime = nt; nodeLoad = nl; partner = part; isPairPickup = pp; penalty = pen
+        hasPairs = part.contains { $0 >= 0 }
         isJob = p.nodes.map(\.isJob)
         requiredSkills = p.nodes.map(\.requiredSkills)
 

@@ -6,6 +6,9 @@ public func solve(_ problem: Problem, options: SolveOptions) -> Solution {
     var rng = SeededGenerator(seed: options.seed)
     let e = Engine(problem, objective: options.objective)
     e.regretConstruct(rng: &rng)
+    if options.localSearch && !options.shouldStop() {
+        e.localSearch(neighbours: e.buildNeighbours(limit: min(e.n, 100)), rng: &rng)
+    }
     var iterations = 0
     if !options.shouldStop() && options.maxIterations != 0 {
         iterations = e.search(options: options, scale: problem.distanceScale, rng: &rng)
@@ -25,6 +28,7 @@ extension Engine {
         var it = 0
         var cycleStart = 0
         let cBar = 10.0, lMax = 10.0
+        let useLocalSearch = options.localSearch
         while true {
             if let m = options.maxIterations, it >= m { break }
             if it & 7 == 0 && options.shouldStop() { break }
@@ -49,7 +53,11 @@ extension Engine {
             if Double(cand) < threshold {
                 commit()
                 current = cand
-                if cand < best { best = cand; bestRoutes = routesSnapshot() }
+                if cand < best {
+                    // Intensify around each new best with the granular local search.
+                    if useLocalSearch { localSearch(neighbours: neighbours, rng: &rng); current = totalCost }
+                    best = current; bestRoutes = routesSnapshot()
+                }
             } else {
                 rollback()
             }

@@ -19,6 +19,8 @@ public struct SolveOptions: Sendable {
     /// Stop after this many improvement iterations even if `shouldStop` stays false.
     public var maxIterations: Int?
     public var iterationsPerCycle: Int
+    /// Run the granular local search after construction and on every new best solution.
+    public var localSearch: Bool = true
 
     public init(seed: UInt64 = 1, objective: ObjectiveMode = .distance,
                 shouldStop: @escaping @Sendable () -> Bool = { false },
