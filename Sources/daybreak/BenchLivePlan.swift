@@ -15,6 +15,8 @@ let benchLivePlanCommand = Command(
         .value("seed", "N", "seed (default 1)"),
         .flag("fleet", "fleet objective for --tune"),
         .flag("no-ls", "disable local search for --tune"),
+        .value("t0", "T", "initial temperature for --tune"),
+        .value("tf", "T", "final temperature for --tune"),
     ],
     run: { args in
         if let files = args.string("tune") {
@@ -40,6 +42,8 @@ private func tuneSolver(files: [String], args: ParsedArguments) throws -> Int32 
                                 progress: { (clock.now - start) / limit })
         var o = opts
         o.localSearch = !args.flag("no-ls")
+        o.initialTemperature = try args.double("t0", default: 100)
+        o.finalTemperature = try args.double("tf", default: 1)
         let sol = solve(problem, options: o)
         let wall = clock.now - start
         var line = "\(inst.name)\tveh=\(sol.vehicles)\tdist=\(sol.distance)\tfeasible=\(sol.feasible)\tit=\(sol.iterations)\twall=\(wall)"

@@ -109,8 +109,10 @@ extension Engine {
         var emptyTried = 0 as UInt64
         var emptyTriedBig: Set<Int> = []
         let paired = partner[Int(c)] >= 0
+        let mayOpen = usedCount < maxRoutes
         for v in 0..<vehicleCount {
             if visits[v].count == 2 {
+                if !mayOpen { continue }
                 let ty = vType[v]
                 if ty < 64 { if emptyTried & (1 << UInt64(ty)) != 0 { continue }; emptyTried |= 1 << UInt64(ty) }
                 else { if !emptyTriedBig.insert(ty).inserted { continue } }

@@ -35,6 +35,11 @@ final class Engine {
     /// Nearest-neighbour lists for the ruin step, built on first use.
     var neighbourCache: [[Int32]]? = nil
 
+    /// At most this many routes may be used (fleet minimisation lowers it).
+    var maxRoutes: Int = .max
+    var isUsed: [Bool] = []
+    var usedCount = 0
+
     /// Soft windows: cost per unit of time warp (0 = hard windows).
     var latenessWeight: Int64 = 0
 
@@ -121,6 +126,7 @@ final class Engine {
             fwdT.append([]); bwdT.append([]); fwdL.append([]); bwdL.append([]); cumD.append([])
         }
         touchedFlag = [Bool](repeating: false, count: vehicleCount)
+        isUsed = [Bool](repeating: false, count: vehicleCount)
         for v in 0..<vehicleCount { refresh(v) }
         for i in 0..<n where isJob[i] && !(partner[i] >= 0 && !isPairPickup[i]) {
             unassigned.append(Int32(i)); unassignedSet[i] = true
@@ -162,6 +168,7 @@ final class Engine {
         }
         fwdT[v] = f; bwdT[v] = b; fwdL[v] = fl; bwdL[v] = bl; cumD[v] = cd
         for k in 1..<(m - 1) { routeOf[Int(vis[k])] = Int32(v); posOf[Int(vis[k])] = Int32(k) }
+        if isUsed[v] != (m > 2) { usedCount += m > 2 ? 1 : -1; isUsed[v] = m > 2 }
         routeCost[v] = m > 2 ? cd[m - 1] + vFixed[v] + latenessWeight * f[m - 1].timeWarp : 0
     }
 
