@@ -84,13 +84,14 @@ public final class LivePlan {
     @inline(__always)
     public func etas(_ v: Int, _ body: (ETA) -> Void) {
         let e = engine
+        let td = problem.timeDependent
         let vis = e.visits[v]
         var time = e.vStartSeg[v].earliest
         var prev = vis[0]
         for k in 1..<(vis.count - 1) {
             let c = vis[k]
             let seg = e.nodeTime[Int(c)]
-            let arrival = time + e.t(prev, c)
+            let arrival = time + (td.map { $0.travel(from: Int(prev), to: Int(c), departingAt: time) } ?? e.t(prev, c))
             let start = max(arrival, seg.earliest)
             time = start + seg.duration
             body(ETA(job: Int(c), arrival: arrival, serviceStart: start, departure: time, lateness: max(0, start - seg.latest)))

@@ -37,7 +37,8 @@ public struct Problem: Sendable {
         /// Cost of leaving this job unassigned. Zero means "use the solver's default", which
         /// makes every complete solution cheaper than any incomplete one.
         public var unassignedPenalty: Cost
-        /// Higher priority jobs are inserted first by construction.
+        /// Higher priority jobs are inserted first, and (with the default penalty) leaving one
+        /// unassigned costs (1 + priority) times the base penalty.
         public var priority: Int
 
         public init(kind: Kind, ready: Duration, due: Duration, service: Duration = 0, demand: Load = .zero,
@@ -89,6 +90,8 @@ public struct Problem: Sendable {
     public var distanceScale: Double
     /// Internal time units per caller time unit.
     public var timeScale: Double
+    /// Optional slot-wise travel times; when set, `durations` is their slot-wise maximum.
+    public internal(set) var timeDependent: TimeDependentDurations? = nil
     /// Maps node index to the caller's own index (for instance files: the index in `InstanceFile.nodes`).
     public var externalIndex: [Int]
 

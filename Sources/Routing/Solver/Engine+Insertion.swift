@@ -184,7 +184,7 @@ extension Engine {
         var pending = unassigned
         for c in pending { clearUnassigned(c) }
         if pending.count * vehicleCount > 50_000 {
-            pending.sort { (nodeTime[Int($0)].latest, $0) < (nodeTime[Int($1)].latest, $1) }
+            pending.sort { (-priority[Int($0)], nodeTime[Int($0)].latest, $0) < (-priority[Int($1)], nodeTime[Int($1)].latest, $1) }
             recreate(pending, blink: 0, rng: &rng)
             return
         }
@@ -202,7 +202,7 @@ extension Engine {
         var remaining = pending.count
         var emptySeen = [Bool](repeating: false, count: typeCount)
         while remaining > 0 {
-            var pick = -1, pickRegret: Cost = -1, pickBest: Cost = .max, pickV = -1
+            var pick = -1, pickRegret: Cost = -1, pickBest: Cost = .max, pickV = -1, pickPriority = Int.min
             for idx in pending.indices where alive[idx] {
                 var bestK = [Cost](repeating: .max, count: k)
                 var bestV = -1
@@ -218,8 +218,10 @@ extension Engine {
                 if bestV < 0 { continue }
                 var regret: Cost = 0
                 for s in 1..<k { regret += (bestK[s] == .max ? bestK[0] + 1_000_000_000_000 : bestK[s]) - bestK[0] }
-                if regret > pickRegret || (regret == pickRegret && bestK[0] < pickBest) {
-                    pick = idx; pickRegret = regret; pickBest = bestK[0]; pickV = bestV
+                let prio = priority[Int(pending[idx])]
+                if pick < 0 || prio > pickPriority
+                    || (prio == pickPriority && (regret > pickRegret || (regret == pickRegret && bestK[0] < pickBest))) {
+                    pick = idx; pickRegret = regret; pickBest = bestK[0]; pickV = bestV; pickPriority = prio
                 }
             }
             if pick < 0 { break }

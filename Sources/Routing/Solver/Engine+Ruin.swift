@@ -75,5 +75,10 @@ extension Engine {
         else if r < 8 { jobs.sort { let a = nodeLoad[Int($0)].peak.wrappedSum(), b = nodeLoad[Int($1)].peak.wrappedSum(); return a != b ? a > b : $0 < $1 } }
         else if r < 10 { jobs.sort { let a = d(depot, $0), b = d(depot, $1); return a != b ? a > b : $0 < $1 } }
         else { jobs.sort { let a = d(depot, $0), b = d(depot, $1); return a != b ? a < b : $0 < $1 } }
+        // Higher priority first, keeping the chosen order within a priority.
+        if hasPriorities {
+            let keyed = jobs.enumerated().map { (priority[Int($0.element)], $0.offset, $0.element) }
+            jobs = keyed.sorted { $0.0 != $1.0 ? $0.0 > $1.0 : $0.1 < $1.1 }.map(\.2)
+        }
     }
 }

@@ -14,6 +14,8 @@ final class Engine {
     let isJob: [Bool]
     let penalty: [Cost]
     let requiredSkills: [UInt64]
+    let priority: [Int]
+    let hasPriorities: Bool
 
     let vehicleCount: Int
     var vStart: [Int32]
@@ -84,12 +86,16 @@ final class Engine {
             case .pairedDelivery(let pk):
                 nl.append(LoadSegment(delivery: .zero, pickup: .zero &- node.demand, peak: .zero)); part[i] = Int32(pk)
             }
-            pen[i] = node.unassignedPenalty > 0 ? node.unassignedPenalty : defaultPenalty
+            // The default penalty outweighs any distance; priority multiplies it, so dropping a
+            // higher-priority job always costs more than dropping a lower one.
+            pen[i] = node.unassignedPenalty > 0 ? node.unassignedPenalty : defaultPenalty * Cost(1 + min(max(node.priority, 0), 1000))
         }
         nodeTime = nt; nodeLoad = nl; partner = part; isPairPickup = pp; penalty = pen
         hasPairs = part.contains { $0 >= 0 }
         isJob = p.nodes.map(\.isJob)
         requiredSkills = p.nodes.map(\.requiredSkills)
+        priority = p.nodes.map(\.priority)
+        hasPriorities = priority.contains { $0 != 0 }
 
         vehicleCount = p.vehicles.count
         vStart = p.vehicles.map { Int32($0.start) }

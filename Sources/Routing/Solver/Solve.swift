@@ -5,6 +5,7 @@
 public func solve(_ problem: Problem, options: SolveOptions) -> Solution {
     var rng = SeededGenerator(seed: options.seed)
     let e = Engine(problem, objective: options.objective)
+    e.latenessWeight = options.latenessWeight
     e.regretConstruct(rng: &rng)
     if options.localSearch && !options.shouldStop() {
         e.localSearch(neighbours: e.buildNeighbours(limit: min(e.n, 100)), rng: &rng)
