@@ -22,9 +22,9 @@ extension Engine {
         // Capacity does not depend on the position for unpaired jobs.
         // Without pickups on the route or in c, the peak is the start load, so capacity is position-free.
         let total = fwdL[v][m - 1]
-        let positionFree = nodeLoad[ci].pickup == .zero && total.peak == total.delivery
+        let positionFree = nodeLoad[ci].pickup == .zero && !total.hasReload && total.peak == total.delivery
         if positionFree && !LoadSegment.merge(total, nodeLoad[ci]).fits(vCap[v]) { return .none }
-        let fixed: Cost = m == 2 ? vFixed[v] : 0
+        let fixed: Cost = jobCount[v] == 0 ? vFixed[v] : 0
         let cseg = nodeTime[ci]
         let f = fwdT[v], b = bwdT[v]
         let checkLoadPerPosition = !positionFree
@@ -59,7 +59,7 @@ extension Engine {
         if (requiredSkills[pi] | requiredSkills[qi]) & ~vSkills[v] != 0 { return .none }
         let vis = visits[v]
         let m = vis.count
-        let fixed: Cost = m == 2 ? vFixed[v] : 0
+        let fixed: Cost = jobCount[v] == 0 ? vFixed[v] : 0
         let f = fwdT[v], b = bwdT[v], fl = fwdL[v], bl = bwdL[v]
         let cap = vCap[v], maxDur = vMaxDur[v]
         for i in frozen[v]..<(m - 1) {
@@ -111,7 +111,7 @@ extension Engine {
         let paired = partner[Int(c)] >= 0
         let mayOpen = usedCount < maxRoutes
         for v in 0..<vehicleCount {
-            if visits[v].count == 2 {
+            if jobCount[v] == 0 {
                 if !mayOpen { continue }
                 let ty = vType[v]
                 if ty < 64 { if emptyTried & (1 << UInt64(ty)) != 0 { continue }; emptyTried |= 1 << UInt64(ty) }
@@ -208,7 +208,7 @@ extension Engine {
                 var bestV = -1
                 for k in emptySeen.indices { emptySeen[k] = false }
                 for v in 0..<vehicleCount {
-                    if visits[v].count == 2 { if emptySeen[vType[v]] { continue }; emptySeen[vType[v]] = true }
+                    if jobCount[v] == 0 { if emptySeen[vType[v]] { continue }; emptySeen[vType[v]] = true }
                     let c = cache[idx][v]
                     if c == .max { continue }
                     if c < bestK[0] { bestV = v }

@@ -17,7 +17,7 @@ extension Engine {
     /// Removes strings around a random seed job; returns the removed units (pickups stand for pairs).
     func ruin(neighbours: [[Int32]], averageRemoved cBar: Double, maxString: Double, rng: inout SeededGenerator) -> [Int32] {
         var used = 0, customers = 0
-        for v in 0..<vehicleCount where size(v) > 0 { used += 1; customers += size(v) }
+        for v in 0..<vehicleCount where jobCount[v] > 0 { used += 1; customers += jobCount[v] }
         guard used > 0 else { return [] }
         let lsMax = min(maxString, Double(customers) / Double(used))
         let ksMax = 4 * cBar / (1 + lsMax) - 1
@@ -54,7 +54,7 @@ extension Engine {
                 for k in start..<(start + total) where k < keepAt || k >= keepAt + keep { victims.append(visits[v][k]) }
             }
             ruinedRoutes.append(v)
-            for x in victims {
+            for x in victims where isJob[Int(x)] {
                 let u = unit(x)
                 if Int(posOf[Int(u)]) <= frozen[v] || (partner[Int(u)] >= 0 && Int(posOf[Int(partner[Int(u)])]) <= frozen[v]) { continue }
                 if routeOf[Int(u)] >= 0 { _ = detach(u); removed.append(u) }

@@ -15,6 +15,7 @@ final class Engine {
     let penalty: [Cost]
     let requiredSkills: [UInt64]
     let priority: [Int]
+    let kindOfNode: [Problem.Kind]
     let hasPriorities: Bool
 
     let vehicleCount: Int
@@ -40,6 +41,10 @@ final class Engine {
     /// At most this many routes may be used (fleet minimisation lowers it).
     var maxRoutes: Int = .max
     var isUsed: [Bool] = []
+    /// Jobs on each route (routes of multi-trip vehicles also hold reload stops).
+    var jobCount: [Int] = []
+    /// Reload stops of each vehicle (empty for single-trip vehicles).
+    var reloads: [[Int32]] = []
     var usedCount = 0
 
     /// Soft windows: cost per unit of time warp (0 = hard windows).
@@ -79,6 +84,7 @@ final class Engine {
             nt.append(TimeSegment(node: i, ready: node.ready, due: node.due, service: node.service))
             switch node.kind {
             case .depot: nl.append(.empty)
+            case .reload: nl.append(.reload)
             case .delivery: nl.append(LoadSegment(delivery: node.demand, pickup: .zero, peak: node.demand))
             case .pickup: nl.append(LoadSegment(delivery: .zero, pickup: node.demand, peak: node.demand))
             case .pairedPickup(let d):
@@ -95,6 +101,7 @@ final class Engine {
         isJob = p.nodes.map(\.isJob)
         requiredSkills = p.nodes.map(\.requiredSkills)
         priority = p.nodes.map(\.priority)
+        kindOfNode = p.nodes.map(\.kind)
         hasPriorities = priority.contains { $0 != 0 }
 
         vehicleCount = p.vehicles.count
@@ -122,17 +129,20 @@ final class Engine {
 
         frozen = [Int](repeating: 0, count: vehicleCount)
         active = isJob
+        reloads = [[Int32]](repeating: [], count: vehicleCount)
+        for (i, node) in p.nodes.enumerated() { if case .reload(let v) = node.kind { reloads[v].append(Int32(i)) } }
         visits = []; fwdT = []; bwdT = []; fwdL = []; bwdL = []; cumD = []
         routeCost = [Cost](repeating: 0, count: vehicleCount)
         routeOf = [Int32](repeating: -1, count: n)
         posOf = [Int32](repeating: -1, count: n)
         unassignedSet = [Bool](repeating: false, count: n)
         for v in 0..<vehicleCount {
-            visits.append([vStart[v], vEnd[v]])
+            visits.append([vStart[v]] + reloads[v] + [vEnd[v]])
             fwdT.append([]); bwdT.append([]); fwdL.append([]); bwdL.append([]); cumD.append([])
         }
         touchedFlag = [Bool](repeating: false, count: vehicleCount)
         isUsed = [Bool](repeating: false, count: vehicleCount)
+        jobCount = [Int](repeating: 0, count: vehicleCount)
         for v in 0..<vehicleCount { refresh(v) }
         for i in 0..<n where isJob[i] && !(partner[i] >= 0 && !isPairPickup[i]) {
             unassigned.append(Int32(i)); unassignedSet[i] = true
@@ -145,7 +155,7 @@ final class Engine {
         TimeSegment.merge(a, b, travel: t(a.last, b.first))
     }
 
-    /// Number of customers on route v.
+    /// Number of stops (jobs and reloads) on route v.
     @inline(__always) func size(_ v: Int) -> Int { visits[v].count - 2 }
 
     /// Rebuilds the caches of route v from `visits[v]`. O(route length).
@@ -173,9 +183,11 @@ final class Engine {
             }
         }
         fwdT[v] = f; bwdT[v] = b; fwdL[v] = fl; bwdL[v] = bl; cumD[v] = cd
-        for k in 1..<(m - 1) { routeOf[Int(vis[k])] = Int32(v); posOf[Int(vis[k])] = Int32(k) }
-        if isUsed[v] != (m > 2) { usedCount += m > 2 ? 1 : -1; isUsed[v] = m > 2 }
-        routeCost[v] = m > 2 ? cd[m - 1] + vFixed[v] + latenessWeight * f[m - 1].timeWarp : 0
+        var jobs = 0
+        for k in 1..<(m - 1) { routeOf[Int(vis[k])] = Int32(v); posOf[Int(vis[k])] = Int32(k); if isJob[Int(vis[k])] { jobs += 1 } }
+        jobCount[v] = jobs
+        if isUsed[v] != (jobs > 0) { usedCount += jobs > 0 ? 1 : -1; isUsed[v] = jobs > 0 }
+        routeCost[v] = jobs > 0 ? cd[m - 1] + vFixed[v] + latenessWeight * f[m - 1].timeWarp : 0
     }
 
     /// Whether a whole-route summary meets vehicle v's hard constraints.
@@ -192,7 +204,7 @@ final class Engine {
 
     var totalDistance: Int64 {
         var s: Int64 = 0
-        for v in 0..<vehicleCount where size(v) > 0 { s += cumD[v][visits[v].count - 1] }
+        for v in 0..<vehicleCount where jobCount[v] > 0 { s += cumD[v][visits[v].count - 1] }
         return s
     }
 
@@ -211,14 +223,16 @@ final class Engine {
     /// Full re-simulation check of the current solution (for tests and final reporting). O(n).
     func verify() -> Bool {
         var seen = [Bool](repeating: false, count: n)
-        for v in 0..<vehicleCount where size(v) > 0 {
+        for v in 0..<vehicleCount where jobCount[v] > 0 {
             var ts = vStartSeg[v]
             var ls = LoadSegment.empty
             let vis = visits[v]
             for k in 1..<vis.count {
                 let node = Int(vis[k])
-                if k < vis.count - 1 {
-                    if !isJob[node] || seen[node] { return false }
+                if k < vis.count - 1 && !isJob[node] {
+                    guard case .reload = kindOfNode[node], reloads[v].contains(Int32(node)) else { return false }
+                } else if k < vis.count - 1 {
+                    if seen[node] { return false }
                     seen[node] = true
                     if requiredSkills[node] & ~vSkills[v] != 0 { return false }
                     if partner[node] >= 0 {

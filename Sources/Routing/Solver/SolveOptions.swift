@@ -54,6 +54,8 @@ public struct Solution: Sendable, Equatable {
     public var iterations: Int
     /// Internal objective value (distance + fixed costs + penalties, integer units).
     public var cost: Cost
+    /// Per route, its trips (jobs between reloads; one trip for single-trip vehicles), empty trips left out.
+    public var trips: [[[Int]]] = []
 
     public init(routes: [[Int]], vehicleOfRoute: [Int], feasible: Bool, distance: Double, vehicles: Int,
                 unassigned: [Int], iterations: Int, cost: Cost) {
