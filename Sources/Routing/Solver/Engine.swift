@@ -162,9 +162,12 @@ final class Engine {
     func refresh(_ v: Int) {
         let vis = visits[v]
         let m = vis.count
-        var f = [TimeSegment](repeating: vStartSeg[v], count: m)
-        var fl = [LoadSegment](repeating: .empty, count: m)
-        var cd = [Int64](repeating: 0, count: m)
+        // Reuse the route's buffers (taken out with swap so they stay uniquely referenced).
+        var f: [TimeSegment] = [], b: [TimeSegment] = [], fl: [LoadSegment] = [], bl: [LoadSegment] = [], cd: [Int64] = []
+        swap(&f, &fwdT[v]); swap(&b, &bwdT[v]); swap(&fl, &fwdL[v]); swap(&bl, &bwdL[v]); swap(&cd, &cumD[v])
+        Self.fit(&f, m, vStartSeg[v]); Self.fit(&b, m, vEndSeg[v])
+        Self.fit(&fl, m, .empty); Self.fit(&bl, m, .empty); Self.fit(&cd, m, 0)
+        f[0] = vStartSeg[v]; fl[0] = .empty; cd[0] = 0
         for k in 1..<m {
             let node = Int(vis[k])
             let seg = k == m - 1 ? vEndSeg[v] : nodeTime[node]
@@ -172,8 +175,7 @@ final class Engine {
             fl[k] = LoadSegment.merge(fl[k - 1], nodeLoad[node])
             cd[k] = cd[k - 1] + d(vis[k - 1], vis[k])
         }
-        var b = [TimeSegment](repeating: vEndSeg[v], count: m)
-        var bl = [LoadSegment](repeating: .empty, count: m)
+        b[m - 1] = vEndSeg[v]; bl[m - 1] = .empty
         if m >= 2 {
             for k in stride(from: m - 2, through: 0, by: -1) {
                 let node = Int(vis[k])
@@ -182,12 +184,17 @@ final class Engine {
                 bl[k] = LoadSegment.merge(nodeLoad[node], bl[k + 1])
             }
         }
-        fwdT[v] = f; bwdT[v] = b; fwdL[v] = fl; bwdL[v] = bl; cumD[v] = cd
+        let total = cd[m - 1], warp = f[m - 1].timeWarp
+        swap(&f, &fwdT[v]); swap(&b, &bwdT[v]); swap(&fl, &fwdL[v]); swap(&bl, &bwdL[v]); swap(&cd, &cumD[v])
         var jobs = 0
         for k in 1..<(m - 1) { routeOf[Int(vis[k])] = Int32(v); posOf[Int(vis[k])] = Int32(k); if isJob[Int(vis[k])] { jobs += 1 } }
         jobCount[v] = jobs
         if isUsed[v] != (jobs > 0) { usedCount += jobs > 0 ? 1 : -1; isUsed[v] = jobs > 0 }
-        routeCost[v] = jobs > 0 ? cd[m - 1] + vFixed[v] + latenessWeight * f[m - 1].timeWarp : 0
+        routeCost[v] = jobs > 0 ? total + vFixed[v] + latenessWeight * warp : 0
+    }
+
+    @inline(__always) static func fit<T>(_ a: inout [T], _ m: Int, _ fill: T) {
+        if a.count > m { a.removeLast(a.count - m) } else if a.count < m { a.append(contentsOf: repeatElement(fill, count: m - a.count)) }
     }
 
     /// Whether a whole-route summary meets vehicle v's hard constraints.
