@@ -27,7 +27,7 @@ public struct TimeSegment: Sendable, Equatable {
     }
 
     /// `a` followed by `b`, with `travel` the time from `a.last` to `b.first`.
-    @inlinable public static func merge(_ a: TimeSegment, _ b: TimeSegment, travel: Duration) -> TimeSegment {
+    @inlinable @inline(__always) public static func merge(_ a: TimeSegment, _ b: TimeSegment, travel: Duration) -> TimeSegment {
         let delta = a.duration - a.timeWarp + travel
         let wait = max(b.earliest - delta - a.latest, 0)
         let warp = max(a.earliest + delta - b.latest, 0)
@@ -68,7 +68,7 @@ public struct LoadSegment: Sendable, Equatable {
         (d1 &+ d2, p1 &+ p2, pointwiseMax(k1 &+ d2, k2 &+ p1))
     }
 
-    @inlinable public static func merge(_ a: LoadSegment, _ b: LoadSegment) -> LoadSegment {
+    @inlinable @inline(__always) public static func merge(_ a: LoadSegment, _ b: LoadSegment) -> LoadSegment {
         if !a.hasReload && !b.hasReload {
             return LoadSegment(delivery: a.delivery &+ b.delivery, pickup: a.pickup &+ b.pickup,
                                peak: pointwiseMax(a.peak &+ b.delivery, b.peak &+ a.pickup))
@@ -95,7 +95,7 @@ public struct LoadSegment: Sendable, Equatable {
     }
 
     /// Whether the sequence run alone fits `capacity` (every trip's peak and starting load).
-    @inlinable public func fits(_ capacity: Load) -> Bool {
+    @inlinable @inline(__always) public func fits(_ capacity: Load) -> Bool {
         if any(peak .> capacity) || any(delivery .> capacity) { return false }
         if !hasReload { return true }
         return !any(tailPeak .> capacity) && !any(tailDelivery .> capacity) && !any(innerPeak .> capacity)

@@ -21,30 +21,35 @@ extension Engine {
         let m = vis.count
         // Capacity does not depend on the position for unpaired jobs.
         // Without pickups on the route or in c, the peak is the start load, so capacity is position-free.
-        let total = fwdL[v][m - 1]
-        let positionFree = nodeLoad[ci].pickup == .zero && !total.hasReload && total.peak == total.delivery
-        if positionFree && !LoadSegment.merge(total, nodeLoad[ci]).fits(vCap[v]) { return .none }
+        // (Reads compact per-route and per-node summaries: copying a whole LoadSegment is costly here.)
+        let positionFree = deliveryOnlyRoute[v] && deliveryOnlyNode[ci]
+        if positionFree && any(routeStartLoad[v] &+ nodeDemand[ci] .> vCap[v]) { return .none }
         let fixed: Cost = jobCount[v] == 0 ? vFixed[v] : 0
         let cseg = nodeTime[ci]
         let f = fwdT[v], b = bwdT[v]
         let checkLoadPerPosition = !positionFree
+        // Hoisted: class properties are checked for exclusive access on every read.
+        let lw = latenessWeight, maxDur = vMaxDur[v], cap = vCap[v]
+        let cload = checkLoadPerPosition ? nodeLoad[ci] : .empty
+        let fl = checkLoadPerPosition ? fwdL[v] : [], bl = checkLoadPerPosition ? bwdL[v] : []
+        let warpBefore = f[m - 1].timeWarp
         for i in frozen[v]..<(m - 1) {
             if blink > 0 && rng.unit() < blink { continue }
             let a = vis[i], bnode = vis[i + 1]
             let delta = d(a, c) + d(c, bnode) - d(a, bnode) + fixed
-            if delta >= best.cost && latenessWeight == 0 { continue }
+            if delta >= best.cost && lw == 0 { continue }
             let t1 = TimeSegment.merge(f[i], cseg, travel: t(a, c))
-            if latenessWeight == 0 && t1.timeWarp > 0 { continue }
+            if lw == 0 && t1.timeWarp > 0 { continue }
             let ts = TimeSegment.merge(t1, b[i + 1], travel: t(c, bnode))
             var cost = delta
-            if latenessWeight > 0 {
-                cost += latenessWeight * (ts.timeWarp - f[m - 1].timeWarp)
+            if lw > 0 {
+                cost += lw * (ts.timeWarp - warpBefore)
                 if cost >= best.cost { continue }
             } else if ts.timeWarp != 0 { continue }
-            if ts.duration > vMaxDur[v] { continue }
+            if ts.duration > maxDur { continue }
             if checkLoadPerPosition {
-                let ls = LoadSegment.merge(LoadSegment.merge(fwdL[v][i], nodeLoad[ci]), bwdL[v][i + 1])
-                if !ls.fits(vCap[v]) { continue }
+                let ls = LoadSegment.merge(LoadSegment.merge(fl[i], cload), bl[i + 1])
+                if !ls.fits(cap) { continue }
             }
             best = Position(vehicle: v, i: i, j: i, cost: cost)
         }

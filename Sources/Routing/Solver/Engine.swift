@@ -41,10 +41,16 @@ final class Engine {
     /// At most this many routes may be used (fleet minimisation lowers it).
     var maxRoutes: Int = .max
     var isUsed: [Bool] = []
+    /// Per route: no pickups and no reloads, so the peak load is the start load (`routeStartLoad`).
+    var deliveryOnlyRoute: [Bool] = []
+    var routeStartLoad: [Load] = []
+    /// Per node: a plain delivery (or depot), and its demand.
+    let deliveryOnlyNode: [Bool]
+    let nodeDemand: [Load]
     /// Jobs on each route (routes of multi-trip vehicles also hold reload stops).
     var jobCount: [Int] = []
     /// Reload stops of each vehicle (empty for single-trip vehicles).
-    var reloads: [[Int32]] = []
+    let reloads: [[Int32]]
     var usedCount = 0
 
     /// Soft windows: cost per unit of time warp (0 = hard windows).
@@ -98,6 +104,8 @@ final class Engine {
         }
         nodeTime = nt; nodeLoad = nl; partner = part; isPairPickup = pp; penalty = pen
         hasPairs = part.contains { $0 >= 0 }
+        deliveryOnlyNode = nl.map { $0.pickup == .zero && !$0.hasReload }
+        nodeDemand = nl.map(\.delivery)
         isJob = p.nodes.map(\.isJob)
         requiredSkills = p.nodes.map(\.requiredSkills)
         priority = p.nodes.map(\.priority)
@@ -129,8 +137,9 @@ final class Engine {
 
         frozen = [Int](repeating: 0, count: vehicleCount)
         active = isJob
-        reloads = [[Int32]](repeating: [], count: vehicleCount)
-        for (i, node) in p.nodes.enumerated() { if case .reload(let v) = node.kind { reloads[v].append(Int32(i)) } }
+        var rl = [[Int32]](repeating: [], count: vehicleCount)
+        for (i, node) in p.nodes.enumerated() { if case .reload(let v) = node.kind { rl[v].append(Int32(i)) } }
+        reloads = rl
         visits = []; fwdT = []; bwdT = []; fwdL = []; bwdL = []; cumD = []
         routeCost = [Cost](repeating: 0, count: vehicleCount)
         routeOf = [Int32](repeating: -1, count: n)
@@ -142,6 +151,8 @@ final class Engine {
         }
         touchedFlag = [Bool](repeating: false, count: vehicleCount)
         isUsed = [Bool](repeating: false, count: vehicleCount)
+        deliveryOnlyRoute = [Bool](repeating: true, count: vehicleCount)
+        routeStartLoad = [Load](repeating: .zero, count: vehicleCount)
         jobCount = [Int](repeating: 0, count: vehicleCount)
         for v in 0..<vehicleCount { refresh(v) }
         for i in 0..<n where isJob[i] && !(partner[i] >= 0 && !isPairPickup[i]) {
@@ -167,24 +178,28 @@ final class Engine {
         swap(&f, &fwdT[v]); swap(&b, &bwdT[v]); swap(&fl, &fwdL[v]); swap(&bl, &bwdL[v]); swap(&cd, &cumD[v])
         Self.fit(&f, m, vStartSeg[v]); Self.fit(&b, m, vEndSeg[v])
         Self.fit(&fl, m, .empty); Self.fit(&bl, m, .empty); Self.fit(&cd, m, 0)
-        f[0] = vStartSeg[v]; fl[0] = .empty; cd[0] = 0
+        let startSeg = vStartSeg[v], endSeg = vEndSeg[v]
+        f[0] = startSeg; fl[0] = .empty; cd[0] = 0
         for k in 1..<m {
             let node = Int(vis[k])
-            let seg = k == m - 1 ? vEndSeg[v] : nodeTime[node]
+            let seg = k == m - 1 ? endSeg : nodeTime[node]
             f[k] = merge(f[k - 1], seg)
             fl[k] = LoadSegment.merge(fl[k - 1], nodeLoad[node])
             cd[k] = cd[k - 1] + d(vis[k - 1], vis[k])
         }
-        b[m - 1] = vEndSeg[v]; bl[m - 1] = .empty
+        b[m - 1] = endSeg; bl[m - 1] = .empty
         if m >= 2 {
             for k in stride(from: m - 2, through: 0, by: -1) {
                 let node = Int(vis[k])
-                let seg = k == 0 ? vStartSeg[v] : nodeTime[node]
+                let seg = k == 0 ? startSeg : nodeTime[node]
                 b[k] = merge(seg, b[k + 1])
                 bl[k] = LoadSegment.merge(nodeLoad[node], bl[k + 1])
             }
         }
         let total = cd[m - 1], warp = f[m - 1].timeWarp
+        let whole = fl[m - 1]
+        deliveryOnlyRoute[v] = !whole.hasReload && whole.peak == whole.delivery
+        routeStartLoad[v] = whole.delivery
         swap(&f, &fwdT[v]); swap(&b, &bwdT[v]); swap(&fl, &fwdL[v]); swap(&bl, &bwdL[v]); swap(&cd, &cumD[v])
         var jobs = 0
         for k in 1..<(m - 1) { routeOf[Int(vis[k])] = Int32(v); posOf[Int(vis[k])] = Int32(k); if isJob[Int(vis[k])] { jobs += 1 } }
