@@ -1,5 +1,9 @@
 /// The solver's mutable working state: routes per vehicle with cached prefix and suffix
 /// segments, so every insertion or move is checked in O(1). Single-threaded, owned by one call.
+///
+/// Stored properties opt out of dynamic exclusivity checks (`@exclusivity(unchecked)`): they cost
+/// ~20% of the search loop, and the engine is only ever used from one thread with no
+/// overlapping accesses (no inout access to a property spans a call that touches the same one).
 final class Engine {
     let n: Int
     let dist: [Int64]
@@ -19,62 +23,62 @@ final class Engine {
     let hasPriorities: Bool
 
     let vehicleCount: Int
-    var vStart: [Int32]
-    var vEnd: [Int32]
-    var vStartSeg: [TimeSegment]
-    var vEndSeg: [TimeSegment]
-    var vCap: [Load]
-    var vMaxDur: [Duration]
-    var vFixed: [Cost]
-    var vSkills: [UInt64]
+    @exclusivity(unchecked) var vStart: [Int32]
+    @exclusivity(unchecked) var vEnd: [Int32]
+    @exclusivity(unchecked) var vStartSeg: [TimeSegment]
+    @exclusivity(unchecked) var vEndSeg: [TimeSegment]
+    @exclusivity(unchecked) var vCap: [Load]
+    @exclusivity(unchecked) var vMaxDur: [Duration]
+    @exclusivity(unchecked) var vFixed: [Cost]
+    @exclusivity(unchecked) var vSkills: [UInt64]
     /// Vehicles with identical attributes share a type; only one empty route per type is tried.
     let vType: [Int]
     let typeCount: Int
 
     /// Per vehicle: how many leading stops are frozen (already committed; never moved or preceded).
-    var frozen: [Int]
+    @exclusivity(unchecked) var frozen: [Int]
     /// Jobs taking part in the plan (live plans release jobs over time; benchmarks: all).
-    var active: [Bool]
+    @exclusivity(unchecked) var active: [Bool]
     /// Nearest-neighbour lists for the ruin step, built on first use.
-    var neighbourCache: [[Int32]]? = nil
+    @exclusivity(unchecked) var neighbourCache: [[Int32]]? = nil
 
     /// At most this many routes may be used (fleet minimisation lowers it).
-    var maxRoutes: Int = .max
-    var isUsed: [Bool] = []
+    @exclusivity(unchecked) var maxRoutes: Int = .max
+    @exclusivity(unchecked) var isUsed: [Bool] = []
     /// Per route: no pickups and no reloads, so the peak load is the start load (`routeStartLoad`).
-    var deliveryOnlyRoute: [Bool] = []
-    var routeStartLoad: [Load] = []
+    @exclusivity(unchecked) var deliveryOnlyRoute: [Bool] = []
+    @exclusivity(unchecked) var routeStartLoad: [Load] = []
     /// Per node: a plain delivery (or depot), and its demand.
     let deliveryOnlyNode: [Bool]
     let nodeDemand: [Load]
     /// Jobs on each route (routes of multi-trip vehicles also hold reload stops).
-    var jobCount: [Int] = []
+    @exclusivity(unchecked) var jobCount: [Int] = []
     /// Reload stops of each vehicle (empty for single-trip vehicles).
     let reloads: [[Int32]]
-    var usedCount = 0
+    @exclusivity(unchecked) var usedCount = 0
 
     /// Soft windows: cost per unit of time warp (0 = hard windows).
-    var latenessWeight: Int64 = 0
+    @exclusivity(unchecked) var latenessWeight: Int64 = 0
 
     // Solution state.
-    var visits: [[Int32]]
-    var fwdT: [[TimeSegment]]
-    var bwdT: [[TimeSegment]]
-    var fwdL: [[LoadSegment]]
-    var bwdL: [[LoadSegment]]
-    var cumD: [[Int64]]
-    var routeCost: [Cost]
-    var routeOf: [Int32]
-    var posOf: [Int32]
-    var unassigned: [Int32] = []
-    var unassignedSet: [Bool]
+    @exclusivity(unchecked) var visits: [[Int32]]
+    @exclusivity(unchecked) var fwdT: [[TimeSegment]]
+    @exclusivity(unchecked) var bwdT: [[TimeSegment]]
+    @exclusivity(unchecked) var fwdL: [[LoadSegment]]
+    @exclusivity(unchecked) var bwdL: [[LoadSegment]]
+    @exclusivity(unchecked) var cumD: [[Int64]]
+    @exclusivity(unchecked) var routeCost: [Cost]
+    @exclusivity(unchecked) var routeOf: [Int32]
+    @exclusivity(unchecked) var posOf: [Int32]
+    @exclusivity(unchecked) var unassigned: [Int32] = []
+    @exclusivity(unchecked) var unassignedSet: [Bool]
 
     // Undo journal for one ruin-and-recreate step.
-    var recording = false
-    var touchedFlag: [Bool] = []
-    var touched: [Int] = []
-    var saved: [[Int32]] = []
-    var savedUnassigned: [Int32] = []
+    @exclusivity(unchecked) var recording = false
+    @exclusivity(unchecked) var touchedFlag: [Bool] = []
+    @exclusivity(unchecked) var touched: [Int] = []
+    @exclusivity(unchecked) var saved: [[Int32]] = []
+    @exclusivity(unchecked) var savedUnassigned: [Int32] = []
 
     init(_ p: Problem, objective: ObjectiveMode) {
         n = p.nodeCount
