@@ -101,7 +101,7 @@ public struct Problem: Sendable {
     public private(set) var vehicles: [Vehicle]
     /// Row-major node-indexed matrices.
     public let distances: [Distance]
-    public let durations: [Duration]
+    public internal(set) var durations: [Duration]
     /// Internal distance units per unit the caller reports in (10 for DIMACS Solomon, 1000 for exact).
     public var distanceScale: Double
     /// Internal time units per caller time unit.

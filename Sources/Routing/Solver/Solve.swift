@@ -7,6 +7,7 @@ public func solve(_ problem: Problem, options: SolveOptions) -> Solution {
     let e = Engine(problem, objective: options.objective)
     e.latenessWeight = options.latenessWeight
     e.regretConstruct(rng: &rng)
+    let constructed = Double(e.totalDistance) / problem.distanceScale
     if options.localSearch && !options.shouldStop() {
         e.localSearch(neighbours: e.buildNeighbours(limit: min(e.n, 100)), rng: &rng)
     }
@@ -21,7 +22,9 @@ public func solve(_ problem: Problem, options: SolveOptions) -> Solution {
         if let m = o.maxIterations { o.maxIterations = m - iterations }
         iterations += e.search(options: o, scale: problem.distanceScale, startFraction: startFraction, rng: &rng)
     }
-    return e.solution(problem, iterations: iterations)
+    var solution = e.solution(problem, iterations: iterations)
+    solution.constructionDistance = constructed
+    return solution
 }
 
 extension Engine {
@@ -36,7 +39,8 @@ extension Engine {
         var it = 0
         var cycleStart = 0
         let cBar = 10.0, lMax = 10.0
-        let useLocalSearch = options.localSearch
+        // On big instances a full local-search pass per new best would eat the budget.
+        let useLocalSearch = options.localSearch && n <= 1500
         while true {
             if let m = options.maxIterations, it >= m { break }
             if it & 7 == 0 && options.shouldStop() { break }
