@@ -143,30 +143,30 @@ private func benchLivePlan(json: Bool, seed: UInt64) throws -> Int32 {
     return ExitStatus.ok
 }
 
-/// Dawn wave: a reproducible city of `stops` deliveries and `vans` vans with up to 3 trips
-/// (15-minute reload), an 8-hour shift from 06:00 and a speed profile (slow morning peak).
+/// Dawn wave: a reproducible 20 × 20 km city of `stops` deliveries and `vans` vans with up to 3 trips
+/// (15-minute reload), a 9-hour shift from 06:00 and a speed profile (slow morning peak).
 /// Metres and seconds. Reports the distance after construction and after the search.
 private func dawnWave(stops: Int, vans: Int, seconds: Double, seed: UInt64, json: Bool) throws -> Int32 {
     let clock = ContinuousClock()
     let t0 = clock.now
     var rng = SeededGenerator(seed: seed)
     let n = 1 + stops
-    var xs = [Double](repeating: 15_000, count: n), ys = [Double](repeating: 15_000, count: n)
+    var xs = [Double](repeating: 10_000, count: n), ys = [Double](repeating: 10_000, count: n)
     for i in 1..<n {
         // Clustered city: a third uniform, the rest around 12 neighbourhood centres.
-        if rng.below(3) == 0 { xs[i] = Double(rng.below(30_000)); ys[i] = Double(rng.below(30_000)) }
+        if rng.below(3) == 0 { xs[i] = Double(rng.below(20_000)); ys[i] = Double(rng.below(20_000)) }
         else {
             var r2 = SeededGenerator(seed: UInt64(rng.below(12)) &+ 99)
-            let cx = Double(r2.below(30_000)), cy = Double(r2.below(30_000))
-            xs[i] = max(0, min(30_000, cx + Double(rng.below(4000)) - 2000)); ys[i] = max(0, min(30_000, cy + Double(rng.below(4000)) - 2000))
+            let cx = Double(r2.below(20_000)), cy = Double(r2.below(20_000))
+            xs[i] = max(0, min(20_000, cx + Double(rng.below(3000)) - 1500)); ys[i] = max(0, min(20_000, cy + Double(rng.below(3000)) - 1500))
         }
     }
     var dist = [Int64](repeating: 0, count: n * n), dur = [Int64](repeating: 0, count: n * n)
     for i in 0..<n { for j in 0..<n where i != j {
         let d = ((xs[i] - xs[j]) * (xs[i] - xs[j]) + (ys[i] - ys[j]) * (ys[i] - ys[j])).squareRoot() * 1.3
-        dist[i * n + j] = Int64(d); dur[i * n + j] = Int64(d / 8.3)   // ~30 km/h off-peak
+        dist[i * n + j] = Int64(d); dur[i * n + j] = Int64(d / 9.7)   // ~35 km/h off-peak
     } }
-    let shift: Int64 = 8 * 3600
+    let shift: Int64 = 9 * 3600
     var nodes = [Problem.Node(kind: .depot, ready: 0, due: shift)]
     var demand: Int64 = 0
     for _ in 1..<n {

@@ -27,7 +27,10 @@ extension Engine {
         let fixed: Cost = jobCount[v] == 0 ? vFixed[v] : 0
         let cseg = nodeTime[ci]
         let f = fwdT[v], b = bwdT[v]
-        let checkLoadPerPosition = !positionFree
+        let tripGaps = !positionFree && deliveryTripsRoute[v] && deliveryOnlyNode[ci]
+        let checkLoadPerPosition = !positionFree && !tripGaps
+        let gaps = tripGaps ? gapTripLoad[v] : []
+        let cq = nodeDemand[ci]
         // Hoisted: class properties are checked for exclusive access on every read.
         let lw = latenessWeight, maxDur = vMaxDur[v], cap = vCap[v]
         let cload = checkLoadPerPosition ? nodeLoad[ci] : .empty
@@ -47,7 +50,9 @@ extension Engine {
                 if cost >= best.cost { continue }
             } else if ts.timeWarp != 0 { continue }
             if ts.duration > maxDur { continue }
-            if checkLoadPerPosition {
+            if tripGaps {
+                if any(gaps[i] &+ cq .> cap) { continue }
+            } else if checkLoadPerPosition {
                 let ls = LoadSegment.merge(LoadSegment.merge(fl[i], cload), bl[i + 1])
                 if !ls.fits(cap) { continue }
             }

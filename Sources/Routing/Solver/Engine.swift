@@ -48,6 +48,10 @@ final class Engine {
     /// Per route: no pickups and no reloads, so the peak load is the start load (`routeStartLoad`).
     @exclusivity(unchecked) var deliveryOnlyRoute: [Bool] = []
     @exclusivity(unchecked) var routeStartLoad: [Load] = []
+    /// Per route: only deliveries and reloads; then `gapTripLoad[v][i]` is the start load of the
+    /// trip that the gap after visit i belongs to, so a delivery's capacity check is O(1) per gap.
+    @exclusivity(unchecked) var deliveryTripsRoute: [Bool] = []
+    @exclusivity(unchecked) var gapTripLoad: [[Load]] = []
     /// Per node: a plain delivery (or depot), and its demand.
     let deliveryOnlyNode: [Bool]
     let nodeDemand: [Load]
@@ -157,6 +161,8 @@ final class Engine {
         isUsed = [Bool](repeating: false, count: vehicleCount)
         deliveryOnlyRoute = [Bool](repeating: true, count: vehicleCount)
         routeStartLoad = [Load](repeating: .zero, count: vehicleCount)
+        deliveryTripsRoute = [Bool](repeating: false, count: vehicleCount)
+        gapTripLoad = [[Load]](repeating: [], count: vehicleCount)
         jobCount = [Int](repeating: 0, count: vehicleCount)
         for v in 0..<vehicleCount { refresh(v) }
         for i in 0..<n where isJob[i] && !(partner[i] >= 0 && !isPairPickup[i]) {
@@ -204,6 +210,28 @@ final class Engine {
         let whole = fl[m - 1]
         deliveryOnlyRoute[v] = !whole.hasReload && whole.peak == whole.delivery
         routeStartLoad[v] = whole.delivery
+        if whole.hasReload {
+            var plain = true
+            for k in 1..<(m - 1) where !deliveryOnlyNode[Int(vis[k])] && !isReloadNode(vis[k]) { plain = false; break }
+            deliveryTripsRoute[v] = plain
+            if plain {
+                var g: [Load] = []
+                swap(&g, &gapTripLoad[v])
+                Self.fit(&g, m - 1, .zero)
+                // Walk trips: a gap after visit i belongs to the trip that continues after i.
+                var k = 0
+                while k < m - 1 {
+                    var load = Load.zero
+                    var e = k + 1
+                    while e < m - 1 && !isReloadNode(vis[e]) { load &+= nodeDemand[Int(vis[e])]; e += 1 }
+                    for gap in k..<e { g[gap] = load }   // gaps k ..< e lie inside this trip
+                    k = e
+                }
+                swap(&g, &gapTripLoad[v])
+            }
+        } else {
+            deliveryTripsRoute[v] = false
+        }
         swap(&f, &fwdT[v]); swap(&b, &bwdT[v]); swap(&fl, &fwdL[v]); swap(&bl, &bwdL[v]); swap(&cd, &cumD[v])
         var jobs = 0
         for k in 1..<(m - 1) { routeOf[Int(vis[k])] = Int32(v); posOf[Int(vis[k])] = Int32(k); if isJob[Int(vis[k])] { jobs += 1 } }
@@ -211,6 +239,8 @@ final class Engine {
         if isUsed[v] != (jobs > 0) { usedCount += jobs > 0 ? 1 : -1; isUsed[v] = jobs > 0 }
         routeCost[v] = jobs > 0 ? total + vFixed[v] + latenessWeight * warp : 0
     }
+
+    @inline(__always) func isReloadNode(_ c: Int32) -> Bool { nodeLoad[Int(c)].hasReload }
 
     @inline(__always) static func fit<T>(_ a: inout [T], _ m: Int, _ fill: T) {
         if a.count > m { a.removeLast(a.count - m) } else if a.count < m { a.append(contentsOf: repeatElement(fill, count: m - a.count)) }

@@ -41,6 +41,9 @@ extension Engine {
         let cBar = 10.0, lMax = 10.0
         // On big instances a full local-search pass per new best would eat the budget.
         let useLocalSearch = options.localSearch && n <= 1500
+        // …and on mid-size ones it runs at most every n/5 iterations.
+        let lsInterval = n <= 200 ? 0 : n / 5
+        var lastLocalSearch = -lsInterval
         while true {
             if let m = options.maxIterations, it >= m { break }
             if it & 7 == 0 && options.shouldStop() { break }
@@ -67,7 +70,10 @@ extension Engine {
                 current = cand
                 if cand < best {
                     // Intensify around each new best with the granular local search.
-                    if useLocalSearch { localSearch(neighbours: neighbours, rng: &rng); current = totalCost }
+                    if useLocalSearch && it - lastLocalSearch >= lsInterval {
+                        lastLocalSearch = it
+                        localSearch(neighbours: neighbours, rng: &rng); current = totalCost
+                    }
                     best = current; bestRoutes = routesSnapshot()
                 }
             } else {
