@@ -1,7 +1,136 @@
 import Base
+import Foundation
+import Routing
 
 // Owned by the Routing work: `daybreak bench live-plan`.
 let benchLivePlanCommand = Command(
     name: "live-plan",
-    summary: "Live-plan insertion and ETA latency (not built yet).",
-    run: { _ in printErr("bench live-plan: not built yet"); return ExitStatus.unavailable })
+    summary: "Live-plan insertion and ETA latency; --tune FILES runs the solver on instances (developer aid).",
+    usage: "[--json] [--tune FILE,FILE,... --seconds S --bks CSV --seed N --fleet]",
+    options: [
+        .flag("json", "print one JSON line"),
+        .value("tune", "FILES", "comma-separated instance files to solve (developer aid)"),
+        .value("seconds", "S", "time limit per instance for --tune (default 10)"),
+        .value("bks", "CSV", "best-known table for gaps"),
+        .value("seed", "N", "seed (default 1)"),
+        .flag("fleet", "fleet objective for --tune"),
+        .flag("no-ls", "disable local search for --tune"),
+        .value("t0", "T", "initial temperature for --tune"),
+        .value("tf", "T", "final temperature for --tune"),
+    ],
+    run: { args in
+        if let files = args.string("tune") {
+            return try tuneSolver(files: files.split(separator: ",").map(String.init), args: args)
+        }
+        return try benchLivePlan(json: args.flag("json"), seed: args.uint64("seed", default: 1))
+    })
+
+private func tuneSolver(files: [String], args: ParsedArguments) throws -> Int32 {
+    let seconds = try args.double("seconds", default: 10)
+    let seed = try args.uint64("seed", default: 1)
+    var bks: BestKnownTable? = nil
+    if let b = args.string("bks") { bks = try BestKnownTable.parse(String(contentsOfFile: b, encoding: .utf8), file: b) }
+    var gaps: [Double] = []
+    for path in files {
+        let inst = try InstanceFile.parse(String(contentsOfFile: path, encoding: .utf8), file: path)
+        let problem = try Problem(instance: inst, rounding: .dimacs)
+        let clock = ContinuousClock()
+        let start = clock.now
+        let limit = Swift.Duration.seconds(seconds)
+        let opts = SolveOptions(seed: seed, objective: args.flag("fleet") ? .fleet : .distance,
+                                shouldStop: { clock.now - start >= limit },
+                                progress: { (clock.now - start) / limit })
+        var o = opts
+        o.localSearch = !args.flag("no-ls")
+        o.initialTemperature = try args.double("t0", default: 100)
+        o.finalTemperature = try args.double("tf", default: 1)
+        let sol = solve(problem, options: o)
+        let wall = clock.now - start
+        var line = "\(inst.name)\tveh=\(sol.vehicles)\tdist=\(sol.distance)\tfeasible=\(sol.feasible)\tit=\(sol.iterations)\twall=\(wall)"
+        if let e = bks?[inst.name], let d = e.distance {
+            let gap = (sol.distance - d) / d * 100
+            gaps.append(gap)
+            line += "\tbks=\(d)\tgap=\(String(format: "%.2f", gap))%"
+        }
+        print(line)
+    }
+    if !gaps.isEmpty { print("mean gap \(String(format: "%.3f", gaps.reduce(0, +) / Double(gaps.count)))% over \(gaps.count)") }
+    return ExitStatus.ok
+}
+
+/// A reproducible city: one depot, `vehicles` vans at their current positions, `jobs` planned
+/// stops and `extra` stops that arrive later. Metres and seconds (40 km/h), 10-hour day.
+private func liveCity(seed: UInt64, jobs: Int, extra: Int, vehicles: Int, capacity: Int64) throws -> Problem {
+    var rng = SeededGenerator(seed: seed)
+    let n = 1 + vehicles + jobs + extra
+    var xs = [Double](), ys = [Double]()
+    for _ in 0..<n { xs.append(Double(rng.below(20_000))); ys.append(Double(rng.below(20_000))) }
+    xs[0] = 10_000; ys[0] = 10_000
+    var dist = [Int64](repeating: 0, count: n * n), dur = [Int64](repeating: 0, count: n * n)
+    for i in 0..<n { for j in 0..<n where i != j {
+        let d = ((xs[i] - xs[j]) * (xs[i] - xs[j]) + (ys[i] - ys[j]) * (ys[i] - ys[j])).squareRoot() * 1.3
+        dist[i * n + j] = Int64(d); dur[i * n + j] = Int64(d / 11.1)
+    } }
+    let day: Int64 = 36_000
+    var nodes = [Problem.Node(kind: .depot, ready: 0, due: day)]
+    for _ in 0..<vehicles { nodes.append(Problem.Node(kind: .depot, ready: 0, due: day)) }
+    for _ in 0..<(jobs + extra) {
+        let a = Int64(rng.below(28_800))
+        nodes.append(Problem.Node(kind: .delivery, ready: a, due: a + 7_200, service: 180, demand: Load(Int64(1 + rng.below(10)), 0, 0, 0)))
+    }
+    let fleet = (0..<vehicles).map { Problem.Vehicle(start: 1 + $0, end: 0, capacity: Load(capacity, 0, 0, 0), shiftStart: 0, shiftEnd: day) }
+    return try Problem(nodes: nodes, vehicles: fleet, distances: dist, durations: dur)
+}
+
+private func percentile(_ xs: [Double], _ q: Double) -> Double {
+    let s = xs.sorted()
+    return s[min(s.count - 1, Int(Double(s.count - 1) * q + 0.5))]
+}
+
+private func benchLivePlan(json: Bool, seed: UInt64) throws -> Int32 {
+    let clock = ContinuousClock()
+    let jobs = 1000, extra = 300, vehicles = 100
+    let problem = try liveCity(seed: seed, jobs: jobs, extra: extra, vehicles: vehicles, capacity: 150)
+    let plan = LivePlan(problem: problem, seed: seed)
+    let firstJob = 1 + vehicles
+    let t0 = clock.now
+    let left = plan.plan(jobs: Array(firstJob..<(firstJob + jobs)), options: SolveOptions(seed: seed, maxIterations: 2_000))
+    let buildTime = clock.now - t0
+    for v in 0..<vehicles { plan.freeze(vehicle: v, stops: min(1, plan.route(v).count)) }
+    var insertMs: [Double] = []
+    var placed = 0
+    for j in (firstJob + jobs)..<(firstJob + jobs + extra) {
+        let s = clock.now
+        let r = plan.insert(job: j)
+        let e = clock.now - s
+        insertMs.append(Double(e.components.attoseconds) / 1e15 + Double(e.components.seconds) * 1000)
+        if case .success = r { placed += 1 }
+        plan.cancel(job: j)   // keep the plan at 1,000 jobs
+    }
+    // ETAs of a 40-stop route after a position update.
+    let small = try liveCity(seed: seed &+ 1, jobs: 40, extra: 0, vehicles: 1, capacity: 10_000)
+    let one = LivePlan(problem: small, latenessWeight: 1, seed: seed)
+    one.plan(jobs: Array(2..<42), options: SolveOptions(seed: seed, maxIterations: 0))
+    let stops = one.route(0).count
+    var etaUs: [Double] = []
+    var sink: Int64 = 0
+    for k in 0..<2_000 {
+        let s = clock.now
+        one.updatePosition(vehicle: 0, node: 1, time: Int64(k % 60))
+        one.etas(0) { sink &+= $0.departure }
+        let e = clock.now - s
+        etaUs.append(Double(e.components.attoseconds) / 1e12 + Double(e.components.seconds) * 1e6)
+    }
+    let p50 = percentile(insertMs, 0.5), p99 = percentile(insertMs, 0.99), eta = percentile(etaUs, 0.5)
+    if json {
+        print(JSONValue.object([("insert_p50_ms", .double(p50)), ("insert_p99_ms", .double(p99)), ("eta_us", .double(eta)),
+                                ("eta_p99_us", .double(percentile(etaUs, 0.99))), ("jobs", .int(jobs)), ("vehicles", .int(vehicles)),
+                                ("inserted", .int(placed)), ("tried", .int(extra)), ("eta_route_stops", .int(stops)),
+                                ("plan_unassigned", .int(left.count)), ("sink", .int(Int(sink & 1)))]).rendered())
+    } else {
+        print("live plan: \(jobs) jobs, \(vehicles) vehicles, built in \(buildTime) (\(left.count) unassigned)")
+        print("insert one job: p50 \(String(format: "%.3f", p50)) ms, p99 \(String(format: "%.3f", p99)) ms (\(placed)/\(extra) placed; targets 1 ms / 5 ms)")
+        print("ETAs of a \(stops)-stop route after a position update: p50 \(String(format: "%.2f", eta)) µs, p99 \(String(format: "%.2f", percentile(etaUs, 0.99))) µs (target 20 µs)")
+    }
+    return ExitStatus.ok
+}

@@ -20,19 +20,15 @@ extension Engine {
         let vis = visits[v]
         let m = vis.count
         // Capacity does not depend on the position for unpaired jobs.
-        let loadOK: Bool
-        if nodeLoad[ci].pickup == .zero {
-            let total = fwdL[v][m - 1]
-            loadOK = LoadSegment.merge(total, nodeLoad[ci]).fits(vCap[v])
-        } else {
-            loadOK = true
-        }
-        if !loadOK { return .none }
+        // Without pickups on the route or in c, the peak is the start load, so capacity is position-free.
+        let total = fwdL[v][m - 1]
+        let positionFree = nodeLoad[ci].pickup == .zero && total.peak == total.delivery
+        if positionFree && !LoadSegment.merge(total, nodeLoad[ci]).fits(vCap[v]) { return .none }
         let fixed: Cost = m == 2 ? vFixed[v] : 0
         let cseg = nodeTime[ci]
         let f = fwdT[v], b = bwdT[v]
-        let checkLoadPerPosition = nodeLoad[ci].pickup != .zero
-        for i in 0..<(m - 1) {
+        let checkLoadPerPosition = !positionFree
+        for i in frozen[v]..<(m - 1) {
             if blink > 0 && rng.unit() < blink { continue }
             let a = vis[i], bnode = vis[i + 1]
             let delta = d(a, c) + d(c, bnode) - d(a, bnode) + fixed
@@ -66,7 +62,7 @@ extension Engine {
         let fixed: Cost = m == 2 ? vFixed[v] : 0
         let f = fwdT[v], b = bwdT[v], fl = fwdL[v], bl = bwdL[v]
         let cap = vCap[v], maxDur = vMaxDur[v]
-        for i in 0..<(m - 1) {
+        for i in frozen[v]..<(m - 1) {
             if blink > 0 && rng.unit() < blink { continue }
             let a = vis[i]
             let dp = d(a, p) - d(a, vis[i + 1])
@@ -75,7 +71,6 @@ extension Engine {
             var segL = LoadSegment.merge(fl[i], nodeLoad[pi])
             if !segL.fits(cap) { continue }
             var last = p
-            var inner: Int64 = 0   // distance inside the moved-over stretch beyond the original arc
             for j in i..<(m - 1) {
                 // Delivery after original visit j (j == i: right after the pickup).
                 let next = vis[j + 1]
@@ -83,7 +78,7 @@ extension Engine {
                 if j == i {
                     delta = d(a, p) + d(p, q) + d(q, next) - d(a, next) + fixed
                 } else {
-                    delta = dp + d(p, vis[i + 1]) + inner + d(last, q) + d(q, next) - d(last, next) + fixed
+                    delta = dp + d(p, vis[i + 1]) + d(last, q) + d(q, next) - d(last, next) + fixed
                 }
                 if delta < best.cost || latenessWeight > 0 {
                     let t2 = TimeSegment.merge(segT, nodeTime[qi], travel: t(last, q))
@@ -98,7 +93,6 @@ extension Engine {
                 // Extend the stretch between pickup and delivery by original visit j+1.
                 if j + 1 >= m - 1 { break }
                 let nxt = vis[j + 1]
-                if j > i { inner += d(last, nxt) }
                 segT = TimeSegment.merge(segT, nodeTime[Int(nxt)], travel: t(last, nxt))
                 if segT.timeWarp > 0 && latenessWeight == 0 { break }
                 segL = LoadSegment.merge(segL, nodeLoad[Int(nxt)])
@@ -115,8 +109,10 @@ extension Engine {
         var emptyTried = 0 as UInt64
         var emptyTriedBig: Set<Int> = []
         let paired = partner[Int(c)] >= 0
+        let mayOpen = usedCount < maxRoutes
         for v in 0..<vehicleCount {
             if visits[v].count == 2 {
+                if !mayOpen { continue }
                 let ty = vType[v]
                 if ty < 64 { if emptyTried & (1 << UInt64(ty)) != 0 { continue }; emptyTried |= 1 << UInt64(ty) }
                 else { if !emptyTriedBig.insert(ty).inserted { continue } }
@@ -187,7 +183,7 @@ extension Engine {
     func regretConstruct(k: Int = 3, rng: inout SeededGenerator) {
         var pending = unassigned
         for c in pending { clearUnassigned(c) }
-        if pending.count * vehicleCount > 400_000 {
+        if pending.count * vehicleCount > 50_000 {
             pending.sort { (nodeTime[Int($0)].latest, $0) < (nodeTime[Int($1)].latest, $1) }
             recreate(pending, blink: 0, rng: &rng)
             return
@@ -204,14 +200,15 @@ extension Engine {
         for idx in pending.indices { for v in 0..<vehicleCount { fill(idx, v) } }
         var alive = [Bool](repeating: true, count: pending.count)
         var remaining = pending.count
+        var emptySeen = [Bool](repeating: false, count: typeCount)
         while remaining > 0 {
             var pick = -1, pickRegret: Cost = -1, pickBest: Cost = .max, pickV = -1
             for idx in pending.indices where alive[idx] {
                 var bestK = [Cost](repeating: .max, count: k)
                 var bestV = -1
-                var emptySeen: Set<Int> = []
+                for k in emptySeen.indices { emptySeen[k] = false }
                 for v in 0..<vehicleCount {
-                    if visits[v].count == 2 && !emptySeen.insert(vType[v]).inserted { continue }
+                    if visits[v].count == 2 { if emptySeen[vType[v]] { continue }; emptySeen[vType[v]] = true }
                     let c = cache[idx][v]
                     if c == .max { continue }
                     if c < bestK[0] { bestV = v }

@@ -4,7 +4,7 @@
 extension Engine {
     /// Nearest jobs of each job (itself first), at most `limit` per job. O(n² log n).
     func buildNeighbours(limit: Int) -> [[Int32]] {
-        let jobs = (0..<n).filter { isJob[$0] }
+        let jobs = (0..<n).filter { active[$0] }
         var out = [[Int32]](repeating: [], count: n)
         for a in jobs {
             var row = jobs.map { (d(Int32(a), Int32($0)) + d(Int32($0), Int32(a)), $0) }
@@ -26,7 +26,7 @@ extension Engine {
         var seed: Int32 = -1
         for _ in 0..<32 {
             let c = Int32(rng.below(n))
-            if isJob[Int(c)] && routeOf[Int(c)] >= 0 { seed = c; break }
+            if active[Int(c)] && routeOf[Int(c)] >= 0 { seed = c; break }
         }
         if seed < 0 { return [] }
         var removed: [Int32] = []
@@ -56,6 +56,7 @@ extension Engine {
             ruinedRoutes.append(v)
             for x in victims {
                 let u = unit(x)
+                if Int(posOf[Int(u)]) <= frozen[v] || (partner[Int(u)] >= 0 && Int(posOf[Int(partner[Int(u)])]) <= frozen[v]) { continue }
                 if routeOf[Int(u)] >= 0 { _ = detach(u); removed.append(u) }
             }
         }

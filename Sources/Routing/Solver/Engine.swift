@@ -9,22 +9,36 @@ final class Engine {
     /// Partner of a paired node (-1 when unpaired).
     let partner: [Int32]
     let isPairPickup: [Bool]
+    /// Whether any pickup-delivery pair exists (some operators then stay off).
+    let hasPairs: Bool
     let isJob: [Bool]
     let penalty: [Cost]
     let requiredSkills: [UInt64]
 
     let vehicleCount: Int
-    let vStart: [Int32]
-    let vEnd: [Int32]
-    let vStartSeg: [TimeSegment]
-    let vEndSeg: [TimeSegment]
-    let vCap: [Load]
-    let vMaxDur: [Duration]
-    let vFixed: [Cost]
-    let vSkills: [UInt64]
+    var vStart: [Int32]
+    var vEnd: [Int32]
+    var vStartSeg: [TimeSegment]
+    var vEndSeg: [TimeSegment]
+    var vCap: [Load]
+    var vMaxDur: [Duration]
+    var vFixed: [Cost]
+    var vSkills: [UInt64]
     /// Vehicles with identical attributes share a type; only one empty route per type is tried.
     let vType: [Int]
     let typeCount: Int
+
+    /// Per vehicle: how many leading stops are frozen (already committed; never moved or preceded).
+    var frozen: [Int]
+    /// Jobs taking part in the plan (live plans release jobs over time; benchmarks: all).
+    var active: [Bool]
+    /// Nearest-neighbour lists for the ruin step, built on first use.
+    var neighbourCache: [[Int32]]? = nil
+
+    /// At most this many routes may be used (fleet minimisation lowers it).
+    var maxRoutes: Int = .max
+    var isUsed: [Bool] = []
+    var usedCount = 0
 
     /// Soft windows: cost per unit of time warp (0 = hard windows).
     var latenessWeight: Int64 = 0
@@ -73,6 +87,7 @@ final class Engine {
             pen[i] = node.unassignedPenalty > 0 ? node.unassignedPenalty : defaultPenalty
         }
         nodeTime = nt; nodeLoad = nl; partner = part; isPairPickup = pp; penalty = pen
+        hasPairs = part.contains { $0 >= 0 }
         isJob = p.nodes.map(\.isJob)
         requiredSkills = p.nodes.map(\.requiredSkills)
 
@@ -99,6 +114,8 @@ final class Engine {
         }
         vType = vt; typeCount = types.count
 
+        frozen = [Int](repeating: 0, count: vehicleCount)
+        active = isJob
         visits = []; fwdT = []; bwdT = []; fwdL = []; bwdL = []; cumD = []
         routeCost = [Cost](repeating: 0, count: vehicleCount)
         routeOf = [Int32](repeating: -1, count: n)
@@ -109,6 +126,7 @@ final class Engine {
             fwdT.append([]); bwdT.append([]); fwdL.append([]); bwdL.append([]); cumD.append([])
         }
         touchedFlag = [Bool](repeating: false, count: vehicleCount)
+        isUsed = [Bool](repeating: false, count: vehicleCount)
         for v in 0..<vehicleCount { refresh(v) }
         for i in 0..<n where isJob[i] && !(partner[i] >= 0 && !isPairPickup[i]) {
             unassigned.append(Int32(i)); unassignedSet[i] = true
@@ -150,6 +168,7 @@ final class Engine {
         }
         fwdT[v] = f; bwdT[v] = b; fwdL[v] = fl; bwdL[v] = bl; cumD[v] = cd
         for k in 1..<(m - 1) { routeOf[Int(vis[k])] = Int32(v); posOf[Int(vis[k])] = Int32(k) }
+        if isUsed[v] != (m > 2) { usedCount += m > 2 ? 1 : -1; isUsed[v] = m > 2 }
         routeCost[v] = m > 2 ? cd[m - 1] + vFixed[v] + latenessWeight * f[m - 1].timeWarp : 0
     }
 
@@ -178,7 +197,7 @@ final class Engine {
         for i in 0..<n { routeOf[i] = -1; posOf[i] = -1; unassignedSet[i] = false }
         unassigned.removeAll(keepingCapacity: true)
         for v in 0..<vehicleCount { refresh(v) }
-        for i in 0..<n where isJob[i] && routeOf[i] < 0 && !(partner[i] >= 0 && !isPairPickup[i]) {
+        for i in 0..<n where active[i] && routeOf[i] < 0 && !(partner[i] >= 0 && !isPairPickup[i]) {
             unassigned.append(Int32(i)); unassignedSet[i] = true
         }
     }

@@ -6,29 +6,41 @@ public func solve(_ problem: Problem, options: SolveOptions) -> Solution {
     var rng = SeededGenerator(seed: options.seed)
     let e = Engine(problem, objective: options.objective)
     e.regretConstruct(rng: &rng)
+    if options.localSearch && !options.shouldStop() {
+        e.localSearch(neighbours: e.buildNeighbours(limit: min(e.n, 100)), rng: &rng)
+    }
     var iterations = 0
-    if !options.shouldStop() && options.maxIterations != 0 {
-        iterations = e.search(options: options, scale: problem.distanceScale, rng: &rng)
+    var startFraction = 0.0
+    if options.objective == .fleet && !options.shouldStop() && options.maxIterations != 0 {
+        startFraction = 0.5
+        iterations = e.minimizeFleet(options: options, until: startFraction, rng: &rng)
+    }
+    if !options.shouldStop() && (options.maxIterations.map { iterations < $0 } ?? true) {
+        var o = options
+        if let m = o.maxIterations { o.maxIterations = m - iterations }
+        iterations += e.search(options: o, scale: problem.distanceScale, startFraction: startFraction, rng: &rng)
     }
     return e.solution(problem, iterations: iterations)
 }
 
 extension Engine {
     /// The SISR loop. Leaves the best solution found loaded in the engine; returns iterations run.
-    func search(options: SolveOptions, scale: Double, rng: inout SeededGenerator) -> Int {
-        let neighbours = buildNeighbours(limit: min(n, 150))
+    func search(options: SolveOptions, scale: Double, startFraction: Double = 0, rng: inout SeededGenerator) -> Int {
+        if neighbourCache == nil { neighbourCache = buildNeighbours(limit: min(n, 100)) }
+        let neighbours = neighbourCache!
         var current = totalCost
         var best = current
         var bestRoutes = routesSnapshot()
-        let t0 = 100 * scale, tf = 1 * scale
+        let t0 = options.initialTemperature * scale, tf = options.finalTemperature * scale
         var it = 0
         var cycleStart = 0
         let cBar = 10.0, lMax = 10.0
+        let useLocalSearch = options.localSearch
         while true {
             if let m = options.maxIterations, it >= m { break }
             if it & 7 == 0 && options.shouldStop() { break }
             let frac: Double
-            if let pr = options.progress { frac = min(1, max(0, pr())) }
+            if let pr = options.progress { frac = min(1, max(0, (pr() - startFraction) / (1 - startFraction))) }
             else {
                 var f = Double(it - cycleStart) / Double(options.iterationsPerCycle)
                 if f >= 1 { cycleStart = it; f = 0; load(bestRoutes); current = best }
@@ -48,7 +60,11 @@ extension Engine {
             if Double(cand) < threshold {
                 commit()
                 current = cand
-                if cand < best { best = cand; bestRoutes = routesSnapshot() }
+                if cand < best {
+                    // Intensify around each new best with the granular local search.
+                    if useLocalSearch { localSearch(neighbours: neighbours, rng: &rng); current = totalCost }
+                    best = current; bestRoutes = routesSnapshot()
+                }
             } else {
                 rollback()
             }
@@ -73,5 +89,68 @@ extension Engine {
         return Solution(routes: routes, vehicleOfRoute: vor, feasible: un.isEmpty && verify(),
                         distance: Double(totalDistance) / p.distanceScale, vehicles: routes.count,
                         unassigned: un, iterations: iterations, cost: totalCost)
+    }
+}
+
+extension Engine {
+    /// Route minimisation (the SISR paper's fleet phase): repeatedly take a route out, forbid
+    /// that many routes, and ruin-and-recreate while accepting candidates with fewer unassigned
+    /// jobs, or the same number with a lower sum of "absence" counts (how long each job has
+    /// stayed out), which steers the search toward placing hard jobs. Runs until
+    /// `progress() ≥ until` (or half of `maxIterations`, or one cycle without a progress closure).
+    func minimizeFleet(options: SolveOptions, until: Double, rng: inout SeededGenerator) -> Int {
+        guard unassigned.isEmpty, usedCount > 1 else { return 0 }
+        if neighbourCache == nil { neighbourCache = buildNeighbours(limit: min(n, 100)) }
+        let neighbours = neighbourCache!
+        let iterationCap = options.maxIterations.map { $0 / 2 } ?? (options.progress == nil ? options.iterationsPerCycle : Int.max)
+        var bestRoutes = routesSnapshot()
+        var k = usedCount
+        var absences = [Int](repeating: 0, count: n)
+        var it = 0
+        func outOfBudget() -> Bool {
+            if it >= iterationCap { return true }
+            if it & 7 == 0 {
+                if options.shouldStop() { return true }
+                if let pr = options.progress, pr() >= until { return true }
+            }
+            return false
+        }
+        outer: while k > 1 {
+            load(bestRoutes)
+            maxRoutes = k - 1
+            // Take out a random used route.
+            let used = (0..<vehicleCount).filter { size($0) > 0 }
+            let r = used[rng.below(used.count)]
+            for c in visits[r].dropFirst().dropLast() where isPairPickup[Int(c)] || partner[Int(c)] < 0 { _ = detach(c); markUnassigned(c) }
+            refresh(r)
+            // A cheap first attempt: put them back anywhere.
+            var pending = unassigned
+            for u in pending { unassignedSet[Int(u)] = false }
+            unassigned.removeAll(keepingCapacity: true)
+            sortForRecreate(&pending, rng: &rng)
+            recreate(pending, blink: 0, rng: &rng)
+            while !unassigned.isEmpty {
+                if outOfBudget() { break outer }
+                it += 1
+                var curAbs = 0
+                for u in unassigned { curAbs += absences[Int(u)] }
+                let curCount = unassigned.count
+                begin()
+                var removed = ruin(neighbours: neighbours, averageRemoved: 10, maxString: 10, rng: &rng)
+                removed.append(contentsOf: unassigned)
+                for u in unassigned { unassignedSet[Int(u)] = false }
+                unassigned.removeAll(keepingCapacity: true)
+                sortForRecreate(&removed, rng: &rng)
+                recreate(removed, blink: 0.01, rng: &rng)
+                var candAbs = 0
+                for u in unassigned { absences[Int(u)] += 1; candAbs += absences[Int(u)] }
+                if unassigned.count < curCount || (unassigned.count == curCount && candAbs < curAbs) { commit() } else { rollback() }
+            }
+            bestRoutes = routesSnapshot()
+            k = usedCount
+        }
+        load(bestRoutes)
+        maxRoutes = k
+        return it
     }
 }

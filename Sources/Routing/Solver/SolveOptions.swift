@@ -19,6 +19,12 @@ public struct SolveOptions: Sendable {
     /// Stop after this many improvement iterations even if `shouldStop` stays false.
     public var maxIterations: Int?
     public var iterationsPerCycle: Int
+    /// Annealing temperatures in the caller's distance unit: a candidate worse by Δ is accepted
+    /// with probability exp(-Δ/T), T cooling geometrically from `initialTemperature` to `finalTemperature`.
+    public var initialTemperature: Double = 100
+    public var finalTemperature: Double = 1
+    /// Run the granular local search after construction and on every new best solution.
+    public var localSearch: Bool = true
 
     public init(seed: UInt64 = 1, objective: ObjectiveMode = .distance,
                 shouldStop: @escaping @Sendable () -> Bool = { false },
