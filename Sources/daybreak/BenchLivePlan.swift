@@ -15,6 +15,7 @@ let benchLivePlanCommand = Command(
         .value("seed", "N", "seed (default 1)"),
         .flag("fleet", "fleet objective for --tune"),
         .flag("no-ls", "disable local search for --tune"),
+        .flag("exact", "exact Euclidean rounding for --tune (default DIMACS)"),
         .value("t0", "T", "initial temperature for --tune"),
         .value("tf", "T", "final temperature for --tune"),
     ],
@@ -33,7 +34,7 @@ private func tuneSolver(files: [String], args: ParsedArguments) throws -> Int32 
     var gaps: [Double] = []
     for path in files {
         let inst = try InstanceFile.parse(String(contentsOfFile: path, encoding: .utf8), file: path)
-        let problem = try Problem(instance: inst, rounding: .dimacs)
+        let problem = try Problem(instance: inst, rounding: args.flag("exact") ? .exact : .dimacs)
         let clock = ContinuousClock()
         let start = clock.now
         let limit = Swift.Duration.seconds(seconds)

@@ -5,6 +5,7 @@
 public func solve(_ problem: Problem, options: SolveOptions) -> Solution {
     var rng = SeededGenerator(seed: options.seed)
     let e = Engine(problem, objective: options.objective)
+    e.latenessWeight = options.latenessWeight
     e.regretConstruct(rng: &rng)
     if options.localSearch && !options.shouldStop() {
         e.localSearch(neighbours: e.buildNeighbours(limit: min(e.n, 100)), rng: &rng)
@@ -76,8 +77,8 @@ extension Engine {
     /// Converts the loaded routes to a public `Solution`.
     func solution(_ p: Problem, iterations: Int) -> Solution {
         var routes: [[Int]] = [], vor: [Int] = []
-        for v in 0..<vehicleCount where size(v) > 0 {
-            routes.append(visits[v].dropFirst().dropLast().map { p.externalIndex[Int($0)] })
+        for v in 0..<vehicleCount where jobCount[v] > 0 {
+            routes.append(visits[v].dropFirst().dropLast().filter { isJob[Int($0)] }.map { p.externalIndex[Int($0)] })
             vor.append(v)
         }
         var un: [Int] = []
@@ -86,9 +87,17 @@ extension Engine {
             if partner[Int(u)] >= 0 { un.append(p.externalIndex[Int(partner[Int(u)])]) }
         }
         un.sort()
-        return Solution(routes: routes, vehicleOfRoute: vor, feasible: un.isEmpty && verify(),
-                        distance: Double(totalDistance) / p.distanceScale, vehicles: routes.count,
-                        unassigned: un, iterations: iterations, cost: totalCost)
+        var sol = Solution(routes: routes, vehicleOfRoute: vor, feasible: un.isEmpty && verify(),
+                           distance: Double(totalDistance) / p.distanceScale, vehicles: routes.count,
+                           unassigned: un, iterations: iterations, cost: totalCost)
+        sol.trips = vor.map { v in
+            var trips: [[Int]] = [[]]
+            for c in visits[v].dropFirst().dropLast() {
+                if isJob[Int(c)] { trips[trips.count - 1].append(p.externalIndex[Int(c)]) } else { trips.append([]) }
+            }
+            return trips.filter { !$0.isEmpty }
+        }
+        return sol
     }
 }
 
@@ -119,9 +128,9 @@ extension Engine {
             load(bestRoutes)
             maxRoutes = k - 1
             // Take out a random used route.
-            let used = (0..<vehicleCount).filter { size($0) > 0 }
+            let used = (0..<vehicleCount).filter { jobCount[$0] > 0 }
             let r = used[rng.below(used.count)]
-            for c in visits[r].dropFirst().dropLast() where isPairPickup[Int(c)] || partner[Int(c)] < 0 { _ = detach(c); markUnassigned(c) }
+            for c in visits[r].dropFirst().dropLast() where isJob[Int(c)] && isPairPickup[Int(c)] || partner[Int(c)] < 0 { _ = detach(c); markUnassigned(c) }
             refresh(r)
             // A cheap first attempt: put them back anywhere.
             var pending = unassigned

@@ -23,6 +23,8 @@ public struct SolveOptions: Sendable {
     /// with probability exp(-Δ/T), T cooling geometrically from `initialTemperature` to `finalTemperature`.
     public var initialTemperature: Double = 100
     public var finalTemperature: Double = 1
+    /// Soft time windows: cost per internal time unit of lateness (time warp); 0 keeps windows hard.
+    public var latenessWeight: Cost = 0
     /// Run the granular local search after construction and on every new best solution.
     public var localSearch: Bool = true
 
@@ -52,6 +54,8 @@ public struct Solution: Sendable, Equatable {
     public var iterations: Int
     /// Internal objective value (distance + fixed costs + penalties, integer units).
     public var cost: Cost
+    /// Per route, its trips (jobs between reloads; one trip for single-trip vehicles), empty trips left out.
+    public var trips: [[[Int]]] = []
 
     public init(routes: [[Int]], vehicleOfRoute: [Int], feasible: Bool, distance: Double, vehicles: Int,
                 unassigned: [Int], iterations: Int, cost: Cost) {

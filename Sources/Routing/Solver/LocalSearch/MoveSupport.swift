@@ -15,7 +15,7 @@ extension Engine {
     /// Whether job c may be moved by local search (not frozen, not part of a pair).
     @inline(__always) func movable(_ c: Int32) -> Bool {
         let v = Int(routeOf[Int(c)])
-        return v >= 0 && partner[Int(c)] < 0 && Int(posOf[Int(c)]) > frozen[v]
+        return v >= 0 && isJob[Int(c)] && partner[Int(c)] < 0 && Int(posOf[Int(c)]) > frozen[v]
     }
 
     /// Cost of route v with visits [k1, k2) removed (k1 ≥ 1, k2 ≤ m-1), or nil if infeasible.
@@ -23,7 +23,7 @@ extension Engine {
     func costWithout(_ v: Int, _ k1: Int, _ k2: Int) -> Cost? {
         let vis = visits[v]
         let m = vis.count
-        if k1 == 1 && k2 == m - 1 { return 0 }
+        if jobCount[v] == k2 - k1 { return 0 }   // only reload stops (if any) would remain
         let ts = merge(fwdT[v][k1 - 1], bwdT[v][k2])
         let ls = LoadSegment.merge(fwdL[v][k1 - 1], bwdL[v][k2])
         let dist = cumD[v][k1 - 1] + d(vis[k1 - 1], vis[k2]) + cumD[v][m - 1] - cumD[v][k2]

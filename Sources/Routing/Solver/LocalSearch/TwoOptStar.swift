@@ -1,9 +1,10 @@
 /// 2-opt*: cut route u after visit i and route v after visit j and exchange the tails.
 /// Only between vehicles that end at the same place with the same end window and skills,
-/// and only when no pickup-delivery pair is in the problem (tails would split pairs).
+/// and only when no pickup-delivery pair is in the problem (tails would split pairs) and
+/// neither vehicle has reload stops.
 extension Engine {
     func evaluateTwoOptStar(_ u: Int, after i: Int, _ v: Int, after j: Int) -> Cost? {
-        guard u != v, !hasPairs, vEnd[u] == vEnd[v], vEndSeg[u] == vEndSeg[v], vSkills[u] == vSkills[v] else { return nil }
+        guard u != v, !hasPairs, reloads[u].isEmpty, reloads[v].isEmpty, vEnd[u] == vEnd[v], vEndSeg[u] == vEndSeg[v], vSkills[u] == vSkills[v] else { return nil }
         let mu = visits[u].count, mv = visits[v].count
         guard i >= frozen[u], j >= frozen[v], i < mu - 1, j < mv - 1 else { return nil }
         let visU = visits[u], visV = visits[v]
