@@ -32,27 +32,29 @@ struct CLIProcess {
         p.standardError = err
         try p.run()
         // Read both pipes to the end before waiting, so a chatty child never blocks on a full pipe.
+        // (A plain Thread, not libdispatch: the package's own `Dispatch` target shadows that module here.)
         let errData = LockedData()
-        let group = DispatchGroup()
-        group.enter()
-        DispatchQueue.global().async {
-            errData.set(err.fileHandleForReading.readDataToEndOfFile())
-            group.leave()
-        }
+        let reader = Thread { errData.set(err.fileHandleForReading.readDataToEndOfFile()) }
+        reader.start()
         let outData = out.fileHandleForReading.readDataToEndOfFile()
-        group.wait()
+        let errBytes = errData.waitForValue()
         p.waitUntilExit()
         return Result(status: p.terminationStatus,
                       stdout: String(decoding: outData, as: UTF8.self),
-                      stderr: String(decoding: errData.get(), as: UTF8.self))
+                      stderr: String(decoding: errBytes, as: UTF8.self))
     }
 }
 
-/// A Data box written by one thread and read by another after a DispatchGroup wait.
-/// Invariant: every access goes through `lock`.
+/// A Data box written once by one thread and read by another, which waits for the write.
+/// Invariant: every access holds `condition`'s lock.
 final class LockedData: @unchecked Sendable {
-    private let lock = NSLock()
+    private let condition = NSCondition()
     private var data = Data()
-    func set(_ d: Data) { lock.lock(); data = d; lock.unlock() }
-    func get() -> Data { lock.lock(); defer { lock.unlock() }; return data }
+    private var written = false
+    func set(_ d: Data) { condition.lock(); data = d; written = true; condition.broadcast(); condition.unlock() }
+    func waitForValue() -> Data {
+        condition.lock(); defer { condition.unlock() }
+        while !written { condition.wait() }
+        return data
+    }
 }

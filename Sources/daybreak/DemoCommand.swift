@@ -1,0 +1,351 @@
+import Base
+import Cluster
+import Fleet
+import Foundation
+import Geo
+import Routing
+import Storage
+import Synchronization
+
+// `daybreak demo`: generate a dawn night for Seoul, plan the wave per region (optimised and a
+// greedy baseline), write the plan to PostgreSQL, print KPIs and write an offline HTML report.
+// The planning is pure (Sources/daybreak/Planning); this file does the I/O, the clock and threads.
+
+let demoCommand = Command(
+    name: "demo",
+    summary: "Plan a generated dawn wave for Seoul, store it in PostgreSQL and write an HTML report.",
+    usage: "[--orders N] [--seed S] [--time-limit SECONDS] [--database CONNINFO] [--report DIR] [--regions FILE] [--operations FILE] [--demand FILE] [--json]",
+    options: [
+        .value("orders", "N", "orders in the night (default 5000)"),
+        .value("seed", "S", "seed of the generated orders and the solver (default 1)"),
+        .value("time-limit", "SECONDS", "search time per region (default 20; regions run in parallel, one per core)"),
+        .value("database", "CONNINFO", "PostgreSQL conninfo or URI (default: the PG* environment)"),
+        .value("schema", "NAME", "schema for Daybreak's tables (default daybreak)"),
+        .value("report", "DIR", "write report.html into DIR (default .daybreak/report)"),
+        .value("regions", "FILE", "region file (default Regions/seoul.json)"),
+        .value("operations", "FILE", "operations file (default Regions/seoul-operations.json)"),
+        .value("demand", "FILE", "district demand weights (default: NAME-demand.json next to the region file NAME.json)"),
+        .value("date", "YYYY-MM-DD", "delivery morning (default: the coming morning in the city's time)"),
+        .flag("json", "print one JSON line with the KPIs instead of the table"),
+    ]
+) { args in
+    let options = try DemoOptions(args)
+    do {
+        return try await DemoRun(options).run()
+    } catch let f as DemoFailure {
+        printErr("daybreak demo: \(f.message)")
+        return f.status
+    }
+}
+
+struct DemoFailure: Error {
+    var message: String
+    var status: Int32
+}
+
+struct DemoOptions: Sendable {
+    var orders: Int
+    var seed: UInt64
+    var timeLimit: Double
+    var database: String
+    var schema: String
+    var reportDir: String
+    var regions: String
+    var operations: String
+    var demand: String
+    var date: String?
+    var json: Bool
+
+    init(_ a: ParsedArguments) throws(UsageError) {
+        orders = try a.int("orders", default: 5000, range: 0...200_000)
+        seed = try a.uint64("seed", default: 1)
+        timeLimit = try a.double("time-limit", default: 20, range: 0...3600)
+        database = a.string("database", default: "")
+        schema = a.string("schema", default: "daybreak")
+        guard schema.range(of: "^[a-z_][a-z0-9_]{0,62}$", options: .regularExpression) != nil else {
+            throw UsageError("--schema: '\(schema)' is not a plain lower-case identifier")
+        }
+        reportDir = a.string("report", default: ".daybreak/report")
+        regions = a.string("regions", default: "Regions/seoul.json")
+        operations = a.string("operations", default: "Regions/seoul-operations.json")
+        // The demand file sits next to the region file: Regions/seoul.json → Regions/seoul-demand.json.
+        let base = ((regions as NSString).lastPathComponent as NSString).deletingPathExtension
+        demand = a.string("demand") ?? ((regions as NSString).deletingLastPathComponent as NSString).appendingPathComponent(base + "-demand.json")
+        date = a.string("date")
+        if let d = date, DemoOptions.parseDate(d) == nil { throw UsageError("--date: '\(d)' is not a date YYYY-MM-DD") }
+        json = a.flag("json")
+    }
+
+    /// Days since 1970-01-01 of a proleptic Gregorian date.
+    static func parseDate(_ s: String) -> LocalDay? {
+        let p = s.split(separator: "-")
+        guard p.count == 3, let y = Int64(p[0]), let m = Int64(p[1]), let d = Int64(p[2]), (1...12).contains(m), (1...31).contains(d), y >= 1970 else { return nil }
+        // Howard Hinnant's days_from_civil.
+        let yy = m <= 2 ? y - 1 : y
+        let era = yy / 400, yoe = yy - era * 400
+        let doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
+        return LocalDay(index: era * 146_097 + doe - 719_468)
+    }
+}
+
+/// Inputs read from disk.
+struct DemoInputs: Sendable {
+    var city: CityRegionsFile
+    var operations: OperationsConfig
+    var demand: DemandModel
+}
+
+/// Timing of one region: solver and baseline results plus wall-clock seconds.
+struct RegionOutcome: Sendable {
+    var optimised: RegionPlan
+    var baseline: RegionPlan
+    var prepareSeconds: Double
+    var solveSeconds: Double
+}
+
+struct DemoRun {
+    let o: DemoOptions
+    let progress: Bool
+    let logger = Logger(label: "demo", level: .warning)
+    init(_ o: DemoOptions) { self.o = o; progress = isatty(2) == 1 && !o.json }
+
+    func note(_ s: String) { if progress { printErr("demo: " + s) } }
+
+    func read(_ path: String, what: String) throws(DemoFailure) -> Data {
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir), !isDir.boolValue else {
+            throw DemoFailure(message: "\(what) \(path): no such file (run from the repository root or pass --\(what) FILE)", status: ExitStatus.noInput)
+        }
+        guard let d = FileManager.default.contents(atPath: path) else {
+            throw DemoFailure(message: "\(what) \(path): cannot be read", status: ExitStatus.noInput)
+        }
+        return d
+    }
+
+    func loadInputs() throws(DemoFailure) -> DemoInputs {
+        let rData = try read(o.regions, what: "regions"), oData = try read(o.operations, what: "operations")
+        let dData = try read(o.demand, what: "demand")
+        let city: CityRegionsFile, ops: OperationsConfig, demand: DemandModel
+        do { city = try CityRegionsFile.load(rData) } catch { throw DemoFailure(message: "\(o.regions): \(error)", status: ExitStatus.dataError) }
+        do {
+            ops = try OperationsConfig.load(oData)
+            try ops.validate(regionIDs: Set(city.regions.regions.map(\.id)), siteIDs: Set(city.hubs.map(\.id) + city.stores.map(\.id)))
+        } catch { throw DemoFailure(message: "\(o.operations): \(error)", status: ExitStatus.dataError) }
+        do { demand = try DemandModel.load(regionsFile: rData, demandFile: dData) }
+        catch { throw DemoFailure(message: "\(o.demand): \(error)", status: ExitStatus.dataError) }
+        return DemoInputs(city: city, operations: ops, demand: demand)
+    }
+
+    func run() async throws -> Int32 {
+        let clock = ContinuousClock()
+        let t0 = clock.now
+        let inputs = try loadInputs()
+        let offset = inputs.operations.offset
+        let day = o.date.flatMap(DemoOptions.parseDate) ?? (Instant(epochSeconds: Int64(Date().timeIntervalSince1970)).localDay(offset) + 1)
+
+        // The database first: a demo that cannot store its plan should fail before planning.
+        note("connecting to PostgreSQL\(o.database.isEmpty ? " (PG* environment)" : "")")
+        let conn: PostgresConnection
+        do { conn = try await PostgresConnection.connect(PostgresConfiguration(o.database, applicationName: "daybreak-demo"), logger: logger) }
+        catch {
+            let target = o.database.isEmpty ? "PGHOST=\(env("PGHOST")) PGPORT=\(env("PGPORT"))" : "--database \(o.database)"
+            throw DemoFailure(message: "cannot reach PostgreSQL (\(target)): \(error.message)", status: ExitStatus.unavailable)
+        }
+        do {
+            let status = try await planAndStore(conn, inputs: inputs, day: day, clock: clock, t0: t0)
+            await conn.close()
+            return status
+        } catch {
+            await conn.close()
+            throw error
+        }
+    }
+
+    func planAndStore(_ conn: PostgresConnection, inputs: DemoInputs, day: LocalDay,
+                      clock: ContinuousClock, t0: ContinuousClock.Instant) async throws -> Int32 {
+        let offset = inputs.operations.offset
+        let migrations = (ClusterSchema.migrations + WavePlanSchema.migrations).map { Migration(Int64($0.version), $0.name, sql: $0.sql) }
+        do { _ = try await Migrator(migrations, schema: o.schema, logger: logger).migrate(conn) }
+        catch { throw DemoFailure(message: "migrating schema \(o.schema): \(error)", status: ExitStatus.unavailable) }
+
+        let setup: WaveSetup
+        do { setup = try WaveSetup.dawn(config: inputs.operations, city: inputs.city, deliveryDay: day) }
+        catch { throw DemoFailure(message: "\(o.operations): \(error)", status: ExitStatus.dataError) }
+        var configs: [RegionID: ProductConfig] = [:]
+        for r in inputs.operations.regions { configs[r.id] = inputs.operations.productConfig(for: r.id) }
+        let orders: [Order]
+        do {
+            orders = try NightOrders.generate(count: o.orders, seed: o.seed, demand: inputs.demand, regions: inputs.city.regions,
+                                              configs: configs, deliveryDay: day, offset: offset)
+        } catch { throw DemoFailure(message: error.description, status: ExitStatus.dataError) }
+        note("\(orders.count) orders for the morning of \(DemoReport.dateString(day)); planning \(setup.regions.count) regions, \(o.timeLimit) s each, \(cores) at a time")
+
+        let (byRegion, cityUnassigned) = WavePlanner.partition(orders, setup: setup)
+        let tPlan = clock.now
+        let outcomes = try await planRegions(setup: setup, byRegion: byRegion)
+        let planSeconds = (clock.now - tPlan).seconds
+        let optimised = WavePlan(name: "optimised", regions: outcomes.map(\.optimised), unassigned: cityUnassigned)
+        let baseline = WavePlan(name: "baseline", regions: outcomes.map(\.baseline), unassigned: cityUnassigned)
+
+        // Store: one transaction, COPY per table.
+        let planID = "dawn-\(DemoReport.dateString(day))-s\(o.seed)-\(UUID().uuidString.prefix(8).lowercased())"
+        let stored: Int
+        do { stored = try await store(conn, planID: planID, day: day, orders: orders.count, optimised: optimised, baseline: baseline) }
+        catch { throw DemoFailure(message: "writing plan \(planID) to PostgreSQL: \(error)", status: ExitStatus.unavailable) }
+
+        // Report.
+        let total = (clock.now - t0).seconds
+        let html = DemoReport.render(DemoReport.Input(
+            planID: planID, day: day, seed: o.seed, orders: orders, city: inputs.city, setup: setup,
+            optimised: optimised, baseline: baseline, timeLimit: o.timeLimit, planSeconds: planSeconds,
+            regionSeconds: Dictionary(uniqueKeysWithValues: outcomes.map { ($0.optimised.region, $0.solveSeconds) }), totalSeconds: total))
+        let reportPath = (o.reportDir as NSString).appendingPathComponent("report.html")
+        do {
+            try FileManager.default.createDirectory(atPath: o.reportDir, withIntermediateDirectories: true)
+            try html.write(toFile: reportPath, atomically: true, encoding: .utf8)
+        } catch { throw DemoFailure(message: "cannot write \(reportPath): \(error.localizedDescription)", status: ExitStatus.failure) }
+        let absolute = URL(fileURLWithPath: reportPath).standardizedFileURL.path
+
+        let ko = PlanKPIs(wave: optimised), kb = PlanKPIs(wave: baseline)
+        if o.json {
+            var regions: [(String, JSONValue)] = []
+            for (a, b) in zip(optimised.regions, baseline.regions) {
+                regions.append((a.region.rawValue, .object([("optimised", PlanKPIs(region: a).json), ("baseline", PlanKPIs(region: b).json)])))
+            }
+            print(JSONValue.object([
+                ("plan_id", .string(planID)), ("delivery_day", .string(DemoReport.dateString(day))), ("seed", .int(Int(o.seed))),
+                ("orders", .int(orders.count)), ("optimised", ko.json), ("baseline", kb.json),
+                ("km_per_parcel_ratio", .double(kb.kmPerParcel > 0 && ko.kmPerParcel > 0 ? (kb.kmPerParcel / ko.kmPerParcel * 1000).rounded() / 1000 : 0)),
+                ("rows_stored", .int(stored)), ("plan_seconds", .double((planSeconds * 100).rounded() / 100)),
+                ("total_seconds", .double((total * 100).rounded() / 100)), ("report", .string(absolute)),
+                ("regions", .object(regions)),
+            ]).rendered())
+        } else {
+            print(DemoReport.kpiTable(optimised: optimised, baseline: baseline), terminator: "")
+            print("plan \(planID): \(stored) planned stops stored in \(o.schema).planned_stops; planning \(String(format: "%.1f", planSeconds)) s, total \(String(format: "%.1f", total)) s")
+            print("report: \(absolute)")
+        }
+        return ExitStatus.ok
+    }
+
+    var cores: Int { max(1, ProcessInfo.processInfo.activeProcessorCount) }
+
+    /// Prepares, solves and baselines every region, each on a dedicated thread (the solver is
+    /// CPU-bound and must not occupy the cooperative pool), at most `cores` at once.
+    func planRegions(setup: WaveSetup, byRegion: [RegionID: [Order]]) async throws -> [RegionOutcome] {
+        let jobs = setup.regions.enumerated().map { ($0.offset, $0.element, byRegion[$0.element.regionID] ?? []) }
+            .sorted { $0.2.count > $1.2.count }           // largest first: better packing on few cores
+        let limit = o.timeLimit, seed = o.seed, show = progress
+        let cancelled = CancelFlag()
+        return try await withTaskCancellationHandler {
+            try await withThrowingTaskGroup(of: (Int, RegionOutcome).self) { group in
+                var results: [Int: RegionOutcome] = [:]
+                var next = 0
+                func launch() {
+                    let (index, fleet, orders) = jobs[next]
+                    next += 1
+                    group.addTask {
+                        let r = try await onDedicatedThread(name: "plan-\(fleet.regionID)") { () throws(WavePlanError) -> RegionOutcome in
+                            try planOneRegion(fleet: fleet, orders: orders, setup: setup, timeLimit: limit,
+                                              seed: seed &+ UInt64(index), cancelled: cancelled)
+                        }
+                        if show {
+                            let k = PlanKPIs(region: r.optimised)
+                            printErr("demo: \(fleet.regionID): \(k.planned)/\(k.orders) orders on \(k.vansUsed) vans, \(String(format: "%.0f", k.km)) km (\(r.optimised.iterations) iterations, \(String(format: "%.1f", r.solveSeconds)) s\(r.optimised.fellBack ? ", re-planned on the slowest slot" : ""))")
+                        }
+                        return (index, r)
+                    }
+                }
+                while next < jobs.count && next < cores { launch() }
+                while let (i, r) = try await group.next() {
+                    results[i] = r
+                    if next < jobs.count { launch() }
+                }
+                return setup.regions.indices.map { results[$0]! }
+            }
+        } onCancel: { cancelled.set() }
+    }
+}
+
+/// Runs on the calling (dedicated) thread: build, solve under the time limit, baseline.
+func planOneRegion(fleet: WaveSetup.RegionFleet, orders: [Order], setup: WaveSetup, timeLimit: Double, seed: UInt64,
+                   cancelled: CancelFlag) throws(WavePlanError) -> RegionOutcome {
+    let clock = ContinuousClock()
+    let t0 = clock.now
+    let rp = try WavePlanner.prepare(region: fleet, orders: orders, setup: setup, times: .standard)
+    let t1 = clock.now
+    let span = max(timeLimit, 1e-9)
+    // Each attempt gets the full budget: a fall-back re-plan (rare) doubles this region's time.
+    let optimised = WavePlanner.planVerified(rp) { attempt in
+        let start = clock.now
+        let deadline = start.advanced(by: .milliseconds(Int64((timeLimit * 1000).rounded())))
+        return SolveOptions(seed: seed &+ UInt64(attempt) &* 0x9E37_79B9, shouldStop: { cancelled.isSet || clock.now >= deadline },
+                            progress: { min(1, (clock.now - start).seconds / span) })
+    }
+    let solveSeconds = (clock.now - t1).seconds
+    let baseline = WavePlanner.baseline(rp)
+    return RegionOutcome(optimised: optimised, baseline: baseline, prepareSeconds: (t1 - t0).seconds, solveSeconds: solveSeconds)
+}
+
+/// A one-way flag set from a cancellation handler and polled by the solver's stop closure.
+final class CancelFlag: Sendable {
+    private let flag = Atomic<Bool>(false)
+    func set() { flag.store(true, ordering: .relaxed) }
+    var isSet: Bool { flag.load(ordering: .relaxed) }
+}
+
+/// Runs `body` on a new OS thread and resumes the caller with its result. The thread ends with the body.
+func onDedicatedThread<T: Sendable, E: Error>(name: String, _ body: @escaping @Sendable () throws(E) -> T) async throws(E) -> T {
+    let result: Result<T, E> = await withCheckedContinuation { (c: CheckedContinuation<Result<T, E>, Never>) in
+        let t = Thread {
+            do throws(E) { c.resume(returning: .success(try body())) } catch { c.resume(returning: .failure(error)) }
+        }
+        t.name = name
+        t.stackSize = 16 << 20
+        t.start()
+    }
+    return try result.get()
+}
+
+extension DemoRun {
+    /// Writes the plan in one transaction: the wave_plans row, then COPY of every planned stop and
+    /// every unassigned order of both variants. Returns the optimised plan's stop rows read back.
+    func store(_ conn: PostgresConnection, planID: String, day: LocalDay, orders: Int,
+               optimised: WavePlan, baseline: WavePlan) async throws -> Int {
+        let schema = try await conn.quoteIdentifier(o.schema)
+        var stops = PostgresCopyRows(columns: 13)
+        var unassigned = PostgresCopyRows(columns: 5)
+        func date(_ t: Instant) -> Date { Date(timeIntervalSince1970: TimeInterval(t.epochSeconds)) }
+        for plan in [optimised, baseline] {
+            for region in plan.regions {
+                for route in region.routes {
+                    for (i, s) in route.stops.enumerated() {
+                        try stops.appendRow(planID, plan.name, region.region.rawValue, route.vehicle.rawValue, i + 1, s.order.rawValue,
+                                            s.location.lat, s.location.lon, date(s.arrival), date(s.serviceStart), date(s.departure),
+                                            date(s.windowEnd), Int(s.legMetres))
+                    }
+                }
+            }
+            for u in plan.allUnassigned {
+                try unassigned.appendRow(planID, plan.name, u.region.rawValue, u.order.rawValue, u.reason.rawValue)
+            }
+        }
+        let kpis = JSONValue.object([("optimised", PlanKPIs(wave: optimised).json), ("baseline", PlanKPIs(wave: baseline).json)]).rendered()
+        try await conn.withTransaction(purpose: "store wave plan \(planID)") { tx in
+            try await tx.execute("INSERT INTO \(schema).wave_plans (plan_id, delivery_day, seed, orders, kpis) VALUES ($1, $2::date, $3, $4, $5::jsonb)",
+                                 [planID, DemoReport.dateString(day), Int64(bitPattern: o.seed), orders, kpis], purpose: "insert wave plan")
+            try await tx.copyIn("COPY \(schema).planned_stops (plan_id, variant, region, vehicle, seq, order_id, lat, lon, arrival, service_start, departure, window_end, leg_m) FROM STDIN",
+                                rows: stops, purpose: "copy planned stops")
+            if !unassigned.isEmpty {
+                try await tx.copyIn("COPY \(schema).unassigned_orders (plan_id, variant, region, order_id, reason) FROM STDIN",
+                                    rows: unassigned, purpose: "copy unassigned orders")
+            }
+        }
+        let rows = try await conn.query("SELECT count(*) FROM \(schema).planned_stops WHERE plan_id = $1 AND variant = 'optimised'",
+                                        [planID], purpose: "count stored stops")
+        return try rows.first.map { try $0.decode(0, as: Int.self) } ?? 0
+    }
+}
+
+func env(_ k: String) -> String { ProcessInfo.processInfo.environment[k] ?? "<unset>" }
