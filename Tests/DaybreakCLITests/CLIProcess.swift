@@ -32,15 +32,11 @@ struct CLIProcess {
         p.standardError = err
         try p.run()
         // Read both pipes to the end before waiting, so a chatty child never blocks on a full pipe.
+        // (A Thread, not DispatchQueue: the package's `Dispatch` app target shadows libdispatch's module.)
         let errData = LockedData()
-        let group = DispatchGroup()
-        group.enter()
-        DispatchQueue.global().async {
-            errData.set(err.fileHandleForReading.readDataToEndOfFile())
-            group.leave()
-        }
+        let reader = Thread { errData.set(err.fileHandleForReading.readDataToEndOfFile()) }
+        reader.start()
         let outData = out.fileHandleForReading.readDataToEndOfFile()
-        group.wait()
         p.waitUntilExit()
         return Result(status: p.terminationStatus,
                       stdout: String(decoding: outData, as: UTF8.self),
@@ -48,11 +44,16 @@ struct CLIProcess {
     }
 }
 
-/// A Data box written by one thread and read by another after a DispatchGroup wait.
-/// Invariant: every access goes through `lock`.
+/// A Data box written once by one thread; `get` waits for it.
+/// Invariant: every access goes through `condition`.
 final class LockedData: @unchecked Sendable {
-    private let lock = NSLock()
-    private var data = Data()
-    func set(_ d: Data) { lock.lock(); data = d; lock.unlock() }
-    func get() -> Data { lock.lock(); defer { lock.unlock() }; return data }
+    private let condition = NSCondition()
+    private var data: Data?
+    func set(_ d: Data) { condition.lock(); data = d; condition.signal(); condition.unlock() }
+    func get() -> Data {
+        condition.lock()
+        defer { condition.unlock() }
+        while data == nil { condition.wait() }
+        return data!
+    }
 }
