@@ -162,3 +162,14 @@ extension ClusterActorSystem {
         }
     }
 }
+
+extension ClusterActorSystem {
+    /// Waits until the event publisher's outbox has `n` free slots (for producers that prefer
+    /// waiting to handling `outboxFull`; the slots are not reserved).
+    public func waitForEventOutboxSpace(_ n: Int) async throws {
+        guard let publisher else { throw ClusterCallError(.badArguments, "\(nodeID) has no event endpoint") }
+        do { try await publisher.waitForOutboxSpace(n) } catch {
+            throw ClusterCallError(.shutdown, "publisher closed: \(error)")
+        }
+    }
+}
