@@ -92,9 +92,13 @@ public final class NodeService: Sendable {
         do {
             try await CounterActor.registerTargets(on: system)
             let migrations = ClusterSchema.migrations.map { Migration(Int64($0.version), $0.name, sql: $0.sql) }
-            _ = try await Migrator(migrations, schema: cfg.schema, logger: logger).migrate(control)
-            for r in cfg.regions {
-                try await control.execute(ClusterSchema.ensureRegion, [r.rawValue], purpose: "seed region")
+            let logger = self.logger
+            // Bounded: another node's migration holds the advisory lock for at most this long.
+            try await withDeadline(.seconds(30), "migrate and seed regions") {
+                _ = try await Migrator(migrations, schema: cfg.schema, logger: logger).migrate(control)
+                for r in cfg.regions {
+                    try await control.execute(ClusterSchema.ensureRegion, [r.rawValue], purpose: "seed region")
+                }
             }
             try await register(control, endpoint: endpoint)
             logger.info("node up", ["endpoint": endpoint, "regions": cfg.regions.count])
