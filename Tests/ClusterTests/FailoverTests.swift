@@ -123,11 +123,20 @@ import Testing
                 cluster.nodes[victim]!.signal(SIGTERM)
                 let status = await cluster.nodes[victim]!.waitForExit(within: .seconds(8))
                 #expect(status == 0, "the node exits cleanly after handing over")
+                let row = try await cluster.connection.query("SELECT status FROM cluster_nodes WHERE id = $1", [victim], purpose: "status")
+                #expect(try row[0].decode(0, as: String.self) == "down", "a node that left marks itself down")
                 try await cluster.waitForBalance(over: Set(["n1", "n2", "n3"]).subtracting([victim]), within: .seconds(5))
                 print("graceful leave of \(victim): regions handed over \(ContinuousClock.now - termAt) after SIGTERM")
                 let n = try await cluster.journalKeys().count
                 try await cluster.waitUntil("traffic after the hand-over", within: .seconds(5)) {
                     try await cluster.journalKeys().count >= n + 30
+                }
+                // The node comes back: the others drain its share to it, again with no failed call.
+                try cluster.start(victim)
+                try await cluster.waitForBalance(over: ["n1", "n2", "n3"], within: .seconds(10))
+                let m = try await cluster.journalKeys().count
+                try await cluster.waitUntil("traffic after the rejoin", within: .seconds(5)) {
+                    try await cluster.journalKeys().count >= m + 30
                 }
                 stop.set()
                 return try await group.next()!
@@ -136,8 +145,24 @@ import Testing
             let keys = try await cluster.journalKeys()
             for (key, _) in result.acks { #expect(keys["t:" + key] == 1, "\(key)") }
             #expect(keys.count == result.acks.count)
-            let row = try await cluster.connection.query("SELECT status FROM cluster_nodes WHERE id = $1", [victim], purpose: "status")
-            #expect(try row[0].decode(0, as: String.self) == "down")
+        }
+    }
+
+    @Test func aNodeWhoseDatabaseConnectionsAreKilledReconnectsAndTheClusterConverges() async throws {
+        try await Cluster.with(["n1", "n2", "n3"]) { cluster in
+            try await cluster.waitForBalance(over: ["n1", "n2", "n3"])
+            _ = try await cluster.client.addToCounter("db-1", region: "east", amount: 2, commandKey: "db-before")
+            let owner = try await cluster.owners()["east"]!.owner
+            let killed = try await cluster.connection.query(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = $1",
+                ["daybreak-node-\(owner)"], purpose: "terminate the node's connections")
+            #expect(try killed[0].decode(0, as: Int64.self) >= 1)
+            // Its next statements fail once with connectionLost, then reconnect; whatever it lost
+            // meanwhile (a renewal) it gets back through the plan.
+            _ = try await cluster.client.addToCounter("db-1", region: "east", amount: 3, commandKey: "db-after")
+            try await cluster.waitForBalance(over: ["n1", "n2", "n3"], within: .seconds(10))
+            let state = try await cluster.client.counterState("db-1", region: "east")
+            #expect(state.0.state.total == 5 && state.0.state.applied == 2)
         }
     }
 

@@ -182,10 +182,23 @@ public final class NodeService: Sendable {
         } catch { logger.warning("mark left failed: \(error)") }
     }
 
+    /// After losing its incarnation the node registers a new one — retried every round until it
+    /// works (the database may be what was lost). A leaving node never comes back.
+    private func reregisterIfNeeded(_ control: PostgresConnection) async {
+        let (needed, leaving, endpoint) = state.withLock { s in (!s.coordinator.registered, s.leaving || s.leaveRequested, s.endpoint) }
+        guard needed, !leaving else { return }
+        do {
+            try await register(control, endpoint: endpoint ?? configuration.listen)
+            state.withLock { $0.coordinator.reregistered() }
+            logger.notice("re-registered as a new incarnation")
+        } catch { logger.warning("re-register failed (retried next round): \(error)") }
+    }
+
     /// One observation: heartbeat + nodes + leases in one round trip (one implicit transaction,
     /// so one `now()`), then the coordinator's directives.
     private func round(_ control: PostgresConnection) async {
         let cfg = configuration
+        await reregisterIfNeeded(control)
         let sentAt = ContinuousClock.now
         let (id, started) = (cfg.id.rawValue, state.withLock { $0.startedAtUs })
         let results: [PostgresRows]
@@ -271,12 +284,7 @@ public final class NodeService: Sendable {
             logger.debug("membership: \(m)")
             return []
         case .reregister:
-            do {
-                let endpoint = state.withLock { $0.endpoint } ?? cfg.listen
-                try await register(control, endpoint: endpoint)
-                state.withLock { $0.coordinator.reregistered() }
-                logger.notice("re-registered as a new incarnation")
-            } catch { logger.warning("re-register failed (will retry): \(error)") }
+            await reregisterIfNeeded(control)
             return []
         case let .lease(l):
             return await execute(l, control, id: id, leaseMs: leaseMs)
