@@ -167,6 +167,23 @@ public enum ClusterSchema {
         WHERE region = $1 AND owner = $2 AND token = $3
         """
 
+    /// Where to send a call: every region whose lease is held (unexpired) by an alive node, with that
+    /// node's endpoint. No parameters. Columns: region, owner, token, endpoint.
+    /// A client's placement cache; the callee still checks its own lease before serving.
+    public static let readPlacement = """
+        SELECT l.region, l.owner, l.token, n.endpoint
+        FROM region_leases l JOIN cluster_nodes n ON n.id = l.owner
+        WHERE l.expires_at > now() AND n.status = 'alive'
+        ORDER BY l.region
+        """
+
+    /// A node that left gracefully (after releasing its leases) marks its incarnation down, so it is
+    /// out of every plan at once. $1 id, $2 started_at_us.
+    public static let markNodeLeft = """
+        UPDATE cluster_nodes SET status = 'down'
+        WHERE id = $1 AND daybreak_us(started_at) = $2 AND status <> 'down'
+        """
+
     // MARK: Journal (actor_events, actor_snapshots)
 
     /// The fenced append: one event, written only if $9 (node) holds region $1's unexpired lease
