@@ -95,7 +95,7 @@ let ctlCallCommand = Command(
     guard kind == CounterState.kind else { throw UsageError("only the '\(CounterState.kind)' kind is callable from ctl") }
     guard let command = args.string("command") else { throw UsageError("missing --command") }
     let timeout = Duration.milliseconds(try args.int("timeout-ms", default: 10_000, range: 1 ... 3_600_000))
-    let client = try ClusterClient(database: try databaseConfiguration(args), logger: Logger(label: "ctl", level: .warning))
+    let client = try await ClusterClient(database: try databaseConfiguration(args), logger: Logger(label: "ctl", level: .warning))
     do {
         let ack: CommandAck<CounterState>
         if command == "state" {
@@ -111,7 +111,7 @@ let ctlCallCommand = Command(
         print(JSONValue.object([("seq", .int(Int(ack.seq))), ("duplicate", .bool(ack.duplicate)),
                                 ("total", .int(Int(ack.state.total))), ("applied", .int(Int(ack.state.applied)))]).rendered())
         return ExitStatus.ok
-    } catch let e as RemoteCallError {
+    } catch let e as ClusterCallError {
         await client.close()
         printErr("daybreak ctl call: \(e)")
         return ExitStatus.unavailable

@@ -91,7 +91,7 @@ struct NodeCluster {
         let migrations = ClusterSchema.migrations.map { Migration(Int64($0.version), $0.name, sql: $0.sql) }
         _ = try await Migrator(migrations, schema: schema, logger: ClusterTestDatabase.logger).migrate(connection)
         try await connection.executeScript("SET search_path TO \(schema)", purpose: "use test schema")
-        let client = try ClusterClient(database: database, logger: ClusterTestDatabase.logger)
+        let client = try await ClusterClient(database: database, logger: ClusterTestDatabase.logger)
         var cluster = NodeCluster(schema: schema, database: database, connection: connection, client: client)
         var failure: (any Error)?
         do {

@@ -30,3 +30,10 @@ public enum WireDeadline {
         return left > .zero ? left : nil
     }
 }
+
+/// An error a distributed method throws that knows its wire code (e.g. a journal write fenced by
+/// the database → `fenced`, so an idempotent caller retries at the new owner). Other thrown errors
+/// go on the wire as `handlerFailed` with their text.
+public protocol RemoteCodedError: Error {
+    var remoteErrorCode: RemoteErrorCode { get }
+}

@@ -27,21 +27,15 @@ public struct CommandAck<State: Codable & Sendable>: Codable, Sendable {
     public init(seq: Int64, duplicate: Bool, state: State) { self.seq = seq; self.duplicate = duplicate; self.state = state }
 }
 
-/// What a node hosts per activated actor: calls arrive by stable target name with encoded arguments.
-public protocol HostedActor: Actor {
+/// What the node keeps per activation of a journaled actor (to drain and snapshot a region).
+public protocol JournaledActivation: Actor {
     nonisolated var identity: ActorIdentity { get }
     /// The fencing token of the lease this activation was made under; it writes with no other.
     nonisolated var token: FencingToken { get }
-    /// Runs `target` ("<kind>.apply" or "<kind>.state") with `payload` (BinaryEncoder bytes).
-    func call(target: String, payload: [UInt8], idempotencyKey: String?) async throws -> [UInt8]
+    /// No command running or waiting.
+    var isIdle: Bool { get }
     /// Writes a snapshot under the activation's token (on drain / passivation).
     func snapshot() async throws
-}
-
-/// Thrown by `JournaledEntity` for a target it does not know.
-public struct UnknownTarget: Error, Sendable, CustomStringConvertible {
-    public var target: String
-    public var description: String { "no target '\(target)'" }
 }
 
 /// One activation of an event-sourced actor on the node that holds its region's lease with
@@ -49,11 +43,13 @@ public struct UnknownTarget: Error, Sendable, CustomStringConvertible {
 /// each `await`): load on first use (snapshot + replay), decide, append (fenced, idempotent),
 /// apply, acknowledge. An activation never outlives its token: `mayWrite` is asked right before
 /// every append (no `await` between), and the database checks the token anyway.
-public actor JournaledEntity<State: EventSourced>: HostedActor {
+public actor JournaledEntity<State: EventSourced>: JournaledActivation {
     public nonisolated let identity: ActorIdentity
     public nonisolated let token: FencingToken
     let journal: Journal
     let mayWrite: @Sendable () -> Bool
+    /// Told when the database fenced a write (the node steps down from the region at once).
+    let onFenced: @Sendable () async -> Void
 
     public private(set) var state = State()
     public private(set) var seq: Int64 = 0
@@ -63,24 +59,13 @@ public actor JournaledEntity<State: EventSourced>: HostedActor {
     private var busy = false
     private var waiters: [CheckedContinuation<Void, Never>] = []
 
-    public init(identity: ActorIdentity, token: FencingToken, journal: Journal, mayWrite: @escaping @Sendable () -> Bool) {
-        self.identity = identity; self.token = token; self.journal = journal; self.mayWrite = mayWrite
+    public init(identity: ActorIdentity, token: FencingToken, journal: Journal, mayWrite: @escaping @Sendable () -> Bool,
+                onFenced: @escaping @Sendable () async -> Void = {}) {
+        self.identity = identity; self.token = token; self.journal = journal; self.mayWrite = mayWrite; self.onFenced = onFenced
     }
 
-    public var applyTarget: String { State.kind + ".apply" }
-    public var stateTarget: String { State.kind + ".state" }
-
-    public func call(target: String, payload: [UInt8], idempotencyKey: String?) async throws -> [UInt8] {
-        switch target {
-        case applyTarget:
-            let command = try BinaryDecoder().decode(State.Command.self, from: payload)
-            return try BinaryEncoder().encode(try await handle(command, idempotencyKey: idempotencyKey))
-        case stateTarget:
-            return try BinaryEncoder().encode(try await read())
-        default:
-            throw UnknownTarget(target: target)
-        }
-    }
+    /// No command running or waiting (a drain waits for this).
+    public var isIdle: Bool { !busy && waiters.isEmpty }
 
     /// Journal first: the acknowledgement is returned only once the event is durable.
     public func handle(_ command: State.Command, idempotencyKey: String?) async throws -> CommandAck<State> {
@@ -95,8 +80,12 @@ public actor JournaledEntity<State: EventSourced>: HostedActor {
         do {
             outcome = try await journal.append(identity, seq: seq + 1, type: State.eventType(of: event), payload: payload,
                                                idempotencyKey: idempotencyKey, token: token)
+        } catch let e as JournalError where e.code == .fenced {
+            await onFenced()
+            throw e
         } catch {
-            // Unknown whether it landed (timeout, lost connection): reload before the next command.
+            // Unknown whether it landed (timeout, lost connection), or the journal is ahead of this
+            // activation (sequence conflict): reload before the next command.
             loaded = false
             keys = [:]
             throw error
@@ -157,18 +146,5 @@ public actor JournaledEntity<State: EventSourced>: HostedActor {
     /// Hands the lock straight to the next waiter (busy stays true), so no newcomer overtakes it.
     private func unlock() {
         if waiters.isEmpty { busy = false } else { waiters.removeFirst().resume() }
-    }
-}
-
-/// How a node makes activations of one actor kind.
-public struct ActorKind: Sendable {
-    public var kind: String
-    public var make: @Sendable (_ id: ActorIdentity, _ token: FencingToken, _ journal: Journal,
-                                _ mayWrite: @escaping @Sendable () -> Bool) -> any HostedActor
-
-    public static func journaled<S: EventSourced>(_ type: S.Type) -> ActorKind {
-        ActorKind(kind: S.kind) { id, token, journal, mayWrite in
-            JournaledEntity<S>(identity: id, token: token, journal: journal, mayWrite: mayWrite)
-        }
     }
 }

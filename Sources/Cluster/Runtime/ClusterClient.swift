@@ -1,168 +1,151 @@
 import Base
+import Distributed
 import Messaging
 import Storage
+import Synchronization
 
-/// A caller outside (or inside) the cluster: finds a region's owner from the lease table
-/// (`ClusterSchema.readPlacement`), sends a WireCodec call over ZeroMQ with a deadline, and on a
-/// retriable failure (not owner, fenced, overloaded, timeout, no owner yet) refreshes the placement
-/// and retries until the overall deadline. Only calls that are safe to repeat are retried:
-/// reads, and commands carrying an idempotency key.
-///
-/// Isolation: an actor; the placement cache and the per-endpoint sockets are its state.
-public actor ClusterClient {
-    public struct Placement: Hashable, Sendable {
-        public var owner: NodeID
-        public var token: FencingToken
-        public var endpoint: String
+/// `ActorPlacement` for a process outside the cluster (a client, `daybreak ctl call`, tests, the
+/// benchmark): owners come from `ClusterSchema.readPlacement` (alive owners with unexpired leases).
+/// `waitForChange` re-reads the table until something changes or the timeout passes, so a caller
+/// that got `notOwner` or found no owner learns of the take-over without a background loop.
+public final class DatabasePlacement: ActorPlacement {
+    struct State {
+        var owners: [String: (address: NodeAddress, token: FencingToken)] = [:]
+        var version: UInt64 = 0
+    }
+    let connection: PostgresConnection
+    let timeout: Duration
+    let state = Mutex(State())
+
+    public init(connection: PostgresConnection, timeout: Duration = .seconds(1)) {
+        self.connection = connection; self.timeout = timeout
     }
 
+    /// Re-reads the lease table (one statement, with a deadline); bumps `version` on any change.
+    public func refresh() async throws {
+        let conn = connection
+        let rows = try await withDeadline(timeout, "read placement") {
+            try await conn.query(ClusterSchema.readPlacement, purpose: "read placement")
+        }
+        var fresh: [String: (address: NodeAddress, token: FencingToken)] = [:]
+        for r in rows {
+            fresh[try r.decode(0, as: String.self)] = (NodeAddress(id: try r.decode(1, as: String.self), endpoint: try r.decode(3, as: String.self)),
+                                                       FencingToken(UInt64(try r.decode(2, as: Int64.self))))
+        }
+        state.withLock { s in
+            let changed = fresh.count != s.owners.count || fresh.contains { k, v in s.owners[k]?.address != v.address || s.owners[k]?.token != v.token }
+            if changed { s.owners = fresh; s.version += 1 }
+        }
+    }
+
+    /// The owner and token of `region` as last read.
+    public func lease(ofRegion region: String) -> (address: NodeAddress, token: FencingToken)? { state.withLock { $0.owners[region] } }
+
+    public func owner(ofRegion region: String) -> NodeAddress? { state.withLock { $0.owners[region]?.address } }
+    public func isServing(region: String) -> Bool { false }
+    public var version: UInt64 { state.withLock { $0.version } }
+
+    public func waitForChange(after version: UInt64, timeout: Duration) async -> UInt64 {
+        let until = ContinuousClock.now + timeout
+        while !Task.isCancelled {
+            try? await refresh()
+            if self.version > version || ContinuousClock.now >= until { break }
+            try? await Task.sleep(for: min(.milliseconds(50), max(.zero, until - .now)))
+        }
+        return self.version
+    }
+}
+
+/// A caller outside the cluster: a client-only `ClusterActorSystem` (serves nothing) whose
+/// placement is the lease table, plus an outer retry loop: each attempt has its own deadline
+/// (`attemptTimeout`, so a call to a node that was just killed fails fast), and retriable
+/// failures (timeout, node down, not owner, fenced, overloaded) are retried after re-reading the
+/// placement until the overall deadline. Only calls that are safe to repeat are retried: reads,
+/// and commands carrying an idempotency key.
+public final class ClusterClient: Sendable {
     /// What one call went through (for tests and the benchmark).
     public struct CallReport: Sendable {
-        public var payload: [UInt8]
         public var attempts: Int
-        public var served: Placement
         /// Errors that were retried, oldest first.
         public var retried: [String]
     }
 
-    let database: PostgresConfiguration
-    let logger: Logger
+    public let system: ClusterActorSystem
+    public let placement: DatabasePlacement
     let context: MessagingContext
-    var connection: PostgresConnection?
-    var clients: [String: RequestClient] = [:]
-    var placement: [RegionKey: Placement] = [:]
-    var correlation: UInt64 = 0
-    let codec = WireCodec()
-    /// Deadline of one attempt (and of each placement read).
-    public var attemptTimeout: Duration = .seconds(1)
+    let connection: PostgresConnection
+    /// Deadline of one attempt.
+    public let attemptTimeout: Duration
 
-    public init(database: PostgresConfiguration, logger: Logger) throws {
-        self.database = database
-        self.logger = logger.child("client")
-        self.context = try MessagingContext(logger: logger.child("messaging"))
+    public init(database: PostgresConfiguration, attemptTimeout: Duration = .seconds(1), logger: Logger) async throws {
+        self.attemptTimeout = attemptTimeout
+        connection = try await PostgresConnection.connect(database, logger: logger)
+        placement = DatabasePlacement(connection: connection)
+        context = try MessagingContext(logger: logger.child("messaging"))
+        var config = ClusterActorSystem.Configuration(nodeID: "client-\(UInt32.random(in: 0 ... .max))")
+        config.eventEndpoint = nil
+        config.defaultTimeout = attemptTimeout
+        do {
+            system = try await ClusterActorSystem(context: context, configuration: config, placement: placement, logger: logger)
+            try await CounterActor.registerTargets(on: system)
+            try? await placement.refresh()
+        } catch {
+            await context.shutdown()
+            await connection.close()
+            throw error
+        }
     }
-
-    public func setAttemptTimeout(_ d: Duration) { attemptTimeout = d }
 
     public func close() async {
-        for c in clients.values { await c.close() }
-        clients = [:]
-        await connection?.close()
-        connection = nil
+        await system.shutdown()
         await context.shutdown()
+        await connection.close()
     }
 
-    /// Reads who serves what now (alive owners with unexpired leases).
-    public func refreshPlacement() async throws -> [RegionKey: Placement] {
-        let conn: PostgresConnection
-        if let c = connection { conn = c } else {
-            conn = try await PostgresConnection.connect(database, logger: logger)
-            connection = conn
-        }
-        let rows = try await withDeadline(attemptTimeout, "read placement") {
-            try await conn.query(ClusterSchema.readPlacement, purpose: "read placement")
-        }
-        var p: [RegionKey: Placement] = [:]
-        for r in rows {
-            p[RegionKey(try r.decode(0, as: String.self))] = Placement(
-                owner: NodeID(try r.decode(1, as: String.self)), token: FencingToken(UInt64(try r.decode(2, as: Int64.self))),
-                endpoint: try r.decode(3, as: String.self))
-        }
-        placement = p
-        return p
-    }
+    static let retriable: Set<ClusterCallError.Code> = [.timeout, .nodeDown, .notOwner, .fenced, .overloaded]
 
-    /// Calls `target` on `actor` and returns the reply payload.
-    /// - Parameters:
-    ///   - retriable: whether repeating the call is safe (a read, or a command with `idempotencyKey`).
-    ///   - timeout: the overall deadline, over all attempts.
-    /// - Throws: `RemoteCallError` (the last failure, or `deadlineExceeded`).
-    public func call(_ actor: ActorIdentity, target: String, payload: [UInt8], idempotencyKey: IdempotencyKey? = nil,
-                     retriable: Bool, timeout: Duration) async throws -> CallReport {
+    /// Runs `body` (one distributed call) with per-attempt deadlines and retries, within `timeout`.
+    /// - Throws: the last `ClusterCallError`, or one that is not retriable.
+    public func call<R: Sendable>(key: IdempotencyKey?, retriable: Bool, timeout: Duration,
+                                  _ body: @Sendable () async throws -> R) async throws -> (R, CallReport) {
         let deadline = ContinuousClock.now + timeout
-        let region = RegionKey(actor.region)
-        var attempts = 0
-        var retried: [String] = []
+        var report = CallReport(attempts: 0, retried: [])
         var backoff = Duration.milliseconds(20)
-        var stale = placement[region] == nil
         while true {
-            try Task.checkCancellation()
             let left = deadline - .now
-            if left <= .zero {
-                throw RemoteCallError(code: .deadlineExceeded,
-                                      message: "\(target) on \(actor): no success within \(timeout) after \(attempts) attempts; last: \(retried.last ?? "none")")
-            }
-            var failure: RemoteCallError
+            report.attempts += 1
             do {
-                if stale { _ = try await refreshPlacement(); stale = false }
-                if let place = placement[region] {
-                    attempts += 1
-                    do {
-                        let payload = try await send(actor, target: target, payload: payload, key: idempotencyKey,
-                                                     to: place.endpoint, timeout: min(left, attemptTimeout))
-                        return CallReport(payload: payload, attempts: attempts, served: place, retried: retried)
-                    } catch let e as RemoteCallError {
-                        failure = e
-                    }
-                } else {
-                    failure = RemoteCallError(code: .notOwner, message: "no live owner of \(region) yet")
+                let r = try await ClusterCall.$timeout.withValue(min(left, attemptTimeout)) {
+                    try await ClusterCall.$idempotencyKey.withValue(key) { try await body() }
                 }
-            } catch let e as RemoteCallError {
-                failure = e
-            } catch {
-                failure = RemoteCallError(code: .overloaded, message: "placement unavailable: \(error)")
+                return (r, report)
+            } catch let e as ClusterCallError where retriable && Self.retriable.contains(e.code) {
+                report.retried.append(e.description)
+                if deadline - .now <= .zero { throw e }
+                try await Task.sleep(for: min(backoff, max(.zero, deadline - .now)))
+                backoff = min(backoff * 2, .milliseconds(200))
+                try? await placement.refresh()
             }
-            guard retriable, failure.isRetriable else { throw failure }
-            retried.append(failure.description)
-            stale = true
-            try await Task.sleep(for: min(backoff, max(.zero, deadline - .now)))
-            backoff = min(backoff * 2, .milliseconds(200))
         }
     }
 
-    private func send(_ actor: ActorIdentity, target: String, payload: [UInt8], key: IdempotencyKey?,
-                      to endpoint: String, timeout: Duration) async throws -> [UInt8] {
-        let client: RequestClient
-        if let c = clients[endpoint] { client = c } else {
-            client = try await context.connectClient(endpoint)
-            clients[endpoint] = client
-        }
-        correlation &+= 1
-        let frame = try codec.encode(.call(CallMessage(
-            correlation: correlation, deadlineMillis: WireDeadline.millis(remaining: timeout), actor: actor,
-            target: target, idempotencyKey: key, payload: payload)))
-        let reply: Message
-        do {
-            reply = try await client.request(Message(frame), timeout: timeout)
-        } catch let e where e.code == .timeout {
-            throw RemoteCallError(code: .deadlineExceeded, message: "\(endpoint) did not answer within \(timeout)")
-        } catch let e where e.code == .cancelled {
-            throw CancellationError()
-        } catch {
-            throw RemoteCallError(code: .overloaded, message: "\(endpoint): \(error)")
-        }
-        switch try codec.decode(reply.first) {
-        case let .reply(_, payload): return payload
-        case let .errorReply(_, code, message): throw RemoteCallError(code: code, message: message)
-        default: throw RemoteCallError(code: .badArguments, message: "unexpected reply frame from \(endpoint)")
-        }
+    /// The counter actor `key` of `region` (a remote reference; no call is made).
+    public func counter(_ key: String, region: String) throws -> CounterActor {
+        try CounterActor.resolve(id: ActorIdentity(kind: CounterState.kind, key: key, region: region), using: system)
     }
-}
 
-extension ClusterClient {
     /// `counter.apply`: add `amount` to the counter `key` in `region` (idempotent on `commandKey`).
     public func addToCounter(_ key: String, region: String, amount: Int64, commandKey: String,
                              timeout: Duration = .seconds(10)) async throws -> (CommandAck<CounterState>, CallReport) {
-        let report = try await call(ActorIdentity(kind: CounterState.kind, key: key, region: region), target: "counter.apply",
-                                    payload: try BinaryEncoder().encode(CounterState.Command(amount: amount)),
-                                    idempotencyKey: .text(commandKey), retriable: true, timeout: timeout)
-        return (try BinaryDecoder().decode(CommandAck<CounterState>.self, from: report.payload), report)
+        let counter = try counter(key, region: region)
+        return try await call(key: .text(commandKey), retriable: true, timeout: timeout) {
+            try await counter.apply(CounterState.Command(amount: amount), idempotencyKey: commandKey)
+        }
     }
 
     /// `counter.state`: the counter's current state (a read; always retriable).
     public func counterState(_ key: String, region: String, timeout: Duration = .seconds(10)) async throws -> (CommandAck<CounterState>, CallReport) {
-        let report = try await call(ActorIdentity(kind: CounterState.kind, key: key, region: region), target: "counter.state",
-                                    payload: [], retriable: true, timeout: timeout)
-        return (try BinaryDecoder().decode(CommandAck<CounterState>.self, from: report.payload), report)
+        let counter = try counter(key, region: region)
+        return try await call(key: nil, retriable: true, timeout: timeout) { try await counter.state() }
     }
 }

@@ -1,4 +1,5 @@
 import Base
+import Distributed
 import Messaging
 import Storage
 import Synchronization
@@ -6,20 +7,18 @@ import Synchronization
 /// One Daybreak node: the I/O shell around `NodeCoordinator`. It registers in `cluster_nodes`,
 /// heartbeats, reads nodes and leases with the database's now, feeds the coordinator and carries
 /// out its directives (declare down, acquire / renew / drain / release leases, step down), and
-/// serves calls to the journaled actors of the regions it owns over ZeroMQ (WireCodec frames).
+/// hosts a `ClusterActorSystem` whose placement is this node's lease view (`NodePlacement`) and
+/// whose virtual actors are restored from the journal (`JournalActivator`).
 ///
 /// Isolation: `run()` owns everything; all mutable state sits in one `Mutex` and is changed only in
 /// short synchronous sections, so a check and the change it justifies never have an `await` between.
 public final class NodeService: Sendable {
     public let configuration: NodeConfiguration
-    let kinds: [String: ActorKind]
     let logger: Logger
     let state: Mutex<NodeState>
-    let codec = WireCodec()
 
-    public init(_ configuration: NodeConfiguration, kinds: [ActorKind] = [.journaled(CounterState.self)], logger: Logger) {
+    public init(_ configuration: NodeConfiguration, logger: Logger) {
         self.configuration = configuration
-        self.kinds = Dictionary(kinds.map { ($0.kind, $0) }, uniquingKeysWith: { a, _ in a })
         self.logger = logger.with("node", configuration.id)
         self.state = Mutex(NodeState(coordinator: NodeCoordinator(
             selfID: configuration.id, regions: configuration.regions,
@@ -68,13 +67,30 @@ public final class NodeService: Sendable {
 
     private func lifecycle(_ context: MessagingContext) async throws {
         let cfg = configuration
-        let server = try await context.bindServer(cfg.listen)
-        let endpoint = cfg.advertise ?? server.endpoint
-        state.withLock { $0.endpoint = endpoint }
         let database = cfg.schema.map { cfg.database.withSearchPath($0) } ?? cfg.database
         let control = try await PostgresConnection.connect(database, logger: logger.child("pg"))
         let pool = PostgresPool(database, size: 4, acquireTimeout: cfg.statementTimeout, logger: logger.child("pg"))
+        let journal = Journal(pool: pool, node: cfg.id, timeout: cfg.statementTimeout)
+        var systemConfig = ClusterActorSystem.Configuration(nodeID: cfg.id.rawValue)
+        systemConfig.endpoint = cfg.listen
+        systemConfig.eventEndpoint = nil
+        systemConfig.maxInboundInFlight = cfg.maxInFlight
+        let system: ClusterActorSystem
         do {
+            system = try await ClusterActorSystem(context: context, configuration: systemConfig, placement: NodePlacement(self),
+                                                  activator: JournalActivator(service: self, journal: journal), logger: logger)
+        } catch {
+            await pool.close()
+            await control.close()
+            throw error
+        }
+        let endpoint = cfg.advertise ?? system.address.endpoint
+        state.withLock { s in
+            s.endpoint = endpoint
+            s.system = system
+        }
+        do {
+            try await CounterActor.registerTargets(on: system)
             let migrations = ClusterSchema.migrations.map { Migration(Int64($0.version), $0.name, sql: $0.sql) }
             _ = try await Migrator(migrations, schema: cfg.schema, logger: logger).migrate(control)
             for r in cfg.regions {
@@ -82,20 +98,21 @@ public final class NodeService: Sendable {
             }
             try await register(control, endpoint: endpoint)
             logger.info("node up", ["endpoint": endpoint, "regions": cfg.regions.count])
-            let journal = Journal(pool: pool, node: cfg.id, timeout: cfg.statementTimeout)
             try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask { await self.serve(server, journal: journal) }
+                group.addTask { await system.run() }
                 defer { group.cancelAll() }
                 try await self.controlLoop(control)
-                await server.close()
+                await system.shutdown()
                 try await group.waitForAll()
             }
         } catch {
-            await server.close()
+            await system.shutdown()
+            state.withLock { $0.system = nil }
             await pool.close()
             await control.close()
             throw error
         }
+        state.withLock { $0.system = nil }
         await pool.close()
         await control.close()
         logger.info("node stopped")
@@ -198,13 +215,19 @@ public final class NodeService: Sendable {
             return
         }
         let beatOK = !results[0].isEmpty
-        let directives = state.withLock { s in
+        let endpoints = Dictionary(nodes.filter { $0.status == .alive }.map { ($0.id, $0.endpoint) }, uniquingKeysWith: { a, _ in a })
+        var owners: [String: NodeAddress] = [:]
+        for l in leases where l.isHeld(at: now) {
+            if let o = l.owner, let e = endpoints[o] { owners[l.region.rawValue] = NodeAddress(id: o.rawValue, endpoint: e) }
+        }
+        let (directives, woken) = state.withLock { s in
             s.dbNow = now
             s.readAt = sentAt
             var d = beatOK ? [] : s.coordinator.heartbeatRefused()
             d += s.coordinator.observe(nodes: nodes, leases: leases, now: now)
-            return d
+            return (d, s.setOwners(owners))
         }
+        for w in woken { w.resume() }
         await execute(directives, control)
     }
 
@@ -286,22 +309,29 @@ public final class NodeService: Sendable {
             } catch { logger.warning("renew \(region) failed: \(error)") }
             return state.withLock { $0.coordinator.leaseFailed(region) }
         case let .startServing(region, token):
-            state.withLock { s in
+            let woken = state.withLock { s in
                 s.serving[region] = token
                 s.draining.remove(region)
                 s.lastToken[region] = token
+                var owners = s.owners
+                if let e = s.endpoint { owners[region.rawValue] = NodeAddress(id: configuration.id.rawValue, endpoint: e) }
+                return s.setOwners(owners, force: true)
             }
+            for w in woken { w.resume() }
             logger.info("serving \(region) with token \(token)")
             return []
         case let .beginDrain(region, token):
             logger.info("draining \(region) \(token)")
-            state.withLock { _ = $0.draining.insert(region) }
-            let until = ContinuousClock.now + cfg.drainTimeout
-            while state.withLock({ $0.inFlight[region, default: 0] }) > 0, ContinuousClock.now < until {
-                try? await Task.sleep(for: .milliseconds(5))
+            let woken = state.withLock { s in
+                s.draining.insert(region)
+                return s.setOwners(s.owners, force: true)
             }
-            let actors = state.withLock { s in s.actors.values.filter { $0.identity.region == region.rawValue } }
-            for a in actors {
+            for w in woken { w.resume() }
+            // New calls are refused from here (`isServing` is false); let running ones finish.
+            let until = ContinuousClock.now + cfg.drainTimeout
+            let activations = state.withLock { s in s.activations.values.filter { $0.identity.region == region.rawValue } }
+            for a in activations {
+                while !(await a.isIdle), ContinuousClock.now < until { try? await Task.sleep(for: .milliseconds(5)) }
                 do {
                     try await withDeadline(cfg.statementTimeout, "snapshot") { try await a.snapshot() }
                 } catch { logger.warning("snapshot of \(a.identity) failed: \(error)") }
@@ -317,19 +347,33 @@ public final class NodeService: Sendable {
             state.withLock { $0.coordinator.released(region) }
             return []
         case let .stopServing(region, reason):
-            stopServingNow(region, reason: reason)
+            await stopServingNow(region, reason: reason)
             return []
         }
     }
 
-    /// Drops the region's activations at once; their in-flight calls fail their next write check.
-    func stopServingNow(_ region: RegionKey, reason: String) {
-        let had = state.withLock { s in
+    /// Stops serving `region` at once: no more calls admitted, its activations dropped without writes
+    /// (their in-flight commands fail their next write check, or the journal fences them).
+    func stopServingNow(_ region: RegionKey, reason: String) async {
+        let (had, system, woken) = state.withLock { s in
             s.draining.remove(region)
-            s.actors = s.actors.filter { $0.key.region != region.rawValue }
-            return s.serving.removeValue(forKey: region)
+            s.activations = s.activations.filter { $0.key.region != region.rawValue }
+            let had = s.serving.removeValue(forKey: region)
+            var owners = s.owners
+            if owners[region.rawValue]?.id == configuration.id.rawValue { owners[region.rawValue] = nil }
+            return (had, s.system, s.setOwners(owners, force: true))
         }
+        for w in woken { w.resume() }
+        await system?.regionLost(region.rawValue)
         if had != nil { logger.notice("stopped serving \(region): \(reason)") }
+    }
+
+    /// The journal rejected a write of `region` under `token`: the lease is gone, step down now.
+    func fenced(_ region: RegionKey, token: FencingToken) async {
+        let directives = state.withLock { s in s.serving[region] == token ? s.coordinator.leaseFailed(region) : [] }
+        logger.warning("the journal fenced a write to \(region) with token \(token); stepping down")
+        for case let .lease(.stopServing(r, reason)) in directives { await stopServingNow(r, reason: reason) }
+        if configuration.chaosSkipLocalFence { await stopServingNow(region, reason: "fenced by the journal") }
     }
 }
 
@@ -348,9 +392,14 @@ struct NodeState: Sendable {
     var draining: Set<RegionKey> = []
     /// The last token ever served per region (fault injection only).
     var lastToken: [RegionKey: FencingToken] = [:]
-    var actors: [ActorIdentity: any HostedActor] = [:]
-    var inFlight: [RegionKey: Int] = [:]
-    var totalInFlight = 0
+    /// Live activations of journaled actors (to drain and snapshot a region).
+    var activations: [ActorIdentity: any JournaledActivation] = [:]
+    var system: ClusterActorSystem?
+    /// Placement: region → the node holding its lease (from the last read, adjusted by this node's own changes).
+    var owners: [String: NodeAddress] = [:]
+    var placementVersion: UInt64 = 0
+    var placementWaiters: [UInt64: CheckedContinuation<Void, Never>] = [:]
+    var nextWaiter: UInt64 = 0
     var leaveRequested = false
     var leaving = false
 
@@ -361,5 +410,17 @@ struct NodeState: Sendable {
     func writeToken(for region: RegionKey) -> FencingToken? {
         guard let t = serving[region], coordinator.leases.servingToken(for: region, now: now()) == t else { return nil }
         return t
+    }
+}
+
+extension NodeState {
+    /// Replaces the owner map; bumps the placement version if anything changed (or `force`, when
+    /// this node's own serving set changed). Returns the waiters to resume outside the lock.
+    mutating func setOwners(_ new: [String: NodeAddress], force: Bool = false) -> [CheckedContinuation<Void, Never>] {
+        guard force || new != owners else { return [] }
+        owners = new
+        placementVersion += 1
+        defer { placementWaiters = [:] }
+        return Array(placementWaiters.values)
     }
 }
