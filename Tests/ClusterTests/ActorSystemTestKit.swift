@@ -123,6 +123,8 @@ distributed actor TestCounter {
     distributed func node() -> String { actorSystem.nodeID }
     distributed func echo(_ h: Hello) -> Hello { h }
     distributed func fail(_ text: String) throws { throw Boom(description: text) }
+    /// Waits until the test opens `testGate` (a call that stays in flight without sleeping).
+    distributed func hold() async -> Int { await testGate.wait(); return value }
     /// Not registered on purpose (unknownTarget at the caller).
     distributed func unregistered() -> Int { 0 }
 }
@@ -138,5 +140,44 @@ enum TestActors {
         try await system.register("TestCounter.node", on: p) { _ = try await $0.node() }
         try await system.register("TestCounter.echo", on: p) { _ = try await $0.echo(Hello(from: "", n: 0)) }
         try await system.register("TestCounter.fail", on: p) { try await $0.fail("") }
+        try await system.register("TestCounter.hold", on: p) { _ = try await $0.hold() }
     }
+}
+
+/// A gate calls wait at until the test opens it.
+final class TestGate: Sendable {
+    private let state = Mutex<(open: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
+    var waiting: Int { state.withLock { $0.waiters.count } }
+    func wait() async {
+        await withCheckedContinuation { (k: CheckedContinuation<Void, Never>) in
+            let now = state.withLock { s -> Bool in
+                if s.open { return true }
+                s.waiters.append(k); return false
+            }
+            if now { k.resume() }
+        }
+    }
+    func open() {
+        let ws = state.withLock { s -> [CheckedContinuation<Void, Never>] in
+            s.open = true; defer { s.waiters = [] }; return s.waiters
+        }
+        for w in ws { w.resume() }
+    }
+    func close() { state.withLock { $0.open = false } }
+}
+let testGate = TestGate()
+
+/// Counts activations and passivations; keys starting with "broken" fail to load.
+final class CountingActivator: ActorActivator {
+    let counts = Mutex<(activated: [String: Int], passivated: [String: Int])>(([:], [:]))
+    func activate(_ id: ActorIdentity, in system: ClusterActorSystem) async throws -> any DistributedActor {
+        counts.withLock { $0.activated[id.key, default: 0] += 1 }
+        if id.key.hasPrefix("broken") { throw Boom(description: "journal unreadable for \(id.key)") }
+        return system.withIdentity(id) { TestCounter(actorSystem: system) }
+    }
+    func passivate(_ actor: any DistributedActor, id: ActorIdentity, in system: ClusterActorSystem) async {
+        counts.withLock { $0.passivated[id.key, default: 0] += 1 }
+    }
+    func activated(_ key: String) -> Int { counts.withLock { $0.activated[key, default: 0] } }
+    func passivated(_ key: String) -> Int { counts.withLock { $0.passivated[key, default: 0] } }
 }

@@ -220,16 +220,22 @@ public final class ClusterActorSystem: DistributedActorSystem, Sendable {
     }
 
     public func actorReady<Act>(_ actor: Act) where Act: DistributedActor, Act.ID == ActorID {
-        state.withLock { s in if !s.closed { s.hosted[actor.id] = actor } }
+        // A replaced instance leaves the lock before it is released (its deinit calls resignID).
+        let replaced = state.withLock { s -> (any DistributedActor)? in
+            s.closed ? nil : s.hosted.updateValue(actor, forKey: actor.id)
+        }
+        _ = replaced
     }
 
-    public func resignID(_ id: ActorID) {
-        _ = state.withLock { $0.hosted.removeValue(forKey: id) }
-    }
+    /// Nothing to do: `hosted` holds its actors strongly, so an actor that deinitializes is not
+    /// (or no longer) the one under its id there — removing by id would evict a newer instance
+    /// with the same identity (a re-activation).
+    public func resignID(_ id: ActorID) {}
 
     /// Forgets a hosted actor (it stops being reachable; it deinitializes when unreferenced).
     /// Hosted actors are held strongly until then, or until passivation, region loss or shutdown.
     public func remove(_ id: ActorIdentity) {
+        // Released after the lock: the last release runs deinit → resignID, which locks.
         let a = state.withLock { $0.hosted.removeValue(forKey: id) }
         _ = a
     }
