@@ -21,22 +21,34 @@ final class TestCluster: Sendable {
     }
 
     let nodes: [Node]
-    init(nodes: [Node]) { self.nodes = nodes }
+    let sharedContext: Bool
+    init(nodes: [Node], sharedContext: Bool) { self.nodes = nodes; self.sharedContext = sharedContext }
 
     subscript(i: Int) -> Node { nodes[i] }
 
     /// Runs `body` with `count` connected nodes serving; regions are assigned by `owners`
     /// (region → node index) in every node's view.
-    static func with(nodes count: Int, owners: [String: Int] = [:],
+    enum Transport { case tcp, inproc }
+    static let inprocRun = Atomic<Int>(0)
+
+    /// `.tcp`: one MessagingContext per node (kill closes it like a dead process). `.inproc`: one
+    /// shared context (inproc needs it), so kill only shuts the node's system down.
+    static func with(nodes count: Int, owners: [String: Int] = [:], transport: Transport = .tcp,
                      configure: (inout ClusterActorSystem.Configuration) -> Void = { _ in },
                      activator: (any ActorActivator)? = TestActors.activator,
                      _ body: @Sendable (TestCluster) async throws -> Void) async throws {
         var nodes: [Node] = []
+        let shared = transport == .inproc ? try MessagingContext(logger: actorTestLogger) : nil
+        let run = inprocRun.wrappingAdd(1, ordering: .relaxed).newValue
         for i in 0..<count {
-            let ctx = try MessagingContext(logger: actorTestLogger)
+            let ctx = try shared ?? MessagingContext(logger: actorTestLogger)
             let faults = ScriptedFaults()
             var config = ClusterActorSystem.Configuration(nodeID: "n\(i)")
             config.faults = faults
+            if transport == .inproc {
+                config.endpoint = "inproc://calls-\(run)-\(i)"
+                config.eventEndpoint = "inproc://events-\(run)-\(i)"
+            }
             configure(&config)
             let placement = InMemoryPlacement(localNodeID: "n\(i)")
             let system = try await ClusterActorSystem(context: ctx, configuration: config, placement: placement,
@@ -44,7 +56,7 @@ final class TestCluster: Sendable {
             try await TestActors.register(on: system)
             nodes.append(Node(system: system, context: ctx, placement: placement, faults: faults))
         }
-        let cluster = TestCluster(nodes: nodes)
+        let cluster = TestCluster(nodes: nodes, sharedContext: shared != nil)
         for (region, i) in owners { cluster.assign(region, to: i) }
         for a in nodes { for b in nodes where a.id != b.id { try await a.system.connect(to: b.address) } }
         try await withThrowingTaskGroup(of: Void.self) { group in
@@ -61,10 +73,8 @@ final class TestCluster: Sendable {
     }
 
     func shutdownAll() async {
-        for n in nodes {
-            await n.system.shutdown()
-            await n.context.shutdown()
-        }
+        for n in nodes { await n.system.shutdown() }
+        for n in nodes { await n.context.shutdown() }   // idempotent, so a shared context is fine
     }
 
     /// Assigns `region` to node `owner` (nil: nobody) in the views of `views` (default: every node).
@@ -76,7 +86,7 @@ final class TestCluster: Sendable {
     /// Kills node `i`: its sockets and context close (peers' calls to it then time out).
     func kill(_ i: Int) async {
         await nodes[i].system.shutdown()
-        await nodes[i].context.shutdown()
+        if !sharedContext { await nodes[i].context.shutdown() }
     }
 
     /// Pauses node `i`: it drops every inbound request (a hung process), until `resume`.
