@@ -106,6 +106,36 @@ private struct ReportV2: Codable, Equatable { var vehicle: String; var at: Int64
         #expect(throws: WireError.malformedPayload(reason: "nesting deeper than 64", offset: 130)) { try BinaryValue.parse(deep) }
     }
 
+    static func randomValue(_ rng: inout SplitMix64, depth: Int = 0) -> BinaryValue {
+        switch Int.random(in: 0..<(depth > 4 ? 8 : 10), using: &rng) {
+        case 0: return .null
+        case 1: return .bool(Bool.random(using: &rng))
+        case 2: return .int(Int64(bitPattern: rng.next()) >> Int64.random(in: 0...63, using: &rng))
+        case 3: return .uint(rng.next() >> UInt64.random(in: 0...63, using: &rng))
+        case 4: return .double(Double(bitPattern: rng.next()))
+        case 5: return .float(Float(bitPattern: UInt32(truncatingIfNeeded: rng.next())))
+        case 6: return .string(String((0..<Int.random(in: 0...8, using: &rng)).map { _ in "aZ9 강남🚚".randomElement(using: &rng)! }))
+        case 7: return .bytes((0..<Int.random(in: 0...8, using: &rng)).map { _ in UInt8.random(in: 0...255, using: &rng) })
+        case 8: return .array((0..<Int.random(in: 0...4, using: &rng)).map { _ in randomValue(&rng, depth: depth + 1) })
+        default:
+            let keys = Set((0..<Int.random(in: 0...4, using: &rng)).map { _ in "k\(Int.random(in: 0...9, using: &rng))" })
+            return .object(keys.sorted().map { BinaryValue.Field($0, randomValue(&rng, depth: depth + 1)) })
+        }
+    }
+
+    /// Bitwise comparison (NaN payloads included), which `==` on doubles would not give.
+    static func same(_ a: BinaryValue, _ b: BinaryValue) -> Bool { a.serialized() == b.serialized() }
+
+    @Test func everyRandomValueSurvivesSerializeParse() throws {
+        var rng = SplitMix64(seed: 2026)
+        for _ in 0..<3_000 {
+            let v = Self.randomValue(&rng)
+            let back = try BinaryValue.parse(v.serialized())
+            #expect(Self.same(v, back))
+            if case .double(let d) = v, !d.isNaN { #expect(v == back) }
+        }
+    }
+
     @Test func fuzzedPayloadsNeverCrash() throws {
         var rng = SplitMix64(seed: 77)
         let valid = try encoder.encode(report)

@@ -8,7 +8,7 @@ import Testing
         ("readNodes", ClusterSchema.readNodes, 0),
         ("markNodeDown", ClusterSchema.markNodeDown, 2),
         ("markNodeLeaving", ClusterSchema.markNodeLeaving, 2),
-        ("ensureRegions", ClusterSchema.ensureRegions, 1),
+        ("ensureRegion", ClusterSchema.ensureRegion, 1),
         ("readLeases", ClusterSchema.readLeases, 0),
         ("acquireLease", ClusterSchema.acquireLease, 4),
         ("renewLease", ClusterSchema.renewLease, 4),

@@ -111,6 +111,19 @@ import Testing
         #expect(k.phases.isEmpty)
     }
 
+    @Test func aLongDrainKeepsRenewingTheLease() {
+        var k = LeaseKeeper(selfID: "a", configuration: config)
+        _ = k.evaluate(leases: [], desired: ["r"], now: t0)
+        var row = Lease.unowned("r").acquired(by: "a", expected: .zero, now: t0, duration: .seconds(15))!
+        _ = k.acquired(row, now: t0)
+        #expect(k.evaluate(leases: [row], desired: [], now: t0 + .seconds(1)) == [.beginDrain("r", token: row.token)])
+        #expect(k.evaluate(leases: [row], desired: [], now: t0 + .seconds(6)) == [.renew("r", token: row.token)])
+        row = row.renewed(by: "a", token: row.token, now: t0 + .seconds(6), duration: .seconds(15))!
+        _ = k.renewed(row)
+        #expect(k.servingToken(for: "r", now: t0 + .seconds(18)) == row.token)
+        #expect(k.drained("r") == [.stopServing("r", reason: "handed over"), .release("r", token: row.token)])
+    }
+
     @Test func stopAllDropsEveryServedRegion() {
         var k = LeaseKeeper(selfID: "a", configuration: config)
         _ = k.evaluate(leases: [], desired: ["x", "y"], now: t0)

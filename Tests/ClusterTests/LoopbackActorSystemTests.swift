@@ -119,12 +119,6 @@ final class LoopbackActorSystem: DistributedActorSystem, Sendable {
     }
 }
 
-/// A remote failure as the caller sees it: a code and text, never the callee's Swift error type.
-struct RemoteCallError: Error, Equatable {
-    var code: RemoteErrorCode
-    var message: String
-}
-
 struct VehiclePosition: Codable, Equatable, Sendable { var lat: Double; var lon: Double }
 struct Refused: Error, CustomStringConvertible { var description: String { "vehicle is offline" } }
 
@@ -204,5 +198,18 @@ distributed actor TestVehicle {
         let reply = try WireCodec().decode(await system.receive(frame))
         guard case .errorReply(3, .badArguments, let message) = reply else { Issue.record("\(reply)"); return }
         #expect(message.contains("argument 0"))
+    }
+}
+
+@Suite struct WireDeadlineTests {
+    @Test func deadlinesAreRelativeMillisecondsClampedAndConsumedByQueueing() {
+        #expect(WireDeadline.millis(remaining: .milliseconds(1500)) == 1500)
+        #expect(WireDeadline.millis(remaining: .microseconds(999)) == 0)
+        #expect(WireDeadline.millis(remaining: .seconds(-1)) == 0)
+        #expect(WireDeadline.millis(remaining: .seconds(10_000_000)) == UInt32.max)
+        #expect(WireDeadline.remaining(millis: 200, queued: .milliseconds(50)) == .milliseconds(150))
+        #expect(WireDeadline.remaining(millis: 200, queued: .milliseconds(200)) == nil)
+        #expect(RemoteCallError(code: .notOwner, message: "").isRetriable)
+        #expect(!RemoteCallError(code: .handlerFailed, message: "").isRetriable)
     }
 }

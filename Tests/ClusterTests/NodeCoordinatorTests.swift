@@ -47,6 +47,8 @@ struct ClusterSimulation {
         rows[id] = NodeRecord(id: id, endpoint: "tcp://\(id)", startedAt: startedAt, lastHeartbeat: now, status: .alive)
     }
     var incarnations: [NodeID: Timestamp] = [:]
+    /// Every successful acquisition's token, per region.
+    var acquisitions: [RegionKey: [FencingToken]] = [:]
 
     /// One round of node `id`'s shell: heartbeat, read, observe, act.
     mutating func act(_ id: NodeID, drainImmediately: Bool = false) {
@@ -88,6 +90,8 @@ struct ClusterSimulation {
                 switch l {
                 case let .acquire(r, expected):
                     if let won = leases[r]!.acquired(by: id, expected: expected, now: now, duration: leaseConfig.leaseDuration) {
+                        #expect(won.token > (acquisitions[r]?.last ?? .zero), "tokens strictly increase per acquisition")
+                        acquisitions[r, default: []].append(won.token)
                         leases[r] = won
                         queue += ackLost ? c.leaseFailed(r) : c.acquired(won, now: now)
                     } else { queue += c.leaseFailed(r) }
@@ -244,6 +248,7 @@ struct ClusterSimulation {
             sim.now = sim.now + .seconds(1)
         }
         for r in regions { #expect(sim.servers(r).count == 1, "seed \(seed): \(r) served by \(sim.servers(r))") }
+        #expect(sim.acquisitions.values.map(\.count).reduce(0, +) > regions.count, "seed \(seed): leases changed hands")
         // A node that was leaving when the calm began finishes leaving; the rest share the load.
         let live = ids.filter { !sim.nodes[$0]!.crashed && sim.rows[$0]?.status == .alive }
         #expect(!live.isEmpty)

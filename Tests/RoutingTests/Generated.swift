@@ -56,21 +56,27 @@ enum Generated {
         let stops = [veh.start] + route + [veh.end]
         var distance: Int64 = 0
         for k in 1..<stops.count { distance += p.distance(stops[k - 1], stops[k]) }
-        var load = Load.zero
-        for c in route { if case .delivery = p.nodes[c].kind { load &+= p.nodes[c].demand } }
-        var capOK = !any(load .> veh.capacity)
+        // Loads trip by trip: a reload stop ends a trip; each trip starts with its deliveries on board.
+        var capOK = true
         var onBoard = Set<Int>()
-        for c in route {
-            switch p.nodes[c].kind {
-            case .delivery: load &-= p.nodes[c].demand
-            case .pickup: load &+= p.nodes[c].demand
-            case .pairedPickup: load &+= p.nodes[c].demand; onBoard.insert(c)
-            case .pairedDelivery(let pk):
-                load &-= p.nodes[c].demand
-                if !onBoard.contains(pk) { capOK = false }
-            case .depot: capOK = false
-            }
+        var trips: [[Int]] = [[]]
+        for c in route { if case .reload = p.nodes[c].kind { trips.append([]) } else { trips[trips.count - 1].append(c) } }
+        for trip in trips {
+            var load = Load.zero
+            for c in trip { if case .delivery = p.nodes[c].kind { load &+= p.nodes[c].demand } }
             if any(load .> veh.capacity) { capOK = false }
+            for c in trip {
+                switch p.nodes[c].kind {
+                case .delivery: load &-= p.nodes[c].demand
+                case .pickup: load &+= p.nodes[c].demand
+                case .pairedPickup: load &+= p.nodes[c].demand; onBoard.insert(c)
+                case .pairedDelivery(let pk):
+                    load &-= p.nodes[c].demand
+                    if !onBoard.contains(pk) { capOK = false }
+                case .depot, .reload: capOK = false
+                }
+                if any(load .> veh.capacity) { capOK = false }
+            }
         }
         // Run from a given departure; return (arrival at end, lateness) with waiting.
         func run(_ dep: Int64) -> (end: Int64, warp: Int64) {

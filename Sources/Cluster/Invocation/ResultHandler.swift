@@ -28,7 +28,8 @@ public final class ClusterResultHandler: DistributedTargetInvocationResultHandle
 
     /// The error's text goes to the caller; its Swift type does not (it isn't on the wire).
     public func onThrow<Err: Error>(error: Err) async throws {
-        let code: RemoteErrorCode = (error is InvocationError || error is WireError) ? .badArguments : .handlerFailed
+        let code: RemoteErrorCode = if let coded = error as? any RemoteCodedError { coded.remoteErrorCode }
+            else if error is InvocationError || error is WireError { .badArguments } else { .handlerFailed }
         result.withLock { $0 = .errorReply(correlation: correlation, code: code, message: String(describing: error)) }
     }
 

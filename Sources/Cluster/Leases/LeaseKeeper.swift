@@ -46,8 +46,8 @@ public struct LeaseKeeper: Sendable {
         case acquiring(expected: FencingToken)
         /// Serving with `token` until (at most) `expiresAt - safetyMargin`.
         case serving(token: FencingToken, expiresAt: Timestamp, renewing: Bool)
-        /// Draining for hand-over; still may write (the lease is still ours) until `drained`.
-        case draining(token: FencingToken, expiresAt: Timestamp)
+        /// Draining for hand-over; still may write (the lease is still ours, and is renewed) until `drained`.
+        case draining(token: FencingToken, expiresAt: Timestamp, renewing: Bool)
         /// A release is in flight; no more writes.
         case releasing(token: FencingToken)
     }
@@ -64,7 +64,7 @@ public struct LeaseKeeper: Sendable {
     /// O(1). Call right before each write, with no `await` between the check and the write.
     public func servingToken(for region: RegionKey, now: Timestamp) -> FencingToken? {
         switch phases[region] {
-        case let .serving(token, expiresAt, _), let .draining(token, expiresAt):
+        case let .serving(token, expiresAt, _), let .draining(token, expiresAt, _):
             return now < expiresAt - configuration.safetyMargin ? token : nil
         default:
             return nil
@@ -105,20 +105,24 @@ public struct LeaseKeeper: Sendable {
                     phases[region] = nil
                     directives.append(.stopServing(region, reason: reason))
                 } else if !desired.contains(region) {
-                    phases[region] = .draining(token: token, expiresAt: expiresAt)
+                    phases[region] = .draining(token: token, expiresAt: expiresAt, renewing: renewing)
                     directives.append(.beginDrain(region, token: token))
                 } else if !renewing, expiresAt - now < configuration.renewWhenRemaining {
                     phases[region] = .serving(token: token, expiresAt: expiresAt, renewing: true)
                     directives.append(.renew(region, token: token))
                 }
-            case let .draining(token, expiresAt):
+            case let .draining(token, expiresAt, renewing):
                 if let reason = lost(row, token: token, expiresAt: expiresAt, now: now) {
                     phases[region] = nil
                     directives.append(.stopServing(region, reason: reason))
                 } else if desired.contains(region) {
                     // The plan changed back before the hand-over finished: keep serving.
-                    phases[region] = .serving(token: token, expiresAt: expiresAt, renewing: false)
+                    phases[region] = .serving(token: token, expiresAt: expiresAt, renewing: renewing)
                     directives.append(.startServing(region, token: token))
+                } else if !renewing, expiresAt - now < configuration.renewWhenRemaining {
+                    // A long drain keeps the lease, so in-flight work can still be journaled.
+                    phases[region] = .draining(token: token, expiresAt: expiresAt, renewing: true)
+                    directives.append(.renew(region, token: token))
                 }
             case .releasing:
                 break
@@ -142,7 +146,7 @@ public struct LeaseKeeper: Sendable {
         var directives: [LeaseDirective] = []
         for region in phases.keys.sorted() {
             switch phases[region] {
-            case let .serving(_, expiresAt, _), let .draining(_, expiresAt):
+            case let .serving(_, expiresAt, _), let .draining(_, expiresAt, _):
                 if now >= expiresAt - configuration.safetyMargin {
                     phases[region] = nil
                     directives.append(.stopServing(region, reason: "lease expires at \(expiresAt); no renewal in time"))
@@ -169,8 +173,8 @@ public struct LeaseKeeper: Sendable {
         switch phases[lease.region] {
         case let .serving(token, _, _) where token == lease.token:
             phases[lease.region] = .serving(token: token, expiresAt: lease.expiresAt, renewing: false)
-        case let .draining(token, _) where token == lease.token:
-            phases[lease.region] = .draining(token: token, expiresAt: lease.expiresAt)
+        case let .draining(token, _, _) where token == lease.token:
+            phases[lease.region] = .draining(token: token, expiresAt: lease.expiresAt, renewing: false)
         default: break
         }
         return []
@@ -193,7 +197,7 @@ public struct LeaseKeeper: Sendable {
 
     /// The shell finished draining: release the lease so the new owner need not wait for expiry.
     public mutating func drained(_ region: RegionKey) -> [LeaseDirective] {
-        guard case let .draining(token, _) = phases[region] else { return [] }
+        guard case let .draining(token, _, _) = phases[region] else { return [] }
         phases[region] = .releasing(token: token)
         return [.stopServing(region, reason: "handed over"), .release(region, token: token)]
     }

@@ -5,6 +5,10 @@
 /// `Timestamp(microsecondsSinceEpoch:)`), and every "now" is the database's `now()`, so all nodes
 /// judge leases and heartbeats against one clock. Durations are passed as bigint milliseconds.
 ///
+/// Parameter types (Storage's `PostgresEncodable`): ids and names `String`; tokens, seqs,
+/// milliseconds and microseconds `Int64` (`Int64(token.value)`: tokens stay far below 2^63);
+/// payloads `[UInt8]` (bytea); the idempotency key `String?` (`IdempotencyKey.storageText`).
+///
 /// Fencing: every journal and snapshot write names the writer's node and token and succeeds only
 /// while `region_leases` shows that node as the unexpired owner with that token. The lease row
 /// is read `FOR SHARE`, so a concurrent take-over (an UPDATE of that row) waits for in-flight
@@ -122,9 +126,10 @@ public enum ClusterSchema {
 
     // MARK: Region leases (region_leases)
 
-    /// Seed the rows for the regions a node knows (idempotent). $1 text[] of region ids.
-    public static let ensureRegions = """
-        INSERT INTO region_leases (region) SELECT unnest($1::text[])
+    /// Seed the row of one region the node knows (idempotent; run per region at start-up — one
+    /// text parameter, so no array encoding is needed). $1 region.
+    public static let ensureRegion = """
+        INSERT INTO region_leases (region) VALUES ($1)
         ON CONFLICT (region) DO NOTHING
         """
 
@@ -160,6 +165,23 @@ public enum ClusterSchema {
     public static let releaseLease = """
         UPDATE region_leases SET owner = NULL, expires_at = now()
         WHERE region = $1 AND owner = $2 AND token = $3
+        """
+
+    /// Where to send a call: every region whose lease is held (unexpired) by an alive node, with that
+    /// node's endpoint. No parameters. Columns: region, owner, token, endpoint.
+    /// A client's placement cache; the callee still checks its own lease before serving.
+    public static let readPlacement = """
+        SELECT l.region, l.owner, l.token, n.endpoint
+        FROM region_leases l JOIN cluster_nodes n ON n.id = l.owner
+        WHERE l.expires_at > now() AND n.status = 'alive'
+        ORDER BY l.region
+        """
+
+    /// A node that left gracefully (after releasing its leases) marks its incarnation down, so it is
+    /// out of every plan at once. $1 id, $2 started_at_us.
+    public static let markNodeLeft = """
+        UPDATE cluster_nodes SET status = 'down'
+        WHERE id = $1 AND daybreak_us(started_at) = $2 AND status <> 'down'
         """
 
     // MARK: Journal (actor_events, actor_snapshots)

@@ -46,6 +46,12 @@ public struct RemoteErrorCode: RawRepresentable, Hashable, Sendable, CustomStrin
     public static let overloaded = RemoteErrorCode(rawValue: 6)
     /// The callee's region lease was lost mid-call (a fenced write was rejected).
     public static let fenced = RemoteErrorCode(rawValue: 7)
+    /// No actor with that identity is hosted on the callee and none could be activated.
+    public static let unknownActor = RemoteErrorCode(rawValue: 8)
+    /// The inbound frame's protocol version is not spoken here (the message names both).
+    public static let unsupportedVersion = RemoteErrorCode(rawValue: 9)
+    /// The inbound frame did not decode (or was of a type a node does not accept as a request).
+    public static let malformedFrame = RemoteErrorCode(rawValue: 10)
 
     public var description: String {
         switch self {
@@ -56,6 +62,9 @@ public struct RemoteErrorCode: RawRepresentable, Hashable, Sendable, CustomStrin
         case .handlerFailed: "handlerFailed"
         case .overloaded: "overloaded"
         case .fenced: "fenced"
+        case .unknownActor: "unknownActor"
+        case .unsupportedVersion: "unsupportedVersion"
+        case .malformedFrame: "malformedFrame"
         default: "code(\(rawValue))"
         }
     }

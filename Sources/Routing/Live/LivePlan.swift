@@ -57,7 +57,10 @@ public final class LivePlan {
     // MARK: Queries
 
     /// Remaining stops of vehicle v (job node indices), frozen ones first.
-    public func route(_ v: Int) -> [Int] { engine.visits[v].dropFirst().dropLast().map(Int.init) }
+    public func route(_ v: Int) -> [Int] { engine.visits[v].dropFirst().dropLast().filter { engine.isJob[Int($0)] }.map(Int.init) }
+
+    /// Remaining stops of vehicle v including reload stops (node indices of kind `.reload`).
+    public func stops(_ v: Int) -> [Int] { engine.visits[v].dropFirst().dropLast().map(Int.init) }
 
     /// Jobs taking part in the plan that no vehicle serves.
     public var unassigned: [Int] {
@@ -84,16 +87,19 @@ public final class LivePlan {
     @inline(__always)
     public func etas(_ v: Int, _ body: (ETA) -> Void) {
         let e = engine
+        let td = problem.timeDependent
         let vis = e.visits[v]
         var time = e.vStartSeg[v].earliest
         var prev = vis[0]
         for k in 1..<(vis.count - 1) {
             let c = vis[k]
             let seg = e.nodeTime[Int(c)]
-            let arrival = time + e.t(prev, c)
+            let arrival = time + (td.map { $0.travel(from: Int(prev), to: Int(c), departingAt: time) } ?? e.t(prev, c))
             let start = max(arrival, seg.earliest)
             time = start + seg.duration
-            body(ETA(job: Int(c), arrival: arrival, serviceStart: start, departure: time, lateness: max(0, start - seg.latest)))
+            if e.isJob[Int(c)] {
+                body(ETA(job: Int(c), arrival: arrival, serviceStart: start, departure: time, lateness: max(0, start - seg.latest)))
+            }
             prev = c
         }
     }
@@ -135,7 +141,7 @@ public final class LivePlan {
         }
         engine.apply(c, pos)
         let v = pos.vehicle
-        let k = Int(engine.posOf[job]) - 1
+        let k = engine.visits[v][1..<Int(engine.posOf[job])].filter { engine.isJob[Int($0)] }.count
         var eta: ETA? = nil
         var idx = 0
         etas(v) { if idx == k { eta = $0 }; idx += 1 }
@@ -180,16 +186,26 @@ public final class LivePlan {
         return true
     }
 
-    /// Commits the first `stops` remaining stops of vehicle v (e.g. the one it is driving to).
+    /// Commits the first `stops` remaining jobs of vehicle v (e.g. the one it is driving to),
+    /// with any reload stops between them.
     public func freeze(vehicle v: Int, stops: Int) {
-        engine.frozen[v] = min(max(0, stops), engine.size(v))
+        var jobs = 0, k = 0
+        let vis = engine.visits[v]
+        while jobs < stops && k + 1 < vis.count - 1 { k += 1; if engine.isJob[Int(vis[k])] { jobs += 1 } }
+        engine.frozen[v] = k
     }
 
-    /// Vehicle v finished its first remaining stop and left it at `time`: the stop leaves the
-    /// plan and the vehicle continues from there. Returns the job, or nil if the route is empty.
+    /// Vehicle v finished its first remaining job and left it at `time` (reload stops before it
+    /// count as done): the stop leaves the plan and the vehicle continues from there. Returns the
+    /// job, or nil if the route has no job.
     @discardableResult
     public func completeNextStop(vehicle v: Int, departedAt time: Duration) -> Int? {
-        guard engine.size(v) > 0 else { return nil }
+        guard engine.jobCount[v] > 0 else { return nil }
+        while !engine.isJob[Int(engine.visits[v][1])] {
+            let r = Int(engine.visits[v].remove(at: 1))
+            engine.routeOf[r] = -1; engine.posOf[r] = -1
+            engine.frozen[v] = max(0, engine.frozen[v] - 1)
+        }
         let job = Int(engine.visits[v][1])
         engine.visits[v].remove(at: 1)
         engine.routeOf[job] = -1; engine.posOf[job] = -1
@@ -218,7 +234,7 @@ public final class LivePlan {
     /// re-planned on other vehicles. Returns the jobs that found no place.
     @discardableResult
     public func breakdown(vehicle v: Int) -> [Int] {
-        let jobs = route(v).map { engine.unit(Int32($0)) }
+        let jobs = route(v).map { engine.unit(Int32($0)) }   // reload stops stay with the vehicle
         var seen = Set<Int32>()
         for c in jobs where seen.insert(c).inserted { _ = engine.detach(c) }
         engine.frozen[v] = 0
@@ -258,10 +274,10 @@ public final class LivePlan {
             while true {
                 let m = e.visits[v].count
                 let whole = e.fwdT[v][m - 1], wl = e.fwdL[v][m - 1]
-                if e.ok(v, whole, wl) || m == 2 { break }
+                if e.ok(v, whole, wl) || e.jobCount[v] == 0 { break }
                 // Try removing each non-frozen stop; keep the one leaving the least time warp.
                 var bestK = -1, bestWarp = Int64.max
-                for k in (e.frozen[v] + 1)..<(m - 1) {
+                for k in (e.frozen[v] + 1)..<(m - 1) where e.isJob[Int(e.visits[v][k])] {
                     let seg = e.merge(e.fwdT[v][k - 1], e.bwdT[v][k + 1])
                     if seg.timeWarp < bestWarp { bestWarp = seg.timeWarp; bestK = k }
                 }

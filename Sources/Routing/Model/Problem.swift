@@ -21,6 +21,8 @@ public struct Problem: Sendable {
         case pairedPickup(delivery: Int)
         /// The delivery of a pair; `pickup` is the node index of its pickup.
         case pairedDelivery(pickup: Int)
+        /// A reload stop of `vehicle` at its end depot (added by the model for multi-trip vehicles).
+        case reload(vehicle: Int)
     }
 
     /// One stop: a depot, or a job with its window, service and demand.
@@ -37,7 +39,8 @@ public struct Problem: Sendable {
         /// Cost of leaving this job unassigned. Zero means "use the solver's default", which
         /// makes every complete solution cheaper than any incomplete one.
         public var unassignedPenalty: Cost
-        /// Higher priority jobs are inserted first by construction.
+        /// Higher priority jobs are inserted first, and (with the default penalty) leaving one
+        /// unassigned costs (1 + priority) times the base penalty.
         public var priority: Int
 
         public init(kind: Kind, ready: Duration, due: Duration, service: Duration = 0, demand: Load = .zero,
@@ -46,7 +49,9 @@ public struct Problem: Sendable {
             self.requiredSkills = requiredSkills; self.unassignedPenalty = unassignedPenalty; self.priority = priority
         }
 
-        public var isJob: Bool { kind != .depot }
+        public var isJob: Bool {
+            switch kind { case .depot, .reload: return false; default: return true }
+        }
     }
 
     /// One vehicle: where it starts and ends, its shift, capacity and costs.
@@ -64,12 +69,24 @@ public struct Problem: Sendable {
         /// Cost added when the vehicle is used.
         public var fixedCost: Cost
         public var skills: UInt64
+        /// Trips per shift: a vehicle with more than one may return to its end depot to reload
+        /// (unload pickups, load the next deliveries), spending `reloadTime` there before the next job.
+        public var maxTrips: Int = 1
+        public var reloadTime: Duration = 0
 
         public init(start: Int, end: Int, capacity: Load, shiftStart: Duration = 0, shiftEnd: Duration = .max / 4,
                     maxDuration: Duration = .max / 4, fixedCost: Cost = 0, skills: UInt64 = .max) {
             self.start = start; self.end = end; self.capacity = capacity
             self.shiftStart = shiftStart; self.shiftEnd = shiftEnd; self.maxDuration = maxDuration
             self.fixedCost = fixedCost; self.skills = skills
+        }
+
+        public init(start: Int, end: Int, capacity: Load, shiftStart: Duration = 0, shiftEnd: Duration = .max / 4,
+                    maxDuration: Duration = .max / 4, fixedCost: Cost = 0, skills: UInt64 = .max,
+                    maxTrips: Int, reloadTime: Duration) {
+            self.init(start: start, end: end, capacity: capacity, shiftStart: shiftStart, shiftEnd: shiftEnd,
+                      maxDuration: maxDuration, fixedCost: fixedCost, skills: skills)
+            self.maxTrips = maxTrips; self.reloadTime = reloadTime
         }
     }
 
@@ -84,11 +101,13 @@ public struct Problem: Sendable {
     public private(set) var vehicles: [Vehicle]
     /// Row-major node-indexed matrices.
     public let distances: [Distance]
-    public let durations: [Duration]
+    public internal(set) var durations: [Duration]
     /// Internal distance units per unit the caller reports in (10 for DIMACS Solomon, 1000 for exact).
     public var distanceScale: Double
     /// Internal time units per caller time unit.
     public var timeScale: Double
+    /// Optional slot-wise travel times; when set, `durations` is their slot-wise maximum.
+    public internal(set) var timeDependent: TimeDependentDurations? = nil
     /// Maps node index to the caller's own index (for instance files: the index in `InstanceFile.nodes`).
     public var externalIndex: [Int]
 
@@ -113,14 +132,42 @@ public struct Problem: Sendable {
                 guard (0..<n).contains(d), nodes[d].kind == .pairedDelivery(pickup: i) else { throw InvalidProblem("node \(i): pickup's delivery \(d) does not point back") }
             case .pairedDelivery(let p):
                 guard (0..<n).contains(p), nodes[p].kind == .pairedPickup(delivery: i) else { throw InvalidProblem("node \(i): delivery's pickup \(p) does not point back") }
+            case .reload: throw InvalidProblem("node \(i): reload stops are added by the model from Vehicle.maxTrips")
             default: break
             }
         }
         for x in distances where x < 0 { throw InvalidProblem("negative distance \(x)") }
         for x in durations where x < 0 { throw InvalidProblem("negative duration \(x)") }
-        self.nodes = nodes; self.vehicles = vehicles; self.distances = distances; self.durations = durations
+        var ext = externalIndex ?? Array(0..<n)
+        // Multi-trip vehicles get (maxTrips − 1) reload stops: copies of their end depot.
+        var copies: [(vehicle: Int, of: Int)] = []
+        for (i, v) in vehicles.enumerated() where v.maxTrips > 1 {
+            for _ in 1..<v.maxTrips { copies.append((i, v.end)) }
+        }
+        if copies.isEmpty {
+            self.nodes = nodes; self.distances = distances; self.durations = durations
+        } else {
+            let m = n + copies.count
+            let src = (0..<m).map { $0 < n ? $0 : copies[$0 - n].of }
+            var dist = [Distance](repeating: 0, count: m * m), dur = [Duration](repeating: 0, count: m * m)
+            for i in 0..<m { for j in 0..<m where src[i] != src[j] || i < n && j < n {
+                dist[i * m + j] = distances[src[i] * n + src[j]]; dur[i * m + j] = durations[src[i] * n + src[j]]
+                // Leaving a reload stop for a job costs the reload time; leaving it for the depot or
+                // another reload (an unused trip) costs nothing.
+                if i >= n && j < n && nodes[j].isJob { dur[i * m + j] += vehicles[copies[i - n].vehicle].reloadTime }
+            } }
+            var all = nodes
+            for c in copies {
+                let v = vehicles[c.vehicle], depot = nodes[c.of]
+                all.append(Node(kind: .reload(vehicle: c.vehicle), ready: max(depot.ready, v.shiftStart),
+                                due: min(depot.due, v.shiftEnd), service: 0))
+                ext.append(-1)
+            }
+            self.nodes = all; self.distances = dist; self.durations = dur
+        }
+        self.vehicles = vehicles
         self.distanceScale = distanceScale; self.timeScale = timeScale
-        self.externalIndex = externalIndex ?? Array(0..<n)
+        self.externalIndex = ext
     }
 
     @inlinable public func distance(_ a: Int, _ b: Int) -> Distance { distances[a * nodes.count + b] }

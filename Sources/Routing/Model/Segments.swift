@@ -27,7 +27,7 @@ public struct TimeSegment: Sendable, Equatable {
     }
 
     /// `a` followed by `b`, with `travel` the time from `a.last` to `b.first`.
-    @inlinable public static func merge(_ a: TimeSegment, _ b: TimeSegment, travel: Duration) -> TimeSegment {
+    @inlinable @inline(__always) public static func merge(_ a: TimeSegment, _ b: TimeSegment, travel: Duration) -> TimeSegment {
         let delta = a.duration - a.timeWarp + travel
         let wait = max(b.earliest - delta - a.latest, 0)
         let warp = max(a.earliest + delta - b.latest, 0)
@@ -41,10 +41,19 @@ public struct TimeSegment: Sendable, Equatable {
 
 /// Load summary: what the sequence drops (loaded at the start depot), what it adds
 /// (carried to the end; negative for a paired delivery), and the peak load inside it.
+///
+/// With multiple trips, a reload stop splits the sequence: `delivery`/`pickup`/`peak` then
+/// describe the part before the first reload (the head), `tail*` the part after the last
+/// reload, and `innerPeak` the largest load of any complete trip in between.
 public struct LoadSegment: Sendable, Equatable {
     public var delivery: Load
     public var pickup: Load
     public var peak: Load
+    public var hasReload: Bool = false
+    public var tailDelivery: Load = .zero
+    public var tailPickup: Load = .zero
+    public var tailPeak: Load = .zero
+    public var innerPeak: Load = .zero
 
     @inlinable public init(delivery: Load, pickup: Load, peak: Load) {
         self.delivery = delivery; self.pickup = pickup; self.peak = peak
@@ -52,13 +61,43 @@ public struct LoadSegment: Sendable, Equatable {
 
     public static let empty = LoadSegment(delivery: .zero, pickup: .zero, peak: .zero)
 
-    @inlinable public static func merge(_ a: LoadSegment, _ b: LoadSegment) -> LoadSegment {
-        LoadSegment(delivery: a.delivery &+ b.delivery, pickup: a.pickup &+ b.pickup,
-                    peak: pointwiseMax(a.peak &+ b.delivery, b.peak &+ a.pickup))
+    /// A reload stop: the vehicle unloads what it picked up and loads the next trip's deliveries.
+    public static let reload: LoadSegment = { var r = LoadSegment.empty; r.hasReload = true; return r }()
+
+    @inlinable static func plain(_ d1: Load, _ p1: Load, _ k1: Load, _ d2: Load, _ p2: Load, _ k2: Load) -> (Load, Load, Load) {
+        (d1 &+ d2, p1 &+ p2, pointwiseMax(k1 &+ d2, k2 &+ p1))
     }
 
-    /// Whether the sequence run alone fits `capacity` (peak load and the load it starts with).
-    @inlinable public func fits(_ capacity: Load) -> Bool {
-        !any(peak .> capacity) && !any(delivery .> capacity)
+    @inlinable @inline(__always) public static func merge(_ a: LoadSegment, _ b: LoadSegment) -> LoadSegment {
+        if !a.hasReload && !b.hasReload {
+            return LoadSegment(delivery: a.delivery &+ b.delivery, pickup: a.pickup &+ b.pickup,
+                               peak: pointwiseMax(a.peak &+ b.delivery, b.peak &+ a.pickup))
+        }
+        return mergeTrips(a, b)
+    }
+
+    @usableFromInline static func mergeTrips(_ a: LoadSegment, _ b: LoadSegment) -> LoadSegment {
+        var r = LoadSegment.empty
+        r.hasReload = true
+        if a.hasReload && !b.hasReload {
+            r.delivery = a.delivery; r.pickup = a.pickup; r.peak = a.peak; r.innerPeak = a.innerPeak
+            (r.tailDelivery, r.tailPickup, r.tailPeak) = plain(a.tailDelivery, a.tailPickup, a.tailPeak, b.delivery, b.pickup, b.peak)
+        } else if !a.hasReload && b.hasReload {
+            (r.delivery, r.pickup, r.peak) = plain(a.delivery, a.pickup, a.peak, b.delivery, b.pickup, b.peak)
+            r.tailDelivery = b.tailDelivery; r.tailPickup = b.tailPickup; r.tailPeak = b.tailPeak; r.innerPeak = b.innerPeak
+        } else {
+            r.delivery = a.delivery; r.pickup = a.pickup; r.peak = a.peak
+            r.tailDelivery = b.tailDelivery; r.tailPickup = b.tailPickup; r.tailPeak = b.tailPeak
+            let (md, _, mk) = plain(a.tailDelivery, a.tailPickup, a.tailPeak, b.delivery, b.pickup, b.peak)
+            r.innerPeak = pointwiseMax(pointwiseMax(a.innerPeak, b.innerPeak), pointwiseMax(mk, md))
+        }
+        return r
+    }
+
+    /// Whether the sequence run alone fits `capacity` (every trip's peak and starting load).
+    @inlinable @inline(__always) public func fits(_ capacity: Load) -> Bool {
+        if any(peak .> capacity) || any(delivery .> capacity) { return false }
+        if !hasReload { return true }
+        return !any(tailPeak .> capacity) && !any(tailDelivery .> capacity) && !any(innerPeak .> capacity)
     }
 }

@@ -21,30 +21,40 @@ extension Engine {
         let m = vis.count
         // Capacity does not depend on the position for unpaired jobs.
         // Without pickups on the route or in c, the peak is the start load, so capacity is position-free.
-        let total = fwdL[v][m - 1]
-        let positionFree = nodeLoad[ci].pickup == .zero && total.peak == total.delivery
-        if positionFree && !LoadSegment.merge(total, nodeLoad[ci]).fits(vCap[v]) { return .none }
-        let fixed: Cost = m == 2 ? vFixed[v] : 0
+        // (Reads compact per-route and per-node summaries: copying a whole LoadSegment is costly here.)
+        let positionFree = deliveryOnlyRoute[v] && deliveryOnlyNode[ci]
+        if positionFree && any(routeStartLoad[v] &+ nodeDemand[ci] .> vCap[v]) { return .none }
+        let fixed: Cost = jobCount[v] == 0 ? vFixed[v] : 0
         let cseg = nodeTime[ci]
         let f = fwdT[v], b = bwdT[v]
-        let checkLoadPerPosition = !positionFree
+        let tripGaps = !positionFree && deliveryTripsRoute[v] && deliveryOnlyNode[ci]
+        let checkLoadPerPosition = !positionFree && !tripGaps
+        let gaps = tripGaps ? gapTripLoad[v] : []
+        let cq = nodeDemand[ci]
+        // Hoisted: class properties are checked for exclusive access on every read.
+        let lw = latenessWeight, maxDur = vMaxDur[v], cap = vCap[v]
+        let cload = checkLoadPerPosition ? nodeLoad[ci] : .empty
+        let fl = checkLoadPerPosition ? fwdL[v] : [], bl = checkLoadPerPosition ? bwdL[v] : []
+        let warpBefore = f[m - 1].timeWarp
         for i in frozen[v]..<(m - 1) {
             if blink > 0 && rng.unit() < blink { continue }
             let a = vis[i], bnode = vis[i + 1]
             let delta = d(a, c) + d(c, bnode) - d(a, bnode) + fixed
-            if delta >= best.cost && latenessWeight == 0 { continue }
+            if delta >= best.cost && lw == 0 { continue }
             let t1 = TimeSegment.merge(f[i], cseg, travel: t(a, c))
-            if latenessWeight == 0 && t1.timeWarp > 0 { continue }
+            if lw == 0 && t1.timeWarp > 0 { continue }
             let ts = TimeSegment.merge(t1, b[i + 1], travel: t(c, bnode))
             var cost = delta
-            if latenessWeight > 0 {
-                cost += latenessWeight * (ts.timeWarp - f[m - 1].timeWarp)
+            if lw > 0 {
+                cost += lw * (ts.timeWarp - warpBefore)
                 if cost >= best.cost { continue }
             } else if ts.timeWarp != 0 { continue }
-            if ts.duration > vMaxDur[v] { continue }
-            if checkLoadPerPosition {
-                let ls = LoadSegment.merge(LoadSegment.merge(fwdL[v][i], nodeLoad[ci]), bwdL[v][i + 1])
-                if !ls.fits(vCap[v]) { continue }
+            if ts.duration > maxDur { continue }
+            if tripGaps {
+                if any(gaps[i] &+ cq .> cap) { continue }
+            } else if checkLoadPerPosition {
+                let ls = LoadSegment.merge(LoadSegment.merge(fl[i], cload), bl[i + 1])
+                if !ls.fits(cap) { continue }
             }
             best = Position(vehicle: v, i: i, j: i, cost: cost)
         }
@@ -59,7 +69,7 @@ extension Engine {
         if (requiredSkills[pi] | requiredSkills[qi]) & ~vSkills[v] != 0 { return .none }
         let vis = visits[v]
         let m = vis.count
-        let fixed: Cost = m == 2 ? vFixed[v] : 0
+        let fixed: Cost = jobCount[v] == 0 ? vFixed[v] : 0
         let f = fwdT[v], b = bwdT[v], fl = fwdL[v], bl = bwdL[v]
         let cap = vCap[v], maxDur = vMaxDur[v]
         for i in frozen[v]..<(m - 1) {
@@ -109,8 +119,10 @@ extension Engine {
         var emptyTried = 0 as UInt64
         var emptyTriedBig: Set<Int> = []
         let paired = partner[Int(c)] >= 0
+        let mayOpen = usedCount < maxRoutes
         for v in 0..<vehicleCount {
-            if visits[v].count == 2 {
+            if jobCount[v] == 0 {
+                if !mayOpen { continue }
                 let ty = vType[v]
                 if ty < 64 { if emptyTried & (1 << UInt64(ty)) != 0 { continue }; emptyTried |= 1 << UInt64(ty) }
                 else { if !emptyTriedBig.insert(ty).inserted { continue } }
@@ -182,7 +194,7 @@ extension Engine {
         var pending = unassigned
         for c in pending { clearUnassigned(c) }
         if pending.count * vehicleCount > 50_000 {
-            pending.sort { (nodeTime[Int($0)].latest, $0) < (nodeTime[Int($1)].latest, $1) }
+            pending.sort { (-priority[Int($0)], nodeTime[Int($0)].latest, $0) < (-priority[Int($1)], nodeTime[Int($1)].latest, $1) }
             recreate(pending, blink: 0, rng: &rng)
             return
         }
@@ -200,13 +212,13 @@ extension Engine {
         var remaining = pending.count
         var emptySeen = [Bool](repeating: false, count: typeCount)
         while remaining > 0 {
-            var pick = -1, pickRegret: Cost = -1, pickBest: Cost = .max, pickV = -1
+            var pick = -1, pickRegret: Cost = -1, pickBest: Cost = .max, pickV = -1, pickPriority = Int.min
             for idx in pending.indices where alive[idx] {
                 var bestK = [Cost](repeating: .max, count: k)
                 var bestV = -1
                 for k in emptySeen.indices { emptySeen[k] = false }
                 for v in 0..<vehicleCount {
-                    if visits[v].count == 2 { if emptySeen[vType[v]] { continue }; emptySeen[vType[v]] = true }
+                    if jobCount[v] == 0 { if emptySeen[vType[v]] { continue }; emptySeen[vType[v]] = true }
                     let c = cache[idx][v]
                     if c == .max { continue }
                     if c < bestK[0] { bestV = v }
@@ -216,8 +228,10 @@ extension Engine {
                 if bestV < 0 { continue }
                 var regret: Cost = 0
                 for s in 1..<k { regret += (bestK[s] == .max ? bestK[0] + 1_000_000_000_000 : bestK[s]) - bestK[0] }
-                if regret > pickRegret || (regret == pickRegret && bestK[0] < pickBest) {
-                    pick = idx; pickRegret = regret; pickBest = bestK[0]; pickV = bestV
+                let prio = priority[Int(pending[idx])]
+                if pick < 0 || prio > pickPriority
+                    || (prio == pickPriority && (regret > pickRegret || (regret == pickRegret && bestK[0] < pickBest))) {
+                    pick = idx; pickRegret = regret; pickBest = bestK[0]; pickV = bestV; pickPriority = prio
                 }
             }
             if pick < 0 { break }

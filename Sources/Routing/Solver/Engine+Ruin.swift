@@ -17,7 +17,7 @@ extension Engine {
     /// Removes strings around a random seed job; returns the removed units (pickups stand for pairs).
     func ruin(neighbours: [[Int32]], averageRemoved cBar: Double, maxString: Double, rng: inout SeededGenerator) -> [Int32] {
         var used = 0, customers = 0
-        for v in 0..<vehicleCount where size(v) > 0 { used += 1; customers += size(v) }
+        for v in 0..<vehicleCount where jobCount[v] > 0 { used += 1; customers += jobCount[v] }
         guard used > 0 else { return [] }
         let lsMax = min(maxString, Double(customers) / Double(used))
         let ksMax = 4 * cBar / (1 + lsMax) - 1
@@ -54,7 +54,7 @@ extension Engine {
                 for k in start..<(start + total) where k < keepAt || k >= keepAt + keep { victims.append(visits[v][k]) }
             }
             ruinedRoutes.append(v)
-            for x in victims {
+            for x in victims where isJob[Int(x)] {
                 let u = unit(x)
                 if Int(posOf[Int(u)]) <= frozen[v] || (partner[Int(u)] >= 0 && Int(posOf[Int(partner[Int(u)])]) <= frozen[v]) { continue }
                 if routeOf[Int(u)] >= 0 { _ = detach(u); removed.append(u) }
@@ -75,5 +75,10 @@ extension Engine {
         else if r < 8 { jobs.sort { let a = nodeLoad[Int($0)].peak.wrappedSum(), b = nodeLoad[Int($1)].peak.wrappedSum(); return a != b ? a > b : $0 < $1 } }
         else if r < 10 { jobs.sort { let a = d(depot, $0), b = d(depot, $1); return a != b ? a > b : $0 < $1 } }
         else { jobs.sort { let a = d(depot, $0), b = d(depot, $1); return a != b ? a < b : $0 < $1 } }
+        // Higher priority first, keeping the chosen order within a priority.
+        if hasPriorities {
+            let keyed = jobs.enumerated().map { (priority[Int($0.element)], $0.offset, $0.element) }
+            jobs = keyed.sorted { $0.0 != $1.0 ? $0.0 > $1.0 : $0.1 < $1.1 }.map(\.2)
+        }
     }
 }

@@ -1,5 +1,9 @@
 /// The solver's mutable working state: routes per vehicle with cached prefix and suffix
 /// segments, so every insertion or move is checked in O(1). Single-threaded, owned by one call.
+///
+/// Stored properties opt out of dynamic exclusivity checks (`@exclusivity(unchecked)`): they cost
+/// ~20% of the search loop, and the engine is only ever used from one thread with no
+/// overlapping accesses (no inout access to a property spans a call that touches the same one).
 final class Engine {
     let n: Int
     let dist: [Int64]
@@ -9,52 +13,76 @@ final class Engine {
     /// Partner of a paired node (-1 when unpaired).
     let partner: [Int32]
     let isPairPickup: [Bool]
+    /// Whether any pickup-delivery pair exists (some operators then stay off).
+    let hasPairs: Bool
     let isJob: [Bool]
     let penalty: [Cost]
     let requiredSkills: [UInt64]
+    let priority: [Int]
+    let kindOfNode: [Problem.Kind]
+    let hasPriorities: Bool
 
     let vehicleCount: Int
-    var vStart: [Int32]
-    var vEnd: [Int32]
-    var vStartSeg: [TimeSegment]
-    var vEndSeg: [TimeSegment]
-    var vCap: [Load]
-    var vMaxDur: [Duration]
-    var vFixed: [Cost]
-    var vSkills: [UInt64]
+    @exclusivity(unchecked) var vStart: [Int32]
+    @exclusivity(unchecked) var vEnd: [Int32]
+    @exclusivity(unchecked) var vStartSeg: [TimeSegment]
+    @exclusivity(unchecked) var vEndSeg: [TimeSegment]
+    @exclusivity(unchecked) var vCap: [Load]
+    @exclusivity(unchecked) var vMaxDur: [Duration]
+    @exclusivity(unchecked) var vFixed: [Cost]
+    @exclusivity(unchecked) var vSkills: [UInt64]
     /// Vehicles with identical attributes share a type; only one empty route per type is tried.
     let vType: [Int]
     let typeCount: Int
 
     /// Per vehicle: how many leading stops are frozen (already committed; never moved or preceded).
-    var frozen: [Int]
+    @exclusivity(unchecked) var frozen: [Int]
     /// Jobs taking part in the plan (live plans release jobs over time; benchmarks: all).
-    var active: [Bool]
+    @exclusivity(unchecked) var active: [Bool]
     /// Nearest-neighbour lists for the ruin step, built on first use.
-    var neighbourCache: [[Int32]]? = nil
+    @exclusivity(unchecked) var neighbourCache: [[Int32]]? = nil
+
+    /// At most this many routes may be used (fleet minimisation lowers it).
+    @exclusivity(unchecked) var maxRoutes: Int = .max
+    @exclusivity(unchecked) var isUsed: [Bool] = []
+    /// Per route: no pickups and no reloads, so the peak load is the start load (`routeStartLoad`).
+    @exclusivity(unchecked) var deliveryOnlyRoute: [Bool] = []
+    @exclusivity(unchecked) var routeStartLoad: [Load] = []
+    /// Per route: only deliveries and reloads; then `gapTripLoad[v][i]` is the start load of the
+    /// trip that the gap after visit i belongs to, so a delivery's capacity check is O(1) per gap.
+    @exclusivity(unchecked) var deliveryTripsRoute: [Bool] = []
+    @exclusivity(unchecked) var gapTripLoad: [[Load]] = []
+    /// Per node: a plain delivery (or depot), and its demand.
+    let deliveryOnlyNode: [Bool]
+    let nodeDemand: [Load]
+    /// Jobs on each route (routes of multi-trip vehicles also hold reload stops).
+    @exclusivity(unchecked) var jobCount: [Int] = []
+    /// Reload stops of each vehicle (empty for single-trip vehicles).
+    let reloads: [[Int32]]
+    @exclusivity(unchecked) var usedCount = 0
 
     /// Soft windows: cost per unit of time warp (0 = hard windows).
-    var latenessWeight: Int64 = 0
+    @exclusivity(unchecked) var latenessWeight: Int64 = 0
 
     // Solution state.
-    var visits: [[Int32]]
-    var fwdT: [[TimeSegment]]
-    var bwdT: [[TimeSegment]]
-    var fwdL: [[LoadSegment]]
-    var bwdL: [[LoadSegment]]
-    var cumD: [[Int64]]
-    var routeCost: [Cost]
-    var routeOf: [Int32]
-    var posOf: [Int32]
-    var unassigned: [Int32] = []
-    var unassignedSet: [Bool]
+    @exclusivity(unchecked) var visits: [[Int32]]
+    @exclusivity(unchecked) var fwdT: [[TimeSegment]]
+    @exclusivity(unchecked) var bwdT: [[TimeSegment]]
+    @exclusivity(unchecked) var fwdL: [[LoadSegment]]
+    @exclusivity(unchecked) var bwdL: [[LoadSegment]]
+    @exclusivity(unchecked) var cumD: [[Int64]]
+    @exclusivity(unchecked) var routeCost: [Cost]
+    @exclusivity(unchecked) var routeOf: [Int32]
+    @exclusivity(unchecked) var posOf: [Int32]
+    @exclusivity(unchecked) var unassigned: [Int32] = []
+    @exclusivity(unchecked) var unassignedSet: [Bool]
 
     // Undo journal for one ruin-and-recreate step.
-    var recording = false
-    var touchedFlag: [Bool] = []
-    var touched: [Int] = []
-    var saved: [[Int32]] = []
-    var savedUnassigned: [Int32] = []
+    @exclusivity(unchecked) var recording = false
+    @exclusivity(unchecked) var touchedFlag: [Bool] = []
+    @exclusivity(unchecked) var touched: [Int] = []
+    @exclusivity(unchecked) var saved: [[Int32]] = []
+    @exclusivity(unchecked) var savedUnassigned: [Int32] = []
 
     init(_ p: Problem, objective: ObjectiveMode) {
         n = p.nodeCount
@@ -70,6 +98,7 @@ final class Engine {
             nt.append(TimeSegment(node: i, ready: node.ready, due: node.due, service: node.service))
             switch node.kind {
             case .depot: nl.append(.empty)
+            case .reload: nl.append(.reload)
             case .delivery: nl.append(LoadSegment(delivery: node.demand, pickup: .zero, peak: node.demand))
             case .pickup: nl.append(LoadSegment(delivery: .zero, pickup: node.demand, peak: node.demand))
             case .pairedPickup(let d):
@@ -77,11 +106,19 @@ final class Engine {
             case .pairedDelivery(let pk):
                 nl.append(LoadSegment(delivery: .zero, pickup: .zero &- node.demand, peak: .zero)); part[i] = Int32(pk)
             }
-            pen[i] = node.unassignedPenalty > 0 ? node.unassignedPenalty : defaultPenalty
+            // The default penalty outweighs any distance; priority multiplies it, so dropping a
+            // higher-priority job always costs more than dropping a lower one.
+            pen[i] = node.unassignedPenalty > 0 ? node.unassignedPenalty : defaultPenalty * Cost(1 + min(max(node.priority, 0), 1000))
         }
         nodeTime = nt; nodeLoad = nl; partner = part; isPairPickup = pp; penalty = pen
+        hasPairs = part.contains { $0 >= 0 }
+        deliveryOnlyNode = nl.map { $0.pickup == .zero && !$0.hasReload }
+        nodeDemand = nl.map(\.delivery)
         isJob = p.nodes.map(\.isJob)
         requiredSkills = p.nodes.map(\.requiredSkills)
+        priority = p.nodes.map(\.priority)
+        kindOfNode = p.nodes.map(\.kind)
+        hasPriorities = priority.contains { $0 != 0 }
 
         vehicleCount = p.vehicles.count
         vStart = p.vehicles.map { Int32($0.start) }
@@ -108,16 +145,25 @@ final class Engine {
 
         frozen = [Int](repeating: 0, count: vehicleCount)
         active = isJob
+        var rl = [[Int32]](repeating: [], count: vehicleCount)
+        for (i, node) in p.nodes.enumerated() { if case .reload(let v) = node.kind { rl[v].append(Int32(i)) } }
+        reloads = rl
         visits = []; fwdT = []; bwdT = []; fwdL = []; bwdL = []; cumD = []
         routeCost = [Cost](repeating: 0, count: vehicleCount)
         routeOf = [Int32](repeating: -1, count: n)
         posOf = [Int32](repeating: -1, count: n)
         unassignedSet = [Bool](repeating: false, count: n)
         for v in 0..<vehicleCount {
-            visits.append([vStart[v], vEnd[v]])
+            visits.append([vStart[v]] + reloads[v] + [vEnd[v]])
             fwdT.append([]); bwdT.append([]); fwdL.append([]); bwdL.append([]); cumD.append([])
         }
         touchedFlag = [Bool](repeating: false, count: vehicleCount)
+        isUsed = [Bool](repeating: false, count: vehicleCount)
+        deliveryOnlyRoute = [Bool](repeating: true, count: vehicleCount)
+        routeStartLoad = [Load](repeating: .zero, count: vehicleCount)
+        deliveryTripsRoute = [Bool](repeating: false, count: vehicleCount)
+        gapTripLoad = [[Load]](repeating: [], count: vehicleCount)
+        jobCount = [Int](repeating: 0, count: vehicleCount)
         for v in 0..<vehicleCount { refresh(v) }
         for i in 0..<n where isJob[i] && !(partner[i] >= 0 && !isPairPickup[i]) {
             unassigned.append(Int32(i)); unassignedSet[i] = true
@@ -130,36 +176,74 @@ final class Engine {
         TimeSegment.merge(a, b, travel: t(a.last, b.first))
     }
 
-    /// Number of customers on route v.
+    /// Number of stops (jobs and reloads) on route v.
     @inline(__always) func size(_ v: Int) -> Int { visits[v].count - 2 }
 
     /// Rebuilds the caches of route v from `visits[v]`. O(route length).
     func refresh(_ v: Int) {
         let vis = visits[v]
         let m = vis.count
-        var f = [TimeSegment](repeating: vStartSeg[v], count: m)
-        var fl = [LoadSegment](repeating: .empty, count: m)
-        var cd = [Int64](repeating: 0, count: m)
+        // Reuse the route's buffers (taken out with swap so they stay uniquely referenced).
+        var f: [TimeSegment] = [], b: [TimeSegment] = [], fl: [LoadSegment] = [], bl: [LoadSegment] = [], cd: [Int64] = []
+        swap(&f, &fwdT[v]); swap(&b, &bwdT[v]); swap(&fl, &fwdL[v]); swap(&bl, &bwdL[v]); swap(&cd, &cumD[v])
+        Self.fit(&f, m, vStartSeg[v]); Self.fit(&b, m, vEndSeg[v])
+        Self.fit(&fl, m, .empty); Self.fit(&bl, m, .empty); Self.fit(&cd, m, 0)
+        let startSeg = vStartSeg[v], endSeg = vEndSeg[v]
+        f[0] = startSeg; fl[0] = .empty; cd[0] = 0
         for k in 1..<m {
             let node = Int(vis[k])
-            let seg = k == m - 1 ? vEndSeg[v] : nodeTime[node]
+            let seg = k == m - 1 ? endSeg : nodeTime[node]
             f[k] = merge(f[k - 1], seg)
             fl[k] = LoadSegment.merge(fl[k - 1], nodeLoad[node])
             cd[k] = cd[k - 1] + d(vis[k - 1], vis[k])
         }
-        var b = [TimeSegment](repeating: vEndSeg[v], count: m)
-        var bl = [LoadSegment](repeating: .empty, count: m)
+        b[m - 1] = endSeg; bl[m - 1] = .empty
         if m >= 2 {
             for k in stride(from: m - 2, through: 0, by: -1) {
                 let node = Int(vis[k])
-                let seg = k == 0 ? vStartSeg[v] : nodeTime[node]
+                let seg = k == 0 ? startSeg : nodeTime[node]
                 b[k] = merge(seg, b[k + 1])
                 bl[k] = LoadSegment.merge(nodeLoad[node], bl[k + 1])
             }
         }
-        fwdT[v] = f; bwdT[v] = b; fwdL[v] = fl; bwdL[v] = bl; cumD[v] = cd
-        for k in 1..<(m - 1) { routeOf[Int(vis[k])] = Int32(v); posOf[Int(vis[k])] = Int32(k) }
-        routeCost[v] = m > 2 ? cd[m - 1] + vFixed[v] + latenessWeight * f[m - 1].timeWarp : 0
+        let total = cd[m - 1], warp = f[m - 1].timeWarp
+        let whole = fl[m - 1]
+        deliveryOnlyRoute[v] = !whole.hasReload && whole.peak == whole.delivery
+        routeStartLoad[v] = whole.delivery
+        if whole.hasReload {
+            var plain = true
+            for k in 1..<(m - 1) where !deliveryOnlyNode[Int(vis[k])] && !isReloadNode(vis[k]) { plain = false; break }
+            deliveryTripsRoute[v] = plain
+            if plain {
+                var g: [Load] = []
+                swap(&g, &gapTripLoad[v])
+                Self.fit(&g, m - 1, .zero)
+                // Walk trips: a gap after visit i belongs to the trip that continues after i.
+                var k = 0
+                while k < m - 1 {
+                    var load = Load.zero
+                    var e = k + 1
+                    while e < m - 1 && !isReloadNode(vis[e]) { load &+= nodeDemand[Int(vis[e])]; e += 1 }
+                    for gap in k..<e { g[gap] = load }   // gaps k ..< e lie inside this trip
+                    k = e
+                }
+                swap(&g, &gapTripLoad[v])
+            }
+        } else {
+            deliveryTripsRoute[v] = false
+        }
+        swap(&f, &fwdT[v]); swap(&b, &bwdT[v]); swap(&fl, &fwdL[v]); swap(&bl, &bwdL[v]); swap(&cd, &cumD[v])
+        var jobs = 0
+        for k in 1..<(m - 1) { routeOf[Int(vis[k])] = Int32(v); posOf[Int(vis[k])] = Int32(k); if isJob[Int(vis[k])] { jobs += 1 } }
+        jobCount[v] = jobs
+        if isUsed[v] != (jobs > 0) { usedCount += jobs > 0 ? 1 : -1; isUsed[v] = jobs > 0 }
+        routeCost[v] = jobs > 0 ? total + vFixed[v] + latenessWeight * warp : 0
+    }
+
+    @inline(__always) func isReloadNode(_ c: Int32) -> Bool { nodeLoad[Int(c)].hasReload }
+
+    @inline(__always) static func fit<T>(_ a: inout [T], _ m: Int, _ fill: T) {
+        if a.count > m { a.removeLast(a.count - m) } else if a.count < m { a.append(contentsOf: repeatElement(fill, count: m - a.count)) }
     }
 
     /// Whether a whole-route summary meets vehicle v's hard constraints.
@@ -176,7 +260,7 @@ final class Engine {
 
     var totalDistance: Int64 {
         var s: Int64 = 0
-        for v in 0..<vehicleCount where size(v) > 0 { s += cumD[v][visits[v].count - 1] }
+        for v in 0..<vehicleCount where jobCount[v] > 0 { s += cumD[v][visits[v].count - 1] }
         return s
     }
 
@@ -195,14 +279,16 @@ final class Engine {
     /// Full re-simulation check of the current solution (for tests and final reporting). O(n).
     func verify() -> Bool {
         var seen = [Bool](repeating: false, count: n)
-        for v in 0..<vehicleCount where size(v) > 0 {
+        for v in 0..<vehicleCount where jobCount[v] > 0 {
             var ts = vStartSeg[v]
             var ls = LoadSegment.empty
             let vis = visits[v]
             for k in 1..<vis.count {
                 let node = Int(vis[k])
-                if k < vis.count - 1 {
-                    if !isJob[node] || seen[node] { return false }
+                if k < vis.count - 1 && !isJob[node] {
+                    guard case .reload = kindOfNode[node], reloads[v].contains(Int32(node)) else { return false }
+                } else if k < vis.count - 1 {
+                    if seen[node] { return false }
                     seen[node] = true
                     if requiredSkills[node] & ~vSkills[v] != 0 { return false }
                     if partner[node] >= 0 {

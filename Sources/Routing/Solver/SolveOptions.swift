@@ -19,6 +19,14 @@ public struct SolveOptions: Sendable {
     /// Stop after this many improvement iterations even if `shouldStop` stays false.
     public var maxIterations: Int?
     public var iterationsPerCycle: Int
+    /// Annealing temperatures in the caller's distance unit: a candidate worse by Δ is accepted
+    /// with probability exp(-Δ/T), T cooling geometrically from `initialTemperature` to `finalTemperature`.
+    public var initialTemperature: Double = 100
+    public var finalTemperature: Double = 1
+    /// Soft time windows: cost per internal time unit of lateness (time warp); 0 keeps windows hard.
+    public var latenessWeight: Cost = 0
+    /// Run the granular local search after construction and on every new best solution.
+    public var localSearch: Bool = true
 
     public init(seed: UInt64 = 1, objective: ObjectiveMode = .distance,
                 shouldStop: @escaping @Sendable () -> Bool = { false },
@@ -46,6 +54,10 @@ public struct Solution: Sendable, Equatable {
     public var iterations: Int
     /// Internal objective value (distance + fixed costs + penalties, integer units).
     public var cost: Cost
+    /// Distance right after construction (caller's unit), to report what the search gained.
+    public var constructionDistance: Double = 0
+    /// Per route, its trips (jobs between reloads; one trip for single-trip vehicles), empty trips left out.
+    public var trips: [[[Int]]] = []
 
     public init(routes: [[Int]], vehicleOfRoute: [Int], feasible: Bool, distance: Double, vehicles: Int,
                 unassigned: [Int], iterations: Int, cost: Cost) {

@@ -1,0 +1,137 @@
+import Storage
+
+/// A journal write or read that did not happen, typed: a public struct over a code, like
+/// `PostgresError`, so new codes do not break callers.
+public struct JournalError: Error, Sendable, CustomStringConvertible {
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        let raw: String
+        /// The database rejected the write: the writer's token is not the region's current one,
+        /// or its lease expired. The region is lost: stop serving it.
+        public static let fenced = Code(raw: "fenced")
+        /// The lease is held but the seq is taken: this activation is behind the journal. Reload it.
+        public static let sequenceConflict = Code(raw: "sequenceConflict")
+        /// This node no longer serves the region (checked locally before writing).
+        public static let notServing = Code(raw: "notServing")
+        /// A stored event or snapshot does not decode as the actor's types.
+        public static let corrupt = Code(raw: "corrupt")
+        public var description: String { raw }
+    }
+    public var code: Code
+    public var actor: ActorIdentity
+    public var message: String
+    public init(_ code: Code, _ actor: ActorIdentity, _ message: String) {
+        self.code = code; self.actor = actor; self.message = message
+    }
+    public var description: String { "journal \(code) for \(actor): \(message)" }
+}
+
+/// One stored event.
+public struct JournalEvent: Hashable, Sendable {
+    public var seq: Int64
+    public var type: String
+    public var payload: [UInt8]
+    /// `IdempotencyKey.storageText` of the command that produced it.
+    public var idempotencyKey: String?
+    /// The fencing token of the lease it was written under.
+    public var token: FencingToken
+}
+
+/// What recovery reads: the newest snapshot (if any) and the events after it, in order.
+public struct JournalRecovery: Sendable {
+    public var snapshot: (seq: Int64, state: [UInt8])?
+    public var events: [JournalEvent]
+    /// The seq of the last event included (0 for a new actor).
+    public var lastSeq: Int64 { events.last?.seq ?? snapshot?.seq ?? 0 }
+}
+
+/// The actor journal in PostgreSQL (`actor_events`, `actor_snapshots`; SQL in `ClusterSchema`).
+/// Every write names this node and the writer's fencing token; the database accepts it only while
+/// the region's lease row shows both, unexpired. Every statement runs with a deadline.
+/// Cost: one round trip per append; recovery reads the snapshot plus events in batches.
+public struct Journal: Sendable {
+    public let pool: PostgresPool
+    public let node: NodeID
+    /// Deadline on each statement.
+    public let timeout: Duration
+    public static let replayBatch: Int64 = 10_000
+
+    public init(pool: PostgresPool, node: NodeID, timeout: Duration = .seconds(2)) {
+        self.pool = pool; self.node = node; self.timeout = timeout
+    }
+
+    /// The two outcomes an acknowledged command can have.
+    public enum Appended: Hashable, Sendable {
+        /// Durable at `seq`.
+        case appended(seq: Int64)
+        /// The idempotency key was already journaled at `seq`: nothing new was written.
+        case duplicate(seq: Int64)
+    }
+
+    /// The fenced, idempotent append of event `seq` for `actor`.
+    /// - Throws: `JournalError` `.fenced` (stale token or expired lease: the database said no) or
+    ///   `.sequenceConflict`; `PostgresError` / `DeadlineExceeded` when the database did not answer
+    ///   (then whether it landed is unknown: the idempotency key makes a retry safe).
+    public func append(_ actor: ActorIdentity, seq: Int64, type: String, payload: [UInt8],
+                       idempotencyKey: String?, token: FencingToken) async throws -> Appended {
+        let pool = self.pool, node = self.node
+        let rows = try await withDeadline(timeout, "append \(actor) #\(seq)") {
+            try await pool.query(ClusterSchema.appendEvent,
+                                 [actor.region, actor.kind, actor.key, seq, type, payload, idempotencyKey,
+                                  Int64(token.value), node.rawValue],
+                                 purpose: "append event")
+        }
+        let r = rows[0]
+        switch ClusterSchema.appendOutcome(leaseOK: try r.decode(0, as: Bool.self), appendedSeq: try r.decode(1, as: Int64?.self),
+                                           duplicateSeq: try r.decode(2, as: Int64?.self)) {
+        case .appended(let s): return .appended(seq: s)
+        case .duplicate(let s): return .duplicate(seq: s)
+        case .fenced: throw JournalError(.fenced, actor, "token \(token) of node \(node) is not the current lease of \(actor.region)")
+        case .sequenceConflict: throw JournalError(.sequenceConflict, actor, "seq \(seq) is taken")
+        }
+    }
+
+    /// Fenced snapshot write; keeps the newest. Returns whether it was written.
+    /// - Throws: `.fenced` when the lease is not this node's with `token`.
+    @discardableResult
+    public func writeSnapshot(_ actor: ActorIdentity, seq: Int64, state: [UInt8], token: FencingToken) async throws -> Bool {
+        let pool = self.pool, node = self.node
+        let rows = try await withDeadline(timeout, "snapshot \(actor)") {
+            try await pool.query(ClusterSchema.writeSnapshot,
+                                 [actor.region, actor.kind, actor.key, seq, state, Int64(token.value), node.rawValue],
+                                 purpose: "write snapshot")
+        }
+        guard try rows[0].decode(0, as: Bool.self) else {
+            throw JournalError(.fenced, actor, "snapshot with token \(token) refused")
+        }
+        return try rows[0].decode(1, as: Bool.self)
+    }
+
+    /// Snapshot + every later event, in order (reads are not fenced: the writer is).
+    public func recover(_ actor: ActorIdentity) async throws -> JournalRecovery {
+        let pool = self.pool
+        let snap = try await withDeadline(timeout, "load snapshot \(actor)") {
+            try await pool.query(ClusterSchema.loadSnapshot, [actor.region, actor.kind, actor.key], purpose: "load snapshot")
+        }
+        var recovery = JournalRecovery(snapshot: nil, events: [])
+        if let r = snap.first {
+            recovery.snapshot = (try r.decode(0, as: Int64.self), try r.decode(1, as: [UInt8].self))
+        }
+        var after = recovery.snapshot?.seq ?? 0
+        while true {
+            let from = after
+            let rows = try await withDeadline(timeout, "replay \(actor)") {
+                try await pool.query(ClusterSchema.replayEvents, [actor.region, actor.kind, actor.key, from, Self.replayBatch],
+                                     purpose: "replay events")
+            }
+            for r in rows {
+                recovery.events.append(JournalEvent(
+                    seq: try r.decode(0, as: Int64.self), type: try r.decode(1, as: String.self),
+                    payload: try r.decode(2, as: [UInt8].self), idempotencyKey: try r.decode(3, as: String?.self),
+                    token: FencingToken(UInt64(try r.decode(4, as: Int64.self)))))
+            }
+            guard Int64(rows.count) == Self.replayBatch, let last = recovery.events.last else { break }
+            after = last.seq
+        }
+        return recovery
+    }
+}

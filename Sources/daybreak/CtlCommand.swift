@@ -1,0 +1,121 @@
+import Base
+import Cluster
+import Foundation
+import Storage
+
+// `daybreak ctl …`: operator commands against a running cluster (through its database).
+let ctlCommand = Command(
+    name: "ctl",
+    summary: "Inspect and call a running cluster.",
+    usage: "cluster|call [OPTIONS]",
+    subcommands: [ctlClusterCommand, ctlCallCommand]
+)
+
+private let databaseOptions: [OptionSpec] = [
+    .value("database", "CONNINFO", "libpq conninfo or URI; default: the PG* environment"),
+    .value("schema", "NAME", "schema of the cluster tables; default: the current schema"),
+]
+
+private func databaseConfiguration(_ args: ParsedArguments) throws -> PostgresConfiguration {
+    let c = PostgresConfiguration(args.string("database", default: ""), applicationName: "daybreak-ctl")
+    guard let schema = args.string("schema") else { return c }
+    guard isPlainIdentifier(schema) else { throw UsageError("--schema must match [a-z_][a-z0-9_]*, got '\(schema)'") }
+    return c.withSearchPath(schema)
+}
+
+let ctlClusterCommand = Command(
+    name: "cluster",
+    summary: "Print the cluster's nodes and region owners.",
+    usage: "[--database CONNINFO] [--schema NAME] [--ttl-ms N] [--json]",
+    options: databaseOptions + [
+        .value("ttl-ms", "N", "a node silent longer than this shows as down (default 3000)"),
+        .flag("json", "print one JSON object {nodes:[…], regions:[…]}"),
+    ]
+) { args in
+    let ttl = Int64(try args.int("ttl-ms", default: 3_000, range: 1 ... 3_600_000))
+    let config = try databaseConfiguration(args)
+    let conn: PostgresConnection
+    do { conn = try await PostgresConnection.connect(config, logger: Logger(label: "ctl", level: .warning)) } catch {
+        printErr("daybreak ctl cluster: \(error)")
+        return ExitStatus.unavailable
+    }
+    let results = try await withDeadline(.seconds(5), "read cluster") {
+        try await conn.pipeline([PostgresStatement(ClusterSchema.readNodes), PostgresStatement(ClusterSchema.readLeases)],
+                                purpose: "read cluster")
+    }
+    await conn.close()
+    func iso(_ us: Int64) -> String {
+        let f = ISO8601DateFormatter()
+        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return f.string(from: Date(timeIntervalSince1970: Double(us) / 1e6))
+    }
+    var nodes: [JSONValue] = [], regions: [JSONValue] = []
+    var lines = ["NODE            STATUS  ENDPOINT                     LAST HEARTBEAT"]
+    for r in results[0] {
+        let id = try r.decode(0, as: String.self), endpoint = try r.decode(1, as: String.self)
+        let beat = try r.decode(3, as: Int64.self), status = try r.decode(4, as: String.self), now = try r.decode(5, as: Int64.self)
+        let up = status == "alive" && now - beat <= ttl * 1_000
+        nodes.append(.object([("id", .string(id)), ("endpoint", .string(endpoint)), ("status", .string(up ? "up" : "down")),
+                              ("last_heartbeat", .string(iso(beat)))]))
+        lines.append(id.padding(toLength: 15, withPad: " ", startingAt: 0) + " " + (up ? "up  " : "down") + "    "
+                     + endpoint.padding(toLength: 28, withPad: " ", startingAt: 0) + " " + iso(beat))
+    }
+    lines.append("")
+    lines.append("REGION          OWNER           TOKEN")
+    for r in results[1] {
+        let region = try r.decode(0, as: String.self), owner = try r.decode(1, as: String?.self)
+        let token = try r.decode(2, as: Int64.self), expires = try r.decode(3, as: Int64.self), now = try r.decode(4, as: Int64.self)
+        let held = owner != nil && expires > now ? owner : nil
+        regions.append(.object([("id", .string(region)), ("owner", held.map(JSONValue.string) ?? .null), ("token", .int(Int(token)))]))
+        lines.append(region.padding(toLength: 15, withPad: " ", startingAt: 0) + " "
+                     + (held ?? "-").padding(toLength: 15, withPad: " ", startingAt: 0) + " " + String(token))
+    }
+    if args.flag("json") {
+        print(JSONValue.object([("nodes", .array(nodes)), ("regions", .array(regions))]).rendered())
+    } else {
+        print(lines.joined(separator: "\n"))
+    }
+    return ExitStatus.ok
+}
+
+let ctlCallCommand = Command(
+    name: "call",
+    summary: "Call a journaled actor: find its region's owner and send the command (retries within the deadline).",
+    usage: "--actor KIND/KEY@REGION --command add:N|state [--key IDEMPOTENCY-KEY] [--timeout-ms N] [--database CONNINFO] [--schema NAME]",
+    options: databaseOptions + [
+        .value("actor", "KIND/KEY@REGION", "the actor, e.g. counter/c1@gangnam (required)"),
+        .value("command", "add:N|state", "add N to a counter, or read its state (required)"),
+        .value("key", "KEY", "idempotency key of the command (default: a random one)"),
+        .value("timeout-ms", "N", "overall deadline including retries (default 10000)"),
+    ]
+) { args in
+    guard let actorText = args.string("actor"), let slash = actorText.firstIndex(of: "/"), let at = actorText.lastIndex(of: "@"), slash < at else {
+        throw UsageError("--actor must look like KIND/KEY@REGION")
+    }
+    let kind = String(actorText[..<slash]), key = String(actorText[actorText.index(after: slash)..<at])
+    let region = String(actorText[actorText.index(after: at)...])
+    guard kind == CounterState.kind else { throw UsageError("only the '\(CounterState.kind)' kind is callable from ctl") }
+    guard let command = args.string("command") else { throw UsageError("missing --command") }
+    let timeout = Duration.milliseconds(try args.int("timeout-ms", default: 10_000, range: 1 ... 3_600_000))
+    let client = try await ClusterClient(database: try databaseConfiguration(args), logger: Logger(label: "ctl", level: .warning))
+    do {
+        let ack: CommandAck<CounterState>
+        if command == "state" {
+            ack = try await client.counterState(key, region: region, timeout: timeout).0
+        } else if command.hasPrefix("add:"), let n = Int64(command.dropFirst(4)) {
+            let commandKey = args.string("key") ?? UUID().uuidString.lowercased()
+            ack = try await client.addToCounter(key, region: region, amount: n, commandKey: commandKey, timeout: timeout).0
+        } else {
+            await client.close()
+            throw UsageError("--command must be add:N or state")
+        }
+        await client.close()
+        print(JSONValue.object([("seq", .int(Int(ack.seq))), ("duplicate", .bool(ack.duplicate)),
+                                ("total", .int(Int(ack.state.total))), ("applied", .int(Int(ack.state.applied)))]).rendered())
+        return ExitStatus.ok
+    } catch let e as ClusterCallError {
+        await client.close()
+        printErr("daybreak ctl call: \(e)")
+        return ExitStatus.unavailable
+    }
+}

@@ -1,0 +1,109 @@
+import Testing
+@testable import Routing
+
+/// Each operator's claimed delta equals the recomputed cost change, and "infeasible" means the
+/// resulting routes really break a constraint (checked by plain simulation).
+@Suite struct OperatorTests {
+    struct Snapshot { var cost: Int64; var feasible: Bool }
+
+    func simulate(_ p: Problem, _ e: Engine) -> Snapshot {
+        var cost: Int64 = 0, ok = true
+        for v in 0..<e.vehicleCount where e.size(v) > 0 {
+            let s = Generated.simulate(p, vehicle: v, route: e.visits[v].dropFirst().dropLast().map(Int.init))
+            cost += s.distance; ok = ok && s.feasible
+        }
+        return Snapshot(cost: cost, feasible: ok)
+    }
+
+    /// Runs `trials` random moves of one operator on constructed solutions of random instances.
+    func exercise(_ name: String, seeds: ClosedRange<UInt64> = 1...25,
+                  _ move: (Engine, inout SeededGenerator) -> (evaluate: () -> Cost?, apply: () -> Void)?) {
+        var feasibleSeen = 0, infeasibleSeen = 0
+        for seed in seeds {
+            let p = Generated.problem(seed: seed, .init(customers: 16, vehicles: 5, capacity: 50, windowWidth: 80...500))
+            let e = Engine(p, objective: .distance)
+            var rng = SeededGenerator(seed: seed)
+            e.regretConstruct(rng: &rng)
+            for _ in 0..<40 {
+                guard let m = move(e, &rng) else { continue }
+                let before = simulate(p, e)
+                #expect(before.feasible)
+                let claimed = m.evaluate()
+                let saved = e.routesSnapshot()
+                m.apply()
+                let after = simulate(p, e)
+                if let claimed {
+                    feasibleSeen += 1
+                    #expect(after.feasible, "\(name): claimed feasible")
+                    #expect(after.cost - before.cost == claimed, "\(name): claimed \(claimed), real \(after.cost - before.cost)")
+                    if !after.feasible { e.load(saved) }
+                } else {
+                    infeasibleSeen += 1
+                    #expect(!after.feasible, "\(name): claimed infeasible but the routes are feasible")
+                    e.load(saved)
+                }
+            }
+        }
+        #expect(feasibleSeen > 10, "\(name): enough feasible moves exercised")
+        #expect(infeasibleSeen > 10, "\(name): enough infeasible moves exercised")
+    }
+
+    func twoRoutes(_ e: Engine, _ rng: inout SeededGenerator) -> (Int, Int)? {
+        let used = (0..<e.vehicleCount).filter { e.size($0) > 0 }
+        guard used.count >= 2 else { return nil }
+        let u = used[rng.below(used.count)]
+        var v = used[rng.below(used.count)]
+        if v == u { v = used[(used.firstIndex(of: u)! + 1) % used.count] }
+        return (u, v)
+    }
+
+    @Test func relocateDeltaMatchesRecomputation() {
+        exercise("relocate") { e, rng in
+            guard let (u, v) = twoRoutes(e, &rng) else { return nil }
+            let c = e.visits[u][1 + rng.below(e.size(u))]
+            let j = rng.below(e.size(v) + 1)
+            return ({ e.evaluateRelocate(c, to: v, after: j) }, { e.applyRelocate(c, to: v, after: j) })
+        }
+    }
+
+    @Test func orOptDeltaMatchesRecomputation() {
+        exercise("or-opt") { e, rng in
+            guard let (u, v) = twoRoutes(e, &rng), e.size(u) >= 2 else { return nil }
+            let len = min(e.size(u), 2 + rng.below(2))
+            let i = 1 + rng.below(e.size(u) - len + 1)
+            let c = e.visits[u][i]
+            let j = rng.below(e.size(v) + 1)
+            return ({ e.evaluateRelocate(c, length: len, to: v, after: j) }, { e.applyRelocate(c, length: len, to: v, after: j) })
+        }
+    }
+
+    @Test func swapDeltaMatchesRecomputation() {
+        exercise("swap") { e, rng in
+            guard let (u, v) = twoRoutes(e, &rng) else { return nil }
+            let a = e.visits[u][1 + rng.below(e.size(u))], b = e.visits[v][1 + rng.below(e.size(v))]
+            return ({ e.evaluateSwap(a, b) }, { e.applySwap(a, b) })
+        }
+    }
+
+    @Test func twoOptStarDeltaMatchesRecomputation() {
+        exercise("2-opt*") { e, rng in
+            guard let (u, v) = twoRoutes(e, &rng) else { return nil }
+            let i = rng.below(e.size(u) + 1), j = rng.below(e.size(v) + 1)
+            return ({ e.evaluateTwoOptStar(u, after: i, v, after: j) }, { e.applyTwoOptStar(u, after: i, v, after: j) })
+        }
+    }
+
+    @Test func localSearchNeverWorsensAndStaysFeasible() {
+        for seed in 1...10 as ClosedRange<UInt64> {
+            let p = Generated.problem(seed: seed, .init(customers: 40, vehicles: 10, capacity: 60))
+            let e = Engine(p, objective: .distance)
+            var rng = SeededGenerator(seed: seed)
+            e.regretConstruct(rng: &rng)
+            let before = e.totalCost
+            e.localSearch(neighbours: e.buildNeighbours(limit: 20), rng: &rng)
+            #expect(e.totalCost <= before)
+            #expect(e.verify())
+            #expect(simulate(p, e).feasible)
+        }
+    }
+}
