@@ -395,12 +395,18 @@ public enum DemoReport {
             // The hub is outside the city: an arrow on the frame pointing towards it.
             let c = p(geo.centroid), h = p(hub.location)
             let dx = h.x - c.x, dy = h.y - c.y, len = max((dx * dx + dy * dy).squareRoot(), 1e-9)
-            let t = min((p.width / 2 - 20) / max(abs(dx), 1e-9), (p.height / 2 - 20) / max(abs(dy), 1e-9), 1)
+            // Walk from the centroid towards the hub until 24 px inside the frame.
+            let inset = 24.0
+            let tx = dx > 0 ? (p.width - inset - c.x) / dx : dx < 0 ? (inset - c.x) / dx : .infinity
+            let ty = dy > 0 ? (p.height - inset - c.y) / dy : dy < 0 ? (inset - c.y) / dy : .infinity
+            let t = max(0, min(tx, ty, 1))
             let e = (x: c.x + dx * t, y: c.y + dy * t)
             if t < 1 {
                 s.line(x1: e.x - dx / len * 26, y1: e.y - dy / len * 26, x2: e.x, y2: e.y, style: .init(stroke: "#14213d", strokeWidth: 2))
                 s.circle(cx: e.x, cy: e.y, r: 4, style: .init(fill: "#14213d"))
-                s.text("to \(hub.name)", x: e.x + (dx < 0 ? 8 : -8), y: e.y + (dy < 0 ? 16 : -8), size: 11, anchor: dx < 0 ? .start : .end, fill: "#14213d", halo: "#ffffff")
+                let left = e.x < p.width / 2, upper = e.y < p.height / 2
+                s.text("to \(hub.name)", x: e.x + (left ? 8 : -8), y: e.y + (upper ? 18 : -10), size: 11, anchor: left ? .start : .end,
+                       fill: "#14213d", halo: "#ffffff")
             } else {
                 s.circle(cx: h.x, cy: h.y, r: 7, style: .init(fill: "#14213d"), tooltip: hub.name)
             }
