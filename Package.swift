@@ -33,12 +33,13 @@ let package = Package(
         .target(name: "Storage", dependencies: ["CLibPQ", "Base"], swiftSettings: strict),
         .target(name: "Cluster", dependencies: ["Messaging", "Storage", "Base"], swiftSettings: strict),
 
-        // App layer: dispatch logic that joins the domain, the routing engine and (later) the cluster.
-        .target(name: "Dispatch", dependencies: ["Fleet", "Geo", "Routing", "Base"], swiftSettings: strict),
+        // App layer: dispatch planning that joins the domain and the routing engine.
+        // (Not named `Dispatch`: that would shadow libdispatch's module, which Foundation imports.)
+        .target(name: "DispatchPlanning", dependencies: ["Fleet", "Geo", "Routing", "Base"], swiftSettings: strict),
 
         // The thin executable.
         .executableTarget(name: "daybreak",
-                          dependencies: ["Base", "Messaging", "Storage", "Cluster", "Routing", "Dispatch", "Fleet", "Geo", "CZeroMQ", "CLibPQ"],
+                          dependencies: ["Base", "Messaging", "Storage", "Cluster", "Routing", "DispatchPlanning", "Fleet", "Geo", "CZeroMQ", "CLibPQ"],
                           swiftSettings: strict),
 
         .testTarget(name: "BaseTests", dependencies: ["Base"], swiftSettings: strict),
@@ -47,7 +48,7 @@ let package = Package(
         .testTarget(name: "GeoTests", dependencies: ["Geo"], swiftSettings: strict),
         .testTarget(name: "FleetTests", dependencies: ["Fleet", "Geo"], swiftSettings: strict),
         .testTarget(name: "ClusterTests", dependencies: ["Cluster", "Messaging", "Storage", "Base"], swiftSettings: strict),
-        .testTarget(name: "DispatchTests", dependencies: ["Dispatch", "Fleet", "Geo", "Routing", "Base"], swiftSettings: strict),
+        .testTarget(name: "DispatchPlanningTests", dependencies: ["DispatchPlanning", "Fleet", "Geo", "Routing", "Base"], swiftSettings: strict),
         .testTarget(name: "DaybreakCLITests", dependencies: ["daybreak", "Base"], swiftSettings: strict),
         .testTarget(name: "RoutingTests", dependencies: ["Routing"],
                     resources: [.copy("Fixtures")], swiftSettings: strict),

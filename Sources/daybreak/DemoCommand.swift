@@ -1,3 +1,4 @@
+import DispatchPlanning
 import Base
 import Cluster
 import Fleet

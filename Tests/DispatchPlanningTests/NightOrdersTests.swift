@@ -1,3 +1,4 @@
+@testable import DispatchPlanning
 import Fleet
 import Foundation
 import Geo

@@ -1,3 +1,4 @@
+@testable import DispatchPlanning
 import Fleet
 import Geo
 import Routing

@@ -95,6 +95,12 @@ public struct WavePlan: Sendable {
     /// Orders not assigned to any region's problem (unknown region, no fleet, other wave).
     public var unassigned: [UnassignedOrder]
 
+    public init(name: String, regions: [RegionPlan], unassigned: [UnassignedOrder]) {
+        self.name = name
+        self.regions = regions
+        self.unassigned = unassigned
+    }
+
     public var allRoutes: [PlannedRoute] { regions.flatMap(\.routes) }
     public var allUnassigned: [UnassignedOrder] { unassigned + regions.flatMap(\.unassigned) }
 }

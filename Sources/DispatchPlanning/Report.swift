@@ -19,6 +19,14 @@ public enum DemoReport {
         public var planSeconds: Double
         public var regionSeconds: [RegionID: Double]
         public var totalSeconds: Double
+
+        public init(planID: String, day: LocalDay, seed: UInt64, orders: [Order], city: CityRegionsFile, setup: WaveSetup,
+                    optimised: WavePlan, baseline: WavePlan, timeLimit: Double, planSeconds: Double,
+                    regionSeconds: [RegionID: Double], totalSeconds: Double) {
+            self.planID = planID; self.day = day; self.seed = seed; self.orders = orders; self.city = city
+            self.setup = setup; self.optimised = optimised; self.baseline = baseline; self.timeLimit = timeLimit
+            self.planSeconds = planSeconds; self.regionSeconds = regionSeconds; self.totalSeconds = totalSeconds
+        }
     }
 
     public static func dateString(_ d: LocalDay) -> String {

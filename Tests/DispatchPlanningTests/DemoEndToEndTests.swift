@@ -1,3 +1,4 @@
+@testable import DispatchPlanning
 import Foundation
 import Testing
 
