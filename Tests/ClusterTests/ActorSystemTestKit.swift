@@ -21,22 +21,34 @@ final class TestCluster: Sendable {
     }
 
     let nodes: [Node]
-    init(nodes: [Node]) { self.nodes = nodes }
+    let sharedContext: Bool
+    init(nodes: [Node], sharedContext: Bool) { self.nodes = nodes; self.sharedContext = sharedContext }
 
     subscript(i: Int) -> Node { nodes[i] }
 
     /// Runs `body` with `count` connected nodes serving; regions are assigned by `owners`
     /// (region → node index) in every node's view.
-    static func with(nodes count: Int, owners: [String: Int] = [:],
+    enum Transport { case tcp, inproc }
+    static let inprocRun = Atomic<Int>(0)
+
+    /// `.tcp`: one MessagingContext per node (kill closes it like a dead process). `.inproc`: one
+    /// shared context (inproc needs it), so kill only shuts the node's system down.
+    static func with(nodes count: Int, owners: [String: Int] = [:], transport: Transport = .tcp,
                      configure: (inout ClusterActorSystem.Configuration) -> Void = { _ in },
                      activator: (any ActorActivator)? = TestActors.activator,
                      _ body: @Sendable (TestCluster) async throws -> Void) async throws {
         var nodes: [Node] = []
+        let shared = transport == .inproc ? try MessagingContext(logger: actorTestLogger) : nil
+        let run = inprocRun.wrappingAdd(1, ordering: .relaxed).newValue
         for i in 0..<count {
-            let ctx = try MessagingContext(logger: actorTestLogger)
+            let ctx = try shared ?? MessagingContext(logger: actorTestLogger)
             let faults = ScriptedFaults()
             var config = ClusterActorSystem.Configuration(nodeID: "n\(i)")
             config.faults = faults
+            if transport == .inproc {
+                config.endpoint = "inproc://calls-\(run)-\(i)"
+                config.eventEndpoint = "inproc://events-\(run)-\(i)"
+            }
             configure(&config)
             let placement = InMemoryPlacement(localNodeID: "n\(i)")
             let system = try await ClusterActorSystem(context: ctx, configuration: config, placement: placement,
@@ -44,7 +56,7 @@ final class TestCluster: Sendable {
             try await TestActors.register(on: system)
             nodes.append(Node(system: system, context: ctx, placement: placement, faults: faults))
         }
-        let cluster = TestCluster(nodes: nodes)
+        let cluster = TestCluster(nodes: nodes, sharedContext: shared != nil)
         for (region, i) in owners { cluster.assign(region, to: i) }
         for a in nodes { for b in nodes where a.id != b.id { try await a.system.connect(to: b.address) } }
         try await withThrowingTaskGroup(of: Void.self) { group in
@@ -61,10 +73,8 @@ final class TestCluster: Sendable {
     }
 
     func shutdownAll() async {
-        for n in nodes {
-            await n.system.shutdown()
-            await n.context.shutdown()
-        }
+        for n in nodes { await n.system.shutdown() }
+        for n in nodes { await n.context.shutdown() }   // idempotent, so a shared context is fine
     }
 
     /// Assigns `region` to node `owner` (nil: nobody) in the views of `views` (default: every node).
@@ -76,7 +86,7 @@ final class TestCluster: Sendable {
     /// Kills node `i`: its sockets and context close (peers' calls to it then time out).
     func kill(_ i: Int) async {
         await nodes[i].system.shutdown()
-        await nodes[i].context.shutdown()
+        if !sharedContext { await nodes[i].context.shutdown() }
     }
 
     /// Pauses node `i`: it drops every inbound request (a hung process), until `resume`.
@@ -123,6 +133,8 @@ distributed actor TestCounter {
     distributed func node() -> String { actorSystem.nodeID }
     distributed func echo(_ h: Hello) -> Hello { h }
     distributed func fail(_ text: String) throws { throw Boom(description: text) }
+    /// Waits until the test opens `testGate` (a call that stays in flight without sleeping).
+    distributed func hold() async -> Int { await testGate.wait(); return value }
     /// Not registered on purpose (unknownTarget at the caller).
     distributed func unregistered() -> Int { 0 }
 }
@@ -138,5 +150,44 @@ enum TestActors {
         try await system.register("TestCounter.node", on: p) { _ = try await $0.node() }
         try await system.register("TestCounter.echo", on: p) { _ = try await $0.echo(Hello(from: "", n: 0)) }
         try await system.register("TestCounter.fail", on: p) { try await $0.fail("") }
+        try await system.register("TestCounter.hold", on: p) { _ = try await $0.hold() }
     }
+}
+
+/// A gate calls wait at until the test opens it.
+final class TestGate: Sendable {
+    private let state = Mutex<(open: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
+    var waiting: Int { state.withLock { $0.waiters.count } }
+    func wait() async {
+        await withCheckedContinuation { (k: CheckedContinuation<Void, Never>) in
+            let now = state.withLock { s -> Bool in
+                if s.open { return true }
+                s.waiters.append(k); return false
+            }
+            if now { k.resume() }
+        }
+    }
+    func open() {
+        let ws = state.withLock { s -> [CheckedContinuation<Void, Never>] in
+            s.open = true; defer { s.waiters = [] }; return s.waiters
+        }
+        for w in ws { w.resume() }
+    }
+    func close() { state.withLock { $0.open = false } }
+}
+let testGate = TestGate()
+
+/// Counts activations and passivations; keys starting with "broken" fail to load.
+final class CountingActivator: ActorActivator {
+    let counts = Mutex<(activated: [String: Int], passivated: [String: Int])>(([:], [:]))
+    func activate(_ id: ActorIdentity, in system: ClusterActorSystem) async throws -> any DistributedActor {
+        counts.withLock { $0.activated[id.key, default: 0] += 1 }
+        if id.key.hasPrefix("broken") { throw Boom(description: "journal unreadable for \(id.key)") }
+        return system.withIdentity(id) { TestCounter(actorSystem: system) }
+    }
+    func passivate(_ actor: any DistributedActor, id: ActorIdentity, in system: ClusterActorSystem) async {
+        counts.withLock { $0.passivated[id.key, default: 0] += 1 }
+    }
+    func activated(_ key: String) -> Int { counts.withLock { $0.activated[key, default: 0] } }
+    func passivated(_ key: String) -> Int { counts.withLock { $0.passivated[key, default: 0] } }
 }

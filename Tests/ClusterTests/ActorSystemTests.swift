@@ -69,8 +69,9 @@ func expectCallError(_ code: ClusterCallError.Code, _ body: () async throws -> V
         }
     }
 
-    @Test func aCallToAKilledNodeFailsAtItsDeadline() async throws {
-        try await TestCluster.with(nodes: 2, owners: ["r1": 1]) { c in
+    @Test(arguments: [TestCluster.Transport.tcp, .inproc])
+    func aCallToAKilledNodeFailsAtItsDeadline(_ transport: TestCluster.Transport) async throws {
+        try await TestCluster.with(nodes: 2, owners: ["r1": 1], transport: transport) { c in
             let proxy = try c.counter("c1", region: "r1", from: 0)
             #expect(try await proxy.add(1) == 1)
             await c.kill(1)
@@ -137,9 +138,10 @@ func expectCallError(_ code: ClusterCallError.Code, _ body: () async throws -> V
         }
     }
 
-    @Test func aThousandConcurrentCallsAcrossThreeNodes() async throws {
+    @Test(arguments: [TestCluster.Transport.tcp, .inproc])
+    func aThousandConcurrentCallsAcrossThreeNodes(_ transport: TestCluster.Transport) async throws {
         let owners = ["a": 0, "b": 1, "c": 2]
-        try await TestCluster.with(nodes: 3, owners: owners) { c in
+        try await TestCluster.with(nodes: 3, owners: owners, transport: transport) { c in
             let regions = ["a", "b", "c"]
             try await withThrowingTaskGroup(of: Bool.self) { group in
                 for i in 0..<1000 {
@@ -160,8 +162,9 @@ func expectCallError(_ code: ClusterCallError.Code, _ body: () async throws -> V
         }
     }
 
-    @Test func eventsReachSubscribersOnOtherNodes() async throws {
-        try await TestCluster.with(nodes: 3) { c in
+    @Test(arguments: [TestCluster.Transport.tcp, .inproc])
+    func eventsReachSubscribersOnOtherNodes(_ transport: TestCluster.Transport) async throws {
+        try await TestCluster.with(nodes: 3, transport: transport) { c in
             let s1 = try await c[1].system.subscribe(topic: "region:gangnam", as: Hello.self)
             let s2 = try await c[2].system.subscribe(topic: "region:gangnam", as: Hello.self)
             let other = try await c[1].system.subscribe(topic: "region:gangnam-2", as: Hello.self)

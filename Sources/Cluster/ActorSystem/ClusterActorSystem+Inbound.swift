@@ -242,10 +242,10 @@ extension ClusterActorSystem {
                 do {
                     guard let activator else { throw ClusterCallError(.unknownActor, "no activator") }
                     let a = try await activator.activate(id, in: self)
-                    let next = state.withLock { s -> [ActivationDirective<ActivationWaiter>] in
-                        s.hosted[id] = a
-                        return s.activations.loaded(id, now: now())
+                    let (next, replaced) = state.withLock { s -> ([ActivationDirective<ActivationWaiter>], (any DistributedActor)?) in
+                        (s.activations.loaded(id, now: now()), s.hosted.updateValue(a, forKey: id))
                     }
+                    _ = replaced   // released after the lock
                     queue.append(contentsOf: next)
                 } catch {
                     let code: RemoteErrorCode = (error as? ClusterCallError)?.code == .unknownActor ? .unknownActor : .handlerFailed
@@ -264,10 +264,13 @@ extension ClusterActorSystem {
                 if let a = state.withLock({ $0.hosted[id] }), let activator {
                     await activator.passivate(a, id: id, in: self)
                 }
-                let next = state.withLock { s -> [ActivationDirective<ActivationWaiter>] in
-                    s.hosted[id] = nil
-                    return s.activations.passivated(id)
+                // The instance leaves the lock with us: its last release runs deinit → resignID,
+                // which takes the lock again.
+                let (next, dropped) = state.withLock { s -> ([ActivationDirective<ActivationWaiter>], (any DistributedActor)?) in
+                    let dropped = s.hosted.removeValue(forKey: id)
+                    return (s.activations.passivated(id), dropped)
                 }
+                _ = dropped
                 queue.append(contentsOf: next)
             case .drop(let id):
                 remove(id)

@@ -149,7 +149,11 @@ public final class ClusterActorSystem: DistributedActorSystem, Sendable {
     /// Own it in a task group (it is the only long-running work of the system).
     public func run() async {
         await withDiscardingTaskGroup { group in
-            group.addTask { await self.serveCalls() }
+            // With serveOnIOThread the ROUTER loop itself prefers the I/O executor too: a batch then
+            // resumes it inline on the I/O thread instead of waking a pool thread that hands every
+            // call straight back (two hops per inbound call, seen in perf).
+            let preference: (any TaskExecutor)? = configuration.serveOnIOThread ? context.taskExecutor : nil
+            group.addTask(executorPreference: preference) { await self.serveCalls() }
             group.addTask { await self.passivationLoop() }
             for await (node, subscriber) in pumpStream {
                 group.addTask { await self.pumpEvents(from: node, subscriber) }
@@ -216,16 +220,22 @@ public final class ClusterActorSystem: DistributedActorSystem, Sendable {
     }
 
     public func actorReady<Act>(_ actor: Act) where Act: DistributedActor, Act.ID == ActorID {
-        state.withLock { s in if !s.closed { s.hosted[actor.id] = actor } }
+        // A replaced instance leaves the lock before it is released (its deinit calls resignID).
+        let replaced = state.withLock { s -> (any DistributedActor)? in
+            s.closed ? nil : s.hosted.updateValue(actor, forKey: actor.id)
+        }
+        _ = replaced
     }
 
-    public func resignID(_ id: ActorID) {
-        _ = state.withLock { $0.hosted.removeValue(forKey: id) }
-    }
+    /// Nothing to do: `hosted` holds its actors strongly, so an actor that deinitializes is not
+    /// (or no longer) the one under its id there — removing by id would evict a newer instance
+    /// with the same identity (a re-activation).
+    public func resignID(_ id: ActorID) {}
 
     /// Forgets a hosted actor (it stops being reachable; it deinitializes when unreferenced).
     /// Hosted actors are held strongly until then, or until passivation, region loss or shutdown.
     public func remove(_ id: ActorIdentity) {
+        // Released after the lock: the last release runs deinit → resignID, which locks.
         let a = state.withLock { $0.hosted.removeValue(forKey: id) }
         _ = a
     }

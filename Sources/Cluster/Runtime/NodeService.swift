@@ -182,6 +182,14 @@ public final class NodeService: Sendable {
         } catch { logger.warning("mark left failed: \(error)") }
     }
 
+    /// Tells the actor system about a live peer (its call client, and its events once peers publish).
+    private func connect(_ node: NodeID, _ endpoint: String) async {
+        guard node != configuration.id, let system = state.withLock({ $0.system }) else { return }
+        do { try await system.connect(to: NodeAddress(id: node.rawValue, endpoint: endpoint)) } catch {
+            logger.warning("connect to \(node) at \(endpoint) failed: \(error)")
+        }
+    }
+
     /// After losing its incarnation the node registers a new one — retried every round until it
     /// works (the database may be what was lost). A leaving node never comes back.
     private func reregisterIfNeeded(_ control: PostgresConnection) async {
@@ -279,6 +287,20 @@ public final class NodeService: Sendable {
             return []
         case let .membership(.stopServing(reason)):
             logger.warning("this node is out of the cluster: \(reason)")
+            return []
+        case let .membership(.joined(node, endpoint)):
+            logger.info("\(node) joined at \(endpoint)")
+            await connect(node, endpoint)
+            return []
+        case let .membership(.restarted(node, endpoint)):
+            logger.info("\(node) restarted at \(endpoint)")
+            await state.withLock { $0.system }?.disconnect(nodeID: node.rawValue)
+            await connect(node, endpoint)
+            return []
+        case let .membership(.removed(node)):
+            logger.info("\(node) left the live set")
+            // Fails in-flight calls to it at once (callers with a key retry at the new owner).
+            if node != cfg.id { await state.withLock { $0.system }?.disconnect(nodeID: node.rawValue) }
             return []
         case let .membership(m):
             logger.debug("membership: \(m)")
