@@ -239,6 +239,13 @@ public enum ClusterSchema {
         ORDER BY seq LIMIT $5
         """
 
+    /// The seq at which an idempotency key was journaled, if it was (the UNIQUE index answers).
+    /// $1 region, $2 kind, $3 key, $4 idempotency key. Columns: seq.
+    public static let findIdempotencyKey = """
+        SELECT seq FROM actor_events
+        WHERE region = $1 AND actor_kind = $2 AND actor_key = $3 AND idempotency_key = $4
+        """
+
     /// The result of `appendEvent`, decided from its one row.
     public enum AppendOutcome: Hashable, Sendable {
         /// Durable at this seq: acknowledge.
