@@ -54,4 +54,15 @@ import Testing
             #expect(bad.status == 64)
         }
     }
+
+    @Test func nodeReportsUsageAndStartFailuresWithTheirExitStatus() throws {
+        guard NodeProcess.binary != nil else { Issue.record("daybreak binary not built"); return }
+        let regions = NodeProcess.regionsFile
+        #expect(try Self.ctl(["node", "--listen", "tcp://127.0.0.1:*", "--regions", regions]).status == 64)
+        #expect(try Self.ctl(["node", "--id", "n1", "--listen", "tcp://127.0.0.1:*", "--regions", regions, "--ttl-ms", "500", "--heartbeat-ms", "400"]).status == 64)
+        #expect(try Self.ctl(["node", "--id", "n1", "--listen", "tcp://127.0.0.1:*", "--regions", "/nonexistent.json"]).status == 66)
+        let down = try Self.ctl(["node", "--id", "n1", "--listen", "tcp://127.0.0.1:*", "--regions", regions,
+                                 "--database", "host=/nonexistent-daybreak-socket-dir port=1"])
+        #expect(down.status == 69, "\(down.stderr)")
+    }
 }
