@@ -73,7 +73,7 @@ public final class NodeService: Sendable {
         let journal = Journal(pool: pool, node: cfg.id, timeout: cfg.statementTimeout)
         var systemConfig = ClusterActorSystem.Configuration(nodeID: cfg.id.rawValue)
         systemConfig.endpoint = cfg.listen
-        systemConfig.eventEndpoint = nil
+        systemConfig.eventEndpoint = cfg.events
         systemConfig.maxInboundInFlight = cfg.maxInFlight
         let system: ClusterActorSystem
         do {
@@ -124,8 +124,9 @@ public final class NodeService: Sendable {
 
     private func register(_ control: PostgresConnection, endpoint: String) async throws {
         let id = configuration.id.rawValue
+        let events = state.withLock { $0.system?.address.eventEndpoint }
         let rows = try await withDeadline(configuration.statementTimeout, "register") {
-            try await control.query(ClusterSchema.registerNode, [id, endpoint], purpose: "register node")
+            try await control.query(ClusterSchema.registerNodeWithEvents, [id, endpoint, events], purpose: "register node")
         }
         let started = try rows[0].decode(0, as: Int64.self)
         state.withLock { $0.startedAtUs = started }
@@ -185,7 +186,8 @@ public final class NodeService: Sendable {
     /// Tells the actor system about a live peer (its call client, and its events once peers publish).
     private func connect(_ node: NodeID, _ endpoint: String) async {
         guard node != configuration.id, let system = state.withLock({ $0.system }) else { return }
-        do { try await system.connect(to: NodeAddress(id: node.rawValue, endpoint: endpoint)) } catch {
+        let events = state.withLock { $0.peerEvents[node] }
+        do { try await system.connect(to: NodeAddress(id: node.rawValue, endpoint: endpoint, eventEndpoint: events)) } catch {
             logger.warning("connect to \(node) at \(endpoint) failed: \(error)")
         }
     }
@@ -233,6 +235,8 @@ public final class NodeService: Sendable {
                            status: NodeStatus(rawValue: try r.decode(4, as: String.self)) ?? .down)
             }
             leases = try results[2].map(Self.lease)
+            let events = try results[1].map { r in (NodeID(try r.decode(0, as: String.self)), try r.decode(6, as: String?.self)) }
+            state.withLock { s in s.peerEvents = Dictionary(events.compactMap { id, e in e.map { (id, $0) } }, uniquingKeysWith: { a, _ in a }) }
             guard let nowUs = try results[1].first?.decode(5, as: Int64.self) ?? results[2].first?.decode(4, as: Int64.self) else { return }
             now = Timestamp(microsecondsSinceEpoch: nowUs)
         } catch {
@@ -434,6 +438,8 @@ struct NodeState: Sendable {
     var placementVersion: UInt64 = 0
     var placementWaiters: [UInt64: CheckedContinuation<Void, Never>] = [:]
     var nextWaiter: UInt64 = 0
+    /// Peers' event endpoints from the last read of `cluster_nodes`.
+    var peerEvents: [NodeID: String] = [:]
     var leaveRequested = false
     var leaving = false
 
