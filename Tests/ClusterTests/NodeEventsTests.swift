@@ -6,44 +6,46 @@ import Testing
 
 /// Events across processes: node processes with `--events` publish `CounterChanged` after each
 /// accepted command (journal first); a client connected to every node's publisher receives them.
-@Suite(.serialized) struct NodeEventsTests {
-    @Test func aClientReceivesCounterEventsPublishedByTheOwningNode() async throws {
-        try await NodeCluster.with(["n1", "n2"], extra: ["--events", "tcp://127.0.0.1:*"]) { cluster in
-            try await cluster.waitForBalance(over: ["n1", "n2"])
-            let endpoints = try await cluster.connection.query("SELECT count(event_endpoint) FROM cluster_nodes WHERE status = 'alive'",
-                                                               purpose: "event endpoints")
-            #expect(try endpoints[0].decode(0, as: Int64.self) == 2)
-            try await cluster.client.connectToNodes()
-            let stream = try await cluster.client.system.subscribe(topic: CounterActor.changedTopic(region: "gangnam"), as: CounterChanged.self)
-            let seen = Collected<CounterChanged>()
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                let client = cluster.client
-                group.addTask { await client.run() }
-                group.addTask {
-                    for try await e in stream { seen.append(e) }
+extension NodeProcessSuites {
+    @Suite struct NodeEventsTests {
+        @Test func aClientReceivesCounterEventsPublishedByTheOwningNode() async throws {
+            try await NodeCluster.with(["n1", "n2"], extra: ["--events", "tcp://127.0.0.1:*"]) { cluster in
+                try await cluster.waitForBalance(over: ["n1", "n2"])
+                let endpoints = try await cluster.connection.query("SELECT count(event_endpoint) FROM cluster_nodes WHERE status = 'alive'",
+                                                                   purpose: "event endpoints")
+                #expect(try endpoints[0].decode(0, as: Int64.self) == 2)
+                try await cluster.client.connectToNodes()
+                let stream = try await cluster.client.system.subscribe(topic: CounterActor.changedTopic(region: "gangnam"), as: CounterChanged.self)
+                let seen = Collected<CounterChanged>()
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    let client = cluster.client
+                    group.addTask { await client.run() }
+                    group.addTask {
+                        for try await e in stream { seen.append(e) }
+                    }
+                    // The subscription reaches the publisher asynchronously: command until the first event shows.
+                    var i = 0
+                    var first: Int64 = 0   // the last warm-up command's seq: later events are the ones checked
+                    try await cluster.waitUntil("a first event", within: .seconds(10)) {
+                        i += 1
+                        first = try await cluster.client.addToCounter("ev", region: "gangnam", amount: 1, commandKey: "ev-\(i)").0.seq
+                        return !seen.read { $0.isEmpty }
+                    }
+                    var acked: [Int64] = []
+                    for j in 1 ... 5 {
+                        acked.append(try await cluster.client.addToCounter("ev", region: "gangnam", amount: 10, commandKey: "ev-more-\(j)").0.seq)
+                    }
+                    // A duplicate publishes nothing.
+                    _ = try await cluster.client.addToCounter("ev", region: "gangnam", amount: 10, commandKey: "ev-more-1")
+                    try await cluster.waitUntil("the next five events", within: .seconds(5)) {
+                        seen.read { $0.filter { $0.seq > first }.count } >= 5
+                    }
+                    let later = seen.read { $0.filter { $0.seq > first } }
+                    #expect(later.map(\.seq) == acked)
+                    #expect(later.last?.total == Int64(i) + 50)
+                    await client.close()   // ends run() and the stream
+                    try await group.waitForAll()
                 }
-                // The subscription reaches the publisher asynchronously: command until the first event shows.
-                var i = 0
-                try await cluster.waitUntil("a first event", within: .seconds(10)) {
-                    i += 1
-                    _ = try await cluster.client.addToCounter("ev", region: "gangnam", amount: 1, commandKey: "ev-\(i)")
-                    return !seen.read { $0.isEmpty }
-                }
-                let first = seen.read { $0.last!.seq }
-                var acked: [Int64] = []
-                for j in 1 ... 5 {
-                    acked.append(try await cluster.client.addToCounter("ev", region: "gangnam", amount: 10, commandKey: "ev-more-\(j)").0.seq)
-                }
-                // A duplicate publishes nothing.
-                _ = try await cluster.client.addToCounter("ev", region: "gangnam", amount: 10, commandKey: "ev-more-1")
-                try await cluster.waitUntil("the next five events", within: .seconds(5)) {
-                    seen.read { $0.filter { $0.seq > first }.count } >= 5
-                }
-                let later = seen.read { $0.filter { $0.seq > first } }
-                #expect(later.map(\.seq) == acked)
-                #expect(later.last?.total == Int64(i) + 50)
-                await client.close()   // ends run() and the stream
-                try await group.waitForAll()
             }
         }
     }
