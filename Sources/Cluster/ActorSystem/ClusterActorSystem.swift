@@ -177,6 +177,7 @@ public final class ClusterActorSystem: DistributedActorSystem, Sendable {
             state.withLock { $0.drained = drained }
             counters.draining.store(true, ordering: .sequentiallyConsistent)
             if counters.inboundInFlight.load(ordering: .sequentiallyConsistent) == 0 { drained.fulfill(()) }
+            let start = ContinuousClock.now
             await withTaskGroup(of: Void.self) { group in
                 group.addTask {
                     try? await Task.sleep(for: drainFor)
@@ -185,6 +186,16 @@ public final class ClusterActorSystem: DistributedActorSystem, Sendable {
                 await drained.value()
                 group.cancelAll()
             }
+            // The last replies are queued; sockets close with LINGER 0, which would discard what
+            // libzmq has not written yet. Wait for the outbox to empty, then give libzmq a moment
+            // (bounded by what is left of the drain budget).
+            // (Polled: Messaging's space wait is not cancellable, and a peer that stopped reading
+            // could keep the outbox from ever emptying.)
+            let end = start + drainFor
+            while server.stats.outboxed > 0 && ContinuousClock.now < end {
+                try? await Task.sleep(for: .milliseconds(1))
+            }
+            try? await Task.sleep(for: min(max(.zero, end - .now), .milliseconds(50)))
         }
         let (clients, subs, subscriptions, hosted) = state.withLock { s -> ([RequestClient], [Subscriber], [LocalSubscription], [any DistributedActor]) in
             if s.closed { return ([], [], [], []) }
