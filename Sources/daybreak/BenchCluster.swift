@@ -119,7 +119,7 @@ struct ClusterBench {
                     await g.next()
                     g.cancelAll()
                 }
-                await system.shutdown()
+                await system.shutdown(drainFor: .milliseconds(500))   // lets the stop call's reply out
             }
         }
         _ = echo
