@@ -39,8 +39,10 @@ let ctlClusterCommand = Command(
         printErr("daybreak ctl cluster: \(error)")
         return ExitStatus.unavailable
     }
-    let results = try await conn.pipeline([PostgresStatement(ClusterSchema.readNodes), PostgresStatement(ClusterSchema.readLeases)],
-                                          purpose: "read cluster")
+    let results = try await withDeadline(.seconds(5), "read cluster") {
+        try await conn.pipeline([PostgresStatement(ClusterSchema.readNodes), PostgresStatement(ClusterSchema.readLeases)],
+                                purpose: "read cluster")
+    }
     await conn.close()
     func iso(_ us: Int64) -> String {
         let f = ISO8601DateFormatter()

@@ -73,7 +73,7 @@ public final class NodeService: Sendable {
         let journal = Journal(pool: pool, node: cfg.id, timeout: cfg.statementTimeout)
         var systemConfig = ClusterActorSystem.Configuration(nodeID: cfg.id.rawValue)
         systemConfig.endpoint = cfg.listen
-        systemConfig.eventEndpoint = nil
+        systemConfig.eventEndpoint = cfg.events
         systemConfig.maxInboundInFlight = cfg.maxInFlight
         let system: ClusterActorSystem
         do {
@@ -92,9 +92,13 @@ public final class NodeService: Sendable {
         do {
             try await CounterActor.registerTargets(on: system)
             let migrations = ClusterSchema.migrations.map { Migration(Int64($0.version), $0.name, sql: $0.sql) }
-            _ = try await Migrator(migrations, schema: cfg.schema, logger: logger).migrate(control)
-            for r in cfg.regions {
-                try await control.execute(ClusterSchema.ensureRegion, [r.rawValue], purpose: "seed region")
+            let logger = self.logger
+            // Bounded: another node's migration holds the advisory lock for at most this long.
+            try await withDeadline(.seconds(30), "migrate and seed regions") {
+                _ = try await Migrator(migrations, schema: cfg.schema, logger: logger).migrate(control)
+                for r in cfg.regions {
+                    try await control.execute(ClusterSchema.ensureRegion, [r.rawValue], purpose: "seed region")
+                }
             }
             try await register(control, endpoint: endpoint)
             logger.info("node up", ["endpoint": endpoint, "regions": cfg.regions.count])
@@ -120,8 +124,9 @@ public final class NodeService: Sendable {
 
     private func register(_ control: PostgresConnection, endpoint: String) async throws {
         let id = configuration.id.rawValue
+        let events = state.withLock { $0.system?.address.eventEndpoint }
         let rows = try await withDeadline(configuration.statementTimeout, "register") {
-            try await control.query(ClusterSchema.registerNode, [id, endpoint], purpose: "register node")
+            try await control.query(ClusterSchema.registerNodeWithEvents, [id, endpoint, events], purpose: "register node")
         }
         let started = try rows[0].decode(0, as: Int64.self)
         state.withLock { $0.startedAtUs = started }
@@ -178,10 +183,32 @@ public final class NodeService: Sendable {
         } catch { logger.warning("mark left failed: \(error)") }
     }
 
+    /// Tells the actor system about a live peer (its call client, and its events once peers publish).
+    private func connect(_ node: NodeID, _ endpoint: String) async {
+        guard node != configuration.id, let system = state.withLock({ $0.system }) else { return }
+        let events = state.withLock { $0.peerEvents[node] }
+        do { try await system.connect(to: NodeAddress(id: node.rawValue, endpoint: endpoint, eventEndpoint: events)) } catch {
+            logger.warning("connect to \(node) at \(endpoint) failed: \(error)")
+        }
+    }
+
+    /// After losing its incarnation the node registers a new one — retried every round until it
+    /// works (the database may be what was lost). A leaving node never comes back.
+    private func reregisterIfNeeded(_ control: PostgresConnection) async {
+        let (needed, leaving, endpoint) = state.withLock { s in (!s.coordinator.registered, s.leaving || s.leaveRequested, s.endpoint) }
+        guard needed, !leaving else { return }
+        do {
+            try await register(control, endpoint: endpoint ?? configuration.listen)
+            state.withLock { $0.coordinator.reregistered() }
+            logger.notice("re-registered as a new incarnation")
+        } catch { logger.warning("re-register failed (retried next round): \(error)") }
+    }
+
     /// One observation: heartbeat + nodes + leases in one round trip (one implicit transaction,
     /// so one `now()`), then the coordinator's directives.
     private func round(_ control: PostgresConnection) async {
         let cfg = configuration
+        await reregisterIfNeeded(control)
         let sentAt = ContinuousClock.now
         let (id, started) = (cfg.id.rawValue, state.withLock { $0.startedAtUs })
         let results: [PostgresRows]
@@ -208,6 +235,8 @@ public final class NodeService: Sendable {
                            status: NodeStatus(rawValue: try r.decode(4, as: String.self)) ?? .down)
             }
             leases = try results[2].map(Self.lease)
+            let events = try results[1].map { r in (NodeID(try r.decode(0, as: String.self)), try r.decode(6, as: String?.self)) }
+            state.withLock { s in s.peerEvents = Dictionary(events.compactMap { id, e in e.map { (id, $0) } }, uniquingKeysWith: { a, _ in a }) }
             guard let nowUs = try results[1].first?.decode(5, as: Int64.self) ?? results[2].first?.decode(4, as: Int64.self) else { return }
             now = Timestamp(microsecondsSinceEpoch: nowUs)
         } catch {
@@ -263,16 +292,25 @@ public final class NodeService: Sendable {
         case let .membership(.stopServing(reason)):
             logger.warning("this node is out of the cluster: \(reason)")
             return []
+        case let .membership(.joined(node, endpoint)):
+            logger.info("\(node) joined at \(endpoint)")
+            await connect(node, endpoint)
+            return []
+        case let .membership(.restarted(node, endpoint)):
+            logger.info("\(node) restarted at \(endpoint)")
+            await state.withLock { $0.system }?.disconnect(nodeID: node.rawValue)
+            await connect(node, endpoint)
+            return []
+        case let .membership(.removed(node)):
+            logger.info("\(node) left the live set")
+            // Fails in-flight calls to it at once (callers with a key retry at the new owner).
+            if node != cfg.id { await state.withLock { $0.system }?.disconnect(nodeID: node.rawValue) }
+            return []
         case let .membership(m):
             logger.debug("membership: \(m)")
             return []
         case .reregister:
-            do {
-                let endpoint = state.withLock { $0.endpoint } ?? cfg.listen
-                try await register(control, endpoint: endpoint)
-                state.withLock { $0.coordinator.reregistered() }
-                logger.notice("re-registered as a new incarnation")
-            } catch { logger.warning("re-register failed (will retry): \(error)") }
+            await reregisterIfNeeded(control)
             return []
         case let .lease(l):
             return await execute(l, control, id: id, leaseMs: leaseMs)
@@ -400,6 +438,8 @@ struct NodeState: Sendable {
     var placementVersion: UInt64 = 0
     var placementWaiters: [UInt64: CheckedContinuation<Void, Never>] = [:]
     var nextWaiter: UInt64 = 0
+    /// Peers' event endpoints from the last read of `cluster_nodes`.
+    var peerEvents: [NodeID: String] = [:]
     var leaveRequested = false
     var leaving = false
 
