@@ -8,7 +8,7 @@ import Storage
 let nodeCommand = Command(
     name: "node",
     summary: "Run a cluster node: membership, region leases, journaled actors over ZeroMQ.",
-    usage: "--id ID --listen tcp://HOST:PORT --regions FILE [--database CONNINFO] [--schema NAME] [--heartbeat-ms N] [--ttl-ms N] [--advertise ENDPOINT] [--log-level LEVEL]",
+    usage: "--id ID --listen tcp://HOST:PORT --regions FILE [--database CONNINFO] [--schema NAME] [--heartbeat-ms N] [--ttl-ms N] [--advertise ENDPOINT] [--events ENDPOINT] [--log-level LEVEL]",
     options: [
         .value("id", "ID", "node id, stable across restarts (required)"),
         .value("listen", "ENDPOINT", "ZeroMQ endpoint to bind, e.g. tcp://127.0.0.1:7001 or tcp://127.0.0.1:* (required)"),
@@ -16,6 +16,7 @@ let nodeCommand = Command(
         .value("database", "CONNINFO", "libpq conninfo or URI; default: the PG* environment"),
         .value("schema", "NAME", "schema for the cluster tables (created and migrated); default: the current schema"),
         .value("advertise", "ENDPOINT", "endpoint others connect to (default: the bound one)"),
+        .value("events", "ENDPOINT", "bind an event publisher (XPUB) here, e.g. tcp://127.0.0.1:* (default: none)"),
         .value("heartbeat-ms", "N", "heartbeat and observation period (default 500)"),
         .value("ttl-ms", "N", "silence after which a node is declared down (default 3000; lease = ttl + 1000)"),
         .value("log-level", "LEVEL", "trace|debug|info|notice|warning|error (default info)"),
@@ -40,6 +41,7 @@ let nodeCommand = Command(
                                 database: PostgresConfiguration(args.string("database", default: ""), applicationName: "daybreak-node-\(id)"),
                                 schema: schema, heartbeatInterval: .milliseconds(heartbeat), ttl: .milliseconds(ttl))
     cfg.advertise = args.string("advertise")
+    cfg.events = args.string("events")
     cfg.chaosSkipLocalFence = args.flag("chaos-skip-local-fence")
     do throws(NodeConfigurationError) { try cfg.validate() } catch { throw UsageError(error.description) }
 

@@ -103,3 +103,26 @@ import Testing
         }
     }
 }
+
+@Suite(.serialized) struct ActorSystemShutdownTests {
+    @Test func aDrainingShutdownFinishesCallsInFlightAndRefusesNewOnesAsNotOwner() async throws {
+        testGate.close()
+        try await TestCluster.with(nodes: 3, owners: ["r1": 1]) { c in
+            let proxy = try c.counter("drain", region: "r1", from: 0)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { let v = try await proxy.hold(); #expect(v == 0) }     // in flight on n1
+                try await eventually("the call is held") { testGate.waiting == 1 }
+                group.addTask { await c[1].system.shutdown(drainFor: .seconds(10)) }
+                try await eventually("draining") { c[1].system.counters.draining.load(ordering: .relaxed) }
+                // A new call is refused before running and retried once the placement moves.
+                group.addTask { let node = try await proxy.node(); #expect(node == "n2") }
+                try await eventually("refused as notOwner") { c[0].system.stats.callsRetried >= 1 }
+                c.assign("r1", to: 2)
+                testGate.open()
+                try await group.waitForAll()
+            }
+            #expect(c[1].system.isShutdown)
+        }
+        testGate.close()
+    }
+}

@@ -131,6 +131,11 @@ distributed actor TestCounter {
         return value
     }
     distributed func node() -> String { actorSystem.nodeID }
+    /// The deadline nested calls made here would get, in milliseconds (-1: none set).
+    distributed func budgetMillis() -> Int64 {
+        guard let t = ClusterCall.timeout else { return -1 }
+        return t.components.seconds * 1000 + t.components.attoseconds / 1_000_000_000_000_000
+    }
     distributed func echo(_ h: Hello) -> Hello { h }
     distributed func fail(_ text: String) throws { throw Boom(description: text) }
     /// Waits until the test opens `testGate` (a call that stays in flight without sleeping).
@@ -148,6 +153,7 @@ enum TestActors {
         let p = try TestCounter.resolve(id: ActorIdentity(kind: "manifest", key: "-", region: "-"), using: system)
         try await system.register("TestCounter.add", on: p) { _ = try await $0.add(0) }
         try await system.register("TestCounter.node", on: p) { _ = try await $0.node() }
+        try await system.register("TestCounter.budgetMillis", on: p) { _ = try await $0.budgetMillis() }
         try await system.register("TestCounter.echo", on: p) { _ = try await $0.echo(Hello(from: "", n: 0)) }
         try await system.register("TestCounter.fail", on: p) { try await $0.fail("") }
         try await system.register("TestCounter.hold", on: p) { _ = try await $0.hold() }

@@ -186,6 +186,16 @@ func expectCallError(_ code: ClusterCallError.Code, _ body: () async throws -> V
         }
     }
 
+    @Test func nestedCallsInheritWhatIsLeftOfTheCallersDeadline() async throws {
+        try await TestCluster.with(nodes: 2, owners: ["r1": 1]) { c in
+            let proxy = try c.counter("budget", region: "r1", from: 0)
+            let left = try await ClusterCall.$timeout.withValue(.milliseconds(800)) { try await proxy.budgetMillis() }
+            #expect(left > 0 && left <= 800, "\(left)")
+            let defaultLeft = try await proxy.budgetMillis()
+            #expect(defaultLeft > 800 && defaultLeft <= 2000, "\(defaultLeft)")   // the system default, 2 s
+        }
+    }
+
     @Test func idempotencyCacheReplaysWaitsAndForgetsTheOldest() {
         var cache = IdempotencyCache<Int>(capacity: 2)
         let a = IdempotencyCache<Int>.Key(actor: ActorIdentity(kind: "k", key: "1", region: "r"), key: .text("a"))

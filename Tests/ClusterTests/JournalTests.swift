@@ -98,6 +98,40 @@ import Testing
     }
 }
 
+extension JournalTests {
+    @Test func snapshotsAreWrittenPeriodicallyAndOldRetriesAreNeverRejected() async throws {
+        try await Self.withJournal { journal, _ in
+            let first = JournaledEntity<CounterState>(identity: Self.counter, token: FencingToken(1), journal: journal,
+                                                      mayWrite: { true }, snapshotEvery: 3)
+            for i in 1 ... 7 { _ = try await first.handle(.init(amount: Int64(i)), idempotencyKey: "t:p\(i)") }
+            #expect(try await journal.recover(Self.counter).snapshot?.seq == 6)
+            // A fresh activation restores from the snapshot, so keys p1…p6 are not in its memory.
+            let second = JournaledEntity<CounterState>(identity: Self.counter, token: FencingToken(1), journal: journal, mayWrite: { true })
+            #expect(try await second.read().state == CounterState(total: 28, applied: 7))
+            // A retry whose command the current state would reject is still answered as the original.
+            let retry = try await second.handle(.init(amount: 0), idempotencyKey: "t:p2")
+            #expect(retry.duplicate && retry.seq == 2)
+            // A retry that the state would accept again is caught by the journal's unique key.
+            let again = try await second.handle(.init(amount: 3), idempotencyKey: "t:p3")
+            #expect(again.duplicate && again.seq == 3 && again.state.total == 28)
+            #expect(try await journal.recover(Self.counter).events.map(\.seq) == [7])
+            // A genuinely new invalid command is rejected.
+            await #expect(throws: CounterState.Rejected.self) { try await second.handle(.init(amount: 0), idempotencyKey: "t:new") }
+        }
+    }
+
+    @Test func recentKeysEvictTheOldestFirst() {
+        var k = RecentKeys(capacity: 2)
+        let early = [k.insert("a", 1), k.insert("b", 2), k.insert("a", 9)]
+        #expect(early == [false, false, false])
+        let evicted = k.insert("c", 3)
+        #expect(evicted)
+        #expect(k["a"] == nil && k["b"] == 2 && k["c"] == 3 && k.count == 2)
+        let again = k.insert("d", 4)
+        #expect(again && k["b"] == nil)
+    }
+}
+
 extension CounterState {
     init(total: Int64, applied: Int64) { self.init(); self.total = total; self.applied = applied }
 }

@@ -4,54 +4,67 @@ import Testing
 @testable import Cluster
 
 /// `daybreak ctl cluster --json` and `daybreak ctl call` against node processes.
-@Suite(.serialized) struct NodeCtlTests {
-    static func ctl(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
-        let p = Process()
-        p.executableURL = NodeProcess.binary
-        p.arguments = arguments
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile()
-        let e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
-    }
+extension NodeProcessSuites {
+    @Suite struct NodeCtlTests {
+        static func ctl(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
+            let p = Process()
+            p.executableURL = NodeProcess.binary
+            p.arguments = arguments
+            let out = Pipe(), err = Pipe()
+            p.standardOutput = out
+            p.standardError = err
+            try p.run()
+            let o = out.fileHandleForReading.readDataToEndOfFile()
+            let e = err.fileHandleForReading.readDataToEndOfFile()
+            p.waitUntilExit()
+            return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+        }
 
-    @Test func ctlClusterPrintsOneJSONObjectAndCtlCallReachesTheOwner() async throws {
-        try await NodeCluster.with(["n1", "n2"]) { cluster in
-            try await cluster.waitForBalance(over: ["n1", "n2"])
-            let r = try Self.ctl(["ctl", "cluster", "--schema", cluster.schema, "--json"])
-            #expect(r.status == 0, "\(r.stderr)")
-            let lines = r.stdout.split(separator: "\n")
-            #expect(lines.count == 1)
-            let json = try JSONValue.parse(String(lines[0]))
-            guard case .array(let nodes)? = json["nodes"], case .array(let regions)? = json["regions"] else {
-                Issue.record("no nodes/regions arrays: \(r.stdout)")
-                return
-            }
-            #expect(Set(nodes.compactMap { $0["id"]?.stringValue }) == ["n1", "n2"])
-            for n in nodes {
-                #expect(n["status"]?.stringValue == "up")
-                #expect(n["endpoint"]?.stringValue?.hasPrefix("tcp://127.0.0.1:") == true)
-                #expect(n["last_heartbeat"]?.stringValue != nil)
-            }
-            #expect(regions.count == 6)
-            for g in regions {
-                #expect(["n1", "n2"].contains(g["owner"]?.stringValue ?? ""))
-                if case .int(let t)? = g["token"] { #expect(t >= 1) } else { Issue.record("token is not an integer: \(g)") }
-            }
+        @Test func ctlClusterPrintsOneJSONObjectAndCtlCallReachesTheOwner() async throws {
+            try await NodeCluster.with(["n1", "n2"]) { cluster in
+                try await cluster.waitForBalance(over: ["n1", "n2"])
+                let r = try Self.ctl(["ctl", "cluster", "--schema", cluster.schema, "--json"])
+                #expect(r.status == 0, "\(r.stderr)")
+                let lines = r.stdout.split(separator: "\n")
+                #expect(lines.count == 1)
+                let json = try JSONValue.parse(String(lines[0]))
+                guard case .array(let nodes)? = json["nodes"], case .array(let regions)? = json["regions"] else {
+                    Issue.record("no nodes/regions arrays: \(r.stdout)")
+                    return
+                }
+                #expect(Set(nodes.compactMap { $0["id"]?.stringValue }) == ["n1", "n2"])
+                for n in nodes {
+                    #expect(n["status"]?.stringValue == "up")
+                    #expect(n["endpoint"]?.stringValue?.hasPrefix("tcp://127.0.0.1:") == true)
+                    #expect(n["last_heartbeat"]?.stringValue != nil)
+                }
+                #expect(regions.count == 6)
+                for g in regions {
+                    #expect(["n1", "n2"].contains(g["owner"]?.stringValue ?? ""))
+                    if case .int(let t)? = g["token"] { #expect(t >= 1) } else { Issue.record("token is not an integer: \(g)") }
+                }
 
-            let add = try Self.ctl(["ctl", "call", "--schema", cluster.schema, "--actor", "counter/x@gangnam", "--command", "add:4", "--key", "once"])
-            #expect(add.status == 0, "\(add.stderr)")
-            #expect(try JSONValue.parse(add.stdout.trimmingCharacters(in: .whitespacesAndNewlines))["seq"] == .int(1))
-            _ = try Self.ctl(["ctl", "call", "--schema", cluster.schema, "--actor", "counter/x@gangnam", "--command", "add:4", "--key", "once"])
-            let state = try Self.ctl(["ctl", "call", "--schema", cluster.schema, "--actor", "counter/x@gangnam", "--command", "state"])
-            let s = try JSONValue.parse(state.stdout.trimmingCharacters(in: .whitespacesAndNewlines))
-            #expect(s["total"] == .int(4) && s["applied"] == .int(1))
-            let bad = try Self.ctl(["ctl", "call", "--schema", cluster.schema, "--actor", "nonsense", "--command", "state"])
-            #expect(bad.status == 64)
+                let add = try Self.ctl(["ctl", "call", "--schema", cluster.schema, "--actor", "counter/x@gangnam", "--command", "add:4", "--key", "once"])
+                #expect(add.status == 0, "\(add.stderr)")
+                #expect(try JSONValue.parse(add.stdout.trimmingCharacters(in: .whitespacesAndNewlines))["seq"] == .int(1))
+                _ = try Self.ctl(["ctl", "call", "--schema", cluster.schema, "--actor", "counter/x@gangnam", "--command", "add:4", "--key", "once"])
+                let state = try Self.ctl(["ctl", "call", "--schema", cluster.schema, "--actor", "counter/x@gangnam", "--command", "state"])
+                let s = try JSONValue.parse(state.stdout.trimmingCharacters(in: .whitespacesAndNewlines))
+                #expect(s["total"] == .int(4) && s["applied"] == .int(1))
+                let bad = try Self.ctl(["ctl", "call", "--schema", cluster.schema, "--actor", "nonsense", "--command", "state"])
+                #expect(bad.status == 64)
+            }
+        }
+
+        @Test func nodeReportsUsageAndStartFailuresWithTheirExitStatus() throws {
+            guard NodeProcess.binary != nil else { Issue.record("daybreak binary not built"); return }
+            let regions = NodeProcess.regionsFile
+            #expect(try Self.ctl(["node", "--listen", "tcp://127.0.0.1:*", "--regions", regions]).status == 64)
+            #expect(try Self.ctl(["node", "--id", "n1", "--listen", "tcp://127.0.0.1:*", "--regions", regions, "--ttl-ms", "500", "--heartbeat-ms", "400"]).status == 64)
+            #expect(try Self.ctl(["node", "--id", "n1", "--listen", "tcp://127.0.0.1:*", "--regions", "/nonexistent.json"]).status == 66)
+            let down = try Self.ctl(["node", "--id", "n1", "--listen", "tcp://127.0.0.1:*", "--regions", regions,
+                                     "--database", "host=/nonexistent-daybreak-socket-dir port=1"])
+            #expect(down.status == 69, "\(down.stderr)")
         }
     }
 }

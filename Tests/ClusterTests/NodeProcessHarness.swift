@@ -5,6 +5,10 @@ import Storage
 import Testing
 @testable import Cluster
 
+/// The suites that start `daybreak node` processes, run one test at a time (nested suites inherit
+/// `.serialized`), so at most three node processes compete for the CPU with the rest of the tests.
+@Suite(.serialized) enum NodeProcessSuites {}
+
 /// A `daybreak node` child process (the built binary next to the test bundle), its stderr in a file.
 final class NodeProcess: @unchecked Sendable {
     // Invariant: `process` is only started in init and then only signalled/read (Process is thread-safe for that).

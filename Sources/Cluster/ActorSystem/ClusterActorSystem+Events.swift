@@ -149,10 +149,17 @@ extension ClusterActorSystem {
         for await batch in subscriber.messages {
             var byTopic: [String: [EventMessage]] = [:]
             var bad = 0
+            // Batches are usually one topic: collect runs of equal topics, hash once per run.
+            var run: [EventMessage] = []
             for m in batch {
                 guard m.count == 2, case .event(let e)? = try? codec.decode(m.rest[0]) else { bad += 1; continue }
-                byTopic[e.target, default: []].append(e)
+                if let first = run.first, first.target != e.target {
+                    byTopic[first.target, default: []].append(contentsOf: run)
+                    run.removeAll(keepingCapacity: true)
+                }
+                run.append(e)
             }
+            if !run.isEmpty { byTopic[run[0].target, default: []].append(contentsOf: run) }
             if bad > 0 {
                 counters.eventsUndecodable.wrappingAdd(bad, ordering: .relaxed)
                 logger.debug("undecodable events", ["from": node, "count": bad])

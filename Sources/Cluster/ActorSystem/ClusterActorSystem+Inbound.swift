@@ -36,8 +36,8 @@ extension ClusterActorSystem {
                         group.addTask(executorPreference: preference) {
                             if let delay { try? await Task.sleep(for: delay) }
                             let reply = await self.serve(call, arrived: arrived)
-                            self.counters.inboundInFlight.wrappingSubtract(1, ordering: .relaxed)
                             self.sendReply(reply, to: address)
+                            self.finishedInbound()
                         }
                     }
                 }
@@ -88,15 +88,30 @@ extension ClusterActorSystem {
                 return .answer(.errorReply(correlation: call.correlation, code: .deadlineExceeded, message: "arrived after its deadline"))
             }
             let limit = configuration.maxInboundInFlight
-            if counters.inboundInFlight.wrappingAdd(1, ordering: .relaxed).newValue > limit {
-                counters.inboundInFlight.wrappingSubtract(1, ordering: .relaxed)
+            // Reserve first, then look at `draining` (shutdown stores `draining`, then reads the
+            // count; sequentially consistent, so at least one side sees the other).
+            if counters.inboundInFlight.wrappingAdd(1, ordering: .sequentiallyConsistent).newValue > limit {
+                finishedInbound()
                 return .answer(.errorReply(correlation: call.correlation, code: .overloaded, message: "\(limit) calls in flight on \(nodeID)"))
+            }
+            if counters.draining.load(ordering: .sequentiallyConsistent) {
+                finishedInbound()
+                return .answer(.errorReply(correlation: call.correlation, code: .notOwner,
+                                           message: "\(nodeID) is shutting down; owner unknown"))
             }
             return .call(call, delay: delay)
         case let .ping(c, _):
             return .answer(.pong(correlation: c, node: nodeID))
         case .event, .reply, .errorReply, .pong:
             return reject(decoded.correlation, .malformedFrame, "a node does not take a \(decoded.type) as a request (events go over PUB/SUB)")
+        }
+    }
+
+    /// One inbound call is done (its reply queued); the last one during a drain ends the drain.
+    func finishedInbound() {
+        let left = counters.inboundInFlight.wrappingSubtract(1, ordering: .sequentiallyConsistent).newValue
+        if left == 0 && counters.draining.load(ordering: .sequentiallyConsistent) {
+            state.withLock { $0.drained }?.fulfill(())
         }
     }
 

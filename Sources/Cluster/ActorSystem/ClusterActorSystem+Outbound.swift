@@ -158,11 +158,14 @@ extension ClusterActorSystem {
     /// with every topic subscribed here. Idempotent per node id and endpoints.
     public func connect(to node: NodeAddress) async throws {
         guard node.id != nodeID else { return }
-        let (known, topics) = state.withLock { s -> (Bool, [[UInt8]]) in
-            let known = s.peers[node.id] == node && s.peerSubscribers[node.id] != nil
-            s.peers[node.id] = node
-            return (known, Set(s.subscriptions.values.map(\.topicFrame)).sorted { $0.lexicographicallyPrecedes($1) })
+        let (known, topics, stale) = state.withLock { s -> (Bool, [[UInt8]], RequestClient?) in
+            let previous = s.peers.updateValue(node, forKey: node.id)
+            let known = previous == node && s.peerSubscribers[node.id] != nil
+            // A restart under the same id on another endpoint: the old DEALER would only time out.
+            let stale = previous.flatMap { $0.endpoint != node.endpoint ? s.clients.removeValue(forKey: $0.endpoint) : nil }
+            return (known, Set(s.subscriptions.values.map(\.topicFrame)).sorted { $0.lexicographicallyPrecedes($1) }, stale)
         }
+        await stale?.close()
         _ = try await client(for: node)
         guard !known, let events = node.eventEndpoint else { return }
         let sub = try await context.connectSubscriber(events, topics: topics, options: configuration.subscriberOptions)

@@ -83,6 +83,7 @@ public final class ClusterActorSystem: DistributedActorSystem, Sendable {
         let eventsDropped = Atomic<Int>(0), eventsUndecodable = Atomic<Int>(0)
         let faultsApplied = Atomic<Int>(0), inboundInFlight = Atomic<Int>(0)
         let correlation = Atomic<UInt64>(0), subscriptionIDs = Atomic<UInt64>(0)
+        let draining = Atomic<Bool>(false)
     }
 
     struct State {
@@ -96,6 +97,8 @@ public final class ClusterActorSystem: DistributedActorSystem, Sendable {
         var subscriptions: [UInt64: LocalSubscription] = [:]
         var nextAnonymous = 0
         var closed = false
+        /// Fulfilled when the last in-flight inbound call finishes during a drain.
+        var drained: OneShot<Void>?
     }
 
     public let configuration: Configuration
@@ -164,7 +167,36 @@ public final class ClusterActorSystem: DistributedActorSystem, Sendable {
 
     /// Stops serving: closes the server, publisher, clients and subscribers (in-flight outbound
     /// calls fail with `shutdown`), drops hosted actors. Idempotent.
-    public func shutdown() async {
+    ///
+    /// With `drainFor` > 0 it first stops admitting calls (new ones are answered `notOwner` with
+    /// no owner named, which callers retry after their placement changes: nothing ran) and waits
+    /// up to that long for the calls in flight to finish and their replies to be queued.
+    public func shutdown(drainFor: Duration = .zero) async {
+        if drainFor > .zero && !isShutdown {
+            let drained = OneShot<Void>()
+            state.withLock { $0.drained = drained }
+            counters.draining.store(true, ordering: .sequentiallyConsistent)
+            if counters.inboundInFlight.load(ordering: .sequentiallyConsistent) == 0 { drained.fulfill(()) }
+            let start = ContinuousClock.now
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    try? await Task.sleep(for: drainFor)
+                    drained.fulfill(())
+                }
+                await drained.value()
+                group.cancelAll()
+            }
+            // The last replies are queued; sockets close with LINGER 0, which would discard what
+            // libzmq has not written yet. Wait for the outbox to empty, then give libzmq a moment
+            // (bounded by what is left of the drain budget).
+            // (Polled: Messaging's space wait is not cancellable, and a peer that stopped reading
+            // could keep the outbox from ever emptying.)
+            let end = start + drainFor
+            while server.stats.outboxed > 0 && ContinuousClock.now < end {
+                try? await Task.sleep(for: .milliseconds(1))
+            }
+            try? await Task.sleep(for: min(max(.zero, end - .now), .milliseconds(50)))
+        }
         let (clients, subs, subscriptions, hosted) = state.withLock { s -> ([RequestClient], [Subscriber], [LocalSubscription], [any DistributedActor]) in
             if s.closed { return ([], [], [], []) }
             s.closed = true

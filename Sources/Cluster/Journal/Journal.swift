@@ -106,6 +106,16 @@ public struct Journal: Sendable {
         return try rows[0].decode(1, as: Bool.self)
     }
 
+    /// The seq of the event journaled with `idempotencyKey` for `actor`, or nil.
+    public func seq(of idempotencyKey: String, for actor: ActorIdentity) async throws -> Int64? {
+        let pool = self.pool
+        let rows = try await withDeadline(timeout, "find key \(actor)") {
+            try await pool.query(ClusterSchema.findIdempotencyKey, [actor.region, actor.kind, actor.key, idempotencyKey],
+                                 purpose: "find idempotency key")
+        }
+        return try rows.first?.decode(0, as: Int64.self)
+    }
+
     /// Snapshot + every later event, in order (reads are not fenced: the writer is).
     public func recover(_ actor: ActorIdentity) async throws -> JournalRecovery {
         let pool = self.pool

@@ -53,15 +53,23 @@ public actor JournaledEntity<State: EventSourced>: JournaledActivation {
 
     public private(set) var state = State()
     public private(set) var seq: Int64 = 0
-    /// Idempotency keys seen in this activation's replay and commands → their seq.
-    private var keys: [String: Int64] = [:]
+    /// The most recent idempotency keys of this actor → their seq (bounded).
+    private var keys = RecentKeys(capacity: 1_024)
+    /// Whether `keys` holds every key ever journaled for this actor (no snapshot skipped events,
+    /// nothing evicted). Otherwise a command the state rejects is looked up by key in the journal
+    /// first, so a retry of an accepted command never comes back rejected.
+    private var keysComplete = true
+    /// Write a snapshot every this many events (recovery replays at most that many).
+    let snapshotEvery: Int64
+    private var snapshotSeq: Int64 = 0
     private var loaded = false
     private var busy = false
     private var waiters: [CheckedContinuation<Void, Never>] = []
 
     public init(identity: ActorIdentity, token: FencingToken, journal: Journal, mayWrite: @escaping @Sendable () -> Bool,
-                onFenced: @escaping @Sendable () async -> Void = {}) {
+                onFenced: @escaping @Sendable () async -> Void = {}, snapshotEvery: Int64 = 200) {
         self.identity = identity; self.token = token; self.journal = journal; self.mayWrite = mayWrite; self.onFenced = onFenced
+        self.snapshotEvery = max(1, snapshotEvery)
     }
 
     /// No command running or waiting (a drain waits for this).
@@ -73,7 +81,19 @@ public actor JournaledEntity<State: EventSourced>: JournaledActivation {
         defer { unlock() }
         try await ensureLoaded()
         if let k = idempotencyKey, let s = keys[k] { return CommandAck(seq: s, duplicate: true, state: state) }
-        let event = try state.decide(command)
+        let event: State.Event
+        do {
+            event = try state.decide(command)
+        } catch {
+            // A retry of a command accepted long ago (its key no longer in memory) may not be valid in
+            // today's state: answer it as the original rather than reject it. (Accepted ones need no
+            // lookup: the append's UNIQUE key reports them as duplicates.)
+            if let k = idempotencyKey, !keysComplete, let s = try await journal.seq(of: k, for: identity) {
+                keys[k] = s
+                return CommandAck(seq: s, duplicate: true, state: state)
+            }
+            throw error
+        }
         let payload = try BinaryEncoder().encode(event)
         guard mayWrite() else { throw JournalError(.notServing, identity, "the lease with token \(token) is no longer served here") }
         let outcome: Journal.Appended
@@ -87,18 +107,23 @@ public actor JournaledEntity<State: EventSourced>: JournaledActivation {
             // Unknown whether it landed (timeout, lost connection), or the journal is ahead of this
             // activation (sequence conflict): reload before the next command.
             loaded = false
-            keys = [:]
             throw error
         }
         switch outcome {
         case .appended(let s):
             state.apply(event)
             seq = s
-            if let k = idempotencyKey { keys[k] = s }
+            if let k = idempotencyKey, keys.insert(k, s) { keysComplete = false }
+            if seq - snapshotSeq >= snapshotEvery, mayWrite() {
+                // Best effort: a failed snapshot only means a longer replay.
+                if (try? await journal.writeSnapshot(identity, seq: seq, state: try BinaryEncoder().encode(state), token: token)) != nil {
+                    snapshotSeq = seq
+                }
+            }
             return CommandAck(seq: s, duplicate: false, state: state)
         case .duplicate(let s):
-            // Journaled before this activation's snapshot: the original stands, nothing new applies.
-            if let k = idempotencyKey { keys[k] = s }
+            // Journaled but not in memory (raced in from elsewhere): the original stands, nothing new applies.
+            if let k = idempotencyKey, keys.insert(k, s) { keysComplete = false }
             return CommandAck(seq: s, duplicate: true, state: state)
         }
     }
@@ -115,6 +140,7 @@ public actor JournaledEntity<State: EventSourced>: JournaledActivation {
         defer { unlock() }
         guard loaded, seq > 0 else { return }
         try await journal.writeSnapshot(identity, seq: seq, state: try BinaryEncoder().encode(state), token: token)
+        snapshotSeq = max(snapshotSeq, seq)
     }
 
     /// Recovery: state = snapshot ⊕ fold(events after it).
@@ -122,7 +148,9 @@ public actor JournaledEntity<State: EventSourced>: JournaledActivation {
         guard !loaded else { return }
         let r = try await journal.recover(identity)
         var s = State()
-        keys = [:]
+        keys.removeAll()
+        keysComplete = r.snapshot == nil
+        snapshotSeq = r.snapshot?.seq ?? 0
         if let snap = r.snapshot {
             do { s = try BinaryDecoder().decode(State.self, from: snap.state) } catch {
                 throw JournalError(.corrupt, identity, "snapshot at seq \(snap.seq): \(error)")
@@ -132,7 +160,7 @@ public actor JournaledEntity<State: EventSourced>: JournaledActivation {
             do { s.apply(try BinaryDecoder().decode(State.Event.self, from: e.payload)) } catch {
                 throw JournalError(.corrupt, identity, "event \(e.seq) (\(e.type)): \(error)")
             }
-            if let k = e.idempotencyKey { keys[k] = e.seq }
+            if let k = e.idempotencyKey, keys.insert(k, e.seq) { keysComplete = false }
         }
         state = s
         seq = r.lastSeq
@@ -147,4 +175,36 @@ public actor JournaledEntity<State: EventSourced>: JournaledActivation {
     private func unlock() {
         if waiters.isEmpty { busy = false } else { waiters.removeFirst().resume() }
     }
+}
+
+/// A bounded map of idempotency keys → seq, evicting the oldest insertion first. O(1) per operation.
+struct RecentKeys: Sendable {
+    let capacity: Int
+    private var seqs: [String: Int64] = [:]
+    private var order: [String] = []
+    private var head = 0
+
+    init(capacity: Int) { self.capacity = max(1, capacity) }
+
+    subscript(key: String) -> Int64? {
+        get { seqs[key] }
+        set { if let v = newValue { _ = insert(key, v) } }
+    }
+
+    /// Inserts; returns true when an older key was evicted to make room.
+    @discardableResult
+    mutating func insert(_ key: String, _ seq: Int64) -> Bool {
+        if seqs.updateValue(seq, forKey: key) != nil { return false }
+        if order.count < capacity {
+            order.append(key)
+            return false
+        }
+        seqs[order[head]] = nil
+        order[head] = key
+        head = (head + 1) % capacity
+        return true
+    }
+
+    mutating func removeAll() { seqs = [:]; order = []; head = 0 }
+    var count: Int { seqs.count }
 }

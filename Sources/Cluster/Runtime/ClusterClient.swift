@@ -72,6 +72,7 @@ public final class ClusterClient: Sendable {
 
     public let system: ClusterActorSystem
     public let placement: DatabasePlacement
+    public let logger: Logger
     let context: MessagingContext
     let connection: PostgresConnection
     /// Deadline of one attempt.
@@ -79,6 +80,7 @@ public final class ClusterClient: Sendable {
 
     public init(database: PostgresConfiguration, attemptTimeout: Duration = .seconds(1), logger: Logger) async throws {
         self.attemptTimeout = attemptTimeout
+        self.logger = logger
         connection = try await PostgresConnection.connect(database, logger: logger)
         placement = DatabasePlacement(connection: connection)
         context = try MessagingContext(logger: logger.child("messaging"))
@@ -96,7 +98,15 @@ public final class ClusterClient: Sendable {
         }
     }
 
+    let closed = Mutex(false)
+
+    /// Pumps events from the nodes' publishers into `system.subscribe` streams; returns after
+    /// `close()`. Only needed when subscribing: run it in a task group you own.
+    public func run() async { await system.run() }
+
+    /// Idempotent.
     public func close() async {
+        guard closed.withLock({ c in defer { c = true }; return !c }) else { return }
         await system.shutdown()
         await context.shutdown()
         await connection.close()
@@ -126,6 +136,19 @@ public final class ClusterClient: Sendable {
                 backoff = min(backoff * 2, .milliseconds(200))
                 try? await placement.refresh()
             }
+        }
+    }
+
+    /// Connects the client's actor system to every alive node (their call servers and event
+    /// publishers), so `system.subscribe(topic:)` receives their events. Call again after nodes join.
+    public func connectToNodes() async throws {
+        let conn = connection
+        let rows = try await withDeadline(attemptTimeout, "read nodes") {
+            try await conn.query(ClusterSchema.readNodes, purpose: "read nodes")
+        }
+        for r in rows where try r.decode(4, as: String.self) == NodeStatus.alive.rawValue {
+            try await system.connect(to: NodeAddress(id: try r.decode(0, as: String.self), endpoint: try r.decode(1, as: String.self),
+                                                     eventEndpoint: try r.decode(6, as: String?.self)))
         }
     }
 

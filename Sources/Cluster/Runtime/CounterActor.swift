@@ -18,8 +18,19 @@ public distributed actor CounterActor {
 
     /// Adds `command.amount`. A repeat of `idempotencyKey` answers with the original seq and changes nothing.
     public distributed func apply(_ command: CounterState.Command, idempotencyKey: String) async throws -> CommandAck<CounterState> {
-        do { return try await entity.handle(command, idempotencyKey: "t:" + idempotencyKey) } catch { throw NodeCallFailure(error) }
+        let ack: CommandAck<CounterState>
+        do { ack = try await entity.handle(command, idempotencyKey: "t:" + idempotencyKey) } catch { throw NodeCallFailure(error) }
+        // Published only after the event is durable (journal first); best effort, at most once per
+        // accepted command on this node (a duplicate publishes nothing).
+        if !ack.duplicate {
+            try? actorSystem.publish(topic: Self.changedTopic(region: id.region),
+                                     event: CounterChanged(key: id.key, seq: ack.seq, total: ack.state.total))
+        }
+        return ack
     }
+
+    /// The topic of a region's counter changes.
+    public static func changedTopic(region: String) -> String { "counter.changed." + region }
 
     /// The state now (restored from the journal on activation).
     public distributed func state() async throws -> CommandAck<CounterState> {
@@ -32,6 +43,13 @@ public distributed actor CounterActor {
         try await system.register("counter.apply", on: proxy) { _ = try await $0.apply(.init(amount: 0), idempotencyKey: "") }
         try await system.register("counter.state", on: proxy) { _ = try await $0.state() }
     }
+}
+
+/// Published on `CounterActor.changedTopic(region:)` after an accepted command.
+public struct CounterChanged: Codable, Sendable, Hashable {
+    public var key: String
+    public var seq: Int64
+    public var total: Int64
 }
 
 /// A journaled actor's failure with its wire code: a journal the database fenced → `fenced`;

@@ -8,6 +8,9 @@ public struct NodeConfiguration: Sendable {
     public var listen: String
     /// What other nodes and clients connect to; default: the bound endpoint (port resolved).
     public var advertise: String?
+    /// ZeroMQ endpoint for the actor system's event publisher (XPUB), e.g. "tcp://127.0.0.1:*";
+    /// nil: this node publishes no events (subscriptions to other nodes still work).
+    public var events: String?
     public var regions: [RegionKey]
     public var database: PostgresConfiguration
     /// Schema for the cluster tables (created and migrated at start); nil = the connection's current schema.

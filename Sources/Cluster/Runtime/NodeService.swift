@@ -73,7 +73,7 @@ public final class NodeService: Sendable {
         let journal = Journal(pool: pool, node: cfg.id, timeout: cfg.statementTimeout)
         var systemConfig = ClusterActorSystem.Configuration(nodeID: cfg.id.rawValue)
         systemConfig.endpoint = cfg.listen
-        systemConfig.eventEndpoint = nil
+        systemConfig.eventEndpoint = cfg.events
         systemConfig.maxInboundInFlight = cfg.maxInFlight
         let system: ClusterActorSystem
         do {
@@ -106,7 +106,9 @@ public final class NodeService: Sendable {
                 group.addTask { await system.run() }
                 defer { group.cancelAll() }
                 try await self.controlLoop(control)
-                await system.shutdown()
+                // Every region is handed over by now; answer whatever is still in flight (notOwner,
+                // so callers move on) before the sockets close.
+                await system.shutdown(drainFor: cfg.drainTimeout)
                 try await group.waitForAll()
             }
         } catch {
@@ -124,8 +126,9 @@ public final class NodeService: Sendable {
 
     private func register(_ control: PostgresConnection, endpoint: String) async throws {
         let id = configuration.id.rawValue
+        let events = state.withLock { $0.system?.address.eventEndpoint }
         let rows = try await withDeadline(configuration.statementTimeout, "register") {
-            try await control.query(ClusterSchema.registerNode, [id, endpoint], purpose: "register node")
+            try await control.query(ClusterSchema.registerNodeWithEvents, [id, endpoint, events], purpose: "register node")
         }
         let started = try rows[0].decode(0, as: Int64.self)
         state.withLock { $0.startedAtUs = started }
@@ -182,6 +185,15 @@ public final class NodeService: Sendable {
         } catch { logger.warning("mark left failed: \(error)") }
     }
 
+    /// Tells the actor system about a live peer (its call client, and its events once peers publish).
+    private func connect(_ node: NodeID, _ endpoint: String) async {
+        guard node != configuration.id, let system = state.withLock({ $0.system }) else { return }
+        let events = state.withLock { $0.peerEvents[node] }
+        do { try await system.connect(to: NodeAddress(id: node.rawValue, endpoint: endpoint, eventEndpoint: events)) } catch {
+            logger.warning("connect to \(node) at \(endpoint) failed: \(error)")
+        }
+    }
+
     /// After losing its incarnation the node registers a new one — retried every round until it
     /// works (the database may be what was lost). A leaving node never comes back.
     private func reregisterIfNeeded(_ control: PostgresConnection) async {
@@ -225,6 +237,8 @@ public final class NodeService: Sendable {
                            status: NodeStatus(rawValue: try r.decode(4, as: String.self)) ?? .down)
             }
             leases = try results[2].map(Self.lease)
+            let events = try results[1].map { r in (NodeID(try r.decode(0, as: String.self)), try r.decode(6, as: String?.self)) }
+            state.withLock { s in s.peerEvents = Dictionary(events.compactMap { id, e in e.map { (id, $0) } }, uniquingKeysWith: { a, _ in a }) }
             guard let nowUs = try results[1].first?.decode(5, as: Int64.self) ?? results[2].first?.decode(4, as: Int64.self) else { return }
             now = Timestamp(microsecondsSinceEpoch: nowUs)
         } catch {
@@ -279,6 +293,20 @@ public final class NodeService: Sendable {
             return []
         case let .membership(.stopServing(reason)):
             logger.warning("this node is out of the cluster: \(reason)")
+            return []
+        case let .membership(.joined(node, endpoint)):
+            logger.info("\(node) joined at \(endpoint)")
+            await connect(node, endpoint)
+            return []
+        case let .membership(.restarted(node, endpoint)):
+            logger.info("\(node) restarted at \(endpoint)")
+            await state.withLock { $0.system }?.disconnect(nodeID: node.rawValue)
+            await connect(node, endpoint)
+            return []
+        case let .membership(.removed(node)):
+            logger.info("\(node) left the live set")
+            // Fails in-flight calls to it at once (callers with a key retry at the new owner).
+            if node != cfg.id { await state.withLock { $0.system }?.disconnect(nodeID: node.rawValue) }
             return []
         case let .membership(m):
             logger.debug("membership: \(m)")
@@ -412,6 +440,8 @@ struct NodeState: Sendable {
     var placementVersion: UInt64 = 0
     var placementWaiters: [UInt64: CheckedContinuation<Void, Never>] = [:]
     var nextWaiter: UInt64 = 0
+    /// Peers' event endpoints from the last read of `cluster_nodes`.
+    var peerEvents: [NodeID: String] = [:]
     var leaveRequested = false
     var leaving = false
 

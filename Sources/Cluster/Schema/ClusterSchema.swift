@@ -77,6 +77,10 @@ public enum ClusterSchema {
                 PRIMARY KEY (region, actor_kind, actor_key)
             );
             """),
+        (5, "cluster_nodes_event_endpoint", """
+            -- Where a node publishes actor-system events (its XPUB); NULL when it publishes none.
+            ALTER TABLE cluster_nodes ADD COLUMN event_endpoint text CHECK (event_endpoint <> '');
+            """),
     ]
 
     // MARK: Membership (cluster_nodes)
@@ -95,6 +99,18 @@ public enum ClusterSchema {
         RETURNING daybreak_us(started_at) AS started_at_us, daybreak_us(now()) AS now_us
         """
 
+    /// `registerNode` with the node's event endpoint. $1 id, $2 endpoint, $3 event endpoint (text or
+    /// NULL). Returns started_at_us, now_us.
+    public static let registerNodeWithEvents = """
+        INSERT INTO cluster_nodes (id, endpoint, event_endpoint, started_at, last_heartbeat, status)
+        VALUES ($1, $2, $3, now(), now(), 'alive')
+        ON CONFLICT (id) DO UPDATE
+            SET endpoint = EXCLUDED.endpoint, event_endpoint = EXCLUDED.event_endpoint,
+                started_at = GREATEST(EXCLUDED.started_at, cluster_nodes.started_at + interval '1 microsecond'),
+                last_heartbeat = EXCLUDED.last_heartbeat, status = 'alive'
+        RETURNING daybreak_us(started_at) AS started_at_us, daybreak_us(now()) AS now_us
+        """
+
     /// Heartbeat of this incarnation. $1 id, $2 started_at_us. No row returned means this
     /// incarnation was declared down or replaced: stop serving (`Membership` directive `stopServing`).
     public static let heartbeat = """
@@ -104,10 +120,10 @@ public enum ClusterSchema {
         """
 
     /// The snapshot `Membership.observe` takes, with the database's now. No parameters.
-    /// Columns: id, endpoint, started_at_us, last_heartbeat_us, status, now_us.
+    /// Columns: id, endpoint, started_at_us, last_heartbeat_us, status, now_us, event_endpoint (nullable; migration 5).
     public static let readNodes = """
         SELECT id, endpoint, daybreak_us(started_at) AS started_at_us,
-               daybreak_us(last_heartbeat) AS last_heartbeat_us, status, daybreak_us(now()) AS now_us
+               daybreak_us(last_heartbeat) AS last_heartbeat_us, status, daybreak_us(now()) AS now_us, event_endpoint
         FROM cluster_nodes ORDER BY id
         """
 
@@ -168,10 +184,10 @@ public enum ClusterSchema {
         """
 
     /// Where to send a call: every region whose lease is held (unexpired) by an alive node, with that
-    /// node's endpoint. No parameters. Columns: region, owner, token, endpoint.
+    /// node's endpoint. No parameters. Columns: region, owner, token, endpoint, event_endpoint.
     /// A client's placement cache; the callee still checks its own lease before serving.
     public static let readPlacement = """
-        SELECT l.region, l.owner, l.token, n.endpoint
+        SELECT l.region, l.owner, l.token, n.endpoint, n.event_endpoint
         FROM region_leases l JOIN cluster_nodes n ON n.id = l.owner
         WHERE l.expires_at > now() AND n.status = 'alive'
         ORDER BY l.region
@@ -237,6 +253,13 @@ public enum ClusterSchema {
         SELECT seq, type, payload, idempotency_key, token FROM actor_events
         WHERE region = $1 AND actor_kind = $2 AND actor_key = $3 AND seq > $4
         ORDER BY seq LIMIT $5
+        """
+
+    /// The seq at which an idempotency key was journaled, if it was (the UNIQUE index answers).
+    /// $1 region, $2 kind, $3 key, $4 idempotency key. Columns: seq.
+    public static let findIdempotencyKey = """
+        SELECT seq FROM actor_events
+        WHERE region = $1 AND actor_kind = $2 AND actor_key = $3 AND idempotency_key = $4
         """
 
     /// The result of `appendEvent`, decided from its one row.
