@@ -113,3 +113,57 @@ import Testing
         }
     }
 }
+
+/// What a caller sees when the peer is not a well-behaved node of this version.
+@Suite(.serialized) struct ActorSystemPeerErrorTests {
+    /// A fake peer that answers every request with `answer(frame)`.
+    static func withFakePeer(_ answer: @escaping @Sendable ([UInt8]) -> Message,
+                             _ body: @Sendable (TestCluster, NodeAddress) async throws -> Void) async throws {
+        try await TestCluster.with(nodes: 1) { c in
+            let fake = try await c[0].context.bindServer("tcp://127.0.0.1:*")
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await fake.serve { answer($0.message.first) } }
+                let peer = NodeAddress(id: "fake", endpoint: fake.endpoint)
+                c[0].placement.assign("elsewhere", to: peer)
+                try await body(c, peer)
+                await fake.close()
+                try await group.waitForAll()
+            }
+        }
+    }
+
+    @Test func aReplyOfAnotherProtocolVersionIsVersionMismatch() async throws {
+        try await Self.withFakePeer({ frame in
+            var reply = try! WireCodec().encode(.reply(correlation: ClusterActorSystem.headerCorrelation(frame), payload: []))
+            reply[3] = 2
+            return Message(reply)
+        }) { c, _ in
+            let proxy = try c.counter("v", region: "elsewhere", from: 0)
+            _ = await expectCallError(.versionMismatch) { _ = try await proxy.node() }
+        }
+    }
+
+    @Test func garbageRepliesAreMalformed() async throws {
+        try await Self.withFakePeer({ _ in Message([0xDE, 0xAD]) }) { c, _ in
+            let proxy = try c.counter("g", region: "elsewhere", from: 0)
+            _ = await expectCallError(.malformed) { _ = try await proxy.node() }
+        }
+    }
+
+    @Test func aFullPendingRequestLimitIsOutboxFullAtOnce() async throws {
+        TestGate.named("aFullPendingRequestLimitIsOutboxFullAtOnce").close()
+        try await TestCluster.with(nodes: 2, owners: ["r1": 1], configure: { $0.clientOptions.maxPendingRequests = 1 }) { c in
+            let proxy = try c.counter("full", region: "r1", from: 0)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { _ = try await proxy.hold("aFullPendingRequestLimitIsOutboxFullAtOnce") }
+                try await eventually("the call is held") { TestGate.named("aFullPendingRequestLimitIsOutboxFullAtOnce").waiting == 1 }
+                let start = ContinuousClock.now
+                _ = await expectCallError(.outboxFull) { _ = try await proxy.node() }
+                #expect(ContinuousClock.now - start < .milliseconds(500))
+                TestGate.named("aFullPendingRequestLimitIsOutboxFullAtOnce").open()
+                try await group.waitForAll()
+            }
+        }
+        TestGate.named("aFullPendingRequestLimitIsOutboxFullAtOnce").close()
+    }
+}
