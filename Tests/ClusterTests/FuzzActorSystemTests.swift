@@ -167,3 +167,40 @@ import Testing
         TestGate.named("aFullPendingRequestLimitIsOutboxFullAtOnce").close()
     }
 }
+
+@Suite(.serialized) struct FuzzEventTests {
+    @Test func hostileEventFramesAreCountedAndGoodEventsStillArrive() async throws {
+        try await TestCluster.with(nodes: 1) { c in
+            let node = c[0].system
+            let raw = try await c[0].context.bindPublisher("tcp://127.0.0.1:*")
+            let stream = try await node.subscribe(topic: "t", as: Hello.self)
+            try await node.connect(to: NodeAddress(id: "rogue", endpoint: "tcp://127.0.0.1:9", eventEndpoint: raw.endpoint))
+            try await raw.waitForSubscribers(1, topic: ClusterActorSystem.topicFrame("t"), timeout: .seconds(5))
+            var rng = SplitMix64(seed: 0xE7E7)
+            let topic = ClusterActorSystem.topicFrame("t")
+            let good = try WireCodec().encode(.event(EventMessage(
+                correlation: 1, deadlineMillis: .max, actor: ActorIdentity(kind: "node", key: "rogue", region: "node:rogue"),
+                target: "t", payload: try BinaryEncoder().encode(Hello(from: "rogue", n: 1)))))
+            var hostile = 0
+            for i in 0..<2_000 {
+                var f = good
+                switch i % 4 {
+                case 0: f = (0..<Int(rng.next() % 64)).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+                case 1: f[Int(rng.next() % UInt64(f.count))] ^= 0xFF
+                case 2: f.removeLast(1 + Int(rng.next() % UInt64(f.count - 1)))
+                default: f = try WireCodec().encode(.ping(correlation: 1, node: "x"))
+                }
+                if case .event? = try? WireCodec().decode(f) { continue }   // a flip that still decodes is not hostile
+                hostile += 1
+                try raw.publish(Message(frames: [topic, f]))
+            }
+            try raw.publish(Message([UInt8](topic)))                        // no envelope at all
+            try raw.publish(Message(frames: [topic, good, good]))           // two good events in one message
+            var it = stream.makeAsyncIterator()
+            #expect(await it.next() == Hello(from: "rogue", n: 1))
+            #expect(await it.next() == Hello(from: "rogue", n: 1))
+            #expect(node.stats.eventsUndecodable == hostile + 1)
+            await raw.close()
+        }
+    }
+}
