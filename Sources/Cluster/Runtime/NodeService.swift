@@ -106,7 +106,9 @@ public final class NodeService: Sendable {
                 group.addTask { await system.run() }
                 defer { group.cancelAll() }
                 try await self.controlLoop(control)
-                await system.shutdown()
+                // Every region is handed over by now; answer whatever is still in flight (notOwner,
+                // so callers move on) before the sockets close.
+                await system.shutdown(drainFor: cfg.drainTimeout)
                 try await group.waitForAll()
             }
         } catch {
