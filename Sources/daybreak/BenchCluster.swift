@@ -17,9 +17,11 @@ let benchClusterCommand = Command(
         .value("events", "N", "events per throughput round (default 500000)"),
         .flag("json", "print one JSON line instead of the table"),
         .flag("serve", "(internal) be the benchmark's second node: print endpoints, serve until stopped"),
+        .flag("codec", "only measure the per-event CPU cost of encoding and decoding, in one thread"),
     ]
 ) { args in
     if args.flag("serve") { return try await ClusterBench.serve() }
+    if args.flag("codec") { return ClusterBench.codecCost(try args.int("events", default: 500_000, range: 1_000...100_000_000)) }
     let bench = ClusterBench(rounds: try args.int("rounds", default: 5, range: 1...1_000),
                              calls: try args.int("calls", default: 10_000, range: 10...10_000_000),
                              events: try args.int("events", default: 500_000, range: 1_000...100_000_000),
@@ -92,6 +94,36 @@ struct ClusterBench {
     typealias Latency = MessagingBench.Latency
     static let payload = [UInt8](repeating: 0x61, count: 100)
     static let topic = "bench-events"
+
+    /// CPU per event, one thread: what `publish` does (payload + envelope encode) and what a
+    /// subscriber does (envelope decode + payload decode). Separates cost from scheduling noise.
+    static func codecCost(_ n: Int) -> Int32 {
+        let codec = WireCodec()
+        let source = ActorIdentity(kind: "node", key: "bench-server", region: "node:bench-server")
+        var frames: [[UInt8]] = []
+        frames.reserveCapacity(n)
+        let t0 = MessagingBench.now()
+        for i in 0..<n {
+            let e = BenchEvent(seq: i, vehicle: "V-\(1000 + i % 100)", lat: 37.5, lon: 127.0)
+            let payload = try! BinaryEncoder().encode(e)
+            frames.append(try! codec.encode(.event(EventMessage(correlation: UInt64(i), deadlineMillis: .max, actor: source,
+                                                                target: "bench-events", payload: payload))))
+        }
+        let t1 = MessagingBench.now()
+        var sum = 0
+        for f in frames {
+            guard case .event(let m) = try! codec.decode(f) else { fatalError() }
+            sum &+= try! BinaryDecoder().decode(BenchEvent.self, from: m.payload).seq
+        }
+        let t2 = MessagingBench.now()
+        var envelopeOnly = 0
+        for f in frames { if case .event(let m) = try! codec.decode(f) { envelopeOnly &+= m.payload.count } }
+        let t3 = MessagingBench.now()
+        func per(_ ns: UInt64) -> String { String(format: "%.2f", Double(ns) / Double(n) / 1000) }
+        print("per event (\(frames.first?.count ?? 0)-byte frame), one thread: encode \(per(t1 - t0)) us, "
+              + "decode \(per(t2 - t1)) us (envelope alone \(per(t3 - t2)) us); checksum \(sum &+ envelopeOnly)")
+        return ExitStatus.ok
+    }
 
     // MARK: - The second process
 

@@ -55,40 +55,40 @@ import Testing
     }
 
     @Test func callsBeyondTheInboundLimitAreOverloadedNotQueued() async throws {
-        testGate.close()
+        TestGate.named("callsBeyondTheInboundLimitAreOverloadedNotQueued").close()
         try await TestCluster.with(nodes: 2, owners: ["r1": 1], configure: { $0.maxInboundInFlight = 2 }) { c in
             let proxy = try c.counter("busy", region: "r1", from: 0)
             try await withThrowingTaskGroup(of: Int.self) { group in
-                for _ in 0..<2 { group.addTask { try await proxy.hold() } }
-                try await eventually("two calls held") { testGate.waiting == 2 }
+                for _ in 0..<2 { group.addTask { try await proxy.hold("callsBeyondTheInboundLimitAreOverloadedNotQueued") } }
+                try await eventually("two calls held") { TestGate.named("callsBeyondTheInboundLimitAreOverloadedNotQueued").waiting == 2 }
                 _ = await expectCallError(.overloaded) { _ = try await proxy.node() }
-                testGate.open()
+                TestGate.named("callsBeyondTheInboundLimitAreOverloadedNotQueued").open()
                 for try await v in group { #expect(v == 0) }
             }
             #expect(try await proxy.node() == "n1")
         }
-        testGate.close()
+        TestGate.named("callsBeyondTheInboundLimitAreOverloadedNotQueued").close()
     }
 
     @Test func disconnectingAPeerFailsItsInFlightCallsAtOnce() async throws {
-        testGate.close()
+        TestGate.named("disconnectingAPeerFailsItsInFlightCallsAtOnce").close()
         try await TestCluster.with(nodes: 2, owners: ["r1": 1]) { c in
             let proxy = try c.counter("gone", region: "r1", from: 0)
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask {
                     let start = ContinuousClock.now
                     await ClusterCall.$timeout.withValue(.seconds(10)) {
-                        _ = await expectCallError(.nodeDown) { _ = try await proxy.hold() }
+                        _ = await expectCallError(.nodeDown) { _ = try await proxy.hold("disconnectingAPeerFailsItsInFlightCallsAtOnce") }
                     }
                     #expect(ContinuousClock.now - start < .seconds(5))
                 }
-                try await eventually("the call is held") { testGate.waiting == 1 }
+                try await eventually("the call is held") { TestGate.named("disconnectingAPeerFailsItsInFlightCallsAtOnce").waiting == 1 }
                 await c[0].system.disconnect(nodeID: "n1")
                 try await group.waitForAll()
             }
-            testGate.open()
+            TestGate.named("disconnectingAPeerFailsItsInFlightCallsAtOnce").open()
         }
-        testGate.close()
+        TestGate.named("disconnectingAPeerFailsItsInFlightCallsAtOnce").close()
     }
 
     @Test func aSubscriberThatFallsBehindLosesNewBatchesCounted() async throws {
@@ -106,23 +106,23 @@ import Testing
 
 @Suite(.serialized) struct ActorSystemShutdownTests {
     @Test func aDrainingShutdownFinishesCallsInFlightAndRefusesNewOnesAsNotOwner() async throws {
-        testGate.close()
+        TestGate.named("aDrainingShutdownFinishesCallsInFlightAndRefusesNewOnesAsNotOwner").close()
         try await TestCluster.with(nodes: 3, owners: ["r1": 1]) { c in
             let proxy = try c.counter("drain", region: "r1", from: 0)
             try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask { let v = try await proxy.hold(); #expect(v == 0) }     // in flight on n1
-                try await eventually("the call is held") { testGate.waiting == 1 }
+                group.addTask { let v = try await proxy.hold("aDrainingShutdownFinishesCallsInFlightAndRefusesNewOnesAsNotOwner"); #expect(v == 0) }     // in flight on n1
+                try await eventually("the call is held") { TestGate.named("aDrainingShutdownFinishesCallsInFlightAndRefusesNewOnesAsNotOwner").waiting == 1 }
                 group.addTask { await c[1].system.shutdown(drainFor: .seconds(10)) }
                 try await eventually("draining") { c[1].system.counters.draining.load(ordering: .relaxed) }
                 // A new call is refused before running and retried once the placement moves.
                 group.addTask { let node = try await proxy.node(); #expect(node == "n2") }
                 try await eventually("refused as notOwner") { c[0].system.stats.callsRetried >= 1 }
                 c.assign("r1", to: 2)
-                testGate.open()
+                TestGate.named("aDrainingShutdownFinishesCallsInFlightAndRefusesNewOnesAsNotOwner").open()
                 try await group.waitForAll()
             }
             #expect(c[1].system.isShutdown)
         }
-        testGate.close()
+        TestGate.named("aDrainingShutdownFinishesCallsInFlightAndRefusesNewOnesAsNotOwner").close()
     }
 }

@@ -138,8 +138,8 @@ distributed actor TestCounter {
     }
     distributed func echo(_ h: Hello) -> Hello { h }
     distributed func fail(_ text: String) throws { throw Boom(description: text) }
-    /// Waits until the test opens `testGate` (a call that stays in flight without sleeping).
-    distributed func hold() async -> Int { await testGate.wait(); return value }
+    /// Waits until the test opens the gate named `gate` (a call that stays in flight without sleeping).
+    distributed func hold(_ gate: String) async -> Int { await TestGate.named(gate).wait(); return value }
     /// Not registered on purpose (unknownTarget at the caller).
     distributed func unregistered() -> Int { 0 }
 }
@@ -156,7 +156,7 @@ enum TestActors {
         try await system.register("TestCounter.budgetMillis", on: p) { _ = try await $0.budgetMillis() }
         try await system.register("TestCounter.echo", on: p) { _ = try await $0.echo(Hello(from: "", n: 0)) }
         try await system.register("TestCounter.fail", on: p) { try await $0.fail("") }
-        try await system.register("TestCounter.hold", on: p) { _ = try await $0.hold() }
+        try await system.register("TestCounter.hold", on: p) { _ = try await $0.hold("") }
     }
 }
 
@@ -181,7 +181,16 @@ final class TestGate: Sendable {
     }
     func close() { state.withLock { $0.open = false } }
 }
-let testGate = TestGate()
+extension TestGate {
+    private static let all = Mutex<[String: TestGate]>([:])
+    /// One gate per name, so tests in parallel suites never share one.
+    static func named(_ name: String) -> TestGate {
+        all.withLock { gates in
+            if let g = gates[name] { return g }
+            let g = TestGate(); gates[name] = g; return g
+        }
+    }
+}
 
 /// Counts activations and passivations; keys starting with "broken" fail to load.
 final class CountingActivator: ActorActivator {

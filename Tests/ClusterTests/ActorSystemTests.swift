@@ -123,6 +123,30 @@ func expectCallError(_ code: ClusterCallError.Code, _ body: () async throws -> V
         }
     }
 
+    @Test func aLostConnectionIsRetriedAtTheNewOwnerOnlyWithAnIdempotencyKey() async throws {
+        try await TestCluster.with(nodes: 3, owners: ["lost": 1]) { c in
+            let proxy = try c.counter("l1", region: "lost", from: 0)
+            #expect(try await proxy.node() == "n1")
+            c.pause(1)                                   // n1 hangs: the next calls sit in flight
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    let key = IdempotencyKey.text("lost:1")
+                    let v = try await ClusterCall.$idempotencyKey.withValue(key) { try await proxy.add(7) }
+                    #expect(v == 7)
+                }
+                group.addTask {
+                    _ = await expectCallError(.nodeDown) { _ = try await proxy.add(100) }   // no key: not retried
+                }
+                try await eventually("both calls sent") { c[0].system.stats.callsSent >= 3 }
+                c.assign("lost", to: 2)                  // the plan moves the region, then membership drops n1
+                await c[0].system.disconnect(nodeID: "n1")
+                try await group.waitForAll()
+            }
+            let applied = appliedLog.withLock { $0.filter { $0.key == "l1" } }
+            #expect(applied.count == 1 && applied.first?.node == "n2")
+        }
+    }
+
     @Test func notOwnerWithoutAHintWaitsForThePlacementToChange() async throws {
         try await TestCluster.with(nodes: 3, owners: ["drain": 1]) { c in
             let proxy = try c.counter("d1", region: "drain", from: 0)

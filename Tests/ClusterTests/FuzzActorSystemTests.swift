@@ -113,3 +113,94 @@ import Testing
         }
     }
 }
+
+/// What a caller sees when the peer is not a well-behaved node of this version.
+@Suite(.serialized) struct ActorSystemPeerErrorTests {
+    /// A fake peer that answers every request with `answer(frame)`.
+    static func withFakePeer(_ answer: @escaping @Sendable ([UInt8]) -> Message,
+                             _ body: @Sendable (TestCluster, NodeAddress) async throws -> Void) async throws {
+        try await TestCluster.with(nodes: 1) { c in
+            let fake = try await c[0].context.bindServer("tcp://127.0.0.1:*")
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await fake.serve { answer($0.message.first) } }
+                let peer = NodeAddress(id: "fake", endpoint: fake.endpoint)
+                c[0].placement.assign("elsewhere", to: peer)
+                try await body(c, peer)
+                await fake.close()
+                try await group.waitForAll()
+            }
+        }
+    }
+
+    @Test func aReplyOfAnotherProtocolVersionIsVersionMismatch() async throws {
+        try await Self.withFakePeer({ frame in
+            var reply = try! WireCodec().encode(.reply(correlation: ClusterActorSystem.headerCorrelation(frame), payload: []))
+            reply[3] = 2
+            return Message(reply)
+        }) { c, _ in
+            let proxy = try c.counter("v", region: "elsewhere", from: 0)
+            _ = await expectCallError(.versionMismatch) { _ = try await proxy.node() }
+        }
+    }
+
+    @Test func garbageRepliesAreMalformed() async throws {
+        try await Self.withFakePeer({ _ in Message([0xDE, 0xAD]) }) { c, _ in
+            let proxy = try c.counter("g", region: "elsewhere", from: 0)
+            _ = await expectCallError(.malformed) { _ = try await proxy.node() }
+        }
+    }
+
+    @Test func aFullPendingRequestLimitIsOutboxFullAtOnce() async throws {
+        TestGate.named("aFullPendingRequestLimitIsOutboxFullAtOnce").close()
+        try await TestCluster.with(nodes: 2, owners: ["r1": 1], configure: { $0.clientOptions.maxPendingRequests = 1 }) { c in
+            let proxy = try c.counter("full", region: "r1", from: 0)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { _ = try await proxy.hold("aFullPendingRequestLimitIsOutboxFullAtOnce") }
+                try await eventually("the call is held") { TestGate.named("aFullPendingRequestLimitIsOutboxFullAtOnce").waiting == 1 }
+                let start = ContinuousClock.now
+                _ = await expectCallError(.outboxFull) { _ = try await proxy.node() }
+                #expect(ContinuousClock.now - start < .milliseconds(500))
+                TestGate.named("aFullPendingRequestLimitIsOutboxFullAtOnce").open()
+                try await group.waitForAll()
+            }
+        }
+        TestGate.named("aFullPendingRequestLimitIsOutboxFullAtOnce").close()
+    }
+}
+
+@Suite(.serialized) struct FuzzEventTests {
+    @Test func hostileEventFramesAreCountedAndGoodEventsStillArrive() async throws {
+        try await TestCluster.with(nodes: 1) { c in
+            let node = c[0].system
+            let raw = try await c[0].context.bindPublisher("tcp://127.0.0.1:*")
+            let stream = try await node.subscribe(topic: "t", as: Hello.self)
+            try await node.connect(to: NodeAddress(id: "rogue", endpoint: "tcp://127.0.0.1:9", eventEndpoint: raw.endpoint))
+            try await raw.waitForSubscribers(1, topic: ClusterActorSystem.topicFrame("t"), timeout: .seconds(5))
+            var rng = SplitMix64(seed: 0xE7E7)
+            let topic = ClusterActorSystem.topicFrame("t")
+            let good = try WireCodec().encode(.event(EventMessage(
+                correlation: 1, deadlineMillis: .max, actor: ActorIdentity(kind: "node", key: "rogue", region: "node:rogue"),
+                target: "t", payload: try BinaryEncoder().encode(Hello(from: "rogue", n: 1)))))
+            var hostile = 0
+            for i in 0..<2_000 {
+                var f = good
+                switch i % 4 {
+                case 0: f = (0..<Int(rng.next() % 64)).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+                case 1: f[Int(rng.next() % UInt64(f.count))] ^= 0xFF
+                case 2: f.removeLast(1 + Int(rng.next() % UInt64(f.count - 1)))
+                default: f = try WireCodec().encode(.ping(correlation: 1, node: "x"))
+                }
+                if case .event? = try? WireCodec().decode(f) { continue }   // a flip that still decodes is not hostile
+                hostile += 1
+                try raw.publish(Message(frames: [topic, f]))
+            }
+            try raw.publish(Message([UInt8](topic)))                        // no envelope at all
+            try raw.publish(Message(frames: [topic, good, good]))           // two good events in one message
+            var it = stream.makeAsyncIterator()
+            #expect(await it.next() == Hello(from: "rogue", n: 1))
+            #expect(await it.next() == Hello(from: "rogue", n: 1))
+            #expect(node.stats.eventsUndecodable == hostile + 1)
+            await raw.close()
+        }
+    }
+}

@@ -60,6 +60,10 @@ extension ClusterActorSystem {
     /// filter matches topics exactly ("orders" does not receive "orders-2").
     static func topicFrame(_ topic: String) -> [UInt8] { Array(topic.utf8) + [0] }
 
+    /// Envelopes per ZeroMQ message (`[topic] [envelope]…`): fewer per-message costs on both
+    /// sides. Bounded small because ZeroMQ's high-water marks count messages, not events.
+    static let eventsPerMessage = 32
+
     /// Publishes `event` on `topic` to subscribers on every node (this one included).
     /// Non-blocking; throws `ClusterCallError.outboxFull` when the publisher's bounded outbox is
     /// full (nothing sent), `.badArguments` when the event does not encode or the topic is empty/too long.
@@ -77,8 +81,9 @@ extension ClusterActorSystem {
         let encoder = BinaryEncoder()
         var envelopes: [EventMessage] = []
         var messages: [Message] = []
+        var frames: [[UInt8]] = [topicFrame]
         envelopes.reserveCapacity(events.count)
-        messages.reserveCapacity(events.count)
+        messages.reserveCapacity(events.count / Self.eventsPerMessage + 1)
         let first = counters.correlation.wrappingAdd(UInt64(events.count), ordering: .relaxed).newValue &- UInt64(events.count)
         for (i, e) in events.enumerated() {
             let payload: [UInt8]
@@ -88,8 +93,13 @@ extension ClusterActorSystem {
             let frame: [UInt8]
             do { frame = try codec.encode(.event(m)) } catch { throw ClusterCallError(.badArguments, "event on \(topic) does not encode: \(error)") }
             envelopes.append(m)
-            messages.append(Message(frames: [topicFrame, frame]))
+            frames.append(frame)
+            if frames.count > Self.eventsPerMessage {
+                messages.append(Message(frames: frames))
+                frames = [topicFrame]
+            }
         }
+        if frames.count > 1 { messages.append(Message(frames: frames)) }
         do { try publisher.publish(contentsOf: messages) } catch {
             throw error.code == .outboxFull
                 ? ClusterCallError(.outboxFull, "event outbox full: \(error.message)")
@@ -151,20 +161,25 @@ extension ClusterActorSystem {
             var bad = 0
             // Batches are usually one topic: collect runs of equal topics, hash once per run.
             var run: [EventMessage] = []
+            var good = 0
             for m in batch {
-                guard m.count == 2, case .event(let e)? = try? codec.decode(m.rest[0]) else { bad += 1; continue }
-                if let first = run.first, first.target != e.target {
-                    byTopic[first.target, default: []].append(contentsOf: run)
-                    run.removeAll(keepingCapacity: true)
+                if m.count < 2 { bad += 1; continue }
+                for frame in m.rest {
+                    guard case .event(let e)? = try? codec.decode(frame) else { bad += 1; continue }
+                    if let first = run.first, first.target != e.target {
+                        byTopic[first.target, default: []].append(contentsOf: run)
+                        run.removeAll(keepingCapacity: true)
+                    }
+                    run.append(e)
+                    good += 1
                 }
-                run.append(e)
             }
             if !run.isEmpty { byTopic[run[0].target, default: []].append(contentsOf: run) }
             if bad > 0 {
                 counters.eventsUndecodable.wrappingAdd(bad, ordering: .relaxed)
                 logger.debug("undecodable events", ["from": node, "count": bad])
             }
-            counters.eventsReceived.wrappingAdd(batch.count - bad, ordering: .relaxed)
+            counters.eventsReceived.wrappingAdd(good, ordering: .relaxed)
             if !byTopic.isEmpty { deliver(byTopic) }
         }
     }

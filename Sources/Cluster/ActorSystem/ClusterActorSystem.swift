@@ -66,7 +66,8 @@ public final class ClusterActorSystem: DistributedActorSystem, Sendable {
         public var callsSent = 0
         public var callsRetried = 0
         public var callsServed = 0
-        /// Inbound frames that did not decode, had the wrong version, wrong type, were oversized.
+        /// Inbound frames that did not decode, had the wrong version, wrong type, were oversized
+        /// (each answered with a typed error reply).
         public var inboundRejected = 0
         public var repliesUndeliverable = 0
         public var eventsPublished = 0
@@ -74,6 +75,9 @@ public final class ClusterActorSystem: DistributedActorSystem, Sendable {
         public var eventsDropped = 0
         public var eventsUndecodable = 0
         public var faultsApplied = 0
+        /// Requests without Messaging's 8-byte correlation frame or body: dropped by Messaging
+        /// (no reply is possible without a correlation id), counted in its socket stats.
+        public var inboundMalformedEnvelopes = 0
     }
 
     final class Counters: Sendable {
@@ -222,7 +226,8 @@ public final class ClusterActorSystem: DistributedActorSystem, Sendable {
                      repliesUndeliverable: c.repliesUndeliverable.load(ordering: .relaxed),
                      eventsPublished: c.eventsPublished.load(ordering: .relaxed), eventsReceived: c.eventsReceived.load(ordering: .relaxed),
                      eventsDropped: c.eventsDropped.load(ordering: .relaxed), eventsUndecodable: c.eventsUndecodable.load(ordering: .relaxed),
-                     faultsApplied: c.faultsApplied.load(ordering: .relaxed))
+                     faultsApplied: c.faultsApplied.load(ordering: .relaxed),
+                     inboundMalformedEnvelopes: server.stats.malformedFrames)
     }
 
     func now() -> Timestamp {

@@ -78,10 +78,7 @@ struct NodeDecoder: Decoder {
 
     func container<Key: CodingKey>(keyedBy type: Key.Type) throws -> KeyedDecodingContainer<Key> {
         guard case .object(let fields) = value else { throw Self.mismatch([String: Any].self, value, codingPath) }
-        var dict: [String: BinaryValue] = [:]
-        dict.reserveCapacity(fields.count)
-        for f in fields { dict[f.key] = f.value }
-        return KeyedDecodingContainer(KeyedNodeDecoder<Key>(fields: dict, order: fields.map(\.key), codingPath: codingPath))
+        return KeyedDecodingContainer(KeyedNodeDecoder<Key>(FieldTable(fields), codingPath: codingPath))
     }
 
     func unkeyedContainer() throws -> any UnkeyedDecodingContainer {
@@ -114,12 +111,38 @@ extension BinaryValue {
     }
 }
 
+/// An object's fields for lookup by key: a linear scan for small objects (most payloads; a
+/// dictionary per object cost more than the scan in the event-receive profile), a dictionary
+/// beyond 8 fields. The last field wins on duplicate keys (the parser rejects them anyway).
+struct FieldTable {
+    let list: [BinaryValue.Field]
+    let index: [String: Int]?
+
+    init(_ fields: [BinaryValue.Field]) {
+        list = fields
+        if fields.count > 8 {
+            var d: [String: Int] = [:]
+            d.reserveCapacity(fields.count)
+            for (i, f) in fields.enumerated() { d[f.key] = i }
+            index = d
+        } else {
+            index = nil
+        }
+    }
+
+    subscript(key: String) -> BinaryValue? {
+        if let index { return index[key].map { list[$0].value } }
+        return list.last { $0.key == key }?.value
+    }
+}
+
 struct KeyedNodeDecoder<Key: CodingKey>: KeyedDecodingContainerProtocol {
-    let fields: [String: BinaryValue]
-    let order: [String]
+    let fields: FieldTable
     var codingPath: [any CodingKey]
 
-    var allKeys: [Key] { order.compactMap { Key(stringValue: $0) } }
+    init(_ fields: FieldTable, codingPath: [any CodingKey]) { self.fields = fields; self.codingPath = codingPath }
+
+    var allKeys: [Key] { fields.list.compactMap { Key(stringValue: $0.key) } }
     func contains(_ key: Key) -> Bool { fields[key.stringValue] != nil }
 
     private func value(_ key: Key) throws -> BinaryValue {
@@ -133,20 +156,46 @@ struct KeyedNodeDecoder<Key: CodingKey>: KeyedDecodingContainerProtocol {
     func decode<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T {
         try NodeDecoder.unbox(try value(key), as: type, path: codingPath + [key])
     }
-    func decode(_ type: Bool.Type, forKey key: Key) throws -> Bool { try NodeDecoder.unbox(try value(key), as: type, path: codingPath + [key]) }
-    func decode(_ type: String.Type, forKey key: Key) throws -> String { try NodeDecoder.unbox(try value(key), as: type, path: codingPath + [key]) }
-    func decode(_ type: Double.Type, forKey key: Key) throws -> Double { try NodeDecoder.unbox(try value(key), as: type, path: codingPath + [key]) }
-    func decode(_ type: Float.Type, forKey key: Key) throws -> Float { try NodeDecoder.unbox(try value(key), as: type, path: codingPath + [key]) }
-    func decode(_ type: Int.Type, forKey key: Key) throws -> Int { try NodeDecoder.unbox(try value(key), as: type, path: codingPath + [key]) }
-    func decode(_ type: Int8.Type, forKey key: Key) throws -> Int8 { try NodeDecoder.unbox(try value(key), as: type, path: codingPath + [key]) }
-    func decode(_ type: Int16.Type, forKey key: Key) throws -> Int16 { try NodeDecoder.unbox(try value(key), as: type, path: codingPath + [key]) }
-    func decode(_ type: Int32.Type, forKey key: Key) throws -> Int32 { try NodeDecoder.unbox(try value(key), as: type, path: codingPath + [key]) }
-    func decode(_ type: Int64.Type, forKey key: Key) throws -> Int64 { try NodeDecoder.unbox(try value(key), as: type, path: codingPath + [key]) }
-    func decode(_ type: UInt.Type, forKey key: Key) throws -> UInt { try NodeDecoder.unbox(try value(key), as: type, path: codingPath + [key]) }
-    func decode(_ type: UInt8.Type, forKey key: Key) throws -> UInt8 { try NodeDecoder.unbox(try value(key), as: type, path: codingPath + [key]) }
-    func decode(_ type: UInt16.Type, forKey key: Key) throws -> UInt16 { try NodeDecoder.unbox(try value(key), as: type, path: codingPath + [key]) }
-    func decode(_ type: UInt32.Type, forKey key: Key) throws -> UInt32 { try NodeDecoder.unbox(try value(key), as: type, path: codingPath + [key]) }
-    func decode(_ type: UInt64.Type, forKey key: Key) throws -> UInt64 { try NodeDecoder.unbox(try value(key), as: type, path: codingPath + [key]) }
+    // Primitive fields: the exact-tag case returns at once; anything else (conversions, errors)
+    // takes the general path, which builds the coding path (an allocation) only then.
+    private func slow<T: Decodable>(_ v: BinaryValue, _ type: T.Type, _ key: Key) throws -> T {
+        try NodeDecoder.unbox(v, as: type, path: codingPath + [key])
+    }
+    private func integer<I: FixedWidthInteger & Decodable>(_ type: I.Type, _ key: Key) throws -> I {
+        let v = try value(key)
+        switch v {
+        case .int(let x): if let r = I(exactly: x) { return r }
+        case .uint(let x): if let r = I(exactly: x) { return r }
+        default: break
+        }
+        return try slow(v, type, key)
+    }
+    func decode(_ type: Bool.Type, forKey key: Key) throws -> Bool {
+        let v = try value(key)
+        if case .bool(let b) = v { return b }
+        return try slow(v, type, key)
+    }
+    func decode(_ type: String.Type, forKey key: Key) throws -> String {
+        let v = try value(key)
+        if case .string(let s) = v { return s }
+        return try slow(v, type, key)
+    }
+    func decode(_ type: Double.Type, forKey key: Key) throws -> Double {
+        let v = try value(key)
+        if case .double(let d) = v { return d }
+        return try slow(v, type, key)
+    }
+    func decode(_ type: Float.Type, forKey key: Key) throws -> Float { try slow(try value(key), type, key) }
+    func decode(_ type: Int.Type, forKey key: Key) throws -> Int { try integer(type, key) }
+    func decode(_ type: Int8.Type, forKey key: Key) throws -> Int8 { try integer(type, key) }
+    func decode(_ type: Int16.Type, forKey key: Key) throws -> Int16 { try integer(type, key) }
+    func decode(_ type: Int32.Type, forKey key: Key) throws -> Int32 { try integer(type, key) }
+    func decode(_ type: Int64.Type, forKey key: Key) throws -> Int64 { try integer(type, key) }
+    func decode(_ type: UInt.Type, forKey key: Key) throws -> UInt { try integer(type, key) }
+    func decode(_ type: UInt8.Type, forKey key: Key) throws -> UInt8 { try integer(type, key) }
+    func decode(_ type: UInt16.Type, forKey key: Key) throws -> UInt16 { try integer(type, key) }
+    func decode(_ type: UInt32.Type, forKey key: Key) throws -> UInt32 { try integer(type, key) }
+    func decode(_ type: UInt64.Type, forKey key: Key) throws -> UInt64 { try integer(type, key) }
 
     func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type, forKey key: Key) throws
         -> KeyedDecodingContainer<NestedKey> {

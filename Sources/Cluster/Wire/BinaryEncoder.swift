@@ -23,7 +23,18 @@ final class EncodingNode {
     var kind: Kind = .empty
     var single: BinaryValue = .null
     var keys: [String] = []
-    var children: [EncodingNode] = []
+    /// Finished leaves inline; only nested containers are nodes (no allocation per primitive field).
+    enum Child {
+        case leaf(BinaryValue)
+        case node(EncodingNode)
+        func finish() -> BinaryValue {
+            switch self {
+            case .leaf(let v): v
+            case .node(let n): n.finish()
+            }
+        }
+    }
+    var children: [Child] = []
 
     init() {}
     init(_ v: BinaryValue) { kind = .single; single = v }
@@ -101,46 +112,46 @@ struct KeyedNodeEncoder<Key: CodingKey>: KeyedEncodingContainerProtocol {
     let node: EncodingNode
     var codingPath: [any CodingKey]
 
-    private func put(_ key: Key, _ child: EncodingNode) {
+    private func put(_ key: Key, _ child: EncodingNode.Child) {
         // A key written twice keeps the last value, as JSONEncoder does.
         if let i = node.keys.firstIndex(of: key.stringValue) { node.children[i] = child }
         else { node.keys.append(key.stringValue); node.children.append(child) }
     }
 
-    mutating func encodeNil(forKey key: Key) throws { put(key, EncodingNode(.null)) }
+    mutating func encodeNil(forKey key: Key) throws { put(key, .leaf(.null)) }
     mutating func encode<T: Encodable>(_ value: T, forKey key: Key) throws {
-        put(key, EncodingNode(try EncodingNode.box(value, path: codingPath + [key])))
+        put(key, .leaf(try EncodingNode.box(value, path: codingPath + [key])))
     }
-    mutating func encode(_ v: Bool, forKey key: Key) throws { put(key, EncodingNode(.bool(v))) }
-    mutating func encode(_ v: String, forKey key: Key) throws { put(key, EncodingNode(.string(v))) }
-    mutating func encode(_ v: Double, forKey key: Key) throws { put(key, EncodingNode(.double(v))) }
-    mutating func encode(_ v: Float, forKey key: Key) throws { put(key, EncodingNode(.float(v))) }
-    mutating func encode(_ v: Int, forKey key: Key) throws { put(key, EncodingNode(.int(Int64(v)))) }
-    mutating func encode(_ v: Int8, forKey key: Key) throws { put(key, EncodingNode(.int(Int64(v)))) }
-    mutating func encode(_ v: Int16, forKey key: Key) throws { put(key, EncodingNode(.int(Int64(v)))) }
-    mutating func encode(_ v: Int32, forKey key: Key) throws { put(key, EncodingNode(.int(Int64(v)))) }
-    mutating func encode(_ v: Int64, forKey key: Key) throws { put(key, EncodingNode(.int(v))) }
-    mutating func encode(_ v: UInt, forKey key: Key) throws { put(key, EncodingNode(.uint(UInt64(v)))) }
-    mutating func encode(_ v: UInt8, forKey key: Key) throws { put(key, EncodingNode(.uint(UInt64(v)))) }
-    mutating func encode(_ v: UInt16, forKey key: Key) throws { put(key, EncodingNode(.uint(UInt64(v)))) }
-    mutating func encode(_ v: UInt32, forKey key: Key) throws { put(key, EncodingNode(.uint(UInt64(v)))) }
-    mutating func encode(_ v: UInt64, forKey key: Key) throws { put(key, EncodingNode(.uint(v))) }
+    mutating func encode(_ v: Bool, forKey key: Key) throws { put(key, .leaf(.bool(v))) }
+    mutating func encode(_ v: String, forKey key: Key) throws { put(key, .leaf(.string(v))) }
+    mutating func encode(_ v: Double, forKey key: Key) throws { put(key, .leaf(.double(v))) }
+    mutating func encode(_ v: Float, forKey key: Key) throws { put(key, .leaf(.float(v))) }
+    mutating func encode(_ v: Int, forKey key: Key) throws { put(key, .leaf(.int(Int64(v)))) }
+    mutating func encode(_ v: Int8, forKey key: Key) throws { put(key, .leaf(.int(Int64(v)))) }
+    mutating func encode(_ v: Int16, forKey key: Key) throws { put(key, .leaf(.int(Int64(v)))) }
+    mutating func encode(_ v: Int32, forKey key: Key) throws { put(key, .leaf(.int(Int64(v)))) }
+    mutating func encode(_ v: Int64, forKey key: Key) throws { put(key, .leaf(.int(v))) }
+    mutating func encode(_ v: UInt, forKey key: Key) throws { put(key, .leaf(.uint(UInt64(v)))) }
+    mutating func encode(_ v: UInt8, forKey key: Key) throws { put(key, .leaf(.uint(UInt64(v)))) }
+    mutating func encode(_ v: UInt16, forKey key: Key) throws { put(key, .leaf(.uint(UInt64(v)))) }
+    mutating func encode(_ v: UInt32, forKey key: Key) throws { put(key, .leaf(.uint(UInt64(v)))) }
+    mutating func encode(_ v: UInt64, forKey key: Key) throws { put(key, .leaf(.uint(v))) }
 
     mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type, forKey key: Key)
         -> KeyedEncodingContainer<NestedKey> {
-        let child = EncodingNode(); put(key, child)
+        let child = EncodingNode(); put(key, .node(child))
         return NodeEncoder(node: child, codingPath: codingPath + [key]).container(keyedBy: keyType)
     }
     mutating func nestedUnkeyedContainer(forKey key: Key) -> any UnkeyedEncodingContainer {
-        let child = EncodingNode(); put(key, child)
+        let child = EncodingNode(); put(key, .node(child))
         return NodeEncoder(node: child, codingPath: codingPath + [key]).unkeyedContainer()
     }
     mutating func superEncoder() -> any Encoder {
-        let child = EncodingNode(); node.keys.append("super"); node.children.append(child)
+        let child = EncodingNode(); node.keys.append("super"); node.children.append(.node(child))
         return NodeEncoder(node: child, codingPath: codingPath)
     }
     mutating func superEncoder(forKey key: Key) -> any Encoder {
-        let child = EncodingNode(); put(key, child)
+        let child = EncodingNode(); put(key, .node(child))
         return NodeEncoder(node: child, codingPath: codingPath + [key])
     }
 }
@@ -150,7 +161,7 @@ struct UnkeyedNodeEncoder: UnkeyedEncodingContainer {
     var codingPath: [any CodingKey]
     var count: Int { node.children.count }
 
-    private func add(_ v: BinaryValue) { node.children.append(EncodingNode(v)) }
+    private func add(_ v: BinaryValue) { node.children.append(.leaf(v)) }
 
     mutating func encodeNil() throws { add(.null) }
     mutating func encode<T: Encodable>(_ value: T) throws {
@@ -172,15 +183,15 @@ struct UnkeyedNodeEncoder: UnkeyedEncodingContainer {
     mutating func encode(_ v: UInt64) throws { add(.uint(v)) }
 
     mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type) -> KeyedEncodingContainer<NestedKey> {
-        let child = EncodingNode(); node.children.append(child)
+        let child = EncodingNode(); node.children.append(.node(child))
         return NodeEncoder(node: child, codingPath: codingPath + [IndexKey(count - 1)]).container(keyedBy: keyType)
     }
     mutating func nestedUnkeyedContainer() -> any UnkeyedEncodingContainer {
-        let child = EncodingNode(); node.children.append(child)
+        let child = EncodingNode(); node.children.append(.node(child))
         return NodeEncoder(node: child, codingPath: codingPath + [IndexKey(count - 1)]).unkeyedContainer()
     }
     mutating func superEncoder() -> any Encoder {
-        let child = EncodingNode(); node.children.append(child)
+        let child = EncodingNode(); node.children.append(.node(child))
         return NodeEncoder(node: child, codingPath: codingPath + [IndexKey(count - 1)])
     }
 }
