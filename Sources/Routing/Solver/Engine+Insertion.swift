@@ -120,16 +120,29 @@ extension Engine {
         var emptyTriedBig: Set<Int> = []
         let paired = partner[Int(c)] >= 0
         let mayOpen = usedCount < maxRoutes
+        @inline(__always) func consider(_ v: Int) {
+            let pos = paired ? bestPairInRoute(c, v, blink: blink, rng: &rng, bound: best.cost)
+                             : bestInRoute(c, v, blink: blink, rng: &rng, bound: best.cost)
+            if pos.vehicle >= 0 && pos.cost < best.cost { best = pos }
+        }
+        if granularRoutes, let nb = neighbourCache {
+            // Large instances: only routes serving one of c's nearest jobs, plus empty routes.
+            stamp &+= 1
+            for w in nb[Int(c)] {
+                let r = Int(routeOf[Int(w)])
+                if r >= 0 && routeStamp[r] != stamp { routeStamp[r] = stamp; consider(r) }
+            }
+        }
         for v in 0..<vehicleCount {
             if jobCount[v] == 0 {
                 if !mayOpen { continue }
                 let ty = vType[v]
                 if ty < 64 { if emptyTried & (1 << UInt64(ty)) != 0 { continue }; emptyTried |= 1 << UInt64(ty) }
                 else { if !emptyTriedBig.insert(ty).inserted { continue } }
+            } else if granularRoutes && neighbourCache != nil {
+                continue
             }
-            let pos = paired ? bestPairInRoute(c, v, blink: blink, rng: &rng, bound: best.cost)
-                             : bestInRoute(c, v, blink: blink, rng: &rng, bound: best.cost)
-            if pos.vehicle >= 0 && pos.cost < best.cost { best = pos }
+            consider(v)
         }
         return best
     }

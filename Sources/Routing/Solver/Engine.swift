@@ -61,6 +61,11 @@ final class Engine {
     let reloads: [[Int32]]
     @exclusivity(unchecked) var usedCount = 0
 
+    /// Large instances: insertion only tries routes near the job (see `bestInsertion`).
+    @exclusivity(unchecked) var granularRoutes = false
+    @exclusivity(unchecked) var routeStamp: [Int] = []
+    @exclusivity(unchecked) var stamp = 0
+
     /// Soft windows: cost per unit of time warp (0 = hard windows).
     @exclusivity(unchecked) var latenessWeight: Int64 = 0
 
@@ -159,6 +164,7 @@ final class Engine {
         }
         touchedFlag = [Bool](repeating: false, count: vehicleCount)
         isUsed = [Bool](repeating: false, count: vehicleCount)
+        routeStamp = [Int](repeating: 0, count: vehicleCount)
         deliveryOnlyRoute = [Bool](repeating: true, count: vehicleCount)
         routeStartLoad = [Load](repeating: .zero, count: vehicleCount)
         deliveryTripsRoute = [Bool](repeating: false, count: vehicleCount)
