@@ -7,6 +7,8 @@ extension Engine {
         var i: Int
         var j: Int
         var cost: Cost
+        /// Index into the job's windows (0 for single-window jobs).
+        var window: Int = 0
         static let none = Position(vehicle: -1, i: -1, j: -1, cost: .max)
     }
 
@@ -25,7 +27,7 @@ extension Engine {
         let positionFree = deliveryOnlyRoute[v] && deliveryOnlyNode[ci]
         if positionFree && any(routeStartLoad[v] &+ nodeDemand[ci] .> vCap[v]) { return .none }
         let fixed: Cost = jobCount[v] == 0 ? vFixed[v] : 0
-        let cseg = nodeTime[ci]
+        let alts = windowSegs[ci]
         let f = fwdT[v], b = bwdT[v]
         let tripGaps = !positionFree && deliveryTripsRoute[v] && deliveryOnlyNode[ci]
         let checkLoadPerPosition = !positionFree && !tripGaps
@@ -36,6 +38,8 @@ extension Engine {
         let cload = checkLoadPerPosition ? nodeLoad[ci] : .empty
         let fl = checkLoadPerPosition ? fwdL[v] : [], bl = checkLoadPerPosition ? bwdL[v] : []
         let warpBefore = f[m - 1].timeWarp
+        for w in 0..<max(1, alts.count) {
+        let cseg = alts.isEmpty ? nodeTime[ci] : alts[w]
         for i in frozen[v]..<(m - 1) {
             if blink > 0 && rng.unit() < blink { continue }
             let a = vis[i], bnode = vis[i + 1]
@@ -56,7 +60,8 @@ extension Engine {
                 let ls = LoadSegment.merge(LoadSegment.merge(fl[i], cload), bl[i + 1])
                 if !ls.fits(cap) { continue }
             }
-            best = Position(vehicle: v, i: i, j: i, cost: cost)
+            best = Position(vehicle: v, i: i, j: i, cost: cost, window: w)
+        }
         }
         return best.vehicle < 0 ? .none : best
     }
@@ -152,6 +157,10 @@ extension Engine {
         let v = pos.vehicle
         touch(v)
         clearUnassigned(c)
+        if !windowSegs[Int(c)].isEmpty {
+            if recording { savedWindows.append((c, nodeTime[Int(c)])) }
+            nodeTime[Int(c)] = windowSegs[Int(c)][partner[Int(c)] >= 0 ? 0 : pos.window]
+        }
         if partner[Int(c)] >= 0 {
             let q = partner[Int(c)]
             visits[v].insert(q, at: pos.j + 1)

@@ -8,7 +8,12 @@ final class Engine {
     let n: Int
     let dist: [Int64]
     let dur: [Int64]
-    let nodeTime: [TimeSegment]
+    /// Time summary of each node alone, with the window currently chosen for it.
+    @exclusivity(unchecked) var nodeTime: [TimeSegment]
+    /// Every window of a node as a summary (empty when the node has a single window).
+    let windowSegs: [[TimeSegment]]
+    let hasMultiWindows: Bool
+    @exclusivity(unchecked) var savedWindows: [(Int32, TimeSegment)] = []
     let nodeLoad: [LoadSegment]
     /// Partner of a paired node (-1 when unpaired).
     let partner: [Int32]
@@ -115,6 +120,11 @@ final class Engine {
             // higher-priority job always costs more than dropping a lower one.
             pen[i] = node.unassignedPenalty > 0 ? node.unassignedPenalty : defaultPenalty * Cost(1 + min(max(node.priority, 0), 1000))
         }
+        windowSegs = p.nodes.enumerated().map { i, node in
+            node.alternativeWindows.isEmpty ? [] : ([Problem.TimeWindow(ready: node.ready, due: node.due)] + node.alternativeWindows)
+                .map { TimeSegment(node: i, ready: $0.ready, due: $0.due, service: node.service) }
+        }
+        hasMultiWindows = windowSegs.contains { !$0.isEmpty }
         nodeTime = nt; nodeLoad = nl; partner = part; isPairPickup = pp; penalty = pen
         hasPairs = part.contains { $0 >= 0 }
         deliveryOnlyNode = nl.map { $0.pickup == .zero && !$0.hasReload }
@@ -270,7 +280,15 @@ final class Engine {
         return s
     }
 
-    func routesSnapshot() -> [[Int32]] { visits }
+    /// Routes plus the chosen window of every node (only kept when some job has several windows).
+    struct Snapshot { var routes: [[Int32]]; var windows: [TimeSegment] }
+
+    func routesSnapshot() -> Snapshot { Snapshot(routes: visits, windows: hasMultiWindows ? nodeTime : []) }
+
+    func load(_ s: Snapshot) {
+        if hasMultiWindows { nodeTime = s.windows }
+        load(s.routes)
+    }
 
     func load(_ routes: [[Int32]]) {
         visits = routes
@@ -323,6 +341,7 @@ final class Engine {
     }
 
     func commit() {
+        savedWindows.removeAll(keepingCapacity: true)
         for v in touched { touchedFlag[v] = false }
         touched.removeAll(keepingCapacity: true); saved.removeAll(keepingCapacity: true)
         recording = false
@@ -333,6 +352,7 @@ final class Engine {
         for v in touched {
             for c in visits[v].dropFirst().dropLast() { routeOf[Int(c)] = -1; posOf[Int(c)] = -1 }
         }
+        for (c, seg) in savedWindows.reversed() { nodeTime[Int(c)] = seg }
         for (k, v) in touched.enumerated() { visits[v] = saved[k]; refresh(v) }
         unassigned = savedUnassigned
         for u in unassigned {
