@@ -11,8 +11,28 @@ public struct TimeDependentDurations: Sendable, Equatable {
     /// Times before 0 use slot 0, times after the last slot use the last one.
     public let slotLength: Duration
     public let matrices: [[Duration]]
+    /// When set, slot k's durations are `matrices[0]` × `factors[k]` (a city-wide speed profile,
+    /// one matrix in memory instead of one per slot).
+    public let factors: [Double]?
     /// Element-wise maximum over the slots.
     public let upperBound: [Duration]
+
+    /// Slots given as factors of one base matrix (e.g. 1.4 in the morning peak). O(n²).
+    public init(nodeCount: Int, slotLength: Duration, base: [Duration], factors: [Double]) throws(Problem.InvalidProblem) {
+        guard slotLength > 0 else { throw Problem.InvalidProblem("time-dependent durations: slot length must be positive") }
+        guard base.count == nodeCount * nodeCount else { throw Problem.InvalidProblem("time-dependent durations: base matrix is not \(nodeCount)×\(nodeCount)") }
+        guard !factors.isEmpty, factors.allSatisfy({ $0 > 0 && $0.isFinite }) else { throw Problem.InvalidProblem("time-dependent durations: factors must be positive") }
+        self.nodeCount = nodeCount; self.slotLength = slotLength; self.matrices = [base]; self.factors = factors
+        let top = factors.max()!
+        upperBound = base.map { Duration((Double($0) * top).rounded(.up)) }
+    }
+
+    @inline(__always) func slotDuration(_ slot: Int, _ idx: Int) -> Double {
+        if let f = factors { return Double(matrices[0][idx]) * f[slot] }
+        return Double(matrices[slot][idx])
+    }
+
+    var slotCount: Int { factors?.count ?? matrices.count }
 
     public init(nodeCount: Int, slotLength: Duration, matrices: [[Duration]]) throws(Problem.InvalidProblem) {
         guard slotLength > 0 else { throw Problem.InvalidProblem("time-dependent durations: slot length must be positive") }
@@ -20,7 +40,7 @@ public struct TimeDependentDurations: Sendable, Equatable {
             throw Problem.InvalidProblem("time-dependent durations: every slot needs a \(nodeCount)×\(nodeCount) matrix")
         }
         for m in matrices { for x in m where x < 0 { throw Problem.InvalidProblem("time-dependent durations: negative duration \(x)") } }
-        self.nodeCount = nodeCount; self.slotLength = slotLength; self.matrices = matrices
+        self.nodeCount = nodeCount; self.slotLength = slotLength; self.matrices = matrices; self.factors = nil
         var ub = matrices[0]
         for m in matrices.dropFirst() { for i in ub.indices where m[i] > ub[i] { ub[i] = m[i] } }
         upperBound = ub
@@ -30,15 +50,14 @@ public struct TimeDependentDurations: Sendable, Equatable {
     public func travel(from a: Int, to b: Int, departingAt departure: Duration) -> Duration {
         let idx = a * nodeCount + b
         var slot = departure < 0 ? 0 : Int(departure / slotLength)
-        if slot >= matrices.count { slot = matrices.count - 1 }
-        let here = matrices[slot][idx]
-        if here == 0 { return 0 }
+        if slot >= slotCount { slot = slotCount - 1 }
+        if slotDuration(slot, idx) == 0 { return 0 }
         // Fraction of the trip left, progressing at 1/D_k per time unit in slot k.
         var left = 1.0
         var time = Double(departure)
         while true {
-            let d = Double(matrices[slot][idx])
-            let isLast = slot == matrices.count - 1
+            let d = slotDuration(slot, idx)
+            let isLast = slot == slotCount - 1
             let slotEnd = Double(Duration(slot + 1) * slotLength)
             if d == 0 { break }
             let need = left * d
@@ -56,8 +75,8 @@ extension Problem {
     /// This problem with time-dependent travel: feasibility uses the slot-wise maximum, ETAs the slots.
     public func withTimeDependentDurations(_ td: TimeDependentDurations) throws(InvalidProblem) -> Problem {
         guard td.nodeCount == nodeCount else { throw InvalidProblem("time-dependent durations are for \(td.nodeCount) nodes, the problem has \(nodeCount)") }
-        var p = try Problem(nodes: nodes, vehicles: vehicles, distances: distances, durations: td.upperBound,
-                            distanceScale: distanceScale, timeScale: timeScale, externalIndex: externalIndex)
+        var p = self
+        p.durations = td.upperBound
         p.timeDependent = td
         return p
     }

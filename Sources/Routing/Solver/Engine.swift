@@ -1,10 +1,19 @@
 /// The solver's mutable working state: routes per vehicle with cached prefix and suffix
 /// segments, so every insertion or move is checked in O(1). Single-threaded, owned by one call.
+///
+/// Stored properties opt out of dynamic exclusivity checks (`@exclusivity(unchecked)`): they cost
+/// ~20% of the search loop, and the engine is only ever used from one thread with no
+/// overlapping accesses (no inout access to a property spans a call that touches the same one).
 final class Engine {
     let n: Int
     let dist: [Int64]
     let dur: [Int64]
-    let nodeTime: [TimeSegment]
+    /// Time summary of each node alone, with the window currently chosen for it.
+    @exclusivity(unchecked) var nodeTime: [TimeSegment]
+    /// Every window of a node as a summary (empty when the node has a single window).
+    let windowSegs: [[TimeSegment]]
+    let hasMultiWindows: Bool
+    @exclusivity(unchecked) var savedWindows: [(Int32, TimeSegment)] = []
     let nodeLoad: [LoadSegment]
     /// Partner of a paired node (-1 when unpaired).
     let partner: [Int32]
@@ -19,62 +28,71 @@ final class Engine {
     let hasPriorities: Bool
 
     let vehicleCount: Int
-    var vStart: [Int32]
-    var vEnd: [Int32]
-    var vStartSeg: [TimeSegment]
-    var vEndSeg: [TimeSegment]
-    var vCap: [Load]
-    var vMaxDur: [Duration]
-    var vFixed: [Cost]
-    var vSkills: [UInt64]
+    @exclusivity(unchecked) var vStart: [Int32]
+    @exclusivity(unchecked) var vEnd: [Int32]
+    @exclusivity(unchecked) var vStartSeg: [TimeSegment]
+    @exclusivity(unchecked) var vEndSeg: [TimeSegment]
+    @exclusivity(unchecked) var vCap: [Load]
+    @exclusivity(unchecked) var vMaxDur: [Duration]
+    @exclusivity(unchecked) var vFixed: [Cost]
+    @exclusivity(unchecked) var vSkills: [UInt64]
     /// Vehicles with identical attributes share a type; only one empty route per type is tried.
     let vType: [Int]
     let typeCount: Int
 
     /// Per vehicle: how many leading stops are frozen (already committed; never moved or preceded).
-    var frozen: [Int]
+    @exclusivity(unchecked) var frozen: [Int]
     /// Jobs taking part in the plan (live plans release jobs over time; benchmarks: all).
-    var active: [Bool]
+    @exclusivity(unchecked) var active: [Bool]
     /// Nearest-neighbour lists for the ruin step, built on first use.
-    var neighbourCache: [[Int32]]? = nil
+    @exclusivity(unchecked) var neighbourCache: [[Int32]]? = nil
 
     /// At most this many routes may be used (fleet minimisation lowers it).
-    var maxRoutes: Int = .max
-    var isUsed: [Bool] = []
+    @exclusivity(unchecked) var maxRoutes: Int = .max
+    @exclusivity(unchecked) var isUsed: [Bool] = []
     /// Per route: no pickups and no reloads, so the peak load is the start load (`routeStartLoad`).
-    var deliveryOnlyRoute: [Bool] = []
-    var routeStartLoad: [Load] = []
+    @exclusivity(unchecked) var deliveryOnlyRoute: [Bool] = []
+    @exclusivity(unchecked) var routeStartLoad: [Load] = []
+    /// Per route: only deliveries and reloads; then `gapTripLoad[v][i]` is the start load of the
+    /// trip that the gap after visit i belongs to, so a delivery's capacity check is O(1) per gap.
+    @exclusivity(unchecked) var deliveryTripsRoute: [Bool] = []
+    @exclusivity(unchecked) var gapTripLoad: [[Load]] = []
     /// Per node: a plain delivery (or depot), and its demand.
     let deliveryOnlyNode: [Bool]
     let nodeDemand: [Load]
     /// Jobs on each route (routes of multi-trip vehicles also hold reload stops).
-    var jobCount: [Int] = []
+    @exclusivity(unchecked) var jobCount: [Int] = []
     /// Reload stops of each vehicle (empty for single-trip vehicles).
     let reloads: [[Int32]]
-    var usedCount = 0
+    @exclusivity(unchecked) var usedCount = 0
+
+    /// Large instances: insertion only tries routes near the job (see `bestInsertion`).
+    @exclusivity(unchecked) var granularRoutes = false
+    @exclusivity(unchecked) var routeStamp: [Int] = []
+    @exclusivity(unchecked) var stamp = 0
 
     /// Soft windows: cost per unit of time warp (0 = hard windows).
-    var latenessWeight: Int64 = 0
+    @exclusivity(unchecked) var latenessWeight: Int64 = 0
 
     // Solution state.
-    var visits: [[Int32]]
-    var fwdT: [[TimeSegment]]
-    var bwdT: [[TimeSegment]]
-    var fwdL: [[LoadSegment]]
-    var bwdL: [[LoadSegment]]
-    var cumD: [[Int64]]
-    var routeCost: [Cost]
-    var routeOf: [Int32]
-    var posOf: [Int32]
-    var unassigned: [Int32] = []
-    var unassignedSet: [Bool]
+    @exclusivity(unchecked) var visits: [[Int32]]
+    @exclusivity(unchecked) var fwdT: [[TimeSegment]]
+    @exclusivity(unchecked) var bwdT: [[TimeSegment]]
+    @exclusivity(unchecked) var fwdL: [[LoadSegment]]
+    @exclusivity(unchecked) var bwdL: [[LoadSegment]]
+    @exclusivity(unchecked) var cumD: [[Int64]]
+    @exclusivity(unchecked) var routeCost: [Cost]
+    @exclusivity(unchecked) var routeOf: [Int32]
+    @exclusivity(unchecked) var posOf: [Int32]
+    @exclusivity(unchecked) var unassigned: [Int32] = []
+    @exclusivity(unchecked) var unassignedSet: [Bool]
 
     // Undo journal for one ruin-and-recreate step.
-    var recording = false
-    var touchedFlag: [Bool] = []
-    var touched: [Int] = []
-    var saved: [[Int32]] = []
-    var savedUnassigned: [Int32] = []
+    @exclusivity(unchecked) var recording = false
+    @exclusivity(unchecked) var touchedFlag: [Bool] = []
+    @exclusivity(unchecked) var touched: [Int] = []
+    @exclusivity(unchecked) var saved: [[Int32]] = []
+    @exclusivity(unchecked) var savedUnassigned: [Int32] = []
 
     init(_ p: Problem, objective: ObjectiveMode) {
         n = p.nodeCount
@@ -102,6 +120,11 @@ final class Engine {
             // higher-priority job always costs more than dropping a lower one.
             pen[i] = node.unassignedPenalty > 0 ? node.unassignedPenalty : defaultPenalty * Cost(1 + min(max(node.priority, 0), 1000))
         }
+        windowSegs = p.nodes.enumerated().map { i, node in
+            node.alternativeWindows.isEmpty ? [] : ([Problem.TimeWindow(ready: node.ready, due: node.due)] + node.alternativeWindows)
+                .map { TimeSegment(node: i, ready: $0.ready, due: $0.due, service: node.service) }
+        }
+        hasMultiWindows = windowSegs.contains { !$0.isEmpty }
         nodeTime = nt; nodeLoad = nl; partner = part; isPairPickup = pp; penalty = pen
         hasPairs = part.contains { $0 >= 0 }
         deliveryOnlyNode = nl.map { $0.pickup == .zero && !$0.hasReload }
@@ -151,8 +174,11 @@ final class Engine {
         }
         touchedFlag = [Bool](repeating: false, count: vehicleCount)
         isUsed = [Bool](repeating: false, count: vehicleCount)
+        routeStamp = [Int](repeating: 0, count: vehicleCount)
         deliveryOnlyRoute = [Bool](repeating: true, count: vehicleCount)
         routeStartLoad = [Load](repeating: .zero, count: vehicleCount)
+        deliveryTripsRoute = [Bool](repeating: false, count: vehicleCount)
+        gapTripLoad = [[Load]](repeating: [], count: vehicleCount)
         jobCount = [Int](repeating: 0, count: vehicleCount)
         for v in 0..<vehicleCount { refresh(v) }
         for i in 0..<n where isJob[i] && !(partner[i] >= 0 && !isPairPickup[i]) {
@@ -200,6 +226,28 @@ final class Engine {
         let whole = fl[m - 1]
         deliveryOnlyRoute[v] = !whole.hasReload && whole.peak == whole.delivery
         routeStartLoad[v] = whole.delivery
+        if whole.hasReload {
+            var plain = true
+            for k in 1..<(m - 1) where !deliveryOnlyNode[Int(vis[k])] && !isReloadNode(vis[k]) { plain = false; break }
+            deliveryTripsRoute[v] = plain
+            if plain {
+                var g: [Load] = []
+                swap(&g, &gapTripLoad[v])
+                Self.fit(&g, m - 1, .zero)
+                // Walk trips: a gap after visit i belongs to the trip that continues after i.
+                var k = 0
+                while k < m - 1 {
+                    var load = Load.zero
+                    var e = k + 1
+                    while e < m - 1 && !isReloadNode(vis[e]) { load &+= nodeDemand[Int(vis[e])]; e += 1 }
+                    for gap in k..<e { g[gap] = load }   // gaps k ..< e lie inside this trip
+                    k = e
+                }
+                swap(&g, &gapTripLoad[v])
+            }
+        } else {
+            deliveryTripsRoute[v] = false
+        }
         swap(&f, &fwdT[v]); swap(&b, &bwdT[v]); swap(&fl, &fwdL[v]); swap(&bl, &bwdL[v]); swap(&cd, &cumD[v])
         var jobs = 0
         for k in 1..<(m - 1) { routeOf[Int(vis[k])] = Int32(v); posOf[Int(vis[k])] = Int32(k); if isJob[Int(vis[k])] { jobs += 1 } }
@@ -207,6 +255,8 @@ final class Engine {
         if isUsed[v] != (jobs > 0) { usedCount += jobs > 0 ? 1 : -1; isUsed[v] = jobs > 0 }
         routeCost[v] = jobs > 0 ? total + vFixed[v] + latenessWeight * warp : 0
     }
+
+    @inline(__always) func isReloadNode(_ c: Int32) -> Bool { nodeLoad[Int(c)].hasReload }
 
     @inline(__always) static func fit<T>(_ a: inout [T], _ m: Int, _ fill: T) {
         if a.count > m { a.removeLast(a.count - m) } else if a.count < m { a.append(contentsOf: repeatElement(fill, count: m - a.count)) }
@@ -230,7 +280,15 @@ final class Engine {
         return s
     }
 
-    func routesSnapshot() -> [[Int32]] { visits }
+    /// Routes plus the chosen window of every node (only kept when some job has several windows).
+    struct Snapshot { var routes: [[Int32]]; var windows: [TimeSegment] }
+
+    func routesSnapshot() -> Snapshot { Snapshot(routes: visits, windows: hasMultiWindows ? nodeTime : []) }
+
+    func load(_ s: Snapshot) {
+        if hasMultiWindows { nodeTime = s.windows }
+        load(s.routes)
+    }
 
     func load(_ routes: [[Int32]]) {
         visits = routes
@@ -283,6 +341,7 @@ final class Engine {
     }
 
     func commit() {
+        savedWindows.removeAll(keepingCapacity: true)
         for v in touched { touchedFlag[v] = false }
         touched.removeAll(keepingCapacity: true); saved.removeAll(keepingCapacity: true)
         recording = false
@@ -293,6 +352,7 @@ final class Engine {
         for v in touched {
             for c in visits[v].dropFirst().dropLast() { routeOf[Int(c)] = -1; posOf[Int(c)] = -1 }
         }
+        for (c, seg) in savedWindows.reversed() { nodeTime[Int(c)] = seg }
         for (k, v) in touched.enumerated() { visits[v] = saved[k]; refresh(v) }
         unassigned = savedUnassigned
         for u in unassigned {

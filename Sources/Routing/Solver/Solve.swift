@@ -7,6 +7,7 @@ public func solve(_ problem: Problem, options: SolveOptions) -> Solution {
     let e = Engine(problem, objective: options.objective)
     e.latenessWeight = options.latenessWeight
     e.regretConstruct(rng: &rng)
+    let constructed = Double(e.totalDistance) / problem.distanceScale
     if options.localSearch && !options.shouldStop() {
         e.localSearch(neighbours: e.buildNeighbours(limit: min(e.n, 100)), rng: &rng)
     }
@@ -21,14 +22,21 @@ public func solve(_ problem: Problem, options: SolveOptions) -> Solution {
         if let m = o.maxIterations { o.maxIterations = m - iterations }
         iterations += e.search(options: o, scale: problem.distanceScale, startFraction: startFraction, rng: &rng)
     }
-    return e.solution(problem, iterations: iterations)
+    var solution = e.solution(problem, iterations: iterations)
+    solution.constructionDistance = constructed
+    return solution
 }
 
 extension Engine {
     /// The SISR loop. Leaves the best solution found loaded in the engine; returns iterations run.
     func search(options: SolveOptions, scale: Double, startFraction: Double = 0, rng: inout SeededGenerator) -> Int {
-        if neighbourCache == nil { neighbourCache = buildNeighbours(limit: min(n, 100)) }
+        var activeJobs = 0
+        for i in 0..<n where active[i] { activeJobs += 1 }
+        let big = activeJobs > 600
+        if neighbourCache == nil { neighbourCache = buildNeighbours(limit: min(n, big ? 40 : 100)) }
         let neighbours = neighbourCache!
+        granularRoutes = big
+        defer { granularRoutes = false }
         var current = totalCost
         var best = current
         var bestRoutes = routesSnapshot()
@@ -36,7 +44,11 @@ extension Engine {
         var it = 0
         var cycleStart = 0
         let cBar = 10.0, lMax = 10.0
-        let useLocalSearch = options.localSearch
+        // On big instances a full local-search pass per new best would eat the budget.
+        let useLocalSearch = options.localSearch && n <= 1500
+        // …and on mid-size ones it runs at most every n/5 iterations.
+        let lsInterval = n <= 200 ? 0 : n / 5
+        var lastLocalSearch = -lsInterval
         while true {
             if let m = options.maxIterations, it >= m { break }
             if it & 7 == 0 && options.shouldStop() { break }
@@ -51,9 +63,17 @@ extension Engine {
             it += 1
             begin()
             var removed = ruin(neighbours: neighbours, averageRemoved: cBar, maxString: lMax, rng: &rng)
-            removed.append(contentsOf: unassigned)
-            for u in unassigned { unassignedSet[Int(u)] = false }
-            unassigned.removeAll(keepingCapacity: true)
+            if big && unassigned.count > 30 {
+                // Retrying hundreds of hopeless jobs every iteration would dominate: try a sample.
+                for _ in 0..<30 {
+                    let u = unassigned[rng.below(unassigned.count)]
+                    clearUnassigned(u); removed.append(u)
+                }
+            } else {
+                removed.append(contentsOf: unassigned)
+                for u in unassigned { unassignedSet[Int(u)] = false }
+                unassigned.removeAll(keepingCapacity: true)
+            }
             sortForRecreate(&removed, rng: &rng)
             recreate(removed, blink: 0.01, rng: &rng)
             let cand = totalCost
@@ -63,7 +83,10 @@ extension Engine {
                 current = cand
                 if cand < best {
                     // Intensify around each new best with the granular local search.
-                    if useLocalSearch { localSearch(neighbours: neighbours, rng: &rng); current = totalCost }
+                    if useLocalSearch && it - lastLocalSearch >= lsInterval {
+                        lastLocalSearch = it
+                        localSearch(neighbours: neighbours, rng: &rng); current = totalCost
+                    }
                     best = current; bestRoutes = routesSnapshot()
                 }
             } else {

@@ -54,6 +54,8 @@ public struct Solution: Sendable, Equatable {
     public var iterations: Int
     /// Internal objective value (distance + fixed costs + penalties, integer units).
     public var cost: Cost
+    /// Distance right after construction (caller's unit), to report what the search gained.
+    public var constructionDistance: Double = 0
     /// Per route, its trips (jobs between reloads; one trip for single-trip vehicles), empty trips left out.
     public var trips: [[[Int]]] = []
 
