@@ -224,7 +224,11 @@ final class Engine {
         }
         let total = cd[m - 1], warp = f[m - 1].timeWarp
         let whole = fl[m - 1]
-        deliveryOnlyRoute[v] = !whole.hasReload && whole.peak == whole.delivery
+        // Plain deliveries only: then, and only then, the peak is the start load wherever a
+        // delivery is inserted (a pickup anywhere breaks that even if the peak equals it now).
+        var plainOnly = !whole.hasReload
+        if plainOnly { for k in 1..<(m - 1) where !deliveryOnlyNode[Int(vis[k])] { plainOnly = false; break } }
+        deliveryOnlyRoute[v] = plainOnly
         routeStartLoad[v] = whole.delivery
         if whole.hasReload {
             var plain = true
