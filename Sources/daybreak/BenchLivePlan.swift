@@ -50,7 +50,7 @@ private func tuneSolver(files: [String], args: ParsedArguments) throws -> Int32 
                                 progress: { (clock.now - start) / limit })
         var o = opts
         o.localSearch = !args.flag("no-ls")
-        o.initialTemperature = try args.double("t0", default: 100)
+        o.initialTemperature = try args.double("t0", default: 30)
         o.finalTemperature = try args.double("tf", default: 1)
         let sol = solve(problem, options: o)
         let wall = clock.now - start

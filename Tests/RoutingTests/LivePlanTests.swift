@@ -112,3 +112,30 @@ import Testing
         #expect(plan.etas(v).first?.arrival == 500 + p.duration(r[0], r[2]))
     }
 }
+
+@Suite struct LivePlanDeterminismTests {
+    @Test func sameSeedSameEventsSamePlan() {
+        func run() -> [[Int]] {
+            let p = Generated.problem(seed: 21, .init(customers: 40, vehicles: 6, capacity: 80))
+            let plan = LivePlan(problem: p, seed: 4)
+            plan.plan(jobs: Array(p.jobs.prefix(30)), options: SolveOptions(seed: 4, maxIterations: 200))
+            for j in p.jobs.dropFirst(30) { _ = plan.insert(job: j) }
+            plan.delay(vehicle: 0, by: 25)
+            plan.reoptimize(options: SolveOptions(seed: 4, maxIterations: 200))
+            return (0..<plan.vehicleCount).map { plan.route($0) }
+        }
+        #expect(run() == run())
+    }
+
+    @Test func reoptimizeNeverWorsensThePlan() {
+        for seed in 1...5 as ClosedRange<UInt64> {
+            let p = Generated.problem(seed: seed, .init(customers: 40, vehicles: 8, capacity: 80))
+            let plan = LivePlan(problem: p, seed: seed)
+            plan.plan(jobs: p.jobs, options: SolveOptions(seed: seed, maxIterations: 0))
+            let before = plan.cost
+            plan.reoptimize(options: SolveOptions(seed: seed, maxIterations: 300))
+            #expect(plan.cost <= before)
+            for v in 0..<plan.vehicleCount { #expect(Generated.simulate(p, vehicle: v, route: plan.route(v)).feasible) }
+        }
+    }
+}

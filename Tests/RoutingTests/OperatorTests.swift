@@ -85,6 +85,57 @@ import Testing
         }
     }
 
+    @Test func swapStarFindsTheBestExchangeAndClaimsItsTrueDelta() {
+        var feasible = 0, infeasible = 0
+        for seed in 1...25 as ClosedRange<UInt64> {
+            // Half the instances carry pickup-delivery pairs: routes with a pickup are not
+            // "plain deliveries", so moving a delivery across the pickup can overload the van.
+            let p = Generated.problem(seed: seed, .init(customers: 14, vehicles: 4, capacity: 50, windowWidth: 80...500, pairs: seed % 2 == 0 ? 3 : 0))
+            let e = Engine(p, objective: .distance)
+            var rng = SeededGenerator(seed: seed)
+            e.regretConstruct(rng: &rng)
+            for _ in 0..<15 {
+                guard let (u, v) = twoRoutes(e, &rng) else { continue }
+                let a = e.visits[u][1 + rng.below(e.size(u))], b = e.visits[v][1 + rng.below(e.size(v))]
+                guard p.nodes[Int(a)].kind == .delivery, p.nodes[Int(b)].kind == .delivery else { continue }
+                let plain = { (r: Int) in e.visits[r].dropFirst().dropLast().allSatisfy { p.nodes[Int($0)].kind == .delivery } }
+                if !plain(u) || !plain(v) {
+                    // Out of SWAP*'s scope: it must decline rather than guess.
+                    #expect(e.evaluateSwapStar(a, b) == nil, "SWAP* declines routes with pickups")
+                    continue
+                }
+                let ru = e.visits[u].dropFirst().dropLast().map(Int.init).filter { $0 != Int(a) }
+                let rv = e.visits[v].dropFirst().dropLast().map(Int.init).filter { $0 != Int(b) }
+                let old = simulate(p, e).cost
+                func bestSide(_ base: [Int], _ c: Int, _ w: Int) -> Int64? {
+                    var best: Int64? = nil
+                    for i in 0...base.count {
+                        var r = base; r.insert(c, at: i)
+                        let s = Generated.simulate(p, vehicle: w, route: r)
+                        if s.feasible, best == nil || s.distance < best! { best = s.distance }
+                    }
+                    return best
+                }
+                var brute: Int64? = nil
+                if let x = bestSide(ru, Int(b), u), let y = bestSide(rv, Int(a), v) {
+                    let others = old - Generated.simulate(p, vehicle: u, route: e.visits[u].dropFirst().dropLast().map(Int.init)).distance
+                        - Generated.simulate(p, vehicle: v, route: e.visits[v].dropFirst().dropLast().map(Int.init)).distance
+                    brute = others + x + y - old
+                }
+                let mv = e.evaluateSwapStar(a, b)
+                #expect(mv?.delta == brute, "seed \(seed): SWAP* claims \(String(describing: mv?.delta)), brute force \(String(describing: brute))")
+                if let mv {
+                    feasible += 1
+                    e.applySwapStar(a, b, mv)
+                    let after = simulate(p, e)
+                    #expect(after.feasible)
+                    #expect(after.cost - old == mv.delta)
+                } else { infeasible += 1 }
+            }
+        }
+        #expect(feasible > 10 && infeasible > 10)
+    }
+
     @Test func twoOptStarDeltaMatchesRecomputation() {
         exercise("2-opt*") { e, rng in
             guard let (u, v) = twoRoutes(e, &rng) else { return nil }

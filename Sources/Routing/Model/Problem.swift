@@ -25,6 +25,13 @@ public struct Problem: Sendable {
         case reload(vehicle: Int)
     }
 
+    /// A time window: earliest and latest start of service.
+    public struct TimeWindow: Sendable, Equatable {
+        public var ready: Duration
+        public var due: Duration
+        public init(ready: Duration, due: Duration) { self.ready = ready; self.due = due }
+    }
+
     /// One stop: a depot, or a job with its window, service and demand.
     public struct Node: Sendable, Equatable {
         public var kind: Kind
@@ -39,6 +46,9 @@ public struct Problem: Sendable {
         /// Cost of leaving this job unassigned. Zero means "use the solver's default", which
         /// makes every complete solution cheaper than any incomplete one.
         public var unassignedPenalty: Cost
+        /// Further windows besides [ready, due]: service may start in any one of them. The solver
+        /// picks one when it inserts the job (pickup-delivery pairs use only the first).
+        public var alternativeWindows: [TimeWindow] = []
         /// Higher priority jobs are inserted first, and (with the default penalty) leaving one
         /// unassigned costs (1 + priority) times the base penalty.
         public var priority: Int
@@ -126,6 +136,7 @@ public struct Problem: Sendable {
         }
         for (i, node) in nodes.enumerated() {
             guard node.ready <= node.due else { throw InvalidProblem("node \(i): ready \(node.ready) after due \(node.due)") }
+            for w in node.alternativeWindows where w.ready > w.due { throw InvalidProblem("node \(i): window ready \(w.ready) after due \(w.due)") }
             guard node.service >= 0, !any(node.demand .< 0) else { throw InvalidProblem("node \(i): negative service or demand") }
             switch node.kind {
             case .pairedPickup(let d):

@@ -7,6 +7,8 @@ extension Engine {
         var i: Int
         var j: Int
         var cost: Cost
+        /// Index into the job's windows (0 for single-window jobs).
+        var window: Int = 0
         static let none = Position(vehicle: -1, i: -1, j: -1, cost: .max)
     }
 
@@ -25,7 +27,7 @@ extension Engine {
         let positionFree = deliveryOnlyRoute[v] && deliveryOnlyNode[ci]
         if positionFree && any(routeStartLoad[v] &+ nodeDemand[ci] .> vCap[v]) { return .none }
         let fixed: Cost = jobCount[v] == 0 ? vFixed[v] : 0
-        let cseg = nodeTime[ci]
+        let alts = windowSegs[ci]
         let f = fwdT[v], b = bwdT[v]
         let tripGaps = !positionFree && deliveryTripsRoute[v] && deliveryOnlyNode[ci]
         let checkLoadPerPosition = !positionFree && !tripGaps
@@ -36,6 +38,8 @@ extension Engine {
         let cload = checkLoadPerPosition ? nodeLoad[ci] : .empty
         let fl = checkLoadPerPosition ? fwdL[v] : [], bl = checkLoadPerPosition ? bwdL[v] : []
         let warpBefore = f[m - 1].timeWarp
+        for w in 0..<max(1, alts.count) {
+        let cseg = alts.isEmpty ? nodeTime[ci] : alts[w]
         for i in frozen[v]..<(m - 1) {
             if blink > 0 && rng.unit() < blink { continue }
             let a = vis[i], bnode = vis[i + 1]
@@ -56,7 +60,8 @@ extension Engine {
                 let ls = LoadSegment.merge(LoadSegment.merge(fl[i], cload), bl[i + 1])
                 if !ls.fits(cap) { continue }
             }
-            best = Position(vehicle: v, i: i, j: i, cost: cost)
+            best = Position(vehicle: v, i: i, j: i, cost: cost, window: w)
+        }
         }
         return best.vehicle < 0 ? .none : best
     }
@@ -120,16 +125,29 @@ extension Engine {
         var emptyTriedBig: Set<Int> = []
         let paired = partner[Int(c)] >= 0
         let mayOpen = usedCount < maxRoutes
+        @inline(__always) func consider(_ v: Int) {
+            let pos = paired ? bestPairInRoute(c, v, blink: blink, rng: &rng, bound: best.cost)
+                             : bestInRoute(c, v, blink: blink, rng: &rng, bound: best.cost)
+            if pos.vehicle >= 0 && pos.cost < best.cost { best = pos }
+        }
+        if granularRoutes, let nb = neighbourCache {
+            // Large instances: only routes serving one of c's nearest jobs, plus empty routes.
+            stamp &+= 1
+            for w in nb[Int(c)] {
+                let r = Int(routeOf[Int(w)])
+                if r >= 0 && routeStamp[r] != stamp { routeStamp[r] = stamp; consider(r) }
+            }
+        }
         for v in 0..<vehicleCount {
             if jobCount[v] == 0 {
                 if !mayOpen { continue }
                 let ty = vType[v]
                 if ty < 64 { if emptyTried & (1 << UInt64(ty)) != 0 { continue }; emptyTried |= 1 << UInt64(ty) }
                 else { if !emptyTriedBig.insert(ty).inserted { continue } }
+            } else if granularRoutes && neighbourCache != nil {
+                continue
             }
-            let pos = paired ? bestPairInRoute(c, v, blink: blink, rng: &rng, bound: best.cost)
-                             : bestInRoute(c, v, blink: blink, rng: &rng, bound: best.cost)
-            if pos.vehicle >= 0 && pos.cost < best.cost { best = pos }
+            consider(v)
         }
         return best
     }
@@ -139,6 +157,10 @@ extension Engine {
         let v = pos.vehicle
         touch(v)
         clearUnassigned(c)
+        if !windowSegs[Int(c)].isEmpty {
+            if recording { savedWindows.append((c, nodeTime[Int(c)])) }
+            nodeTime[Int(c)] = windowSegs[Int(c)][partner[Int(c)] >= 0 ? 0 : pos.window]
+        }
         if partner[Int(c)] >= 0 {
             let q = partner[Int(c)]
             visits[v].insert(q, at: pos.j + 1)

@@ -8,7 +8,12 @@ final class Engine {
     let n: Int
     let dist: [Int64]
     let dur: [Int64]
-    let nodeTime: [TimeSegment]
+    /// Time summary of each node alone, with the window currently chosen for it.
+    @exclusivity(unchecked) var nodeTime: [TimeSegment]
+    /// Every window of a node as a summary (empty when the node has a single window).
+    let windowSegs: [[TimeSegment]]
+    let hasMultiWindows: Bool
+    @exclusivity(unchecked) var savedWindows: [(Int32, TimeSegment)] = []
     let nodeLoad: [LoadSegment]
     /// Partner of a paired node (-1 when unpaired).
     let partner: [Int32]
@@ -61,6 +66,11 @@ final class Engine {
     let reloads: [[Int32]]
     @exclusivity(unchecked) var usedCount = 0
 
+    /// Large instances: insertion only tries routes near the job (see `bestInsertion`).
+    @exclusivity(unchecked) var granularRoutes = false
+    @exclusivity(unchecked) var routeStamp: [Int] = []
+    @exclusivity(unchecked) var stamp = 0
+
     /// Soft windows: cost per unit of time warp (0 = hard windows).
     @exclusivity(unchecked) var latenessWeight: Int64 = 0
 
@@ -110,6 +120,11 @@ final class Engine {
             // higher-priority job always costs more than dropping a lower one.
             pen[i] = node.unassignedPenalty > 0 ? node.unassignedPenalty : defaultPenalty * Cost(1 + min(max(node.priority, 0), 1000))
         }
+        windowSegs = p.nodes.enumerated().map { i, node in
+            node.alternativeWindows.isEmpty ? [] : ([Problem.TimeWindow(ready: node.ready, due: node.due)] + node.alternativeWindows)
+                .map { TimeSegment(node: i, ready: $0.ready, due: $0.due, service: node.service) }
+        }
+        hasMultiWindows = windowSegs.contains { !$0.isEmpty }
         nodeTime = nt; nodeLoad = nl; partner = part; isPairPickup = pp; penalty = pen
         hasPairs = part.contains { $0 >= 0 }
         deliveryOnlyNode = nl.map { $0.pickup == .zero && !$0.hasReload }
@@ -159,6 +174,7 @@ final class Engine {
         }
         touchedFlag = [Bool](repeating: false, count: vehicleCount)
         isUsed = [Bool](repeating: false, count: vehicleCount)
+        routeStamp = [Int](repeating: 0, count: vehicleCount)
         deliveryOnlyRoute = [Bool](repeating: true, count: vehicleCount)
         routeStartLoad = [Load](repeating: .zero, count: vehicleCount)
         deliveryTripsRoute = [Bool](repeating: false, count: vehicleCount)
@@ -208,7 +224,11 @@ final class Engine {
         }
         let total = cd[m - 1], warp = f[m - 1].timeWarp
         let whole = fl[m - 1]
-        deliveryOnlyRoute[v] = !whole.hasReload && whole.peak == whole.delivery
+        // Plain deliveries only: then, and only then, the peak is the start load wherever a
+        // delivery is inserted (a pickup anywhere breaks that even if the peak equals it now).
+        var plainOnly = !whole.hasReload
+        if plainOnly { for k in 1..<(m - 1) where !deliveryOnlyNode[Int(vis[k])] { plainOnly = false; break } }
+        deliveryOnlyRoute[v] = plainOnly
         routeStartLoad[v] = whole.delivery
         if whole.hasReload {
             var plain = true
@@ -264,7 +284,15 @@ final class Engine {
         return s
     }
 
-    func routesSnapshot() -> [[Int32]] { visits }
+    /// Routes plus the chosen window of every node (only kept when some job has several windows).
+    struct Snapshot { var routes: [[Int32]]; var windows: [TimeSegment] }
+
+    func routesSnapshot() -> Snapshot { Snapshot(routes: visits, windows: hasMultiWindows ? nodeTime : []) }
+
+    func load(_ s: Snapshot) {
+        if hasMultiWindows { nodeTime = s.windows }
+        load(s.routes)
+    }
 
     func load(_ routes: [[Int32]]) {
         visits = routes
@@ -317,6 +345,7 @@ final class Engine {
     }
 
     func commit() {
+        savedWindows.removeAll(keepingCapacity: true)
         for v in touched { touchedFlag[v] = false }
         touched.removeAll(keepingCapacity: true); saved.removeAll(keepingCapacity: true)
         recording = false
@@ -327,6 +356,7 @@ final class Engine {
         for v in touched {
             for c in visits[v].dropFirst().dropLast() { routeOf[Int(c)] = -1; posOf[Int(c)] = -1 }
         }
+        for (c, seg) in savedWindows.reversed() { nodeTime[Int(c)] = seg }
         for (k, v) in touched.enumerated() { visits[v] = saved[k]; refresh(v) }
         unassigned = savedUnassigned
         for u in unassigned {

@@ -30,8 +30,13 @@ public func solve(_ problem: Problem, options: SolveOptions) -> Solution {
 extension Engine {
     /// The SISR loop. Leaves the best solution found loaded in the engine; returns iterations run.
     func search(options: SolveOptions, scale: Double, startFraction: Double = 0, rng: inout SeededGenerator) -> Int {
-        if neighbourCache == nil { neighbourCache = buildNeighbours(limit: min(n, 100)) }
+        var activeJobs = 0
+        for i in 0..<n where active[i] { activeJobs += 1 }
+        let big = activeJobs > 600
+        if neighbourCache == nil { neighbourCache = buildNeighbours(limit: min(n, big ? 40 : 100)) }
         let neighbours = neighbourCache!
+        granularRoutes = big
+        defer { granularRoutes = false }
         var current = totalCost
         var best = current
         var bestRoutes = routesSnapshot()
@@ -58,9 +63,17 @@ extension Engine {
             it += 1
             begin()
             var removed = ruin(neighbours: neighbours, averageRemoved: cBar, maxString: lMax, rng: &rng)
-            removed.append(contentsOf: unassigned)
-            for u in unassigned { unassignedSet[Int(u)] = false }
-            unassigned.removeAll(keepingCapacity: true)
+            if big && unassigned.count > 30 {
+                // Retrying hundreds of hopeless jobs every iteration would dominate: try a sample.
+                for _ in 0..<30 {
+                    let u = unassigned[rng.below(unassigned.count)]
+                    clearUnassigned(u); removed.append(u)
+                }
+            } else {
+                removed.append(contentsOf: unassigned)
+                for u in unassigned { unassignedSet[Int(u)] = false }
+                unassigned.removeAll(keepingCapacity: true)
+            }
             sortForRecreate(&removed, rng: &rng)
             recreate(removed, blink: 0.01, rng: &rng)
             let cand = totalCost

@@ -21,7 +21,7 @@ public struct SolveOptions: Sendable {
     public var iterationsPerCycle: Int
     /// Annealing temperatures in the caller's distance unit: a candidate worse by Δ is accepted
     /// with probability exp(-Δ/T), T cooling geometrically from `initialTemperature` to `finalTemperature`.
-    public var initialTemperature: Double = 100
+    public var initialTemperature: Double = 30
     public var finalTemperature: Double = 1
     /// Soft time windows: cost per internal time unit of lateness (time warp); 0 keeps windows hard.
     public var latenessWeight: Cost = 0

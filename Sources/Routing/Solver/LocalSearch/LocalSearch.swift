@@ -1,6 +1,6 @@
 /// Granular local search (Toth & Vigo): for each job u, only moves that make u adjacent to one
 /// of its `granularity` nearest jobs are tried. First improvement; repeats until no operator
-/// improves. Inter-route relocate, or-opt (strings of 2–3), swap and 2-opt*; intra-route work
+/// improves. Inter-route relocate, or-opt (strings of 2–3), swap, SWAP* and 2-opt*; intra-route work
 /// is left to ruin-and-recreate.
 extension Engine {
     @discardableResult
@@ -37,6 +37,7 @@ extension Engine {
             if let dl = evaluateRelocate(u, length: len, to: rw, after: pw), dl < 0 { applyRelocate(u, length: len, to: rw, after: pw); return true }
         }
         if let dl = evaluateSwap(u, w), dl < 0 { applySwap(u, w); return true }
+        if let mv = evaluateSwapStar(u, w), mv.delta < 0 { applySwapStar(u, w, mv); return true }
         // u → w (tails exchanged after u and before w), and w → u.
         if let dl = evaluateTwoOptStar(ru, after: pu, rw, after: pw - 1), dl < 0 { applyTwoOptStar(ru, after: pu, rw, after: pw - 1); return true }
         if let dl = evaluateTwoOptStar(ru, after: pu - 1, rw, after: pw), dl < 0 { applyTwoOptStar(ru, after: pu - 1, rw, after: pw); return true }
