@@ -9,9 +9,10 @@ public struct Place: Sendable, Hashable, Codable {
     public var regionID: String?
 }
 
-/// The geometry of `Regions/<city>.json` (format: Docs/REGIONS.md, version 1) as Geo types, for
-/// pure code (the simulator, Fleet validation) that cannot import `Cluster`, whose `CityMap` is
-/// the full loader of the same file. Reads only what geometry needs; unknown fields are ignored.
+/// The geometry of `Regions/<city>.json` (format: Docs/REGIONS.md, version 1) as Geo types
+/// (validated `Polygon`s, a `RegionMap`, stores checked inside their regions). `CityMap`, beside it,
+/// is the full loader of the same file (districts, ids, every field). Two decoders of one format is
+/// debt: the next change to the file format should make this a view built from a `CityMap`.
 public struct CityRegionsFile: Sendable {
     public let cityID: String
     public let regions: RegionMap

@@ -1,6 +1,7 @@
 import Base
 import Cluster
 import Foundation
+import Geo
 import Storage
 
 // `daybreak bench failover`: start node processes (this binary), kill -9 one, and measure the time
@@ -108,7 +109,7 @@ struct FailoverBench {
         var nodes: [String: Process] = [:]
         var client: ClusterClient?
         do {
-            let regions = try CityMap.load(from: try Data(contentsOf: URL(fileURLWithPath: options.regionsFile))).regionIDs.map(\.rawValue)
+            let regions = try CityMap.load(from: try Data(contentsOf: URL(fileURLWithPath: options.regionsFile))).regionIDs
             for i in 1 ... options.nodes { nodes["n\(i)"] = try start("n\(i)") }
             let c = try await ClusterClient(database: base.withSearchPath(schema), attemptTimeout: .milliseconds(250), logger: logger)
             client = c
@@ -170,7 +171,7 @@ struct FailoverBench {
     private func currentOwners(_ c: ClusterClient) async throws -> [String: String] {
         try await c.placement.refresh()
         var out: [String: String] = [:]
-        for r in try CityMap.load(from: try Data(contentsOf: URL(fileURLWithPath: options.regionsFile))).regionIDs.map(\.rawValue) {
+        for r in try CityMap.load(from: try Data(contentsOf: URL(fileURLWithPath: options.regionsFile))).regionIDs {
             if let l = c.placement.lease(ofRegion: r) { out[r] = l.address.id }
         }
         return out

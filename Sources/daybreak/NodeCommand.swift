@@ -1,6 +1,7 @@
 import Base
 import Cluster
 import Foundation
+import Geo
 import Storage
 
 // `daybreak node …`: one cluster node process. SIGTERM/SIGINT cancel the run group, which makes
@@ -37,7 +38,7 @@ let nodeCommand = Command(
         printErr("daybreak node: cannot read regions from \(file): \(error)")
         return ExitStatus.noInput
     }
-    var cfg = NodeConfiguration(id: NodeID(id), listen: listen, regions: map.regionIDs,
+    var cfg = NodeConfiguration(id: NodeID(id), listen: listen, regions: map.regionIDs.map { RegionKey($0) },
                                 database: PostgresConfiguration(args.string("database", default: ""), applicationName: "daybreak-node-\(id)"),
                                 schema: schema, heartbeatInterval: .milliseconds(heartbeat), ttl: .milliseconds(ttl))
     cfg.advertise = args.string("advertise")

@@ -4,7 +4,7 @@ import Geo
 @testable import Fleet
 
 /// The parts of `Regions/seoul.json` (format: Docs/REGIONS.md, loaded for real by
-/// `Cluster.CityMap`) that Geo and the operations file must agree with.
+/// `Geo.CityMap`) that Geo and the operations file must agree with.
 struct CityFileSubset: Decodable {
     struct Site: Decodable { var id: String; var location: Coordinate }
     struct District: Decodable { var id: String; var centroid: Coordinate }

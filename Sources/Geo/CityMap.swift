@@ -40,7 +40,7 @@ public struct CityMap: Hashable, Sendable, Codable {
     public static let supportedVersions = 1...1
 
     /// The region ids, sorted: the input to `RegionPlanner`.
-    public var regionIDs: [RegionKey] { regions.map(\.id).sorted() }
+    public var regionIDs: [String] { regions.map(\.id).sorted() }
 
     /// The region whose polygon contains `p`, if any (first in file order on overlapping borders).
     public func region(containing p: Point) -> Region? { regions.first { $0.contains(p) } }
@@ -69,7 +69,7 @@ public struct CityMap: Hashable, Sendable, Codable {
             throw .unsupportedVersion(version, supported: Self.supportedVersions)
         }
         guard !regions.isEmpty else { throw .noRegions }
-        var regionIDs = Set<RegionKey>(), districtIDs = Set<String>(), storeIDs = Set<String>(), hubIDs = Set<String>()
+        var regionIDs = Set<String>(), districtIDs = Set<String>(), storeIDs = Set<String>(), hubIDs = Set<String>()
 
         func checkID(_ id: String, kind: String, item: String, in seen: inout Set<String>) throws(RegionFileError) {
             guard !id.isEmpty else { throw .emptyID(item: item) }
@@ -85,7 +85,7 @@ public struct CityMap: Hashable, Sendable, Codable {
         }
         for r in regions.indices {
             let region = regions[r]
-            let name = region.id.rawValue
+            let name = region.id
             guard !name.isEmpty else { throw .emptyID(item: "regions[\(r)]") }
             guard regionIDs.insert(region.id).inserted else { throw .duplicateID(kind: "region", id: name) }
             for (i, p) in region.polygon.enumerated() { try checkPoint(p, "region \"\(name)\" polygon point \(i)") }
@@ -163,9 +163,9 @@ extension CityMap {
         public var location: Point
     }
 
-    /// One dispatch region: the unit of ownership (`RegionKey`) a node leases.
+    /// One dispatch region: the unit of ownership a node leases.
     public struct Region: Hashable, Sendable, Codable {
-        public var id: RegionKey
+        public var id: String
         public var name: String
         public var nameKo: String?
         /// The boundary as an open ring (the loader drops a closing point equal to the first).

@@ -1,9 +1,9 @@
 import Foundation
 import Testing
-@testable import Cluster
+@testable import Geo
 
 @Suite struct CityMapTests {
-    /// The shipped file, read from the repository (ClusterTests has no bundled resources).
+    /// The shipped file, read from the repository (GeoTests has no bundled resources).
     static let seoulText: String = {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         return try! String(contentsOf: root.appendingPathComponent("Regions/seoul.json"), encoding: .utf8)
@@ -127,7 +127,7 @@ import Testing
         let sites = Set(map.hubs.map(\.id) + map.regions.flatMap { $0.stores.map(\.id) })
         for region in ops["regions"] as! [[String: Any]] {
             let id = region["id"] as! String
-            #expect(map.regionIDs.contains(RegionKey(id)), "operations region \(id)")
+            #expect(map.regionIDs.contains(id), "operations region \(id)")
             for fleet in region["fleets"] as! [[String: Any]] {
                 #expect(sites.contains(fleet["site"] as! String), "operations site \(fleet["site"]!) in \(id)")
             }
