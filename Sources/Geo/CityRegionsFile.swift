@@ -9,54 +9,76 @@ public struct Place: Sendable, Hashable, Codable {
     public var regionID: String?
 }
 
-/// The geometry of `Regions/<city>.json` (format: Docs/REGIONS.md, version 1) as Geo types
-/// (validated `Polygon`s, a `RegionMap`, stores checked inside their regions). `CityMap`, beside it,
-/// is the full loader of the same file (districts, ids, every field). Two decoders of one format is
-/// debt: the next change to the file format should make this a view built from a `CityMap`.
+/// The geometry of `Regions/<city>.json` (format: Docs/REGIONS.md) as Geo types: validated
+/// `Polygon`s in a `RegionMap`, hubs, and stores checked inside their regions. Built from a
+/// `CityMap` (the one decoder and validator of the format), so both views accept the same files.
 public struct CityRegionsFile: Sendable {
     public let cityID: String
     public let regions: RegionMap
     public let hubs: [Place]
     public let stores: [Place]
+    /// The whole file (districts, names), as loaded.
+    public let map: CityMap
 
-    private struct File: Decodable {
-        struct City: Decodable { var id: String }
-        struct Site: Decodable { var id: String; var name: String; var location: Coordinate }
-        struct RegionEntry: Decodable { var id: String; var name: String; var polygon: [Coordinate]; var stores: [Site]? }
-        var version: Int
-        var city: City
-        var hubs: [Site]?
-        var regions: [RegionEntry]
+    /// Decodes and validates through `CityMap`, then builds each polygon through `Polygon` (so
+    /// self-intersections are caught too) and checks every store inside its own region.
+    /// Errors name the item.
+    public static func load(_ data: Data) throws(CityRegionsFileError) -> CityRegionsFile {
+        let city: CityMap
+        do { city = try CityMap.load(from: data) } catch {
+            throw CityRegionsFileError(item: item(of: error), message: message(of: error))
+        }
+        return try CityRegionsFile(city)
     }
 
-    /// Decodes and validates (each polygon through `Polygon`, so self-intersections are caught
-    /// too; every store inside its own region). Errors name the item.
-    public static func load(_ data: Data) throws(CityRegionsFileError) -> CityRegionsFile {
-        let f: File
-        do { f = try JSONDecoder().decode(File.self, from: data) }
-        catch { throw CityRegionsFileError(item: "(file)", message: "\(error)") }
-        guard f.version == 1 else { throw CityRegionsFileError(item: "version", message: "\(f.version) is not supported (expected 1)") }
+    /// The geometry of an already loaded `CityMap`.
+    public init(_ city: CityMap) throws(CityRegionsFileError) {
+        func coordinate(_ p: CityMap.Point) -> Coordinate { Coordinate(lat: p.lat, lon: p.lon) }
         var regions: [Region] = []
-        for (i, r) in f.regions.enumerated() {
-            do { regions.append(Region(id: r.id, name: r.name, polygons: [try Polygon(id: r.id, outer: r.polygon)])) }
+        for (i, r) in city.regions.enumerated() {
+            do { regions.append(Region(id: r.id, name: r.name, polygons: [try Polygon(id: r.id, outer: r.polygon.map(coordinate))])) }
             catch { throw CityRegionsFileError(item: "regions[\(i)] (\(r.id)).polygon", message: error.description) }
         }
         let map: RegionMap
         do { map = try RegionMap(regions) } catch { throw CityRegionsFileError(item: "regions", message: error.description) }
         var stores: [Place] = []
-        for r in f.regions {
-            for s in r.stores ?? [] {
-                guard s.location.isValid, map.region(id: r.id)!.contains(s.location) else {
-                    throw CityRegionsFileError(item: "store \(s.id)", message: "location (\(s.location.lat), \(s.location.lon)) is not inside region \(r.id)")
+        for r in city.regions {
+            for s in r.stores {
+                let location = coordinate(s.location)
+                guard map.region(id: r.id)!.contains(location) else {
+                    throw CityRegionsFileError(item: "store \(s.id)", message: "location (\(location.lat), \(location.lon)) is not inside region \(r.id)")
                 }
-                stores.append(Place(id: s.id, name: s.name, location: s.location, regionID: r.id))
+                stores.append(Place(id: s.id, name: s.name, location: location, regionID: r.id))
             }
         }
-        let hubs = (f.hubs ?? []).map { Place(id: $0.id, name: $0.name, location: $0.location, regionID: nil) }
-        for h in hubs where !h.location.isValid {
-            throw CityRegionsFileError(item: "hub \(h.id)", message: "location is not a finite WGS84 coordinate")
+        self.cityID = city.city.id
+        self.regions = map
+        self.hubs = city.hubs.map { Place(id: $0.id, name: $0.name, location: coordinate($0.location), regionID: nil) }
+        self.stores = stores
+        self.map = city
+    }
+
+    /// What was wrong, without the item (which `CityRegionsFileError` prints before it).
+    static func message(of error: RegionFileError) -> String {
+        switch error {
+        case let .malformed(_, reason): reason
+        case let .unsupportedVersion(v, supported): "\(v) is not supported (supported \(supported.lowerBound)...\(supported.upperBound))"
+        case .noRegions: "the file defines no regions"
+        default: error.description
         }
-        return CityRegionsFile(cityID: f.city.id, regions: map, hubs: hubs, stores: stores)
+    }
+
+    static func item(of error: RegionFileError) -> String {
+        switch error {
+        case let .malformed(path, _): path.isEmpty ? "(file)" : path
+        case .unsupportedVersion: "version"
+        case let .emptyID(item): item
+        case let .duplicateID(kind, id): "\(kind) \(id)"
+        case let .polygonTooSmall(region, _): "regions (\(region)).polygon"
+        case let .coordinateOutOfRange(item, _, _): item
+        case let .noDistricts(region): "regions (\(region)).districts"
+        case .noRegions: "regions"
+        }
     }
 }
 

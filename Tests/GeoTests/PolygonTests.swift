@@ -113,13 +113,13 @@ import Foundation
 
 @Suite struct CityRegionsFileTests {
     let sample = """
-    {"version": 1, "city": {"id": "x", "name": "X"},
+    {"version": 1, "city": {"id": "x", "name": "X", "timeZone": "Asia/Seoul"},
      "hubs": [{"id": "hub", "name": "Hub", "kind": "dawn", "location": {"lat": 37.0, "lon": 126.0}}],
      "regions": [
        {"id": "a", "name": "A", "polygon": [{"lat": 37.5, "lon": 126.9}, {"lat": 37.6, "lon": 126.9}, {"lat": 37.6, "lon": 127.0}, {"lat": 37.5, "lon": 127.0}],
-        "districts": [], "stores": [{"id": "s1", "name": "S1", "location": {"lat": 37.55, "lon": 126.95}}]},
+        "districts": [{"id": "d1", "name": "D1", "centroid": {"lat": 37.56, "lon": 126.94}}], "stores": [{"id": "s1", "name": "S1", "location": {"lat": 37.55, "lon": 126.95}}]},
        {"id": "b", "name": "B", "polygon": [{"lat": 37.5, "lon": 127.0}, {"lat": 37.6, "lon": 127.0}, {"lat": 37.6, "lon": 127.1}, {"lat": 37.5, "lon": 127.1}, {"lat": 37.5, "lon": 127.0}],
-        "stores": []}]}
+        "districts": [{"id": "d2", "name": "D2", "centroid": {"lat": 37.55, "lon": 127.05}}], "stores": []}]}
     """
 
     @Test func loadsRegionsStoresAndHubs() throws {
@@ -138,5 +138,7 @@ import Foundation
         #expect(err(sample.replacingOccurrences(of: "{\"lat\": 37.6, \"lon\": 127.0}, {\"lat\": 37.5, \"lon\": 127.0}]", with: "{\"lat\": 37.5, \"lon\": 127.0}, {\"lat\": 37.6, \"lon\": 127.0}]"))?.item == "regions[0] (a).polygon")
         #expect(err(sample.replacingOccurrences(of: "\"version\": 1", with: "\"version\": 3"))?.item == "version")
         #expect(err("[]")?.item == "(file)")
+        // Structural errors come from CityMap, the format's one validator, with the item named.
+        #expect(err(sample.replacingOccurrences(of: "\"id\": \"d2\"", with: "\"id\": \"d1\""))?.item == "district d1")
     }
 }
