@@ -107,10 +107,15 @@ public final class NodeService: Sendable {
             try await register(control, endpoint: endpoint)
             logger.info("node up", ["endpoint": endpoint, "regions": cfg.regions.count])
             try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask { await system.run() }
-                for service in self.extensions.services {
-                    let logger = self.logger
-                    group.addTask { await service(system, pool, logger) }
+                let services = self.extensions.services, logger = self.logger
+                group.addTask {
+                    // The extension services live exactly as long as the system runs: cancelled when
+                    // `run()` returns (shutdown), so the node's leave never waits for them.
+                    await withTaskGroup(of: Bool.self) { inner in
+                        inner.addTask { await system.run(); return true }
+                        for service in services { inner.addTask { await service(system, pool, logger); return false } }
+                        while let systemEnded = await inner.next() { if systemEnded { inner.cancelAll() } }
+                    }
                 }
                 defer { group.cancelAll() }
                 try await self.controlLoop(control)
