@@ -93,3 +93,38 @@ import Testing
         }
     }
 }
+
+extension DomainActivationTests {
+    /// The outbox drained on the owner reaches a subscriber on another node through the cluster
+    /// event stream; a failed drain in between loses nothing and duplicates nothing.
+    @Test func outboxNotificationsReachSubscribersOnTheEventStream() async throws {
+        try await DomainTestDatabase.withJournal { journal, _, pool in
+            try await Self.withTwoNodes(journal) { a, b in
+                let stream = try await a.subscribe(topic: OrderModel.notificationTopic(region: "gangnam"), as: OutboxEnvelope.self)
+                try await b.waitForSubscribers(1, topic: OrderModel.notificationTopic(region: "gangnam"), timeout: .seconds(5))
+                let order = try OrderActor.resolve(id: OrderActor.identity("o-50", region: "gangnam"), using: a)
+                let t = Fixtures.seoul(21)
+                let path: [OrderActorCommand] = [.create(try Fixtures.order("o-50")), .accept, .allocate("hub-1"), .startPicking, .pack,
+                                                 .assign(.rider("R-1")), .dispatch, .arrive]
+                for (i, c) in path.enumerated() { _ = try await order.send(c, at: t + Int64(i), idempotencyKey: "p\(i)") }
+
+                struct Down: Error {}
+                let publisher = OutboxPublisher(pool: pool)
+                await #expect(throws: Down.self) { try await publisher.drainOnce { _, _ in throw Down() } }
+                #expect(try await publisher.drainOnce { topic, env in try b.publish(topic: topic, event: env) } == 2)
+                #expect(try await publisher.drainOnce { topic, env in try b.publish(topic: topic, event: env) } == 0)
+
+                let got = try await withDeadline(.seconds(10), "two notifications on the stream") {
+                    var seen: [OutboxEnvelope] = []
+                    for try await env in stream {
+                        seen.append(env)
+                        if seen.count == 2 { break }
+                    }
+                    return seen
+                }
+                let kinds = got.map(\.kind), ids = got.map(\.id)
+                #expect(kinds == ["assigned", "approaching"] && Set(ids).count == 2)
+            }
+        }
+    }
+}
