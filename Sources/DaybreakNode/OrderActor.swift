@@ -29,6 +29,10 @@ public distributed actor OrderActor {
     /// reason across the wire); journal and database failures throw `NodeCallFailure` with their
     /// retriable wire codes. Retry with the same `idempotencyKey`: applied at most once.
     public distributed func handle(_ command: OrderCommandEnvelope, idempotencyKey: String) async throws -> OrderReply {
+        if case .create(let o) = command.command, o.id.rawValue != id.key {
+            return .rejected(OrderRejection(order: id.key, state: nil, command: "create",
+                                            problem: .invalidOrder("the order's id is \(o.id), the actor's key \(id.key)")))
+        }
         do {
             return .accepted(try await entity.handle(command, idempotencyKey: "o:" + idempotencyKey))
         } catch let r as OrderRejection {

@@ -50,6 +50,9 @@ import Testing
             try await Self.withTwoNodes(journal) { a, b in
                 let order = try OrderActor.resolve(id: OrderActor.identity("o-40", region: "gangnam"), using: a)
                 let t = Fixtures.seoul(21)
+                await #expect(throws: OrderRejection.self) {
+                    try await order.send(.create(try Fixtures.order("o-41")), at: t, idempotencyKey: "create-other")
+                }
                 let created = try await order.send(.create(try Fixtures.order("o-40")), at: t, idempotencyKey: "create")
                 #expect(created.seq == 1 && created.state.order?.state == .created)
                 #expect(b.activeActorCount == 1 && a.activeActorCount == 0)
