@@ -1,5 +1,6 @@
 import Base
 import Cluster
+import DaybreakNode
 import Foundation
 import Geo
 import Storage
@@ -47,7 +48,7 @@ let nodeCommand = Command(
     do throws(NodeConfigurationError) { try cfg.validate() } catch { throw UsageError(error.description) }
 
     let logger = Logger(label: "daybreak", level: level)
-    let service = NodeService(cfg, logger: logger)
+    let service = NodeService(cfg, logger: logger, extensions: DomainNode.extensions())
     do {
         try await runUntilSignalled { try await service.run() }
         return ExitStatus.ok

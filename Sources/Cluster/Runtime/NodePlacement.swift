@@ -56,7 +56,8 @@ struct JournalActivator: ActorActivator {
     let journal: Journal
 
     func activate(_ id: ActorIdentity, in system: ClusterActorSystem) async throws -> any DistributedActor {
-        guard id.kind == CounterState.kind else {
+        let hosted = service.extensions.kinds.first { $0.kind == id.kind }
+        guard id.kind == CounterState.kind || hosted != nil else {
             throw ClusterCallError(.unknownActor, "no journaled actor kind '\(id.kind)' on \(service.configuration.id)")
         }
         let region = RegionKey(id.region)
@@ -64,12 +65,16 @@ struct JournalActivator: ActorActivator {
         guard let token = service.state.withLock({ s in chaos ? s.lastToken[region] : s.writeToken(for: region) }) else {
             throw ClusterCallError(.notOwner, "\(service.configuration.id) no longer serves \(region)")
         }
-        let entity = JournaledEntity<CounterState>(
-            identity: id, token: token, journal: journal,
-            mayWrite: { [weak service] in
-                chaos || (service?.state.withLock { $0.writeToken(for: region) == token } ?? false)
-            },
-            onFenced: { [weak service] in await service?.fenced(region, token: token) })
+        let mayWrite: @Sendable () -> Bool = { [weak service] in
+            chaos || (service?.state.withLock { $0.writeToken(for: region) == token } ?? false)
+        }
+        let onFenced: @Sendable () async -> Void = { [weak service] in await service?.fenced(region, token: token) }
+        if let hosted {
+            let made = try hosted.activate(ActivationGrant(identity: id, token: token, journal: journal, mayWrite: mayWrite, onFenced: onFenced), system)
+            service.state.withLock { $0.activations[id] = made.activation }
+            return made.actor
+        }
+        let entity = JournaledEntity<CounterState>(identity: id, token: token, journal: journal, mayWrite: mayWrite, onFenced: onFenced)
         service.state.withLock { $0.activations[id] = entity }
         return system.withIdentity(id) { CounterActor(actorSystem: system, entity: entity) }
     }

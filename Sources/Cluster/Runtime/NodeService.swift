@@ -16,9 +16,12 @@ public final class NodeService: Sendable {
     public let configuration: NodeConfiguration
     let logger: Logger
     let state: Mutex<NodeState>
+    /// Actor kinds, migrations and services added by the layer above (none by default).
+    public let extensions: NodeExtensions
 
-    public init(_ configuration: NodeConfiguration, logger: Logger) {
+    public init(_ configuration: NodeConfiguration, logger: Logger, extensions: NodeExtensions = NodeExtensions()) {
         self.configuration = configuration
+        self.extensions = extensions
         self.logger = logger.with("node", configuration.id)
         self.state = Mutex(NodeState(coordinator: NodeCoordinator(
             selfID: configuration.id, regions: configuration.regions,
@@ -91,7 +94,8 @@ public final class NodeService: Sendable {
         }
         do {
             try await CounterActor.registerTargets(on: system)
-            let migrations = ClusterSchema.migrations.map { Migration(Int64($0.version), $0.name, sql: $0.sql) }
+            for k in extensions.kinds { try await k.registerTargets(system) }
+            let migrations = ClusterSchema.migrations.map { Migration(Int64($0.version), $0.name, sql: $0.sql) } + extensions.migrations
             let logger = self.logger
             // Bounded: another node's migration holds the advisory lock for at most this long.
             try await withDeadline(.seconds(30), "migrate and seed regions") {
@@ -103,7 +107,16 @@ public final class NodeService: Sendable {
             try await register(control, endpoint: endpoint)
             logger.info("node up", ["endpoint": endpoint, "regions": cfg.regions.count])
             try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask { await system.run() }
+                let services = self.extensions.services, logger = self.logger
+                group.addTask {
+                    // The extension services live exactly as long as the system runs: cancelled when
+                    // `run()` returns (shutdown), so the node's leave never waits for them.
+                    await withTaskGroup(of: Bool.self) { inner in
+                        inner.addTask { await system.run(); return true }
+                        for service in services { inner.addTask { await service(system, pool, logger); return false } }
+                        while let systemEnded = await inner.next() { if systemEnded { inner.cancelAll() } }
+                    }
+                }
                 defer { group.cancelAll() }
                 try await self.controlLoop(control)
                 // Every region is handed over by now; answer whatever is still in flight (notOwner,

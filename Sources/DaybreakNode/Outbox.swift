@@ -1,0 +1,156 @@
+import Cluster
+import Storage
+
+/// A message to publish once its event is durable: written to `outbox` in the event's transaction.
+/// `dedupKey` makes (order, kind, dedupKey) unique: a second row for the same notification is
+/// dropped by the database (`ON CONFLICT DO NOTHING`), whichever actor activation writes it.
+public struct OutboxRow: Sendable, Hashable, Codable {
+    /// Topic to publish on (e.g. `notify.gangnam`).
+    public var topic: String
+    public var order: String
+    public var kind: String
+    public var dedupKey: String
+    /// The `BinaryEncoder` bytes of the message.
+    public var payload: [UInt8]
+    public init(topic: String, order: String, kind: String, dedupKey: String, payload: [UInt8]) {
+        self.topic = topic; self.order = order; self.kind = kind; self.dedupKey = dedupKey; self.payload = payload
+    }
+}
+
+/// What the publisher puts on the event stream: the outbox id (consumers dedupe on it: delivery to
+/// the bus is at-least-once, see `OutboxPublisher`) and the message bytes.
+public struct OutboxEnvelope: Sendable, Hashable, Codable {
+    public var id: Int64
+    public var order: String
+    public var kind: String
+    public var payload: [UInt8]
+}
+
+/// SQL of the domain layer; versions from 200 so they never collide with `ClusterSchema`.
+public enum DomainSchema {
+    public static let migrations: [(version: Int, name: String, sql: String)] = [
+        (200, "outbox", """
+            CREATE TABLE outbox (
+                id bigserial PRIMARY KEY,
+                region text NOT NULL,
+                topic text NOT NULL,
+                order_id text NOT NULL,
+                kind text NOT NULL,
+                dedup_key text NOT NULL,
+                payload bytea NOT NULL,
+                event_seq bigint NOT NULL,
+                created_at timestamptz NOT NULL DEFAULT now(),
+                sent_at timestamptz,
+                UNIQUE (order_id, kind, dedup_key)
+            );
+            CREATE INDEX outbox_unsent ON outbox (id) WHERE sent_at IS NULL;
+            """),
+    ]
+
+    /// Cluster migrations followed by these: what a node hosting domain actors runs.
+    public static var allMigrations: [Migration] {
+        (ClusterSchema.migrations + migrations).map { Migration(Int64($0.version), $0.name, sql: $0.sql) }
+    }
+
+    /// $1 region, $2 topic, $3 order, $4 kind, $5 dedup key, $6 payload, $7 event seq.
+    static let insertOutbox = """
+        INSERT INTO outbox (region, topic, order_id, kind, dedup_key, payload, event_seq)
+        VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (order_id, kind, dedup_key) DO NOTHING
+        """
+
+    /// The oldest unsent rows, locked for this drain (another publisher skips them). $1 limit.
+    static let claimUnsent = """
+        SELECT id, topic, order_id, kind, payload FROM outbox WHERE sent_at IS NULL
+        ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED
+        """
+
+    static let markSent = "UPDATE outbox SET sent_at = now() WHERE id = $1 AND sent_at IS NULL"
+}
+
+extension Journal {
+    /// The fenced, idempotent append of `Journal.append` plus `rows` into `outbox`, in one
+    /// transaction: the rows are inserted only when the event itself was appended (not for a
+    /// duplicate, never when fenced), and a failure of either rolls back both.
+    public func append(_ actor: ActorIdentity, seq: Int64, type: String, payload: [UInt8], idempotencyKey: String?,
+                       token: FencingToken, alsoInsert rows: [OutboxRow]) async throws -> Appended {
+        if rows.isEmpty {
+            return try await append(actor, seq: seq, type: type, payload: payload, idempotencyKey: idempotencyKey, token: token)
+        }
+        let pool = self.pool, node = self.node
+        let outcome = try await withDeadline(timeout, "append \(actor) #\(seq) with outbox") {
+            try await pool.withTransaction(purpose: "append event with outbox") { tx -> ClusterSchema.AppendOutcome in
+                let r = try await tx.query(ClusterSchema.appendEvent,
+                                           [actor.region, actor.kind, actor.key, seq, type, payload, idempotencyKey,
+                                            Int64(token.value), node.rawValue], purpose: "append event")[0]
+                let outcome = ClusterSchema.appendOutcome(leaseOK: try r.decode(0, as: Bool.self),
+                                                          appendedSeq: try r.decode(1, as: Int64?.self),
+                                                          duplicateSeq: try r.decode(2, as: Int64?.self))
+                if case .appended(let s) = outcome {
+                    for row in rows {
+                        try await tx.execute(DomainSchema.insertOutbox,
+                                             [actor.region, row.topic, row.order, row.kind, row.dedupKey, row.payload, s],
+                                             purpose: "insert outbox row")
+                    }
+                }
+                return outcome
+            }
+        }
+        switch outcome {
+        case .appended(let s): return .appended(seq: s)
+        case .duplicate(let s): return .duplicate(seq: s)
+        case .fenced: throw JournalError(.fenced, actor, "token \(token) of node \(node) is not the current lease of \(actor.region)")
+        case .sequenceConflict: throw JournalError(.sequenceConflict, actor, "seq \(seq) is taken")
+        }
+    }
+}
+
+/// Drains the outbox onto the cluster event stream. One drain: in a transaction, lock the oldest
+/// unsent rows (`FOR UPDATE SKIP LOCKED`, so two publishers never take the same row), publish each,
+/// mark it sent, commit. A failure anywhere before the commit leaves every row of the batch unsent
+/// (rolled back) for the next drain. Delivery to the bus is therefore at-least-once (a publish that
+/// went out before a failed commit goes out again); each row is *marked* sent exactly once, and
+/// consumers dedupe on `OutboxEnvelope.id`.
+public struct OutboxPublisher: Sendable {
+    public let pool: PostgresPool
+    public let batch: Int64
+    public let timeout: Duration
+    public init(pool: PostgresPool, batch: Int64 = 100, timeout: Duration = .seconds(2)) {
+        self.pool = pool; self.batch = batch; self.timeout = timeout
+    }
+
+    /// One drain; `publish` is e.g. `{ try system.publish(topic: $0, event: $1) }`. Returns how many
+    /// rows were published and marked sent.
+    @discardableResult
+    public func drainOnce(_ publish: @escaping @Sendable (_ topic: String, _ envelope: OutboxEnvelope) throws -> Void) async throws -> Int {
+        let pool = self.pool, batch = self.batch
+        return try await withDeadline(timeout, "drain outbox") {
+            try await pool.withTransaction(purpose: "drain outbox") { tx in
+                let rows = try await tx.query(DomainSchema.claimUnsent, [batch], purpose: "claim outbox rows")
+                var n = 0
+                for r in rows {
+                    let env = OutboxEnvelope(id: try r.decode(0, as: Int64.self), order: try r.decode(2, as: String.self),
+                                             kind: try r.decode(3, as: String.self), payload: try r.decode(4, as: [UInt8].self))
+                    try publish(try r.decode(1, as: String.self), env)
+                    try await tx.execute(DomainSchema.markSent, [env.id], purpose: "mark outbox row sent")
+                    n += 1
+                }
+                return n
+            }
+        }
+    }
+
+    /// Drains every `interval` until the task is cancelled (run it in a task group its owner awaits).
+    /// A failed drain is retried at the next tick.
+    public func run(every interval: Duration, _ publish: @escaping @Sendable (String, OutboxEnvelope) throws -> Void,
+                    onError: @Sendable (any Error) -> Void = { _ in }) async {
+        while !Task.isCancelled {
+            do {
+                while try await drainOnce(publish) == batch {}
+            } catch {
+                if Task.isCancelled { return }
+                onError(error)
+            }
+            try? await Task.sleep(for: interval)
+        }
+    }
+}

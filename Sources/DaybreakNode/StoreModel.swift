@@ -1,0 +1,214 @@
+import Cluster
+import Fleet
+import Geo
+
+/// A command to a store actor (`store/<site id>@<region>`).
+public enum StoreCommand: Sendable, Hashable, Codable {
+    /// Opens the store with its stock and counter settings (once).
+    case open(site: SiteID, onHand: [SKU: Int], holdSeconds: Int64, codeDigits: Int, maxAttempts: Int)
+    /// Told of an order: reserve its lines (all or nothing).
+    case reserve(OrderID, lines: [OrderLine])
+    /// The reserved goods are picked: they leave stock.
+    case pick(OrderID)
+    /// A picked BOPIS order goes on the counter shelf with a pickup code (generated here).
+    case markReady(OrderID, at: Instant)
+    /// The customer shows `code`. A wrong code costs an attempt (journaled) and is rejected.
+    case handOver(OrderID, code: String, at: Instant)
+    /// Holds past their time at `at` become no-shows and their goods go back to stock.
+    case expireHolds(at: Instant)
+}
+
+/// Why a store actor refused a command (nothing journaled, except a wrong pickup code: the
+/// attempt it cost is journaled, and the reply is still this rejection).
+public struct StoreRejection: Error, Sendable, Hashable, Codable, CustomStringConvertible {
+    public enum Problem: Sendable, Hashable, Codable {
+        case notOpen
+        case alreadyOpen
+        case invalid(String)
+        /// Fleet's `InventoryError` (insufficient stock, no reservation, …), described.
+        case inventory(String)
+        case unknownOrder
+        case alreadyKnown
+        /// `markReady` before `pick`.
+        case notPicked
+        case wrongCode(attemptsLeft: Int)
+        /// Too many wrong codes: staff must verify the customer another way.
+        case locked
+        case expired(holdUntil: Instant)
+        case notReadyYet(readyAt: Instant)
+        /// `expireHolds` with no hold due.
+        case nothingDue
+    }
+    public var store: String
+    public var order: String?
+    public var problem: Problem
+    public init(store: String, order: String?, problem: Problem) { self.store = store; self.order = order; self.problem = problem }
+    public var description: String { "store \(store)\(order.map { " order \($0)" } ?? ""): \(problem)" }
+}
+
+/// One journal event of a store actor; stored type strings are `store.*` (see `eventType`).
+public enum StoreEvent: Sendable, Hashable, Codable {
+    case opened(site: SiteID, onHand: [SKU: Int], holdSeconds: Int64, codeDigits: Int, maxAttempts: Int)
+    case reserved(OrderID, lines: [OrderLine])
+    case picked(OrderID)
+    case readyForPickup(OrderID, code: String, readyAt: Instant, holdUntil: Instant)
+    case handedOver(OrderID, at: Instant)
+    case codeRejected(OrderID, code: String, at: Instant)
+    case noShows([OrderID], at: Instant)
+}
+
+/// The state of a store: Fleet's `Inventory` (reservations) and `PickupCounter` (BOPIS), plus
+/// the orders it was told of. `decide` runs Fleet's operations on copies; `apply` runs them for real.
+public struct StoreModel: DomainState, Hashable {
+    public static let kind = "store"
+    public typealias Command = StoreCommand
+    public typealias Event = StoreEvent
+
+    public enum OrderStage: String, Sendable, Hashable, Codable { case reserved, picked, ready, pickedUp, noShow }
+    public struct StoreOrder: Sendable, Hashable, Codable {
+        public var lines: [OrderLine]
+        public var stage: OrderStage
+    }
+
+    public var inventory: Inventory?
+    public var counter: PickupCounter?
+    public var holdSeconds: Int64 = 0
+    public var orders: [OrderID: StoreOrder] = [:]
+    /// Events applied (= the journal seq): seeds the pickup-code generator.
+    public var applied: Int64 = 0
+    /// The orders the latest `noShows` event returned to stock.
+    public var lastNoShows: [OrderID] = []
+
+    public init() {}
+
+    public func decide(_ command: StoreCommand) throws -> StoreEvent {
+        let site = inventory?.site.rawValue ?? "?"
+        func reject(_ order: OrderID?, _ p: StoreRejection.Problem) -> StoreRejection {
+            StoreRejection(store: site, order: order?.rawValue, problem: p)
+        }
+        if case .open(let s, let onHand, let hold, let digits, let attempts) = command {
+            guard inventory == nil else { throw reject(nil, .alreadyOpen) }
+            guard (4...9).contains(digits), attempts >= 1, hold > 0 else {
+                throw StoreRejection(store: s.rawValue, order: nil, problem: .invalid("codeDigits 4…9, maxAttempts ≥ 1, holdSeconds > 0"))
+            }
+            do { _ = try Inventory(site: s, onHand: onHand) } catch {
+                throw StoreRejection(store: s.rawValue, order: nil, problem: .inventory(error.description))
+            }
+            return .opened(site: s, onHand: onHand, holdSeconds: hold, codeDigits: digits, maxAttempts: attempts)
+        }
+        guard var inv = inventory, var counter else { throw reject(nil, .notOpen) }
+        switch command {
+        case .open:
+            preconditionFailure("handled above")
+        case .reserve(let o, let lines):
+            guard orders[o] == nil else { throw reject(o, .alreadyKnown) }
+            do { try inv.reserve(o, lines) } catch { throw reject(o, .inventory(error.description)) }
+            return .reserved(o, lines: lines)
+        case .pick(let o):
+            guard orders[o]?.stage == .reserved else { throw reject(o, orders[o] == nil ? .unknownOrder : .invalid("not reserved")) }
+            do { try inv.commit(o) } catch { throw reject(o, .inventory(error.description)) }
+            return .picked(o)
+        case .markReady(let o, let at):
+            guard let so = orders[o] else { throw reject(o, .unknownOrder) }
+            guard so.stage == .picked else { throw reject(o, .notPicked) }
+            var rng = PickupCodeGenerator(store: site, seq: applied + 1)
+            let code: String
+            do { code = try counter.hold(o, lines: so.lines, readyAt: at, holdUntil: at + holdSeconds, using: &rng) } catch {
+                throw reject(o, Self.problem(error.problem))
+            }
+            return .readyForPickup(o, code: code, readyAt: at, holdUntil: at + holdSeconds)
+        case .handOver(let o, let code, let at):
+            let before = counter.holds[o]?.attemptsLeft
+            do {
+                _ = try counter.handOver(o, code: code, at: at)
+                return .handedOver(o, at: at)
+            } catch {
+                // A wrong code that cost an attempt is a fact to journal; anything else changed nothing.
+                if let b = before, b > 0, counter.holds[o]?.attemptsLeft == b - 1 { return .codeRejected(o, code: code, at: at) }
+                throw reject(o, Self.problem(error.problem))
+            }
+        case .expireHolds(let at):
+            let due = counter.expire(at: at)
+            guard !due.isEmpty else { throw reject(nil, .nothingDue) }
+            return .noShows(due.compactMap { if case .noShow(let o, _) = $0 { o } else { nil } }, at: at)
+        }
+    }
+
+    public mutating func apply(_ event: StoreEvent) {
+        applied += 1
+        switch event {
+        case .opened(let s, let onHand, let hold, let digits, let attempts):
+            inventory = try? Inventory(site: s, onHand: onHand)
+            counter = PickupCounter(store: s, codeDigits: digits, maxAttempts: attempts)
+            holdSeconds = hold
+        case .reserved(let o, let lines):
+            try? inventory?.reserve(o, lines)
+            orders[o] = StoreOrder(lines: lines, stage: .reserved)
+        case .picked(let o):
+            try? inventory?.commit(o)
+            orders[o]?.stage = .picked
+        case .readyForPickup(let o, let code, let readyAt, let holdUntil):
+            // The same seed (store, seq) over the same holds draws the same code; the journaled one checks it.
+            var rng = PickupCodeGenerator(store: inventory?.site.rawValue ?? "?", seq: applied)
+            let again = try? counter?.hold(o, lines: orders[o]?.lines ?? [], readyAt: readyAt, holdUntil: holdUntil, using: &rng)
+            assert(again == code, "pickup code of \(o) replays as \(again ?? "nil"), journaled \(code)")
+            orders[o]?.stage = .ready
+        case .handedOver(let o, _):
+            _ = try? counter?.withdraw(o)
+            orders[o]?.stage = .pickedUp
+        case .codeRejected(let o, let code, let at):
+            _ = try? counter?.handOver(o, code: code, at: at)
+        case .noShows(let list, let at):
+            _ = counter?.expire(at: at)
+            lastNoShows = list
+            for o in list {
+                if let lines = orders[o]?.lines { try? inventory?.restock(lines, order: o) }
+                orders[o]?.stage = .noShow
+            }
+        }
+    }
+
+    public static func eventType(of event: StoreEvent) -> String {
+        switch event {
+        case .opened: "store.opened"
+        case .reserved: "store.order_reserved"
+        case .picked: "store.order_picked"
+        case .readyForPickup: "store.ready_for_pickup"
+        case .handedOver: "store.handed_over"
+        case .codeRejected: "store.code_rejected"
+        case .noShows: "store.no_show"
+        }
+    }
+
+    static func problem(_ p: PickupError.Problem) -> StoreRejection.Problem {
+        switch p {
+        case .unknownOrder: .unknownOrder
+        case .alreadyHeld: .alreadyKnown
+        case .wrongCode(let n): .wrongCode(attemptsLeft: n)
+        case .locked: .locked
+        case .expired(let t): .expired(holdUntil: t)
+        case .notReadyYet(let t): .notReadyYet(readyAt: t)
+        }
+    }
+}
+
+/// The pickup-code generator: SplitMix64 seeded from FNV-1a of "<store>#<seq>", so a code is a
+/// function of the store and the journal position (reproducible in simulations and tests) and
+/// differs between orders; replay draws it again from the same seed and state (and the journaled
+/// code checks that). Not a secret generator: production codes would come from a CSPRNG, with
+/// replay taking the journaled code instead (that needs a `PickupCounter` entry point for it).
+public struct PickupCodeGenerator: RandomNumberGenerator, Sendable {
+    var state: UInt64
+    public init(store: String, seq: Int64) {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for b in "\(store)#\(seq)".utf8 { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01b3 }
+        state = h
+    }
+    public mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}

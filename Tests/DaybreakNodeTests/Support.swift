@@ -1,0 +1,61 @@
+import Base
+import Cluster
+import DaybreakNode
+import Fleet
+import Foundation
+import Geo
+import Storage
+import Testing
+
+/// PostgreSQL for these tests: a fresh schema with the cluster and domain migrations, region
+/// "gangnam" leased to node "a" with token 1. Skips without a server; under
+/// DAYBREAK_TEST_REQUIRE_POSTGRES=1 an unreachable server FAILS the test.
+enum DomainTestDatabase {
+    static var required: Bool { ProcessInfo.processInfo.environment["DAYBREAK_TEST_REQUIRE_POSTGRES"] == "1" }
+    static let logger = Logger(label: "domain.test", level: .warning)
+
+    static func withJournal(sourceLocation: SourceLocation = #_sourceLocation,
+                            _ body: (Journal, PostgresConnection, PostgresPool) async throws -> Void) async throws {
+        let schema = "t_domain_\(UInt32.random(in: 0 ... .max))_\(ProcessInfo.processInfo.processIdentifier)"
+        let c: PostgresConnection
+        do { c = try await PostgresConnection.connect(PostgresConfiguration("", applicationName: "daybreak-node-tests"), logger: logger) } catch {
+            if required { Issue.record("PostgreSQL required but unreachable: \(error)", sourceLocation: sourceLocation) }
+            else { print("note: skipping a domain actor test, PostgreSQL unreachable") }
+            return
+        }
+        _ = try await Migrator(DomainSchema.allMigrations, schema: schema, logger: logger).migrate(c)
+        try await c.executeScript("SET search_path TO \(schema)", purpose: "use schema")
+        try await c.execute(ClusterSchema.ensureRegion, ["gangnam"], purpose: "seed")
+        _ = try await c.query(ClusterSchema.acquireLease, ["gangnam", "a", Int64(0), Int64(60_000)], purpose: "lease")
+        let pool = PostgresPool(PostgresConfiguration("").withSearchPath(schema), size: 2, logger: logger)
+        var failure: (any Error)?
+        do { try await body(Journal(pool: pool, node: "a"), c, pool) } catch { failure = error }
+        await pool.close()
+        _ = try? await c.executeScript("DROP SCHEMA IF EXISTS \(schema) CASCADE", purpose: "drop")
+        await c.close()
+        if let failure { throw failure }
+    }
+
+    static func count(_ c: PostgresConnection, _ sql: String, _ params: [any PostgresEncodable] = []) async throws -> Int64 {
+        try await c.query(sql, params, purpose: "count")[0].decode(0, as: Int64.self)
+    }
+}
+
+enum Fixtures {
+    static let gangnam: RegionID = "gangnam"
+    /// 2024-03-04 (a Monday), Seoul.
+    static let monday = Instant(epochSeconds: 1_709_478_000).localDay(.seoul)
+    static func seoul(_ h: Int64, _ m: Int64 = 0) -> Instant { .local(monday, Time.hm(h, m), .seoul) }
+    static let catalogue = Catalogue([
+        CatalogueItem(sku: "tofu", name: "Tofu", unitWeightGrams: 300, unitVolumeMillilitres: 400, zone: .chilled),
+        CatalogueItem(sku: "rice", name: "Rice", unitWeightGrams: 1000, unitVolumeMillilitres: 1200, zone: .ambient),
+    ])
+
+    /// A validated order (Fleet's `Order.create`), dawn delivery by default.
+    static func order(_ id: OrderID, product: Product = .dawn, lines: [OrderLine] = [OrderLine(sku: "tofu", quantity: 2)],
+                      at: Instant = seoul(21)) throws -> Order {
+        try Order.create(OrderDraft(id: id, lines: lines, destination: Coordinate(lat: 37.5, lon: 127.03), product: product),
+                         at: at, catalogue: catalogue, locate: { _ in gangnam }, configs: [gangnam: ProductConfig(region: gangnam)],
+                         storeHours: product == .bopis ? OpeningHours(open: TimeOfDay(8), close: TimeOfDay(23)) : nil)
+    }
+}
