@@ -45,6 +45,9 @@ final class TestCluster: Sendable {
             let faults = ScriptedFaults()
             var config = ClusterActorSystem.Configuration(nodeID: "n\(i)")
             config.faults = faults
+            // Generous by default: CI runs the whole suite in parallel on 2 cores, and a call that
+            // merely waits for a busy core must not fail. Tests of deadlines set their own.
+            config.defaultTimeout = .seconds(10)
             if transport == .inproc {
                 config.endpoint = "inproc://calls-\(run)-\(i)"
                 config.eventEndpoint = "inproc://events-\(run)-\(i)"

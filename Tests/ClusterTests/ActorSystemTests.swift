@@ -211,7 +211,7 @@ func expectCallError(_ code: ClusterCallError.Code, _ body: () async throws -> V
     }
 
     @Test func nestedCallsInheritWhatIsLeftOfTheCallersDeadline() async throws {
-        try await TestCluster.with(nodes: 2, owners: ["r1": 1]) { c in
+        try await TestCluster.with(nodes: 2, owners: ["r1": 1], configure: { $0.defaultTimeout = .seconds(2) }) { c in
             let proxy = try c.counter("budget", region: "r1", from: 0)
             let left = try await ClusterCall.$timeout.withValue(.milliseconds(800)) { try await proxy.budgetMillis() }
             #expect(left > 0 && left <= 800, "\(left)")
