@@ -1,4 +1,5 @@
 import Fleet
+import Foundation
 import Geo
 
 // City-scale dawn wave (`daybreak bench dawn-wave`): a fleet scaled to a requested size, a
@@ -123,5 +124,42 @@ public enum WaveCheck {
             }
         }
         return out
+    }
+}
+
+extension WaveSetup.RegionFleet {
+    /// Splits a large region into sectors of at most `maxOrders` orders, so that each routing
+    /// problem's O(n²) matrices stay small (memory and build time) and construction finishes:
+    /// orders sorted by bearing from the region's hub (the first van's home; ties by id) and cut
+    /// into equal consecutive runs; the vans dealt round-robin over the sectors (so every sector
+    /// gets each kind and departure wave), vans[j], vans[j + k], …, with their departures. A region
+    /// of at most `maxOrders` orders, or with fewer vans than sectors would need, is one sector.
+    /// Every order and every van is in exactly one sector; sectors keep the region's id.
+    public func sectors(orders: [Order], maxOrders: Int, sites: [SiteID: Coordinate]) -> [(fleet: WaveSetup.RegionFleet, orders: [Order])] {
+        let k = min(vans.count, (orders.count + max(1, maxOrders) - 1) / max(1, maxOrders))
+        guard k > 1, let hub = vans.first.flatMap({ sites[$0.home] }) else { return [(self, orders)] }
+        let sorted = orders.map { o -> (Double, Order) in
+            (atan2(o.destination.lat - hub.lat, (o.destination.lon - hub.lon) * cos(hub.lat * .pi / 180)), o)
+        }.sorted { $0.0 != $1.0 ? $0.0 < $1.0 : $0.1.id < $1.1.id }.map(\.1)
+        return (0..<k).map { j in
+            let lo = sorted.count * j / k, hi = sorted.count * (j + 1) / k
+            let idx = Array(stride(from: j, to: vans.count, by: k))
+            return (WaveSetup.RegionFleet(regionID: regionID, vans: idx.map { vans[$0] }, departures: idx.map { departures[$0] }),
+                    Array(sorted[lo..<hi]))
+        }
+    }
+}
+
+extension RegionPlan {
+    /// One region's plan from the plans of its sectors: routes and unassigned orders joined,
+    /// counts, iterations and construction metres summed, fell back if any sector did.
+    public static func merged(_ parts: [RegionPlan]) -> RegionPlan {
+        precondition(!parts.isEmpty && Set(parts.map(\.region)).count == 1, "sectors of one region")
+        var p = RegionPlan(region: parts[0].region, orders: parts.reduce(0) { $0 + $1.orders }, routes: parts.flatMap(\.routes),
+                           unassigned: parts.flatMap(\.unassigned), vansAvailable: parts.reduce(0) { $0 + $1.vansAvailable },
+                           iterations: parts.reduce(0) { $0 + $1.iterations }, planningTimes: parts[0].planningTimes)
+        p.fellBack = parts.contains { $0.fellBack }
+        p.constructionMetres = parts.reduce(Int64(0)) { $0 + ($1.constructionMetres ?? 0) }
+        return p
     }
 }

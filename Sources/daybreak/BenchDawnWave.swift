@@ -13,7 +13,7 @@ import Routing
 let benchDawnWaveCommand = Command(
     name: "dawn-wave",
     summary: "Plan a city-scale dawn wave (30,000 orders, 500 vans) within a total time budget and verify it.",
-    usage: "[--orders N] [--vans N] [--seed S] [--time-limit SECONDS] [--regions FILE] [--operations FILE] [--demand FILE] [--date YYYY-MM-DD] [--json]",
+    usage: "[--orders N] [--vans N] [--seed S] [--time-limit SECONDS] [--regions FILE] [--operations FILE] [--demand FILE] [--sector N] [--date YYYY-MM-DD] [--json]",
     options: [
         .value("orders", "N", "orders in the night, 1…60000 (default 30000)"),
         .value("vans", "N", "dawn vans in total, spread over the regions by their orders (default 500)"),
@@ -22,6 +22,7 @@ let benchDawnWaveCommand = Command(
         .value("regions", "FILE", "region file (default Regions/seoul.json)"),
         .value("operations", "FILE", "operations file (default Regions/seoul-operations.json)"),
         .value("demand", "FILE", "district demand weights (default: NAME-demand.json next to the region file NAME.json)"),
+        .value("sector", "N", "at most N orders per routing problem: larger regions are cut into sectors around the hub (default 1500; 0: whole regions)"),
         .value("date", "YYYY-MM-DD", "delivery morning (default 2026-12-01, so a seed gives the same wave on any day)"),
         .flag("json", "print one JSON line instead of the table"),
     ]
@@ -45,6 +46,7 @@ struct DawnWaveOptions: Sendable {
     var demand: String
     var day: LocalDay
     var json: Bool
+    var sector: Int
 
     init(_ a: ParsedArguments) throws(UsageError) {
         // Memory, not time, bounds the orders: each region's matrices are O(n²) (see the estimate in run()).
@@ -60,6 +62,7 @@ struct DawnWaveOptions: Sendable {
         guard let day = DemoOptions.parseDate(d) else { throw UsageError("--date: '\(d)' is not a date YYYY-MM-DD") }
         self.day = day
         json = a.flag("json")
+        sector = try a.int("sector", default: 1500, range: 0...100_000)
     }
 }
 
@@ -104,28 +107,32 @@ struct DawnWaveBench {
         // Memory: per region, the distance matrix, one duration matrix per kind and slot, the
         // planning maximum and the solver's copies, Int64 each. Refuse up front rather than swap.
         let slotsCount = Int(((setup.windowEnd - setup.origin + 3599) / 3600) - (setup.waves.min() ?? setup.windowStart).secondsOfLocalDay(setup.offset) / 3600 + 1)
-        func estimate(_ region: WaveSetup.RegionFleet) -> Double {
-            let n = Double((byRegion[region.regionID]?.count ?? 0) + 1)
+        func estimate(_ region: WaveSetup.RegionFleet, orders: Int) -> Double {
+            let n = Double(orders + 1)
             let kinds = Double(Set(region.vans.map(\.kind)).count)
             return n * n * 8 * (kinds * Double(max(1, slotsCount)) + 4)
         }
-        let perRegion = setup.regions.map(estimate).sorted(by: >)
+        // Routing problems: whole regions, or sectors of at most --sector orders.
+        let jobs = setup.regions.flatMap { r in
+            o.sector > 0 ? r.sectors(orders: byRegion[r.regionID] ?? [], maxOrders: o.sector, sites: setup.sites).map { ($0.fleet, $0.orders) }
+                         : [(r, byRegion[r.regionID] ?? [])]
+        }
+        let perRegion = jobs.map { estimate($0.0, orders: $0.1.count) }.sorted(by: >)
         let concurrent = perRegion.prefix(cores).reduce(0, +)
         let physical = Double(ProcessInfo.processInfo.physicalMemory)
-        note(String(format: "matrices: ≈ %.1f GB for the largest region, ≈ %.1f GB for %d at once (%.1f GB RAM)", perRegion.first.map { $0 / 1e9 } ?? 0, concurrent / 1e9, cores, physical / 1e9))
+        note(String(format: "%d routing problems; matrices ≈ %.2f GB for the largest, ≈ %.2f GB for %d at once (%.1f GB RAM)", jobs.count, perRegion.first.map { $0 / 1e9 } ?? 0, concurrent / 1e9, cores, physical / 1e9))
         guard concurrent < physical * 0.85 else {
             throw DemoFailure(message: String(format: "the %d largest regions need ≈ %.1f GB of matrices at once, more than 85%% of %.1f GB RAM; use fewer --orders", cores, concurrent / 1e9, physical / 1e9), status: ExitStatus.unavailable)
         }
 
         // Budget: the time left (minus a reserve for the check and the table) shared by regions
         // in proportion to their orders, on `cores` threads, recomputed when each region starts.
-        let jobs = setup.regions.map { ($0, byRegion[$0.regionID] ?? []) }
         let sizes = jobs.map(\.1.count)
         var waiting = sizes.reduce(0, +)
         let reserve = min(15, o.timeLimit * 0.03)
         let seed = o.seed
         let tPlan = clock.now
-        let runs: [DawnRegionRun] = try await planRegionsOnThreads(sizes: sizes, width: cores, name: { "dawn-\(jobs[$0].0.regionID)" }, start: { i, cancelled in
+        let sectorRuns: [DawnRegionRun] = try await planRegionsOnThreads(sizes: sizes, width: cores, name: { "dawn-\(jobs[$0].0.regionID)" }, start: { i, cancelled in
             waiting -= sizes[i]
             let remaining = (deadline - clock.now).seconds - reserve
             let budget = WaveBudget.seconds(orders: sizes[i], remaining: remaining, waiting: waiting, cores: cores)
@@ -136,9 +143,17 @@ struct DawnWaveBench {
             }
         }, finished: { i, r in
             let k = PlanKPIs(region: r.plan)
-            note("\(r.plan.region): \(k.planned)/\(k.orders) planned on \(k.vansUsed)/\(k.vansAvailable) vans, \(String(format: "%.0f", k.km)) km, budget \(String(format: "%.0f", r.budget)) s, prepare \(String(format: "%.1f", r.prepareSeconds)) s, solve \(String(format: "%.1f", r.solveSeconds)) s, \(r.plan.iterations) iterations\(r.plan.fellBack ? ", re-planned on the slowest slot" : ""), peak RSS \(r.peakBytes / 1_000_000) MB")
+            note("\(r.plan.region) (\(r.plan.orders) orders, \(r.plan.vansAvailable) vans): \(k.planned)/\(k.orders) planned on \(k.vansUsed)/\(k.vansAvailable) vans, \(String(format: "%.0f", k.km)) km, budget \(String(format: "%.0f", r.budget)) s, prepare \(String(format: "%.1f", r.prepareSeconds)) s, solve \(String(format: "%.1f", r.solveSeconds)) s, \(r.plan.iterations) iterations\(r.plan.fellBack ? ", re-planned on the slowest slot" : ""), peak RSS \(r.peakBytes / 1_000_000) MB")
         })
         let planSeconds = (clock.now - tPlan).seconds
+        // One row per region: its sectors merged (budget and thread seconds summed, peak the largest).
+        let runs: [DawnRegionRun] = setup.regions.compactMap { r in
+            let parts = sectorRuns.filter { $0.plan.region == r.regionID }
+            guard !parts.isEmpty else { return nil }
+            return DawnRegionRun(plan: RegionPlan.merged(parts.map(\.plan)), budget: parts.reduce(0) { $0 + $1.budget },
+                                 prepareSeconds: parts.reduce(0) { $0 + $1.prepareSeconds }, solveSeconds: parts.reduce(0) { $0 + $1.solveSeconds },
+                                 peakBytes: parts.map(\.peakBytes).max() ?? 0)
+        }
         let wave = WavePlan(name: "dawn-wave", regions: runs.map(\.plan), unassigned: cityUnassigned)
 
         note("verifying \(wave.allRoutes.count) routes and \(orders.count) orders")
@@ -154,7 +169,7 @@ struct DawnWaveBench {
 
         if o.json {
             print(JSONValue.object([
-                ("orders", .int(orders.count)), ("vans", .int(o.vans)), ("vans_used", .int(total.vansUsed)), ("regions", .int(runs.count)),
+                ("orders", .int(orders.count)), ("vans", .int(o.vans)), ("vans_used", .int(total.vansUsed)), ("regions", .int(runs.count)), ("routing_problems", .int(sectorRuns.count)),
                 ("planned", .int(total.planned)), ("unassigned", .int(total.unassigned)), ("wall_s", .double(r1(wall))),
                 ("plan_s", .double(r1(planSeconds))), ("check_s", .double(r1(checkSeconds))), ("time_limit_s", .double(o.timeLimit)),
                 ("km", .double(r1(total.km))), ("construction_km", .double(r1(Double(construction) / 1000))),
