@@ -8,13 +8,16 @@ import Testing
 /// requested vans by orders, every region prepared and planned with `planVerified`, the result
 /// checked by `WaveCheck`. Iteration-bounded, so deterministic.
 @Suite struct DawnWaveTests {
-    static func wave(orders n: Int, vans: Int, seed: UInt64 = 1, iterations: Int = 300) -> (WavePlan, [Order], WaveSetup) {
+    static func wave(orders n: Int, vans: Int, seed: UInt64 = 1, iterations: Int = 300, sector: Int = 30) -> (WavePlan, [Order], WaveSetup) {
         let orders = Fixture.orders(n, seed: seed)
         let (byRegion, cityUnassigned) = WavePlanner.partition(orders, setup: Fixture.setup)
         let setup = Fixture.setup.scaled(toVans: vans, orders: byRegion.mapValues(\.count))
-        let plans = setup.regions.enumerated().map { i, fleet in
-            let rp = try! WavePlanner.prepare(region: fleet, orders: byRegion[fleet.regionID] ?? [], setup: setup, times: .standard)
-            return WavePlanner.planVerified(rp) { attempt in Fixture.options(seed: seed &+ UInt64(i) &+ UInt64(attempt), iterations: iterations) }
+        let plans = setup.regions.map { fleet in
+            let parts = fleet.sectors(orders: byRegion[fleet.regionID] ?? [], maxOrders: sector, sites: setup.sites).enumerated().map { i, s in
+                let rp = try! WavePlanner.prepare(region: s.fleet, orders: s.orders, setup: setup, times: .standard)
+                return WavePlanner.planVerified(rp) { attempt in Fixture.options(seed: seed &+ UInt64(i) &+ UInt64(attempt), iterations: iterations) }
+            }
+            return RegionPlan.merged(parts)
         }
         return (WavePlan(name: "dawn-wave", regions: plans, unassigned: cityUnassigned), orders, setup)
     }
@@ -61,6 +64,23 @@ import Testing
         var some = counts
         some[scaled.regions[0].regionID] = 0
         #expect(Fixture.setup.scaled(toVans: 50, orders: some).regions[0].vans.isEmpty)
+    }
+
+    @Test func sectorsHoldEveryOrderAndVanOnce() {
+        let orders = Fixture.orders(400, seed: 3)
+        let (byRegion, _) = WavePlanner.partition(orders, setup: Fixture.setup)
+        let setup = Fixture.setup.scaled(toVans: 60, orders: byRegion.mapValues(\.count))
+        for r in setup.regions {
+            let mine = byRegion[r.regionID] ?? []
+            let parts = r.sectors(orders: mine, maxOrders: 25, sites: setup.sites)
+            #expect(parts.count == min(r.vans.count, (mine.count + 24) / 25) || parts.count == 1)
+            #expect(parts.flatMap(\.orders).map(\.id).sorted() == mine.map(\.id).sorted())
+            #expect(parts.flatMap(\.fleet.vans).map(\.id).sorted() == r.vans.map(\.id).sorted())
+            for p in parts {
+                #expect(p.orders.count <= 25 || parts.count == 1)
+                #expect(p.fleet.vans.count == p.fleet.departures.count && !p.fleet.vans.isEmpty)
+            }
+        }
     }
 
     @Test func budgetGivesTheRunningRegionItsShareOfItsThread() {
