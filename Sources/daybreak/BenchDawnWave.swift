@@ -173,7 +173,7 @@ struct DawnWaveBench {
                 ("planned", .int(total.planned)), ("unassigned", .int(total.unassigned)), ("wall_s", .double(r1(wall))),
                 ("plan_s", .double(r1(planSeconds))), ("check_s", .double(r1(checkSeconds))), ("time_limit_s", .double(o.timeLimit)),
                 ("km", .double(r1(total.km))), ("construction_km", .double(r1(Double(construction) / 1000))),
-                ("gain_pct", .double(r1(gain * 10) / 10)), ("km_per_parcel", .double((total.kmPerParcel * 1000).rounded() / 1000)),
+                ("gain_pct", .double((gain * 100).rounded() / 100)), ("km_per_parcel", .double((total.kmPerParcel * 1000).rounded() / 1000)),
                 ("on_time", .double((total.onTimeRate * 10000).rounded() / 10000)), ("fell_back", .int(runs.filter(\.plan.fellBack).count)),
                 ("verified", .bool(problems.isEmpty)), ("peak_rss_mb", .int(Int(peak / 1_000_000))), ("seed", .int(Int(o.seed))),
             ]).rendered())
