@@ -81,6 +81,8 @@ public struct RegionPlan: Sendable {
     public var planningTimes: PlanningTimes?
     /// True when the first plan missed a promise in simulation and this one is the `.slowestSlot` re-plan.
     public var fellBack = false
+    /// Metres of the solver's first complete plan (before the search), for the optimised plan.
+    public var constructionMetres: Int64? = nil
 
     /// Every stop inside its promise and every van back by its shift end, as simulated.
     public var keepsEveryPromise: Bool {

@@ -145,8 +145,10 @@ public enum WavePlanner {
             routes.append(simulate(rp, vehicle: solution.vehicleOfRoute[k], nodes: seq))
         }
         let unassigned = solution.unassigned.map { UnassignedOrder(order: rp.order(atNode: $0).id, region: rp.region, reason: .noFeasibleVan) }
-        return RegionPlan(region: rp.region, orders: rp.orders.count, routes: routes, unassigned: unassigned,
-                          vansAvailable: rp.fleet.vans.count, iterations: solution.iterations, planningTimes: rp.times)
+        var plan = RegionPlan(region: rp.region, orders: rp.orders.count, routes: routes, unassigned: unassigned,
+                              vansAvailable: rp.fleet.vans.count, iterations: solution.iterations, planningTimes: rp.times)
+        plan.constructionMetres = Int64(solution.constructionDistance.rounded())
+        return plan
     }
 
     /// `optimise`, then a check by simulation: if any stop would miss its promise or any van its

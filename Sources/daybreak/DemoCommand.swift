@@ -252,40 +252,56 @@ struct DemoRun {
     var cores: Int { max(1, ProcessInfo.processInfo.activeProcessorCount) }
 
     /// Prepares, solves and baselines every region, each on a dedicated thread (the solver is
-    /// CPU-bound and must not occupy the cooperative pool), at most `cores` at once.
+    /// CPU-bound and must not occupy the cooperative pool), at most `cores` at once, largest first.
     func planRegions(setup: WaveSetup, byRegion: [RegionID: [Order]]) async throws -> [RegionOutcome] {
         let jobs = setup.regions.enumerated().map { ($0.offset, $0.element, byRegion[$0.element.regionID] ?? []) }
-            .sorted { $0.2.count > $1.2.count }           // largest first: better packing on few cores
         let limit = o.timeLimit, seed = o.seed, show = progress
-        let cancelled = CancelFlag()
-        return try await withTaskCancellationHandler {
-            try await withThrowingTaskGroup(of: (Int, RegionOutcome).self) { group in
-                var results: [Int: RegionOutcome] = [:]
-                var next = 0
-                func launch() {
-                    let (index, fleet, orders) = jobs[next]
-                    next += 1
-                    group.addTask {
-                        let r = try await onDedicatedThread(name: "plan-\(fleet.regionID)") { () throws(WavePlanError) -> RegionOutcome in
-                            try planOneRegion(fleet: fleet, orders: orders, setup: setup, timeLimit: limit,
-                                              seed: seed &+ UInt64(index), cancelled: cancelled)
-                        }
-                        if show {
-                            let k = PlanKPIs(region: r.optimised)
-                            printErr("demo: \(fleet.regionID): \(k.planned)/\(k.orders) orders on \(k.vansUsed) vans, \(String(format: "%.0f", k.km)) km (\(r.optimised.iterations) iterations, \(String(format: "%.1f", r.solveSeconds)) s\(r.optimised.fellBack ? ", re-planned on the slowest slot" : ""))")
-                        }
-                        return (index, r)
-                    }
-                }
-                while next < jobs.count && next < cores { launch() }
-                while let (i, r) = try await group.next() {
-                    results[i] = r
-                    if next < jobs.count { launch() }
-                }
-                return setup.regions.indices.map { results[$0]! }
+        return try await planRegionsOnThreads(sizes: jobs.map(\.2.count), width: cores, name: { "plan-\(jobs[$0].1.regionID)" },
+                                              start: { i, cancelled in
+            let (index, fleet, orders) = jobs[i]
+            return { () throws -> RegionOutcome in
+                try planOneRegion(fleet: fleet, orders: orders, setup: setup, timeLimit: limit,
+                                  seed: seed &+ UInt64(index), cancelled: cancelled)
             }
-        } onCancel: { cancelled.set() }
+        }, finished: { i, r in
+            if show {
+                let k = PlanKPIs(region: r.optimised)
+                printErr("demo: \(jobs[i].1.regionID): \(k.planned)/\(k.orders) orders on \(k.vansUsed) vans, \(String(format: "%.0f", k.km)) km (\(r.optimised.iterations) iterations, \(String(format: "%.1f", r.solveSeconds)) s\(r.optimised.fellBack ? ", re-planned on the slowest slot" : ""))")
+            }
+        })
     }
+}
+
+/// Runs one job per region on dedicated OS threads (CPU-bound planning stays off the cooperative
+/// pool), at most `width` at once, largest `sizes` first (ties by index). `start(i, flag)` is
+/// called in the caller's task when job i is launched (so it may read the clock to size a budget)
+/// and returns the body to run on the thread; `finished(i, result)` is called in the caller's task
+/// as each job ends. Cancelling the calling task sets the flag every body polls. Results by index.
+func planRegionsOnThreads<R: Sendable>(sizes: [Int], width: Int, name: (Int) -> String,
+                                       start: (Int, CancelFlag) -> @Sendable () throws -> R,
+                                       finished: (Int, R) -> Void = { _, _ in }) async throws -> [R] {
+    let order = sizes.indices.sorted { sizes[$0] != sizes[$1] ? sizes[$0] > sizes[$1] : $0 < $1 }
+    let cancelled = CancelFlag()
+    return try await withTaskCancellationHandler {
+        try await withThrowingTaskGroup(of: (Int, R).self) { group in
+            var results: [Int: R] = [:]
+            var next = 0
+            func launch() {
+                let i = order[next]
+                next += 1
+                let body = start(i, cancelled)
+                let threadName = name(i)
+                group.addTask { (i, try await onDedicatedThread(name: threadName, body)) }
+            }
+            while next < order.count && next < max(1, width) { launch() }
+            while let (i, r) = try await group.next() {
+                results[i] = r
+                finished(i, r)
+                if next < order.count { launch() }
+            }
+            return sizes.indices.map { results[$0]! }
+        }
+    } onCancel: { cancelled.set() }
 }
 
 /// Runs on the calling (dedicated) thread: build, solve under the time limit, baseline.
