@@ -67,39 +67,12 @@ public enum DomainSchema {
     static let markSent = "UPDATE outbox SET sent_at = now() WHERE id = $1 AND sent_at IS NULL"
 }
 
-extension Journal {
-    /// The fenced, idempotent append of `Journal.append` plus `rows` into `outbox`, in one
-    /// transaction: the rows are inserted only when the event itself was appended (not for a
-    /// duplicate, never when fenced), and a failure of either rolls back both.
-    public func append(_ actor: ActorIdentity, seq: Int64, type: String, payload: [UInt8], idempotencyKey: String?,
-                       token: FencingToken, alsoInsert rows: [OutboxRow]) async throws -> Appended {
-        if rows.isEmpty {
-            return try await append(actor, seq: seq, type: type, payload: payload, idempotencyKey: idempotencyKey, token: token)
-        }
-        let pool = self.pool, node = self.node
-        let outcome = try await withDeadline(timeout, "append \(actor) #\(seq) with outbox") {
-            try await pool.withTransaction(purpose: "append event with outbox") { tx -> ClusterSchema.AppendOutcome in
-                let r = try await tx.query(ClusterSchema.appendEvent,
-                                           [actor.region, actor.kind, actor.key, seq, type, payload, idempotencyKey,
-                                            Int64(token.value), node.rawValue], purpose: "append event")[0]
-                let outcome = ClusterSchema.appendOutcome(leaseOK: try r.decode(0, as: Bool.self),
-                                                          appendedSeq: try r.decode(1, as: Int64?.self),
-                                                          duplicateSeq: try r.decode(2, as: Int64?.self))
-                if case .appended(let s) = outcome {
-                    for row in rows {
-                        try await tx.execute(DomainSchema.insertOutbox,
-                                             [actor.region, row.topic, row.order, row.kind, row.dedupKey, row.payload, s],
-                                             purpose: "insert outbox row")
-                    }
-                }
-                return outcome
-            }
-        }
-        switch outcome {
-        case .appended(let s): return .appended(seq: s)
-        case .duplicate(let s): return .duplicate(seq: s)
-        case .fenced: throw JournalError(.fenced, actor, "token \(token) of node \(node) is not the current lease of \(actor.region)")
-        case .sequenceConflict: throw JournalError(.sequenceConflict, actor, "seq \(seq) is taken")
+extension DomainSchema {
+    /// Inserts `rows` for the event `seq` of an actor in `region`, inside `tx` (the event's append).
+    static func insert(_ rows: [OutboxRow], region: String, seq: Int64, in tx: PostgresTransaction) async throws {
+        for row in rows {
+            try await tx.execute(insertOutbox, [region, row.topic, row.order, row.kind, row.dedupKey, row.payload, seq],
+                                 purpose: "insert outbox row")
         }
     }
 }

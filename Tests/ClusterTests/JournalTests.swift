@@ -135,3 +135,67 @@ extension JournalTests {
 extension CounterState {
     init(total: Int64, applied: Int64) { self.init(); self.total = total; self.applied = applied }
 }
+
+/// A counter whose events also write a side row (seq, total before the event) in the append's
+/// transaction; an amount of 13 makes that write fail.
+struct SideRowCounter: EventSourced, Hashable {
+    static let kind = "counter"
+    struct Unlucky: Error {}
+    var counter = CounterState()
+    init() {}
+    func decide(_ command: CounterState.Command) throws -> CounterState.Event { try counter.decide(command) }
+    mutating func apply(_ event: CounterState.Event) { counter.apply(event) }
+    static func eventType(of event: CounterState.Event) -> String { "Added" }
+    func alsoInTransaction(with event: CounterState.Event, of actor: ActorIdentity) -> Journal.AlsoInTransaction? {
+        let before = counter.total, unlucky = event.amount == 13
+        return { tx, seq in
+            try await tx.execute("INSERT INTO side_rows (actor_key, seq, before) VALUES ($1, $2, $3)", [actor.key, seq, before],
+                                 purpose: "side row")
+            if unlucky { throw Unlucky() }
+        }
+    }
+}
+
+extension JournalTests {
+    @Test func theTransactionalHookRunsOnlyForAnAppendedEventAndFailsItsTransaction() async throws {
+        try await Self.withJournal { journal, c in
+            try await c.executeScript("CREATE TABLE side_rows (actor_key text, seq bigint, before bigint, PRIMARY KEY (actor_key, seq))",
+                                      purpose: "side table")
+            func sideRows() async throws -> [[Int64]] {
+                try await c.query("SELECT seq, before FROM side_rows ORDER BY seq", purpose: "side rows")
+                    .map { [try $0.decode(0, as: Int64.self), try $0.decode(1, as: Int64.self)] }
+            }
+            let e = JournaledEntity<SideRowCounter>(identity: Self.counter, token: FencingToken(1), journal: journal, mayWrite: { true })
+            #expect(try await e.handle(.init(amount: 5), idempotencyKey: "t:h1").seq == 1)
+            #expect(try await e.handle(.init(amount: 7), idempotencyKey: "t:h2").seq == 2)
+            #expect(try await sideRows() == [[1, 0], [2, 5]])
+            // A duplicate (in memory, then one only the journal knows) writes nothing and runs no hook.
+            #expect(try await e.handle(.init(amount: 5), idempotencyKey: "t:h1").duplicate)
+            let calls = Mutex(0)
+            let dup = try await journal.append(Self.counter, seq: 3, type: "Added", payload: [], idempotencyKey: "t:h2", token: FencingToken(1),
+                                               alsoInTransaction: { _, _ in calls.withLock { $0 += 1 } })
+            #expect(dup == .duplicate(seq: 2) && calls.withLock { $0 } == 0)
+            // The hook throws: the event is rolled back with its side row; the error reaches the caller.
+            await #expect(throws: SideRowCounter.Unlucky.self) { try await e.handle(.init(amount: 13), idempotencyKey: "t:h3") }
+            #expect(try await journal.recover(Self.counter).events.map(\.seq) == [1, 2])
+            #expect(try await sideRows() == [[1, 0], [2, 5]])
+            #expect(try await e.handle(.init(amount: 1), idempotencyKey: "t:h4").seq == 3)
+            // Fenced (stale token): neither the event nor the side row, and the hook is not run.
+            try await c.execute(ClusterSchema.releaseLease, ["gangnam", "a", Int64(1)], purpose: "release")
+            _ = try await c.query(ClusterSchema.acquireLease, ["gangnam", "a", Int64(1), Int64(60_000)], purpose: "re-acquire (token 2)")
+            await #expect(throws: JournalError.self) {
+                try await journal.append(Self.counter, seq: 4, type: "Added", payload: [], idempotencyKey: "t:h5", token: FencingToken(1),
+                                         alsoInTransaction: { _, _ in calls.withLock { $0 += 1 } })
+            }
+            do {
+                _ = try await e.handle(.init(amount: 2), idempotencyKey: "t:h6")
+                Issue.record("a write under token 1 was accepted after token 2 was issued")
+            } catch let err as JournalError {
+                #expect(err.code == .fenced)
+            }
+            #expect(calls.withLock { $0 } == 0)
+            #expect(try await sideRows() == [[1, 0], [2, 5], [3, 12]])
+            #expect(try await journal.recover(Self.counter).events.map(\.seq) == [1, 2, 3])
+        }
+    }
+}

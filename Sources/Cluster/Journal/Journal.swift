@@ -67,27 +67,51 @@ public struct Journal: Sendable {
         case duplicate(seq: Int64)
     }
 
-    /// The fenced, idempotent append of event `seq` for `actor`.
+    /// Writes that must commit with an appended event or not at all (e.g. a transactional outbox):
+    /// run inside the append's transaction, given the event's seq, only when the event was actually
+    /// appended (never for a duplicate or a fenced / conflicting write). If it throws, the event is
+    /// rolled back with it and the error is rethrown.
+    public typealias AlsoInTransaction = @Sendable (_ tx: PostgresTransaction, _ seq: Int64) async throws -> Void
+
+    /// The fenced, idempotent append of event `seq` for `actor`: one statement, or with
+    /// `alsoInTransaction` one transaction of the append and those writes.
     /// - Throws: `JournalError` `.fenced` (stale token or expired lease: the database said no) or
     ///   `.sequenceConflict`; `PostgresError` / `DeadlineExceeded` when the database did not answer
-    ///   (then whether it landed is unknown: the idempotency key makes a retry safe).
+    ///   (then whether it landed is unknown: the idempotency key makes a retry safe); whatever
+    ///   `alsoInTransaction` threw (then nothing was written).
     public func append(_ actor: ActorIdentity, seq: Int64, type: String, payload: [UInt8],
-                       idempotencyKey: String?, token: FencingToken) async throws -> Appended {
+                       idempotencyKey: String?, token: FencingToken,
+                       alsoInTransaction: AlsoInTransaction? = nil) async throws -> Appended {
         let pool = self.pool, node = self.node
-        let rows = try await withDeadline(timeout, "append \(actor) #\(seq)") {
-            try await pool.query(ClusterSchema.appendEvent,
-                                 [actor.region, actor.kind, actor.key, seq, type, payload, idempotencyKey,
-                                  Int64(token.value), node.rawValue],
-                                 purpose: "append event")
+        let parameters: [any PostgresEncodable] = [actor.region, actor.kind, actor.key, seq, type, payload, idempotencyKey,
+                                                   Int64(token.value), node.rawValue]
+        let outcome: ClusterSchema.AppendOutcome
+        if let also = alsoInTransaction {
+            outcome = try await withDeadline(timeout, "append \(actor) #\(seq) in a transaction") {
+                try await pool.withTransaction(purpose: "append event in a transaction") { tx in
+                    let outcome = try Self.appendOutcome(try await tx.query(ClusterSchema.appendEvent, parameters, purpose: "append event"))
+                    if case .appended(let s) = outcome { try await also(tx, s) }
+                    return outcome
+                }
+            }
+        } else {
+            outcome = try Self.appendOutcome(try await withDeadline(timeout, "append \(actor) #\(seq)") {
+                try await pool.query(ClusterSchema.appendEvent, parameters, purpose: "append event")
+            })
         }
-        let r = rows[0]
-        switch ClusterSchema.appendOutcome(leaseOK: try r.decode(0, as: Bool.self), appendedSeq: try r.decode(1, as: Int64?.self),
-                                           duplicateSeq: try r.decode(2, as: Int64?.self)) {
+        switch outcome {
         case .appended(let s): return .appended(seq: s)
         case .duplicate(let s): return .duplicate(seq: s)
         case .fenced: throw JournalError(.fenced, actor, "token \(token) of node \(node) is not the current lease of \(actor.region)")
         case .sequenceConflict: throw JournalError(.sequenceConflict, actor, "seq \(seq) is taken")
         }
+    }
+
+    /// Reads `appendEvent`'s one row.
+    private static func appendOutcome(_ rows: PostgresRows) throws -> ClusterSchema.AppendOutcome {
+        let r = rows[0]
+        return ClusterSchema.appendOutcome(leaseOK: try r.decode(0, as: Bool.self), appendedSeq: try r.decode(1, as: Int64?.self),
+                                           duplicateSeq: try r.decode(2, as: Int64?.self))
     }
 
     /// Fenced snapshot write; keeps the newest. Returns whether it was written.

@@ -14,6 +14,16 @@ public protocol EventSourced: Codable, Sendable {
     mutating func apply(_ event: Event)
     /// The stable event type name stored beside the payload.
     static func eventType(of event: Event) -> String
+    /// Writes that must commit with `event` or not at all (e.g. outbox rows), in this state (before
+    /// `event` is applied), for `actor`. Pure: it returns the writes; `JournaledEntity` passes them to
+    /// `Journal.append`, which runs them in the append's transaction only when the event is actually
+    /// appended (not for a duplicate, never when fenced) and rolls the event back if they throw.
+    /// Default: nil (the append is a single statement).
+    func alsoInTransaction(with event: Event, of actor: ActorIdentity) -> Journal.AlsoInTransaction?
+}
+
+extension EventSourced {
+    public func alsoInTransaction(with event: Event, of actor: ActorIdentity) -> Journal.AlsoInTransaction? { nil }
 }
 
 /// The answer to a command or a read: the journal seq it corresponds to and the state after it.
@@ -40,8 +50,8 @@ public protocol JournaledActivation: Actor {
 
 /// One activation of an event-sourced actor on the node that holds its region's lease with
 /// `token`. Commands run one at a time (a FIFO hand-off lock, since actor methods interleave at
-/// each `await`): load on first use (snapshot + replay), decide, append (fenced, idempotent),
-/// apply, acknowledge. An activation never outlives its token: `mayWrite` is asked right before
+/// each `await`): load on first use (snapshot + replay), decide, append (fenced, idempotent; with
+/// the state's `alsoInTransaction` writes in the same transaction), apply, acknowledge. An activation never outlives its token: `mayWrite` is asked right before
 /// every append (no `await` between), and the database checks the token anyway.
 public actor JournaledEntity<State: EventSourced>: JournaledActivation {
     public nonisolated let identity: ActorIdentity
@@ -95,11 +105,12 @@ public actor JournaledEntity<State: EventSourced>: JournaledActivation {
             throw error
         }
         let payload = try BinaryEncoder().encode(event)
+        let also = state.alsoInTransaction(with: event, of: identity)
         guard mayWrite() else { throw JournalError(.notServing, identity, "the lease with token \(token) is no longer served here") }
         let outcome: Journal.Appended
         do {
             outcome = try await journal.append(identity, seq: seq + 1, type: State.eventType(of: event), payload: payload,
-                                               idempotencyKey: idempotencyKey, token: token)
+                                               idempotencyKey: idempotencyKey, token: token, alsoInTransaction: also)
         } catch let e as JournalError where e.code == .fenced {
             await onFenced()
             throw e
