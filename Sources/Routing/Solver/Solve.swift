@@ -6,6 +6,7 @@ public func solve(_ problem: Problem, options: SolveOptions) -> Solution {
     var rng = SeededGenerator(seed: options.seed)
     let e = Engine(problem, objective: options.objective)
     e.latenessWeight = options.latenessWeight
+    e.segmentOperators = options.segmentOperators
     e.regretConstruct(rng: &rng)
     let constructed = Double(e.totalDistance) / problem.distanceScale
     if options.localSearch && !options.shouldStop() {

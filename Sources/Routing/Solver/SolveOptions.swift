@@ -27,6 +27,8 @@ public struct SolveOptions: Sendable {
     public var latenessWeight: Cost = 0
     /// Run the granular local search after construction and on every new best solution.
     public var localSearch: Bool = true
+    /// Local search also tries CROSS-exchange (strings of 1–3) and intra-route 2-opt (up to 10 stops).
+    public var segmentOperators: Bool = true
 
     public init(seed: UInt64 = 1, objective: ObjectiveMode = .distance,
                 shouldStop: @escaping @Sendable () -> Bool = { false },
