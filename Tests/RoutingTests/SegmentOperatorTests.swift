@@ -196,3 +196,20 @@ import Testing
         #expect(better > 0)
     }
 }
+
+@Suite struct SegmentPolishTests {
+    /// Same seed and iteration budget: the final polish only ever lowers the cost, and stays feasible.
+    @Test func polishNeverWorsensTheReturnedSolution() {
+        var strictlyBetter = 0
+        for seed in 1...12 as ClosedRange<UInt64> {
+            let p = Generated.problem(seed: seed, .init(customers: 40, vehicles: 10, capacity: 60))
+            var off = SolveOptions(seed: seed, maxIterations: 300); off.segmentPolish = false
+            var on = off; on.segmentPolish = true
+            let a = solve(p, options: off), b = solve(p, options: on)
+            #expect(b.cost <= a.cost, "seed \(seed): polish \(b.cost) vs \(a.cost)")
+            #expect(b.feasible == a.feasible)
+            if b.cost < a.cost { strictlyBetter += 1 }
+        }
+        #expect(strictlyBetter > 0, "the polish finds something on some instance")
+    }
+}
