@@ -71,6 +71,9 @@ final class Engine {
     @exclusivity(unchecked) var routeStamp: [Int] = []
     @exclusivity(unchecked) var stamp = 0
 
+    /// Local search also tries CROSS-exchange and intra-route 2-opt (`SolveOptions.segmentOperators`, off by default).
+    @exclusivity(unchecked) var segmentOperators = false
+
     /// Soft windows: cost per unit of time warp (0 = hard windows).
     @exclusivity(unchecked) var latenessWeight: Int64 = 0
 

@@ -6,6 +6,7 @@ public func solve(_ problem: Problem, options: SolveOptions) -> Solution {
     var rng = SeededGenerator(seed: options.seed)
     let e = Engine(problem, objective: options.objective)
     e.latenessWeight = options.latenessWeight
+    e.segmentOperators = options.segmentOperators
     e.regretConstruct(rng: &rng)
     let constructed = Double(e.totalDistance) / problem.distanceScale
     if options.localSearch && !options.shouldStop() {
@@ -21,6 +22,13 @@ public func solve(_ problem: Problem, options: SolveOptions) -> Solution {
         var o = options
         if let m = o.maxIterations { o.maxIterations = m - iterations }
         iterations += e.search(options: o, scale: problem.distanceScale, startFraction: startFraction, rng: &rng)
+    }
+    // Final polish of the best solution with every operator (CROSS-exchange and intra-route 2-opt
+    // included); local search only accepts improvements, so the result is never worse.
+    if options.localSearch && options.segmentPolish && e.n <= 600 {
+        e.segmentOperators = true
+        e.localSearch(neighbours: e.neighbourCache ?? e.buildNeighbours(limit: min(e.n, 100)), rng: &rng)
+        e.segmentOperators = options.segmentOperators
     }
     var solution = e.solution(problem, iterations: iterations)
     solution.constructionDistance = constructed

@@ -27,6 +27,14 @@ public struct SolveOptions: Sendable {
     public var latenessWeight: Cost = 0
     /// Run the granular local search after construction and on every new best solution.
     public var localSearch: Bool = true
+    /// Local search also tries CROSS-exchange (strings of 1–3) and intra-route 2-opt (up to 10 stops).
+    /// Off by default: on Solomon R108/RC103/RC104/R210/R203 (10 s, two seeds) the search ended
+    /// worse with them (mean gap 0.99% vs 0.55%); see Docs/ROUTING.md. `segmentPolish` uses them once at the end.
+    public var segmentOperators: Bool = false
+    /// Polish the final best solution once with every operator, CROSS-exchange and intra-route
+    /// 2-opt included (runs after `shouldStop`; only up to 600 nodes, where it takes milliseconds; for the same
+    /// search trajectory never worse).
+    public var segmentPolish: Bool = true
 
     public init(seed: UInt64 = 1, objective: ObjectiveMode = .distance,
                 shouldStop: @escaping @Sendable () -> Bool = { false },
