@@ -263,24 +263,7 @@ struct ClusterBench {
     /// A blocking DEALER against the child's raw ROUTER echo: the same two-frame envelope as Messaging.
     static func rawClient(_ endpoint: String, _ n: Int) -> Latency {
         let ctx = MessagingBench.ContextBox()
-        let s = zmq_socket(ctx.raw, ZMQ_DEALER)!
-        var zero: Int32 = 0
-        zmq_setsockopt(s, ZMQ_LINGER, &zero, 4)
-        zmq_connect(s, endpoint)
-        var out: [UInt64] = []
-        out.reserveCapacity(n)
-        var buf = [UInt8](repeating: 0, count: 256)
-        let warm = min(1_000, n / 10)
-        for i in 0..<(n + warm) {
-            var id = UInt64(i)
-            let t0 = MessagingBench.now()
-            zmq_send(s, &id, 8, ZMQ_SNDMORE)
-            _ = payload.withUnsafeBytes { zmq_send(s, $0.baseAddress, $0.count, 0) }
-            zmq_recv(s, &buf, 256, 0)
-            zmq_recv(s, &buf, 256, 0)
-            if i >= warm { out.append(MessagingBench.now() - t0) }
-        }
-        zmq_close(s)
+        let out = MessagingBench.rawDealerRoundTrips(ctx, endpoint, n)
         ctx.shutdownAndTerm(joining: [])
         return MessagingBench.percentiles(out)
     }

@@ -175,30 +175,35 @@ struct MessagingBench {
         return await BenchThread.run { Self.rawRequestReplyBlocking(transport, n) }
     }
 
+    /// The raw reference client: a blocking DEALER sending `n` (+ warm-up) two-frame requests
+    /// (8-byte correlation id, 100-byte payload) and timing each round trip in nanoseconds.
+    /// Used by `bench messaging` and `bench cluster` so both compare against the same loop.
+    static func rawDealerRoundTrips(_ ctx: ContextBox, _ endpoint: String, _ n: Int) -> [UInt64] {
+        let s = zmq_socket(ctx.raw, ZMQ_DEALER)!
+        var zero: Int32 = 0
+        zmq_setsockopt(s, ZMQ_LINGER, &zero, 4)
+        zmq_connect(s, endpoint)
+        var out: [UInt64] = []
+        out.reserveCapacity(n)
+        var buf = [UInt8](repeating: 0, count: 256)
+        let warm = min(1_000, n / 10)
+        for i in 0..<(n + warm) {
+            var id = UInt64(i)
+            let t0 = now()
+            zmq_send(s, &id, 8, ZMQ_SNDMORE)
+            _ = payload.withUnsafeBytes { zmq_send(s, $0.baseAddress, $0.count, 0) }
+            zmq_recv(s, &buf, 256, 0)
+            zmq_recv(s, &buf, 256, 0)
+            if i >= warm { out.append(now() - t0) }
+        }
+        zmq_close(s)
+        return out
+    }
+
     static func rawRequestReplyBlocking(_ transport: String, _ n: Int) -> Latency {
         let ctx = ContextBox()
         let (server, endpoint) = Self.rawEchoServer(ctx, transport == "tcp" ? "tcp://127.0.0.1:*" : "inproc://raw-echo")
-        let lat = { () -> [UInt64] in
-            let s = zmq_socket(ctx.raw, ZMQ_DEALER)!
-            var zero: Int32 = 0
-            zmq_setsockopt(s, ZMQ_LINGER, &zero, 4)
-            zmq_connect(s, endpoint)
-            var out: [UInt64] = []
-            out.reserveCapacity(n)
-            var buf = [UInt8](repeating: 0, count: 256)
-            let warm = min(1_000, n / 10)
-            for i in 0..<(n + warm) {
-                var id = UInt64(i)
-                let t0 = Self.now()
-                zmq_send(s, &id, 8, ZMQ_SNDMORE)
-                _ = Self.payload.withUnsafeBytes { zmq_send(s, $0.baseAddress, $0.count, 0) }
-                zmq_recv(s, &buf, 256, 0)
-                zmq_recv(s, &buf, 256, 0)
-                if i >= warm { out.append(Self.now() - t0) }
-            }
-            zmq_close(s)
-            return out
-        }()
+        let lat = Self.rawDealerRoundTrips(ctx, endpoint, n)
         ctx.shutdownAndTerm(joining: [server])
         return Self.percentiles(lat)
     }
