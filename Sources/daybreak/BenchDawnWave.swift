@@ -19,13 +19,10 @@ let benchDawnWaveCommand = Command(
         .value("vans", "N", "dawn vans in total, spread over the regions by their orders (default 500)"),
         .value("seed", "S", "seed of the generated orders and the solver (default 1)"),
         .value("time-limit", "SECONDS", "total wall-clock budget for the whole wave (default 300)"),
-        .value("regions", "FILE", "region file (default Regions/seoul.json)"),
-        .value("operations", "FILE", "operations file (default Regions/seoul-operations.json)"),
-        .value("demand", "FILE", "district demand weights (default: NAME-demand.json next to the region file NAME.json)"),
         .value("sector", "N", "at most N orders per routing problem: larger regions are cut into sectors around the hub (default 1500; 0: whole regions)"),
         .value("date", "YYYY-MM-DD", "delivery morning (default 2026-12-01, so a seed gives the same wave on any day)"),
         .flag("json", "print one JSON line instead of the table"),
-    ]
+    ] + CityInputFiles.options
 ) { args in
     let o = try DawnWaveOptions(args)
     do {
@@ -54,10 +51,10 @@ struct DawnWaveOptions: Sendable {
         vans = try a.int("vans", default: 500, range: 1...10_000)
         seed = try a.uint64("seed", default: 1)
         timeLimit = try a.double("time-limit", default: 300, range: 1...3600)
-        regions = a.string("regions", default: "Regions/seoul.json")
-        operations = a.string("operations", default: "Regions/seoul-operations.json")
-        let base = ((regions as NSString).lastPathComponent as NSString).deletingPathExtension
-        demand = a.string("demand") ?? ((regions as NSString).deletingLastPathComponent as NSString).appendingPathComponent(base + "-demand.json")
+        let files = CityInputFiles(a)
+        regions = files.regions
+        operations = files.operations
+        demand = files.demand
         let d = a.string("date", default: "2026-12-01")
         guard let day = DemoOptions.parseDate(d) else { throw UsageError("--date: '\(d)' is not a date YYYY-MM-DD") }
         self.day = day

@@ -23,12 +23,9 @@ let demoCommand = Command(
         .value("database", "CONNINFO", "PostgreSQL conninfo or URI (default: the PG* environment)"),
         .value("schema", "NAME", "schema for Daybreak's tables (default daybreak)"),
         .value("report", "DIR", "write report.html into DIR (default .daybreak/report)"),
-        .value("regions", "FILE", "region file (default Regions/seoul.json)"),
-        .value("operations", "FILE", "operations file (default Regions/seoul-operations.json)"),
-        .value("demand", "FILE", "district demand weights (default: NAME-demand.json next to the region file NAME.json)"),
         .value("date", "YYYY-MM-DD", "delivery morning (default: the coming morning in the city's time)"),
         .flag("json", "print one JSON line with the KPIs instead of the table"),
-    ]
+    ] + CityInputFiles.options
 ) { args in
     let options = try DemoOptions(args)
     do {
@@ -42,6 +39,28 @@ let demoCommand = Command(
 struct DemoFailure: Error {
     var message: String
     var status: Int32
+}
+
+/// The three files a planning command reads (regions, operations, demand), with the same
+/// options and defaults in every command.
+struct CityInputFiles: Sendable {
+    var regions: String
+    var operations: String
+    var demand: String
+
+    static let options: [OptionSpec] = [
+        .value("regions", "FILE", "region file (default Regions/seoul.json)"),
+        .value("operations", "FILE", "operations file (default Regions/seoul-operations.json)"),
+        .value("demand", "FILE", "district demand weights (default: NAME-demand.json next to the region file NAME.json)"),
+    ]
+
+    init(_ a: ParsedArguments) {
+        regions = a.string("regions", default: "Regions/seoul.json")
+        operations = a.string("operations", default: "Regions/seoul-operations.json")
+        // The demand file sits next to the region file: Regions/seoul.json → Regions/seoul-demand.json.
+        let base = ((regions as NSString).lastPathComponent as NSString).deletingPathExtension
+        demand = a.string("demand") ?? ((regions as NSString).deletingLastPathComponent as NSString).appendingPathComponent(base + "-demand.json")
+    }
 }
 
 struct DemoOptions: Sendable {
@@ -68,11 +87,10 @@ struct DemoOptions: Sendable {
             throw UsageError("--schema: '\(schema)' is not a plain lower-case identifier")
         }
         reportDir = a.string("report", default: ".daybreak/report")
-        regions = a.string("regions", default: "Regions/seoul.json")
-        operations = a.string("operations", default: "Regions/seoul-operations.json")
-        // The demand file sits next to the region file: Regions/seoul.json → Regions/seoul-demand.json.
-        let base = ((regions as NSString).lastPathComponent as NSString).deletingPathExtension
-        demand = a.string("demand") ?? ((regions as NSString).deletingLastPathComponent as NSString).appendingPathComponent(base + "-demand.json")
+        let files = CityInputFiles(a)
+        regions = files.regions
+        operations = files.operations
+        demand = files.demand
         date = a.string("date")
         if let d = date, DemoOptions.parseDate(d) == nil { throw UsageError("--date: '\(d)' is not a date YYYY-MM-DD") }
         json = a.flag("json")
