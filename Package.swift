@@ -37,11 +37,13 @@ let package = Package(
         // (Not named `Dispatch`: that would shadow libdispatch's module, which Foundation imports.)
         .target(name: "DispatchPlanning", dependencies: ["Fleet", "Geo", "Routing", "Base"], swiftSettings: strict),
         // The domain as journaled distributed actors hosted by the cluster's nodes (Docs/ACTORS.md).
-        .target(name: "DaybreakNode", dependencies: ["Cluster", "Fleet", "Geo", "Messaging", "Storage", "Base"], swiftSettings: strict),
+        .target(name: "DaybreakNode", dependencies: ["Cluster", "DispatchPlanning", "Fleet", "Geo", "Messaging", "Storage", "Base"], swiftSettings: strict),
+        // The simulated day: a client of the operations contract (DispatchGateway), never a shortcut into the system.
+        .target(name: "Simulation", dependencies: ["DispatchPlanning", "Fleet", "Geo", "Routing", "Base"], swiftSettings: strict),
 
         // The thin executable.
         .executableTarget(name: "daybreak",
-                          dependencies: ["Base", "Messaging", "Storage", "Cluster", "Routing", "DispatchPlanning", "DaybreakNode", "Fleet", "Geo", "CZeroMQ", "CLibPQ"],
+                          dependencies: ["Base", "Messaging", "Storage", "Cluster", "Routing", "DispatchPlanning", "DaybreakNode", "Simulation", "Fleet", "Geo", "CZeroMQ", "CLibPQ"],
                           swiftSettings: strict),
 
         .testTarget(name: "BaseTests", dependencies: ["Base"], swiftSettings: strict),
@@ -51,7 +53,8 @@ let package = Package(
         .testTarget(name: "FleetTests", dependencies: ["Fleet", "Geo"], swiftSettings: strict),
         .testTarget(name: "ClusterTests", dependencies: ["Cluster", "Messaging", "Storage", "Base"], swiftSettings: strict),
         .testTarget(name: "DispatchPlanningTests", dependencies: ["DispatchPlanning", "Fleet", "Geo", "Routing", "Base"], swiftSettings: strict),
-        .testTarget(name: "DaybreakNodeTests", dependencies: ["DaybreakNode", "Cluster", "Fleet", "Geo", "Storage", "Messaging", "Base"],
+        .testTarget(name: "SimulationTests", dependencies: ["Simulation", "DispatchPlanning", "Fleet", "Geo", "Base"], swiftSettings: strict),
+        .testTarget(name: "DaybreakNodeTests", dependencies: ["DaybreakNode", "DispatchPlanning", "Cluster", "Fleet", "Geo", "Storage", "Messaging", "Base"],
                     swiftSettings: strict),
         .testTarget(name: "DaybreakCLITests", dependencies: ["daybreak", "Base"], swiftSettings: strict),
         .testTarget(name: "RoutingTests", dependencies: ["Routing"],

@@ -1,0 +1,127 @@
+import Fleet
+import Geo
+
+// The seam between the pure region dispatcher (decides) and its shells (act): `LocalGateway`
+// in this module, the journaled `RegionDispatcher` distributed actor in DaybreakNode.
+//
+//   shell receives a request
+//     → machine.decide(request)            pure, deterministic: nothing read but the state and the request
+//     → rejection: reply, nothing written
+//     → event: journal it (cluster: fenced append, its `.notify` effects as outbox rows in the SAME transaction)
+//     → machine.apply(event)                pure
+//     → run the event's other effects (order and store actors), each with the idempotency key
+//       "<region>/<event seq>/<effect index>" so a re-run after failover applies each once
+//     → reply
+//
+// CPU-heavy work (the dawn wave, re-optimisation with a time budget) never runs inside decide:
+// `pendingWork(at:)` hands the shell self-contained jobs; the shell runs them on a dedicated
+// thread (never the cooperative pool) and feeds each result back as a request, which decide
+// accepts only if the plan has not moved on since the job was taken (else it is dropped as stale).
+
+/// One request to a region's dispatcher.
+public enum DispatchRequest: Sendable, Hashable, Codable {
+    case placeOrder(OrderDraft, slot: Instant?, at: Instant)
+    case cancelOrder(OrderID, reason: CancelReason, at: Instant)
+    case report(HandheldReport)
+    case site(SiteReport)
+    case collect(OrderID, code: String, at: Instant)
+    case command(DispatcherCommand, at: Instant)
+    /// The clock reached `at`: expire BOPIS holds, refresh ETAs, note cutoffs.
+    case tick(at: Instant)
+    /// The result of a `DispatchWork` job.
+    case workDone(DispatchWorkResult)
+
+    public var at: Instant? {
+        switch self {
+        case .placeOrder(_, _, let t), .cancelOrder(_, _, let t), .collect(_, _, let t), .command(_, let t), .tick(let t): return t
+        case .report(let r): return r.at
+        case .site(.pickingStarted(_, _, let t)), .site(.packed(_, _, let t)): return t
+        case .workDone: return nil
+        }
+    }
+}
+
+/// The reply to a request.
+public enum DispatchResponse: Sendable, Hashable, Codable {
+    case placed(PlaceOrderOutcome)
+    case manifest(Manifest)
+    case site(SiteReply)
+    case collect(CollectOutcome)
+    case done
+    case refused(DispatchCommandError)
+}
+
+/// A lifecycle step or tracking update for an order's own actor (`order/<id>@<region>`).
+public enum OrderEffect: Sendable, Hashable, Codable {
+    case create(Order)
+    case accept
+    case allocate(SiteID)
+    case startPicking
+    case pack
+    case assign(CourierRef)
+    case unassign
+    case dispatch
+    case arrive
+    case deliver(DeliveryProof)
+    case fail(FailureReason)
+    case returnItems
+    case cancel(CancelReason)
+    case markReadyForPickup
+    case handOver
+    case markNoShow
+}
+
+/// A change for a store's own actor (`store/<site>@<region>`). The dispatcher's state holds the
+/// same stock (it is the only writer for its region's stores), so its decisions need no round trip.
+public enum StoreEffect: Sendable, Hashable, Codable {
+    case reserve(OrderID, [OrderLine])
+    case release(OrderID)
+    case pick(OrderID)
+    case markReady(OrderID, code: String, holdUntil: Instant)
+    case handOver(OrderID)
+    case noShow(OrderID)
+}
+
+/// What an accepted event makes happen outside the dispatcher.
+public enum DispatchEffect: Sendable, Hashable, Codable {
+    case order(OrderID, OrderEffect)
+    case store(SiteID, StoreEffect)
+    /// A customer notification: the cluster writes it to the outbox in the event's transaction.
+    case notify(CustomerNotification)
+}
+
+/// A self-contained CPU-heavy job taken from a region's state (`pendingWork(at:)`), run by the
+/// shell on a dedicated thread, fed back as `.workDone`.
+public struct DispatchWork: Sendable {
+    public enum Kind: String, Sendable, Hashable, Codable { case dawnWave, reoptimise }
+    public var kind: Kind
+    public var region: RegionID
+    /// The plan version the job was taken from; its result is stale once the plan moved on
+    /// (for the dawn wave: once an order it covers changed).
+    public var basedOnVersion: Int
+    /// Runs the job until done or until `shouldStop` says so (then returns the best found).
+    public var run: @Sendable (_ shouldStop: @escaping @Sendable () -> Bool) -> DispatchWorkResult
+    public init(kind: Kind, region: RegionID, basedOnVersion: Int,
+                run: @escaping @Sendable (_ shouldStop: @escaping @Sendable () -> Bool) -> DispatchWorkResult) {
+        self.kind = kind; self.region = region; self.basedOnVersion = basedOnVersion; self.run = run
+    }
+}
+
+/// New routes for some couriers: per trip, the orders in driving order. A trip starts by loading
+/// at the courier's home site (orders already on board need no loading) and ends back there.
+public struct CourierRoutePlan: Sendable, Hashable, Codable {
+    public var courier: CourierRef
+    public var trips: [[OrderID]]
+    public init(courier: CourierRef, trips: [[OrderID]]) { self.courier = courier; self.trips = trips }
+}
+
+public struct DispatchWorkResult: Sendable, Hashable, Codable {
+    public var kind: DispatchWork.Kind
+    public var basedOnVersion: Int
+    public var routes: [CourierRoutePlan]
+    /// Orders the job could not place.
+    public var unplaced: [OrderID]
+    public init(kind: DispatchWork.Kind, basedOnVersion: Int, routes: [CourierRoutePlan], unplaced: [OrderID]) {
+        self.kind = kind; self.basedOnVersion = basedOnVersion; self.routes = routes; self.unplaced = unplaced
+    }
+}
