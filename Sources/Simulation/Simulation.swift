@@ -3,3 +3,26 @@ import DispatchPlanning
 /// The simulated day (`daybreak simulate`): customers, drivers' and riders' handhelds, store and hub
 /// staff and the disruptions of a day, all driving Daybreak through `DispatchGateway` only.
 public enum Simulation {}
+
+/// Where the simulated day runs: in process (`LocalGateway`, no cluster: the baseline run and fast
+/// tests) or on a real cluster of node processes and PostgreSQL (module DaybreakNode's
+/// `ClusterGateway`, started by the `daybreak` executable).
+public protocol SimulationBackend: Sendable {
+    var gateway: any DispatchGateway { get }
+    /// Human-readable description for the report ("3 node processes, PostgreSQL at …").
+    var description: String { get }
+    /// Kills one node abruptly (SIGKILL) mid-day; returns its name, or nil when the backend has no
+    /// node to kill (in process).
+    func killNode() async throws -> String?
+    /// Orders acknowledged to customers that the system of record does not hold in a final
+    /// state after the day (checked against the database on a cluster); `[]` when none.
+    func lostOrders(acknowledged: [OrderIDRegion]) async throws -> [OrderIDRegion]
+    func shutdown() async
+}
+
+/// An order and the region it was placed in.
+public struct OrderIDRegion: Sendable, Hashable, Codable {
+    public var order: String
+    public var region: String
+    public init(order: String, region: String) { self.order = order; self.region = region }
+}
