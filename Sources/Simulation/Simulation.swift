@@ -14,8 +14,10 @@ public protocol SimulationBackend: Sendable {
     /// Kills one node abruptly (SIGKILL) mid-day; returns its name, or nil when the backend has no
     /// node to kill (in process).
     func killNode() async throws -> String?
-    /// Orders acknowledged to customers that the system of record does not hold in a final
-    /// state after the day (checked against the database on a cluster); `[]` when none.
+    /// Orders acknowledged to customers that the system of record does not hold (no order journal,
+    /// or a journal whose last state is behind the last one acknowledged to the simulation),
+    /// checked against the database on a cluster; `[]` when none. The acknowledged state is the
+    /// `OrderState` raw value the simulation last saw confirmed.
     func lostOrders(acknowledged: [OrderIDRegion]) async throws -> [OrderIDRegion]
     func shutdown() async
 }
@@ -24,5 +26,9 @@ public protocol SimulationBackend: Sendable {
 public struct OrderIDRegion: Sendable, Hashable, Codable {
     public var order: String
     public var region: String
-    public init(order: String, region: String) { self.order = order; self.region = region }
+    /// The last state acknowledged to the simulation (an `OrderState` raw value), if any.
+    public var acknowledgedState: String?
+    public init(order: String, region: String, acknowledgedState: String? = nil) {
+        self.order = order; self.region = region; self.acknowledgedState = acknowledgedState
+    }
 }
