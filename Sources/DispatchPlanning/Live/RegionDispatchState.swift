@@ -62,8 +62,8 @@ struct OrderEntry: Sendable, Hashable, Codable {
     /// BOPIS: the pickup code and hold deadline once ready.
     var code: String?
     var holdUntil: Instant?
-    /// The last ETA computed (delivery products).
-    var eta: Instant?
+    /// Road metres per crow-fly metre at the destination (the travel model's factor, computed once).
+    var factor: Double
 }
 
 /// The dispatcher's view of one courier.
