@@ -15,8 +15,15 @@ public struct DispatchEvent: Sendable, Hashable, Codable {
     public var request: DispatchRequest
     /// The plan version after this event.
     public var version: Int
-    /// The state's records after the change (only those that changed).
-    var change: StateChange
+    /// The state's records after the change (only those that changed); nil only for an event built
+    /// with the public initialiser, which `apply` then re-decides from its request.
+    var change: StateChange?
+    public init(effects: [DispatchEffect], request: DispatchRequest, version: Int) {
+        self.effects = effects; self.request = request; self.version = version; self.change = nil
+    }
+    init(effects: [DispatchEffect], request: DispatchRequest, version: Int, change: StateChange) {
+        self.effects = effects; self.request = request; self.version = version; self.change = change
+    }
 }
 
 /// The records one event changed, as they are after it.
@@ -220,7 +227,11 @@ public struct RegionDispatchState: Sendable, Codable {
     /// Applies an event `decide` produced (or a journaled one, on recovery): writes the records it
     /// changed. Pure; O(size of the change).
     public mutating func apply(_ event: DispatchEvent) {
-        let c = event.change
+        guard let c = event.change else {
+            var step = Step()
+            _ = transition(event.request, &step)
+            return
+        }
         for o in c.orders { orders[o.order.id] = o }
         for k in c.couriers where couriers.indices.contains(k.index) { couriers[k.index] = k }
         for i in c.inventories { inventories[i.site] = i }
