@@ -18,6 +18,11 @@ extension RegionDispatchState {
             response = .done
         case .workDone(let r): response = workDone(r, &step)
         }
+        // The machine's rule: a refusal or rejection never has an event (whatever the copy did).
+        switch response {
+        case .refused, .placed(.rejected): step = Step()
+        default: break
+        }
         if step.accepted, let at = request.at { clock = max(clock ?? at, at) }
         return response
     }
