@@ -129,7 +129,9 @@ enum CourierReporting {
             throw NodeCallFailure(error)
         }
         let dispatcher = try RegionDispatcher.resolve(id: RegionDispatcher.identity(region: id.region), using: system)
-        return try await dispatcher.handle(.report(report), idempotencyKey: key)
+        return try await ClusterCall.$idempotencyKey.withValue(.text(key)) {
+            try await dispatcher.handle(.report(report), idempotencyKey: key)
+        }
     }
 
     static func kind(_ kind: String, make: @escaping @Sendable (ClusterActorSystem, DomainEntity<CourierModel>) -> any DistributedActor,

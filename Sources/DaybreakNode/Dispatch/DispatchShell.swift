@@ -33,11 +33,20 @@ struct DispatcherSnapshot<M: DispatchMachine>: Codable {
     var clock: Instant?
 }
 
-/// Why the dispatcher did not answer a request (thrown; mapped to retriable wire codes).
-public struct DispatcherError: Error, Sendable, CustomStringConvertible {
+/// Why the dispatcher did not answer a request now (e.g. effects that did not answer yet): thrown
+/// with the retriable wire code `overloaded`, so the caller retries with the same key.
+public struct DispatcherError: RemoteCodedError, Sendable, CustomStringConvertible {
     public var region: String
     public var message: String
+    public var remoteErrorCode: RemoteErrorCode { .overloaded }
     public var description: String { "dispatcher \(region): \(message)" }
+}
+
+/// A dispatcher or courier failure with its wire code (`DispatcherError` keeps its own).
+func dispatchFailure(_ error: any Error) -> any Error {
+    if let e = error as? DispatcherError { return e }
+    if error is NodeCallFailure { return error }
+    return NodeCallFailure(error)
 }
 
 /// The outcome of `open(config)`.

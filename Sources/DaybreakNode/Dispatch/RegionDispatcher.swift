@@ -38,7 +38,7 @@ public distributed actor RegionDispatcher {
     public distributed func open(_ config: RegionDispatchConfig) async throws -> DispatcherOpenOutcome {
         guard config.region.rawValue == id.region else { return .refused("config of region \(config.region) sent to \(id.region)") }
         let outcome: DispatcherOpenOutcome
-        do { outcome = try await shell.open(config) } catch { throw NodeCallFailure(error) }
+        do { outcome = try await shell.open(config) } catch { throw dispatchFailure(error) }
         if case .refused = outcome { return outcome }
         for site in config.sites {
             let command = StoreCommand.open(site: site.id, onHand: config.stock[site.id] ?? [:], holdSeconds: 48 * 3600,
@@ -61,7 +61,7 @@ public distributed actor RegionDispatcher {
             if case .tick(let at) = request { try await shell.runWork(at: at) }
             return response
         } catch {
-            throw NodeCallFailure(error)
+            throw dispatchFailure(error)
         }
     }
 
@@ -103,7 +103,7 @@ public distributed actor RegionDispatcher {
     /// the region's owner), with its key. A typed rejection is an answer (logged by the caller's
     /// tests, not retried); only a failure to get an answer throws.
     static func effectRunner(system: ClusterActorSystem, region: String, logger: Logger?) -> @Sendable (DispatchEffectCall, String) async throws -> Void {
-        { call, key in
+        @Sendable func run(_ call: DispatchEffectCall, _ key: String) async throws {
             switch call {
             case .order(let o, let command, let at):
                 let actor = try OrderActor.resolve(id: OrderActor.identity(o, region: region), using: system)
@@ -115,6 +115,11 @@ public distributed actor RegionDispatcher {
                 if case .rejected(let r) = try await actor.handle(command, idempotencyKey: key) {
                     logger?.warning("dispatcher effect refused by the store", ["key": key, "rejection": "\(r)"])
                 }
+            }
+        }
+        return { call, key in
+            try await ClusterCall.$timeout.withValue(.seconds(10)) {
+                try await ClusterCall.$idempotencyKey.withValue(.text(key)) { try await run(call, key) }
             }
         }
     }
