@@ -193,7 +193,7 @@ public actor DispatchShell<M: DispatchMachine>: JournaledActivation {
     /// released, its result fed back as `.workDone` (keyed by kind and plan version, so a retry or a
     /// new owner's re-run after failover applies once). One round of work at a time; a second
     /// caller waits for it. Stops when nothing is pending (at most `rounds` rounds).
-    public func runWork(at: Instant, rounds: Int = 4) async throws {
+    public func runWork(at: Instant, rounds: Int = 4, timeLimit: @Sendable (DispatchWork) -> Duration = { _ in .seconds(10) }) async throws {
         if working {
             await withCheckedContinuation { workWaiters.append($0) }
             return
@@ -208,7 +208,9 @@ public actor DispatchShell<M: DispatchMachine>: JournaledActivation {
             guard let jobs = try await read({ $0.pendingWork(at: at) }), !jobs.isEmpty else { return }
             for job in jobs {
                 let stop = mayWrite
-                let result = await Self.runOnThread(job, shouldStop: { !stop() })
+                let until = ContinuousClock.now + timeLimit(job)
+                // Stops at its time budget, or at once when this node no longer serves the region.
+                let result = await Self.runOnThread(job, shouldStop: { !stop() || ContinuousClock.now >= until })
                 _ = try await handle(.workDone(result), idempotencyKey: "\(identity.region)/work/\(job.kind.rawValue)/\(job.basedOnVersion)")
             }
         }

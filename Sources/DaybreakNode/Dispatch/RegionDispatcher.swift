@@ -58,7 +58,12 @@ public distributed actor RegionDispatcher {
     public distributed func handle(_ request: DispatchRequest, idempotencyKey: String) async throws -> DispatchResponse {
         do {
             let response = try await shell.handle(request, idempotencyKey: idempotencyKey)
-            if case .tick(let at) = request { try await shell.runWork(at: at) }
+            if case .tick(let at) = request {
+                let dawn = try await shell.read { $0.config.budgets.dawnWaveTimeLimitSeconds } ?? 10
+                try await shell.runWork(at: at, timeLimit: { job in
+                    .milliseconds(Int64(1000 * (job.kind == .dawnWave ? dawn : LocalGateway.reoptimiseTimeLimitSeconds)))
+                })
+            }
             return response
         } catch {
             throw dispatchFailure(error)
