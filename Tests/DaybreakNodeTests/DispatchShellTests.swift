@@ -30,6 +30,7 @@ struct FakeMachine: DispatchMachine, Hashable {
 
     mutating func apply(event: Event) { _ = transition(event.request) }
     static func effects(of event: Event) -> [DispatchEffect] { event.effects }
+    static func eventType(of event: Event) -> String { "dispatcher." + event.request.kindName }
 
     func pendingWork(at: Instant) -> [DispatchWork] {
         let todo = orders.filter { !planned.contains($0) }
@@ -152,7 +153,7 @@ actor FakeRegionNode {
             let reply = try await shell.handle(Self.place("o-1"), idempotencyKey: "k1")
             guard case .placed(.awaitingWave) = reply else { Issue.record("placed: \(reply)"); return }
             // In the journal when the reply came back.
-            #expect(try await Self.types(journal, Self.dispatcher) == ["dispatcher.opened", "dispatcher.event"])
+            #expect(try await Self.types(journal, Self.dispatcher) == ["dispatcher.opened", "dispatcher.placeOrder"])
             // Retried: the same reply, nothing new.
             #expect(try await shell.handle(Self.place("o-1"), idempotencyKey: "k1") == reply)
             // A new request for the same order is decided (and refused) on today's state.
@@ -163,7 +164,7 @@ actor FakeRegionNode {
             // Another activation (after a failover) answers the retry from the journal.
             let again = node.shell()
             #expect(try await again.handle(Self.place("o-1"), idempotencyKey: "k1") == reply)
-            #expect(try await Self.types(journal, Self.dispatcher) == ["dispatcher.opened", "dispatcher.event"])
+            #expect(try await Self.types(journal, Self.dispatcher) == ["dispatcher.opened", "dispatcher.placeOrder"])
             #expect(try await Self.types(journal, OrderActor.identity("o-1", region: "gangnam")) == ["order.created", "order.accepted"])
             #expect(try await DomainTestDatabase.count(c, "SELECT count(*) FROM outbox WHERE order_id = 'o-1'") == 1)
         }
@@ -208,7 +209,7 @@ actor FakeRegionNode {
             guard case .placed(.awaitingWave) = try await shell.handle(Self.place("o-7"), idempotencyKey: "p7") else {
                 Issue.record("retry not placed"); return
             }
-            #expect(try await Self.types(journal, Self.dispatcher) == ["dispatcher.opened", "dispatcher.event"])
+            #expect(try await Self.types(journal, Self.dispatcher) == ["dispatcher.opened", "dispatcher.placeOrder"])
             #expect(try await DomainTestDatabase.count(c, "SELECT count(*) FROM outbox WHERE order_id = 'o-7' AND kind = 'assigned'") == 1)
         }
     }

@@ -17,6 +17,24 @@ public protocol DispatchMachine: Sendable, Codable {
     mutating func apply(event: Event)
     static func effects(of event: Event) -> [DispatchEffect]
     func pendingWork(at: Instant) -> [DispatchWork]
+    /// The stored type of an event: "dispatcher." + the request's kind (e.g. "dispatcher.placeOrder").
+    static func eventType(of event: Event) -> String
+}
+
+extension DispatchRequest {
+    /// The request's kind, as stored in the dispatcher's journal ("placeOrder", "tick", "workDone", …).
+    public var kindName: String {
+        switch self {
+        case .placeOrder: "placeOrder"
+        case .cancelOrder: "cancelOrder"
+        case .report: "report"
+        case .site: "site"
+        case .collect: "collect"
+        case .command: "command"
+        case .tick: "tick"
+        case .workDone: "workDone"
+        }
+    }
 }
 
 /// One journal event of a region dispatcher: the region's config (its first event, so a new owner
@@ -104,7 +122,6 @@ public actor DispatchShell<M: DispatchMachine>: JournaledActivation {
     private var workWaiters: [CheckedContinuation<Void, Never>] = []
 
     public static var openedType: String { "dispatcher.opened" }
-    public static var eventType: String { "dispatcher.event" }
 
     public init(identity: ActorIdentity, token: FencingToken, journal: Journal, mayWrite: @escaping @Sendable () -> Bool,
                 onFenced: @escaping @Sendable () async -> Void = {}, snapshotEvery: Int64 = 200,
@@ -164,7 +181,7 @@ public actor DispatchShell<M: DispatchMachine>: JournaledActivation {
             try await DomainSchema.insert(rows, region: region, seq: s, in: tx)
         }
         let record = DispatcherRecord<M.Config, M.Event>.event(event, response: response, at: at)
-        switch try await append(record, type: Self.eventType, key: key, also: also) {
+        switch try await append(record, type: M.eventType(of: event), key: key, also: also) {
         case .duplicate:
             if let r = try await storedReply(key) { return r }
             throw DispatcherError(region: identity.region, message: "request \(key) is journaled but its reply cannot be read")

@@ -13,6 +13,7 @@ extension RegionDispatchState: DispatchMachine {
     }
     public mutating func apply(event: DispatchEvent) { apply(event) }
     public static func effects(of event: DispatchEvent) -> [DispatchEffect] { event.effects }
+    public static func eventType(of event: DispatchEvent) -> String { "dispatcher." + event.request.kindName }
 }
 
 /// The journaled shell of a region's dispatcher on the cluster.
