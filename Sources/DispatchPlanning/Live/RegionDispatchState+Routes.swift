@@ -105,7 +105,7 @@ extension RegionDispatchState {
             s.stops.append(TimedStop(kind: .returnToBase, orders: [], location: home, site: cfg.home, from: nil, arrival: back,
                                      start: back, departure: back, notBefore: nil, window: nil))
         }
-        if !any && (c.away || !c.failedOnBoard.isEmpty) {
+        if !any && !c.broken && (c.away || !c.failedOnBoard.isEmpty) {
             let back = drive(to: home)
             t = back
             s.stops.append(TimedStop(kind: .returnToBase, orders: c.failedOnBoard, location: home, site: cfg.home, from: nil, arrival: back,

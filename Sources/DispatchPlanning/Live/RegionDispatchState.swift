@@ -202,3 +202,17 @@ struct Step {
     var effects: [DispatchEffect] = []
     mutating func add(_ e: DispatchEffect) { accepted = true; effects.append(e) }
 }
+
+extension RegionDispatchState: Equatable {
+    /// Inventories compare by what they hold (a decoded `Inventory` drops zero reservation totals).
+    static func sameStock(_ a: [SiteID: Inventory], _ b: [SiteID: Inventory]) -> Bool {
+        a.count == b.count && a.allSatisfy { k, v in b[k].map { $0.onHand == v.onHand && $0.reservations == v.reservations } ?? false }
+    }
+
+    /// Same config and same dispatch state (the travel model is derived from the config).
+    public static func == (a: RegionDispatchState, b: RegionDispatchState) -> Bool {
+        a.config == b.config && a.version == b.version && a.orders == b.orders && a.nextSeq == b.nextSeq && a.couriers == b.couriers
+            && Self.sameStock(a.inventories, b.inventories) && a.counters == b.counters && a.pickFreeAt == b.pickFreeAt && a.clock == b.clock
+            && a.dawnWavePlanned == b.dawnWavePlanned && a.lastReoptimiseAt == b.lastReoptimiseAt && a.reoptimisedVersion == b.reoptimisedVersion
+    }
+}
