@@ -22,6 +22,7 @@ func makeClusterSimulationBackend(nodes: Int, database: String?, configs: [Regio
     let admin = try await PostgresConnection.connect(base, logger: logger)
     let processes = Mutex<[String: Process]>([:])
     var client: ClusterClient?
+    let backend: ClusterSimulationBackend
     do {
         _ = try await Migrator(DomainSchema.allMigrations, schema: schema, logger: logger).migrate(admin)
         try await admin.executeScript("SET search_path TO \(schema)", purpose: "use the simulation's schema")
@@ -47,15 +48,8 @@ func makeClusterSimulationBackend(nodes: Int, database: String?, configs: [Regio
         let gateway = try await ClusterGateway(client: c, configs: configs)
         // Owned: awaited by `shutdown()` (it returns once the client is closed).
         let pump = Task { await gateway.run() }
-        let backend = ClusterSimulationBackend(gateway: gateway, client: c, admin: admin, schema: schema, processes: processes.withLock { $0 }, pump: pump,
-                                               database: database, logger: logger)
-        do {
-            try await gateway.openRegions()
-        } catch {
-            await backend.shutdown()
-            throw error
-        }
-        return backend
+        backend = ClusterSimulationBackend(gateway: gateway, client: c, admin: admin, schema: schema, processes: processes.withLock { $0 },
+                                           pump: pump, database: database, logger: logger)
     } catch {
         for p in processes.withLock({ Array($0.values) }) where p.isRunning { kill(p.processIdentifier, SIGKILL) }
         await client?.close()
@@ -63,6 +57,13 @@ func makeClusterSimulationBackend(nodes: Int, database: String?, configs: [Regio
         await admin.close()
         throw error
     }
+    do {
+        try await backend.clusterGateway.openRegions()
+    } catch {
+        await backend.shutdown()
+        throw error
+    }
+    return backend
 }
 
 final class ClusterSimulationBackend: SimulationBackend {
