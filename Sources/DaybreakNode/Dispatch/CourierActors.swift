@@ -109,8 +109,8 @@ public struct CourierModel: DomainState, Hashable {
     }
 }
 
-/// The shared body of `VehicleActor.report` and `RiderActor.report`: journal the courier's fact,
-/// then forward the report to the region's dispatcher (on the same owner: a local call) with the
+/// The shared body of `VehicleActor.report` and `RiderActor.report`: journal the courier's fact
+/// (a report the courier model refuses journals nothing here), then forward the report to the region's dispatcher (on the same owner: a local call) with the
 /// same key, and return its answer (`.manifest` or `.refused`). A retry with the same key is a
 /// duplicate for both journals and returns the dispatcher's original answer.
 enum CourierReporting {
@@ -122,9 +122,9 @@ enum CourierReporting {
         }
         do {
             _ = try await entity.handle(report, idempotencyKey: "c:" + key)
-        } catch let r as CourierRejection {
-            return .refused(DispatchCommandError(item: "\(report.courier.kind.rawValue) \(report.courier.id)", problem: .invalidState,
-                                                 message: r.message))
+        } catch is CourierRejection {
+            // Not a fact of this courier's own record (e.g. a report before the shift started): nothing
+            // journaled here; the dispatcher, the authority on manifests, still decides on the report.
         } catch {
             throw NodeCallFailure(error)
         }

@@ -133,7 +133,8 @@ public distributed actor RegionDispatcher {
 
 extension DomainNode {
     /// `dispatcher/<region>@<region>`.
-    public static func dispatcherKind(snapshotEvery: Int64 = 200, logger: Logger? = nil) -> HostedActorKind {
+    public static func dispatcherKind(snapshotEvery: Int64 = 200,
+                                      logger: Logger? = Logger(label: "dispatcher", level: .warning)) -> HostedActorKind {
         HostedActorKind(kind: RegionDispatcher.kind, activate: { grant, system in
             let shell = RegionDispatchShell(identity: grant.identity, token: grant.token, journal: grant.journal, mayWrite: grant.mayWrite,
                                             onFenced: grant.onFenced, snapshotEvery: snapshotEvery,
