@@ -174,6 +174,86 @@ enum DispatchFixtures {
     }
 }
 
+extension DispatchClusterTests {
+    /// Two nodes; the region's owner leaves in the middle of the day (drains and hands the region
+    /// over). The gateway's calls around the move are retried with their keys (not owner, unknown
+    /// actor, timeouts) on the new owner, which restores the dispatcher from the journal: every
+    /// acknowledged order is there once, the dawn wave is planned once.
+    @Test func theGatewayRidesThroughTheRegionMovingToAnotherNode() async throws {
+        typealias F = DispatchFixtures
+        let schema = "t_dispmove_\(UInt32.random(in: 0 ... .max))_\(ProcessInfo.processInfo.processIdentifier)"
+        let c: PostgresConnection
+        do { c = try await PostgresConnection.connect(PostgresConfiguration(""), logger: DomainTestDatabase.logger) } catch {
+            if DomainTestDatabase.required { Issue.record("PostgreSQL required but unreachable: \(error)") }
+            return
+        }
+        let services = (1...2).map { i -> NodeService in
+            var cfg = NodeConfiguration(id: NodeID("m\(i)"), listen: "tcp://127.0.0.1:*", regions: [RegionKey(F.region.rawValue)], schema: schema,
+                                        heartbeatInterval: .milliseconds(100), ttl: .seconds(1))
+            cfg.events = "tcp://127.0.0.1:*"
+            cfg.statementTimeout = .seconds(5)
+            return NodeService(cfg, logger: DomainTestDatabase.logger, extensions: DomainNode.extensions(drainEvery: .milliseconds(50)))
+        }
+        var failure: (any Error)?
+        do {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for s in services { group.addTask { try await s.run() } }
+                defer { group.cancelAll() }
+                try await NodeHostingTests.waitUntil("one node to serve the region") { services.contains { $0.servingRegions().count == 1 } }
+                let client = try await ClusterClient(database: PostgresConfiguration("").withSearchPath(schema), logger: DomainTestDatabase.logger)
+                do {
+                    try await client.connectToNodes()
+                    let gateway = try await ClusterGateway(client: client, configs: [try F.config()])
+                    try await gateway.openRegions()
+                    var placed: [OrderID] = []
+                    for i in 1...4 {
+                        if case .awaitingWave = try await gateway.placeOrder(F.draft("mv-\(i)", .dawn), slot: nil, at: F.eve(21, Int64(i))) {
+                            placed.append(OrderID("mv-\(i)"))
+                        }
+                    }
+                    // The owner leaves; the calls go on meanwhile.
+                    let owner = try #require(services.first { $0.servingRegions().count == 1 })
+                    owner.requestLeave()
+                    for i in 5...8 {
+                        if case .awaitingWave = try await gateway.placeOrder(F.draft("mv-\(i)", .dawn), slot: nil, at: F.eve(21, Int64(i))) {
+                            placed.append(OrderID("mv-\(i)"))
+                        }
+                    }
+                    let other = try #require(services.first { $0 !== owner })
+                    try await NodeHostingTests.waitUntil("the other node to serve the region") { other.servingRegions().count == 1 }
+                    // On the new owner: the dispatcher restored from the journal (a duplicate id is refused).
+                    guard case .rejected(let dup) = try await gateway.placeOrder(F.draft("mv-1", .dawn), slot: nil, at: F.eve(22)) else {
+                        Issue.record("a known order was placed again on the new owner"); return
+                    }
+                    #expect(dup.problem == .duplicateOrder)
+                    for i in 9...10 {
+                        if case .awaitingWave = try await gateway.placeOrder(F.draft("mv-\(i)", .dawn), slot: nil, at: F.eve(22, Int64(i))) {
+                            placed.append(OrderID("mv-\(i)"))
+                        }
+                    }
+                    try await gateway.advance(region: F.region, to: F.at(1, 30))
+                    #expect(placed.count == 10)
+                    let records = try await gateway.records(region: F.region)
+                    try await c.executeScript("SET search_path TO \(schema)", purpose: "use schema")
+                    for id in placed {
+                        #expect(records.first { $0.order == id }?.courier != nil, "\(id) not planned")
+                        #expect(try await DomainTestDatabase.count(
+                            c, "SELECT count(*) FROM actor_events WHERE actor_kind = 'order' AND actor_key = $1 AND type = 'order.created'", [id.rawValue]) == 1)
+                        #expect(try await DomainTestDatabase.count(c, "SELECT count(*) FROM outbox WHERE order_id = $1 AND kind = 'assigned'", [id.rawValue]) == 1)
+                    }
+                } catch {
+                    await client.close()
+                    throw error
+                }
+                await client.close()
+            }
+        } catch { failure = error }
+        _ = try? await c.executeScript("DROP SCHEMA IF EXISTS \(schema) CASCADE", purpose: "drop")
+        await c.close()
+        if let failure { throw failure }
+    }
+}
+
 extension Result {
     var isSuccess: Bool { if case .success = self { true } else { false } }
 }
