@@ -42,7 +42,10 @@ public final class ClusterGateway: DispatchGateway {
         var orderRegion: [OrderID: RegionID] = [:]
         var seq = 0
         var notifications: [CustomerNotification] = []
+        /// Outbox ids received (ids are a sequence: redeliveries are of recent ones, so ids far below
+        /// the newest are forgotten, keeping this bounded).
         var seen: Set<Int64> = []
+        var newest: Int64 = 0
         var dropped = 0
     }
     let state = Mutex(State())
@@ -78,10 +81,15 @@ public final class ClusterGateway: DispatchGateway {
         }
     }
 
+    /// How far below the newest outbox id a redelivery is still recognised.
+    static let dedupeWindow: Int64 = 100_000
+
     func receive(_ env: OutboxEnvelope) {
         guard let n = try? BinaryDecoder().decode(CustomerNotification.self, from: env.payload) else { return }
         state.withLock { s in
-            guard s.seen.insert(env.id).inserted else { return }
+            guard env.id > s.newest - Self.dedupeWindow, s.seen.insert(env.id).inserted else { return }
+            s.newest = max(s.newest, env.id)
+            if s.seen.count > 2 * Self.dedupeWindow { s.seen = s.seen.filter { $0 > s.newest - Self.dedupeWindow } }
             if s.notifications.count >= notificationCapacity { s.dropped += 1 } else { s.notifications.append(n) }
         }
     }
