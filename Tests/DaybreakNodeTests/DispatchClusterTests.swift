@@ -123,6 +123,15 @@ enum DispatchFixtures {
             Issue.record("shift start refused"); return
         }
         #expect(manifest.courier == .vehicle("dawn-1") && !manifest.stops.isEmpty)
+        // A handheld report retried with its key: journaled once by the vehicle, the same answer.
+        let vehicle = try VehicleActor.resolve(id: VehicleActor.identity("dawn-1", region: F.region.rawValue), using: gateway.client.system)
+        let moved = HandheldReport.position(.vehicle("dawn-1"), Coordinate(lat: 37.551, lon: 126.97), at: F.at(1, 40))
+        let first = try await vehicle.report(moved, idempotencyKey: "pos-1")
+        let again = try await vehicle.report(moved, idempotencyKey: "pos-1")
+        #expect(first == again)
+        guard case .manifest = first else { Issue.record("position refused: \(first)"); return }
+        let courier = try await vehicle.state()
+        #expect(courier.state.status == .idle && courier.state.metres > 500 && courier.seq == 2)
 
         // Daytime products.
         for (id, product) in [("sd-1", Product.sameDay), ("sd-2", .sameDay), ("q-1", .quick), ("q-2", .quick), ("b-1", .bopis), ("b-2", .bopis)] {
