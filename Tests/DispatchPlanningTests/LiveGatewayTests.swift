@@ -84,6 +84,7 @@ import Testing
         }
         try await gw.advance(region: region, to: Self.eve(23))
         #expect(try await gw.records(region: region).allSatisfy { $0.courier != nil }, "the wave planned every dawn order")
+        #expect(await gw.statistics().workRuns >= 1, "the wave ran as a job on its own thread")
         for c in cfg.couriers where c.shiftStart < Self.at(8) { _ = try await Self.drive(gw, c, from: Self.at(0, 30)) }
 
         for k in 0..<2 {

@@ -60,9 +60,9 @@ public distributed actor RegionDispatcher {
         do {
             let response = try await shell.handle(request, idempotencyKey: idempotencyKey)
             if case .tick(let at) = request {
-                let dawn = try await shell.read { $0.config.budgets.dawnWaveTimeLimitSeconds } ?? 10
+                let budgets = try await shell.read { $0.config.budgets } ?? RegionDispatchConfig.Budgets()
                 try await shell.runWork(at: at, timeLimit: { job in
-                    .milliseconds(Int64(1000 * (job.kind == .dawnWave ? dawn : LocalGateway.reoptimiseTimeLimitSeconds)))
+                    .milliseconds(Int64(1000 * (job.kind == .dawnWave ? budgets.dawnWaveTimeLimitSeconds : budgets.reoptimiseTimeLimitSeconds)))
                 })
             }
             return response
