@@ -129,8 +129,10 @@ enum CourierReporting {
             throw NodeCallFailure(error)
         }
         let dispatcher = try RegionDispatcher.resolve(id: RegionDispatcher.identity(region: id.region), using: system)
-        return try await ClusterCall.$idempotencyKey.withValue(.text(key)) {
-            try await dispatcher.handle(.report(report), idempotencyKey: key)
+        return try await ClusterCall.$timeout.withValue(.seconds(10)) {
+            try await ClusterCall.$idempotencyKey.withValue(.text(key)) {
+                try await dispatcher.handle(.report(report), idempotencyKey: key)
+            }
         }
     }
 

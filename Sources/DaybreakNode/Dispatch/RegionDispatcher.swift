@@ -45,7 +45,11 @@ public distributed actor RegionDispatcher {
             let command = StoreCommand.open(site: site.id, onHand: config.stock[site.id] ?? [:], holdSeconds: 48 * 3600,
                                             codeDigits: config.bopis.codeDigits, maxAttempts: config.bopis.maxAttempts)
             let store = try StoreActor.resolve(id: StoreActor.identity(site.id, region: id.region), using: actorSystem)
-            switch try await store.handle(command, idempotencyKey: "\(id.region)/open/\(site.id)") {
+            let key = "\(id.region)/open/\(site.id)"
+            let reply = try await ClusterCall.$timeout.withValue(.seconds(10)) {
+                try await ClusterCall.$idempotencyKey.withValue(.text(key)) { try await store.handle(command, idempotencyKey: key) }
+            }
+            switch reply {
             case .accepted: break
             case .rejected(let r) where r.problem == .alreadyOpen: break
             case .rejected(let r): throw NodeCallFailure(DispatcherError(region: id.region, message: "opening \(site.id): \(r)"))
