@@ -170,6 +170,26 @@ actor FakeRegionNode {
         }
     }
 
+    @Test func aRetryAfterASnapshotGetsTheJournaledReplyNotTodaysRefusal() async throws {
+        try await DomainTestDatabase.withJournal { journal, c, _ in
+            let node = FakeRegionNode(journal: journal, token: FencingToken(1))
+            try await node.openStore()
+            let shell = node.shell(snapshotEvery: 1)
+            _ = try await shell.open("gangnam")
+            let reply = try await shell.handle(Self.place("o-9"), idempotencyKey: "k9")
+            #expect(try await DomainTestDatabase.count(c, "SELECT count(*) FROM actor_snapshots WHERE actor_kind = 'dispatcher'") == 1)
+            // Restored from the snapshot (no replies in memory): today's state would refuse the
+            // placement as a duplicate; the retry gets the original reply from the journal.
+            let again = node.shell(snapshotEvery: 1)
+            #expect(try await again.handle(Self.place("o-9"), idempotencyKey: "k9") == reply)
+            guard case .placed(.rejected(let r)) = try await again.handle(Self.place("o-9"), idempotencyKey: "k10") else {
+                Issue.record("a new placement of a known order was not refused"); return
+            }
+            #expect(r.problem == .duplicateOrder)
+            #expect(try await DomainTestDatabase.count(c, "SELECT count(*) FROM actor_events WHERE actor_kind = 'dispatcher'") == 2)
+        }
+    }
+
     @Test func effectsAreAppliedOnceWhenRerunAfterActivation() async throws {
         try await DomainTestDatabase.withJournal { journal, _, _ in
             let node = FakeRegionNode(journal: journal, token: FencingToken(1))

@@ -170,7 +170,8 @@ public actor DispatchShell<M: DispatchMachine>: JournaledActivation {
         let (event, response) = m.decide(request: request)
         guard let event else {
             // A retry of a request accepted long ago may be refused by today's state: answer the original.
-            if !repliesComplete, let r = try await storedReply(key) { return r }
+            // (Only refusals are looked up: any other answer without an event is a read of today's state.)
+            if !repliesComplete, Self.isRefusal(response), let r = try await storedReply(key) { return r }
             return response
         }
         let at = request.at ?? clock
@@ -296,6 +297,13 @@ public actor DispatchShell<M: DispatchMachine>: JournaledActivation {
         }
         remember(key, response)
         return response
+    }
+
+    static func isRefusal(_ r: DispatchResponse) -> Bool {
+        switch r {
+        case .refused, .placed(.rejected): true
+        default: false
+        }
     }
 
     private func remember(_ key: String, _ response: DispatchResponse) {
