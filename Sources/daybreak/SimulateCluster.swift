@@ -98,6 +98,15 @@ final class ClusterSimulationBackend: SimulationBackend {
         p.arguments = arguments
         p.standardOutput = FileHandle.nullDevice
         p.standardError = FileHandle.nullDevice
+        // DAYBREAK_SIMULATE_LOGS=DIR keeps each node's log in DIR/<id>.log (appended).
+        if let dir = ProcessInfo.processInfo.environment["DAYBREAK_SIMULATE_LOGS"], !dir.isEmpty {
+            let path = (dir as NSString).appendingPathComponent("\(id).log")
+            if !FileManager.default.fileExists(atPath: path) { _ = FileManager.default.createFile(atPath: path, contents: nil) }
+            if let h = try? FileHandle(forWritingTo: URL(fileURLWithPath: path)) {
+                h.seekToEndOfFile()
+                p.standardError = h
+            }
+        }
         try p.run()
         return p
     }
