@@ -4,7 +4,8 @@ import Distributed
 import Storage
 
 /// The domain actor kinds as the node hosts them: `daybreak node` passes `DomainNode.extensions()`
-/// to `NodeService`, which then activates `order/…` and `store/…` in the regions it serves (with
+/// to `NodeService`, which then activates `order/…`, `store/…`, `dispatcher/…`, `vehicle/…` and
+/// `rider/…` in the regions it serves (with
 /// the region's token, like the counter), runs the domain migrations after the cluster's, and
 /// runs the outbox publisher for the node's lifetime.
 public enum DomainNode {
@@ -20,7 +21,8 @@ public enum DomainNode {
         return (system.withIdentity(grant.identity) { StoreActor(actorSystem: system, entity: entity) }, entity)
     }, registerTargets: { try await StoreActor.registerTargets(on: $0) })
 
-    public static let kinds = [order, store]
+    /// Order, store, the region dispatcher and the couriers (`vehicle`, `rider`).
+    public static let kinds = [order, store, dispatcherKind(), vehicle, rider]
 
     /// Kinds, migrations and the outbox publisher (every node drains; `SKIP LOCKED` keeps two
     /// nodes off the same rows) publishing on the node's actor system.

@@ -54,7 +54,14 @@ public enum OrderActorCommand: Sendable, Hashable, Codable {
 public struct OrderCommandEnvelope: Sendable, Hashable, Codable {
     public var command: OrderActorCommand
     public var at: Instant
-    public init(_ command: OrderActorCommand, at: Instant) { self.command = command; self.at = at }
+    /// Whether the order actor writes the customer notifications its event triggers (outbox rows).
+    /// `false` for commands sent by the region dispatcher, whose own events carry the customer's
+    /// notifications (it knows the ETAs and stops away): the transition is journaled as
+    /// `OrderJournalEvent.quiet` and no row is written.
+    public var notify: Bool
+    public init(_ command: OrderActorCommand, at: Instant, notify: Bool = true) {
+        self.command = command; self.at = at; self.notify = notify
+    }
 }
 
 /// Why an order actor refused a command. Comes back to the caller as a value (see
@@ -90,6 +97,17 @@ public struct OrderRejection: Error, Sendable, Hashable, Codable, CustomStringCo
 public enum OrderJournalEvent: Sendable, Hashable, Codable {
     case created(Order)
     case transition(OrderEvent)
+    /// A transition commanded by the region dispatcher: the customer is notified by the
+    /// dispatcher's event, so this one writes no outbox row and leaves the notification memory alone.
+    case quiet(OrderEvent)
+
+    /// Fleet's event of a transition (nil for `created`).
+    public var transition: OrderEvent? {
+        switch self {
+        case .created: nil
+        case .transition(let e), .quiet(let e): e
+        }
+    }
 }
 
 /// The state of an order actor: the order (nil until created) and what the customer has been told.
@@ -123,7 +141,7 @@ public struct OrderModel: DomainState, Hashable {
         do {
             let events = try o.apply(command, at: envelope.at)
             precondition(events.count == 1, "Fleet's Order.apply produces one event per command")
-            return .transition(events[0])
+            return envelope.notify ? .transition(events[0]) : .quiet(events[0])
         } catch {
             let problem: OrderRejection.Problem = switch error.problem {
             case .illegal: .illegalTransition
@@ -144,13 +162,16 @@ public struct OrderModel: DomainState, Hashable {
             if let update = Self.trackingUpdate(for: e, order: order!) {
                 _ = Self.policy.decide(update, order: e.order, at: e.at, state: &notifications)
             }
+        case .quiet(let e):
+            guard order != nil else { return }
+            do { try order!.replay([e]) } catch { assertionFailure("journaled event does not replay: \(error)") }
         }
     }
 
     public static func eventType(of event: OrderJournalEvent) -> String {
         switch event {
         case .created: OrderEvent.createdType
-        case .transition(let e): e.type
+        case .transition(let e), .quiet(let e): e.type
         }
     }
 

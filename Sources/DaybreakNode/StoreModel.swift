@@ -10,8 +10,18 @@ public enum StoreCommand: Sendable, Hashable, Codable {
     case reserve(OrderID, lines: [OrderLine])
     /// The reserved goods are picked: they leave stock.
     case pick(OrderID)
-    /// A picked BOPIS order goes on the counter shelf with a pickup code (generated here).
-    case markReady(OrderID, at: Instant)
+    /// A picked BOPIS order goes on the counter shelf with a pickup code: `code` when given (the
+    /// region dispatcher's, so the customer's notification and the shelf agree), else one generated
+    /// here; held until `holdUntil` (default `at` + the store's hold time). The code is journaled
+    /// and replay takes the journaled one.
+    case markReady(OrderID, at: Instant, code: String? = nil, holdUntil: Instant? = nil)
+    /// The order is off (cancelled before collection or dispatch): its reservation goes back; a
+    /// picked or held order's goods go back to stock.
+    case release(OrderID)
+    /// The region dispatcher checked the customer's code: hand the held order over.
+    case handOverVerified(OrderID, at: Instant)
+    /// The region dispatcher declared the held order a no-show: its goods go back to stock.
+    case noShow(OrderID, at: Instant)
     /// The customer shows `code`. A wrong code costs an attempt (journaled) and is rejected.
     case handOver(OrderID, code: String, at: Instant)
     /// Holds past their time at `at` become no-shows and their goods go back to stock.
@@ -55,6 +65,7 @@ public enum StoreEvent: Sendable, Hashable, Codable {
     case handedOver(OrderID, at: Instant)
     case codeRejected(OrderID, code: String, at: Instant)
     case noShows([OrderID], at: Instant)
+    case released(OrderID)
 }
 
 /// The state of a store: Fleet's `Inventory` (reservations) and `PickupCounter` (BOPIS), plus
@@ -64,7 +75,7 @@ public struct StoreModel: DomainState, Hashable {
     public typealias Command = StoreCommand
     public typealias Event = StoreEvent
 
-    public enum OrderStage: String, Sendable, Hashable, Codable { case reserved, picked, ready, pickedUp, noShow }
+    public enum OrderStage: String, Sendable, Hashable, Codable { case reserved, picked, ready, pickedUp, noShow, released }
     public struct StoreOrder: Sendable, Hashable, Codable {
         public var lines: [OrderLine]
         public var stage: OrderStage
@@ -108,15 +119,46 @@ public struct StoreModel: DomainState, Hashable {
             guard orders[o]?.stage == .reserved else { throw reject(o, orders[o] == nil ? .unknownOrder : .invalid("not reserved")) }
             do { try inv.commit(o) } catch { throw reject(o, .inventory(error.description)) }
             return .picked(o)
-        case .markReady(let o, let at):
+        case .markReady(let o, let at, let given, let until):
             guard let so = orders[o] else { throw reject(o, .unknownOrder) }
             guard so.stage == .picked else { throw reject(o, .notPicked) }
-            var rng = PickupCodeGenerator(store: site, seq: applied + 1)
+            let holdUntil = until ?? at + holdSeconds
+            guard holdUntil > at else { throw reject(o, .invalid("holdUntil \(holdUntil) is not after \(at)")) }
             let code: String
-            do { code = try counter.hold(o, lines: so.lines, readyAt: at, holdUntil: at + holdSeconds, using: &rng) } catch {
-                throw reject(o, Self.problem(error.problem))
+            if let given {
+                guard given.count == counter.codeDigits, given.allSatisfy({ $0.isASCII && $0.isNumber }) else {
+                    throw reject(o, .invalid("pickup code must be \(counter.codeDigits) digits"))
+                }
+                guard !counter.holds.values.contains(where: { $0.code == given }) else { throw reject(o, .invalid("pickup code in use")) }
+                code = given
+            } else {
+                var rng = PickupCodeGenerator(store: site, seq: applied + 1)
+                var draw = counter
+                do { code = try draw.hold(o, lines: so.lines, readyAt: at, holdUntil: holdUntil, using: &rng) } catch {
+                    throw reject(o, Self.problem(error.problem))
+                }
             }
-            return .readyForPickup(o, code: code, readyAt: at, holdUntil: at + holdSeconds)
+            // The hold must take exactly this code (checked here, so apply cannot diverge).
+            var trial = counter
+            guard (try? Self.hold(o, lines: so.lines, code: code, readyAt: at, holdUntil: holdUntil, in: &trial)) == code else {
+                throw reject(o, .invalid("pickup code \(code) cannot be held"))
+            }
+            return .readyForPickup(o, code: code, readyAt: at, holdUntil: holdUntil)
+        case .release(let o):
+            guard let so = orders[o] else { throw reject(o, .unknownOrder) }
+            switch so.stage {
+            case .reserved: do { try inv.release(o) } catch { throw reject(o, .inventory(error.description)) }
+            case .picked: do { try inv.restock(so.lines, order: o) } catch { throw reject(o, .inventory(error.description)) }
+            case .ready: do { _ = try counter.withdraw(o); try inv.restock(so.lines, order: o) } catch { throw reject(o, .invalid("\(error)")) }
+            case .pickedUp, .noShow, .released: throw reject(o, .invalid("order is \(so.stage.rawValue)"))
+            }
+            return .released(o)
+        case .handOverVerified(let o, let at):
+            guard orders[o]?.stage == .ready, counter.holds[o] != nil else { throw reject(o, orders[o] == nil ? .unknownOrder : .invalid("not on the shelf")) }
+            return .handedOver(o, at: at)
+        case .noShow(let o, let at):
+            guard orders[o]?.stage == .ready, counter.holds[o] != nil else { throw reject(o, orders[o] == nil ? .unknownOrder : .invalid("not on the shelf")) }
+            return .noShows([o], at: at)
         case .handOver(let o, let code, let at):
             let before = counter.holds[o]?.attemptsLeft
             do {
@@ -148,10 +190,11 @@ public struct StoreModel: DomainState, Hashable {
             try? inventory?.commit(o)
             orders[o]?.stage = .picked
         case .readyForPickup(let o, let code, let readyAt, let holdUntil):
-            // The same seed (store, seq) over the same holds draws the same code; the journaled one checks it.
-            var rng = PickupCodeGenerator(store: inventory?.site.rawValue ?? "?", seq: applied)
-            let again = try? counter?.hold(o, lines: orders[o]?.lines ?? [], readyAt: readyAt, holdUntil: holdUntil, using: &rng)
-            assert(again == code, "pickup code of \(o) replays as \(again ?? "nil"), journaled \(code)")
+            // Replay takes the journaled code (decide checked that the hold takes it).
+            if counter != nil {
+                let held = try? Self.hold(o, lines: orders[o]?.lines ?? [], code: code, readyAt: readyAt, holdUntil: holdUntil, in: &counter!)
+                assert(held == code, "pickup code of \(o) replays as \(held ?? "nil"), journaled \(code)")
+            }
             orders[o]?.stage = .ready
         case .handedOver(let o, _):
             _ = try? counter?.withdraw(o)
@@ -162,9 +205,19 @@ public struct StoreModel: DomainState, Hashable {
             _ = counter?.expire(at: at)
             lastNoShows = list
             for o in list {
+                _ = try? counter?.withdraw(o)   // a no-show declared by the dispatcher before the hold's end
                 if let lines = orders[o]?.lines { try? inventory?.restock(lines, order: o) }
                 orders[o]?.stage = .noShow
             }
+        case .released(let o):
+            guard let so = orders[o] else { return }
+            switch so.stage {
+            case .reserved: try? inventory?.release(o)
+            case .picked: try? inventory?.restock(so.lines, order: o)
+            case .ready: _ = try? counter?.withdraw(o); try? inventory?.restock(so.lines, order: o)
+            default: break
+            }
+            orders[o]?.stage = .released
         }
     }
 
@@ -177,7 +230,24 @@ public struct StoreModel: DomainState, Hashable {
         case .handedOver: "store.handed_over"
         case .codeRejected: "store.code_rejected"
         case .noShows: "store.no_show"
+        case .released: "store.order_released"
         }
+    }
+
+    /// Puts `order` on the counter's shelf with exactly `code`: `PickupCounter.hold` draws its code
+    /// from a generator, so it is given one that yields `code` (`FixedCodeGenerator`). Returns the
+    /// code the counter took; callers check it is `code` (a Fleet entry point to restore a hold
+    /// would make this direct).
+    static func hold(_ order: OrderID, lines: [OrderLine], code: String, readyAt: Instant, holdUntil: Instant,
+                     in counter: inout PickupCounter) throws -> String {
+        guard let n = UInt64(code), code.count == counter.codeDigits,
+              !counter.holds.values.contains(where: { $0.code == code }) else {
+            throw StoreRejection(store: counter.store.rawValue, order: order.rawValue, problem: .invalid("pickup code \(code)"))
+        }
+        var bound: UInt64 = 1
+        for _ in 0..<counter.codeDigits { bound *= 10 }
+        var rng = FixedCodeGenerator(value: n, bound: bound)
+        return try counter.hold(order, lines: lines, readyAt: readyAt, holdUntil: holdUntil, using: &rng)
     }
 
     static func problem(_ p: PickupError.Problem) -> StoreRejection.Problem {
@@ -190,6 +260,21 @@ public struct StoreModel: DomainState, Hashable {
         case .notReadyYet(let t): .notReadyYet(readyAt: t)
         }
     }
+}
+
+/// A generator whose draw in `0..<bound` is `value` under the standard library's bounded draw
+/// (`next(upperBound:)`: the high word of `random × bound`, re-drawn only when the low word is
+/// below `bound`): it returns ⌊value·2⁶⁴/bound⌋ + 2, whose product's high word is `value` and low word
+/// is at least `bound`. Every use checks the code the counter took (`StoreModel.hold`), so a
+/// different draw algorithm would be caught, not silently diverge; the caller also makes sure the
+/// code is not in use (the counter re-draws on a collision, which would repeat forever).
+struct FixedCodeGenerator: RandomNumberGenerator {
+    let word: UInt64
+    init(value: UInt64, bound: UInt64) {
+        precondition(value < bound && bound > 1 && bound < (1 << 62))
+        word = bound.dividingFullWidth((high: value, low: 0)).quotient + 2
+    }
+    mutating func next() -> UInt64 { word }
 }
 
 /// The pickup-code generator: SplitMix64 seeded from FNV-1a of "<store>#<seq>", so a code is a

@@ -1,0 +1,216 @@
+import Cluster
+import DispatchPlanning
+import Distributed
+import Fleet
+import Geo
+
+/// A courier's own journaled fact, from its handheld's report.
+public enum CourierFact: Sendable, Hashable, Codable {
+    case shiftStarted(CourierRef, at: Instant, position: Coordinate)
+    /// A new position; `metres` is the great-circle distance from the previous one (0 for the first).
+    case moved(Coordinate, metres: Double, at: Instant)
+    case arrived(ManifestStop.Kind, orders: [OrderID], at: Instant)
+    case pickedUp([OrderID], at: Instant)
+    case delivered(OrderID, at: Instant)
+    case failed(OrderID, FailureReason, at: Instant)
+    case returned(at: Instant)
+    case brokeDown(Coordinate, at: Instant)
+    case shiftEnded(at: Instant)
+}
+
+/// Why a courier actor refused a report (nothing journaled).
+public struct CourierRejection: Error, Sendable, Hashable, Codable, CustomStringConvertible {
+    public var courier: String
+    public var message: String
+    public var description: String { "courier \(courier): \(message)" }
+}
+
+/// The state of one courier (a vehicle's driver or a rider), shared by `VehicleActor` and
+/// `RiderActor`: status, stops done, last position, distance driven (great circle between reported
+/// positions). Pure: decide turns a report into a fact; apply folds it.
+public struct CourierModel: DomainState, Hashable {
+    public static let kind = "courier"
+    public typealias Command = HandheldReport
+    public typealias Event = CourierFact
+
+    public var courier: CourierRef?
+    public var status: Manifest.Status = .offShift
+    public var position: Coordinate?
+    public var metres: Double = 0
+    public var stopsDone = 0
+    public var delivered = 0
+    public var failed = 0
+    public var onBoard: Set<OrderID> = []
+    public var lastReport: Instant?
+
+    public init() {}
+
+    public var kilometres: Double { metres / 1000 }
+
+    public func decide(_ report: HandheldReport) throws -> CourierFact {
+        let who = report.courier
+        if let c = courier, c != who { throw CourierRejection(courier: c.id, message: "a report of \(who.kind.rawValue) \(who.id)") }
+        if courier == nil, case .shiftStarted = report {} else if courier == nil {
+            throw CourierRejection(courier: who.id, message: "the shift has not started")
+        }
+        switch report {
+        case .shiftStarted(let c, let at, let p):
+            guard status == .offShift else { throw CourierRejection(courier: c.id, message: "already on shift (\(status.rawValue))") }
+            return .shiftStarted(c, at: at, position: p)
+        case .position(_, let p, let at):
+            return .moved(p, metres: position.map { GreatCircle.distanceMetres($0, p) } ?? 0, at: at)
+        case .arrived(_, let kind, let orders, let at): return .arrived(kind, orders: orders, at: at)
+        case .pickedUp(_, let orders, let at): return .pickedUp(orders, at: at)
+        case .delivered(_, let o, _, let at): return .delivered(o, at: at)
+        case .failed(_, let o, let reason, let at): return .failed(o, reason, at: at)
+        case .returned(_, let at): return .returned(at: at)
+        case .breakdown(_, let p, let at): return .brokeDown(p, at: at)
+        case .shiftEnded(let c, let at):
+            guard status != .offShift else { throw CourierRejection(courier: c.id, message: "not on shift") }
+            return .shiftEnded(at: at)
+        }
+    }
+
+    public mutating func apply(_ fact: CourierFact) {
+        switch fact {
+        case .shiftStarted(let c, let at, let p):
+            courier = c; status = .idle; position = p; lastReport = at
+        case .moved(let p, let m, let at):
+            position = p; metres += m; lastReport = at
+        case .arrived(_, _, let at):
+            stopsDone += 1; lastReport = at
+        case .pickedUp(let orders, let at):
+            onBoard.formUnion(orders); if status != .brokenDown { status = .working }; lastReport = at
+        case .delivered(let o, let at):
+            delivered += 1; onBoard.remove(o); lastReport = at
+        case .failed(_, _, let at):
+            failed += 1; lastReport = at
+        case .returned(let at):
+            onBoard = []; if status != .brokenDown { status = .idle }; lastReport = at
+        case .brokeDown(let p, let at):
+            status = .brokenDown; position = p; lastReport = at
+        case .shiftEnded(let at):
+            status = .offShift; lastReport = at
+        }
+    }
+
+    public static func eventType(of fact: CourierFact) -> String {
+        switch fact {
+        case .shiftStarted: "courier.shift_started"
+        case .moved: "courier.moved"
+        case .arrived: "courier.arrived"
+        case .pickedUp: "courier.picked_up"
+        case .delivered: "courier.delivered"
+        case .failed: "courier.failed"
+        case .returned: "courier.returned"
+        case .brokeDown: "courier.broke_down"
+        case .shiftEnded: "courier.shift_ended"
+        }
+    }
+}
+
+/// The shared body of `VehicleActor.report` and `RiderActor.report`: journal the courier's fact
+/// (a report the courier model refuses journals nothing here), then forward the report to the region's dispatcher (on the same owner: a local call) with the
+/// same key, and return its answer (`.manifest` or `.refused`). A retry with the same key is a
+/// duplicate for both journals and returns the dispatcher's original answer.
+enum CourierReporting {
+    static func report(_ report: HandheldReport, key: String, actor id: ActorIdentity, entity: DomainEntity<CourierModel>,
+                       system: ClusterActorSystem) async throws -> DispatchResponse {
+        guard report.courier.kind.rawValue == id.kind, report.courier.id == id.key else {
+            return .refused(DispatchCommandError(item: "\(report.courier.kind.rawValue) \(report.courier.id)", problem: .unknownCourier,
+                                                 message: "sent to \(id)"))
+        }
+        do {
+            _ = try await entity.handle(report, idempotencyKey: "c:" + key)
+        } catch is CourierRejection {
+            // Not a fact of this courier's own record (e.g. a report before the shift started): nothing
+            // journaled here; the dispatcher, the authority on manifests, still decides on the report.
+        } catch {
+            throw NodeCallFailure(error)
+        }
+        let dispatcher = try RegionDispatcher.resolve(id: RegionDispatcher.identity(region: id.region), using: system)
+        return try await ClusterCall.$timeout.withValue(.seconds(10)) {
+            try await ClusterCall.$idempotencyKey.withValue(.text(key)) {
+                try await dispatcher.handle(.report(report), idempotencyKey: key)
+            }
+        }
+    }
+
+    static func kind(_ kind: String, make: @escaping @Sendable (ClusterActorSystem, DomainEntity<CourierModel>) -> any DistributedActor,
+                     register: @escaping @Sendable (ClusterActorSystem) async throws -> Void) -> HostedActorKind {
+        HostedActorKind(kind: kind, activate: { grant, system in
+            let entity = DomainEntity<CourierModel>(identity: grant.identity, token: grant.token, journal: grant.journal,
+                                                    mayWrite: grant.mayWrite, onFenced: grant.onFenced)
+            return (make(system, entity), entity)
+        }, registerTargets: register)
+    }
+}
+
+/// A van's driver's handheld counterpart, `vehicle/<id>@<region>`. Wire names: "vehicle.report", "vehicle.state".
+public distributed actor VehicleActor {
+    public typealias ActorSystem = ClusterActorSystem
+    let entity: DomainEntity<CourierModel>
+
+    public init(actorSystem: ClusterActorSystem, entity: DomainEntity<CourierModel>) {
+        self.actorSystem = actorSystem
+        self.entity = entity
+    }
+
+    /// Journals the courier's fact, forwards the report to the region's dispatcher, returns its answer.
+    public distributed func report(_ report: HandheldReport, idempotencyKey: String) async throws -> DispatchResponse {
+        try await CourierReporting.report(report, key: idempotencyKey, actor: id, entity: entity, system: actorSystem)
+    }
+
+    public distributed func state() async throws -> CommandAck<CourierModel> {
+        do { return try await entity.read() } catch { throw NodeCallFailure(error) }
+    }
+
+    public static func identity(_ id: String, region: String) -> ActorIdentity { ActorIdentity(kind: "vehicle", key: id, region: region) }
+
+    public static func registerTargets(on system: ClusterActorSystem) async throws {
+        let proxy = try VehicleActor.resolve(id: ActorIdentity(kind: "manifest", key: "-", region: "-"), using: system)
+        try await system.register("vehicle.report", on: proxy) {
+            _ = try await $0.report(.returned(.vehicle("-"), at: Instant(epochSeconds: 0)), idempotencyKey: "")
+        }
+        try await system.register("vehicle.state", on: proxy) { _ = try await $0.state() }
+    }
+}
+
+/// A rider's handheld counterpart, `rider/<id>@<region>`. Wire names: "rider.report", "rider.state".
+public distributed actor RiderActor {
+    public typealias ActorSystem = ClusterActorSystem
+    let entity: DomainEntity<CourierModel>
+
+    public init(actorSystem: ClusterActorSystem, entity: DomainEntity<CourierModel>) {
+        self.actorSystem = actorSystem
+        self.entity = entity
+    }
+
+    public distributed func report(_ report: HandheldReport, idempotencyKey: String) async throws -> DispatchResponse {
+        try await CourierReporting.report(report, key: idempotencyKey, actor: id, entity: entity, system: actorSystem)
+    }
+
+    public distributed func state() async throws -> CommandAck<CourierModel> {
+        do { return try await entity.read() } catch { throw NodeCallFailure(error) }
+    }
+
+    public static func identity(_ id: String, region: String) -> ActorIdentity { ActorIdentity(kind: "rider", key: id, region: region) }
+
+    public static func registerTargets(on system: ClusterActorSystem) async throws {
+        let proxy = try RiderActor.resolve(id: ActorIdentity(kind: "manifest", key: "-", region: "-"), using: system)
+        try await system.register("rider.report", on: proxy) {
+            _ = try await $0.report(.returned(.rider("-"), at: Instant(epochSeconds: 0)), idempotencyKey: "")
+        }
+        try await system.register("rider.state", on: proxy) { _ = try await $0.state() }
+    }
+}
+
+extension DomainNode {
+    public static let vehicle = CourierReporting.kind("vehicle", make: { system, entity in
+        system.withIdentity(entity.identity) { VehicleActor(actorSystem: system, entity: entity) }
+    }, register: { try await VehicleActor.registerTargets(on: $0) })
+
+    public static let rider = CourierReporting.kind("rider", make: { system, entity in
+        system.withIdentity(entity.identity) { RiderActor(actorSystem: system, entity: entity) }
+    }, register: { try await RiderActor.registerTargets(on: $0) })
+}

@@ -1,0 +1,485 @@
+import Cluster
+import DispatchPlanning
+import Fleet
+import Foundation
+import Geo
+import Storage
+
+/// What the journaled shell needs of a region's pure dispatcher (`RegionDispatchState` conforms in
+/// `RegionDispatcher.swift`; tests may use a small fake). Everything here is pure.
+public protocol DispatchMachine: Sendable, Codable {
+    associatedtype Config: Sendable, Hashable, Codable
+    associatedtype Event: Sendable, Hashable, Codable
+    init(config: Config)
+    var machineConfig: Config { get }
+    /// The event (nil: nothing to journal, e.g. a rejection or a read) and the reply.
+    func decide(request: DispatchRequest) -> (event: Event?, response: DispatchResponse)
+    mutating func apply(event: Event)
+    static func effects(of event: Event) -> [DispatchEffect]
+    func pendingWork(at: Instant) -> [DispatchWork]
+    /// The stored type of an event: "dispatcher." + the request's kind (e.g. "dispatcher.placeOrder").
+    static func eventType(of event: Event) -> String
+}
+
+extension DispatchRequest {
+    /// The request's kind, as stored in the dispatcher's journal ("placeOrder", "tick", "workDone", …).
+    public var kindName: String {
+        switch self {
+        case .placeOrder: "placeOrder"
+        case .cancelOrder: "cancelOrder"
+        case .report: "report"
+        case .site: "site"
+        case .collect: "collect"
+        case .command: "command"
+        case .tick: "tick"
+        case .workDone: "workDone"
+        }
+    }
+}
+
+/// One journal event of a region dispatcher: the region's config (its first event, so a new owner
+/// restores without files) or an accepted request's machine event with the reply it got (a retry
+/// with the same idempotency key gets that reply again).
+public enum DispatcherRecord<Config: Codable & Sendable, Event: Codable & Sendable>: Codable, Sendable {
+    case opened(Config)
+    case event(Event, response: DispatchResponse, at: Instant?)
+}
+
+/// What the region dispatcher's snapshot holds: the machine (nil before `open`).
+struct DispatcherSnapshot<M: DispatchMachine>: Codable {
+    var machine: M?
+    var clock: Instant?
+}
+
+/// Why the dispatcher did not answer a request now (e.g. effects that did not answer yet): thrown
+/// with the retriable wire code `overloaded`, so the caller retries with the same key.
+public struct DispatcherError: RemoteCodedError, Sendable, CustomStringConvertible {
+    public var region: String
+    public var message: String
+    public var remoteErrorCode: RemoteErrorCode { .overloaded }
+    public var description: String { "dispatcher \(region): \(message)" }
+}
+
+/// A dispatcher or courier failure with its wire code (`DispatcherError` keeps its own).
+func dispatchFailure(_ error: any Error) -> any Error {
+    if let e = error as? DispatcherError { return e }
+    if error is NodeCallFailure { return error }
+    return NodeCallFailure(error)
+}
+
+/// The outcome of `open(config)`.
+public enum DispatcherOpenOutcome: Sendable, Hashable, Codable {
+    case opened
+    /// The same config was already the region's: nothing new.
+    case alreadyOpen
+    /// The region was opened with a different config.
+    case refused(String)
+}
+
+/// Where an effect goes: an order or store actor of the region, keyed "<region>/<seq>/<index>".
+public enum DispatchEffectCall: Sendable, Hashable {
+    case order(OrderID, OrderActorCommand, at: Instant)
+    case store(SiteID, StoreCommand)
+}
+
+/// The journaled shell around a region's pure dispatcher (see the comment at the top of
+/// `DispatchPlanning/Live/Machine.swift`). Not `JournaledEntity`: that one needs `State.init()`
+/// (the machine needs its config, which is the journal's first event here), acknowledges with the
+/// whole state (the region's whole day, on every request) and knows nothing of the reply a retried
+/// request must get again or of effects to re-run after failover. This shell is lean: one request
+/// at a time (FIFO hand-off lock), load (snapshot + replay, re-running the effects of the replayed
+/// events), decide on the state of the moment (no `await` between decide and the append), fenced
+/// idempotent append carrying the reply (the `.notify` effects as outbox rows in the same
+/// transaction), apply, run the order/store effects (each keyed "<region>/<seq>/<index>": at least
+/// once, applied once), reply. CPU-heavy `DispatchWork` runs on a dedicated `Thread` with the lock
+/// released; its result comes back through the same path as `.workDone`.
+public actor DispatchShell<M: DispatchMachine>: JournaledActivation {
+    public nonisolated let identity: ActorIdentity
+    public nonisolated let token: FencingToken
+    let journal: Journal
+    let mayWrite: @Sendable () -> Bool
+    let onFenced: @Sendable () async -> Void
+    /// Runs one effect on its actor with its idempotency key; throws when it did not get an answer.
+    let runEffect: @Sendable (DispatchEffectCall, String) async throws -> Void
+    let snapshotEvery: Int64
+
+    private(set) var machine: M?
+    private(set) var seq: Int64 = 0
+    private var clock: Instant?
+    private var snapshotSeq: Int64 = 0
+    private var loaded = false
+    /// Replies of recent keys (bounded); older ones are read from the journal.
+    private var replies: [String: DispatchResponse] = [:]
+    private var replyOrder: [String] = []
+    static var replyCapacity: Int { 4_096 }
+    /// Whether `replies` holds every key the journal has (no snapshot skipped any, none evicted).
+    private var repliesComplete = true
+    /// Events whose order/store effects have not all been answered yet, by seq.
+    private var pendingEffects: [Int64: [(Int, DispatchEffectCall)]] = [:]
+    private var busy = false
+    private var waiters: [CheckedContinuation<Void, Never>] = []
+    private var working = false
+    private var workWaiters: [CheckedContinuation<Void, Never>] = []
+
+    public static var openedType: String { "dispatcher.opened" }
+
+    public init(identity: ActorIdentity, token: FencingToken, journal: Journal, mayWrite: @escaping @Sendable () -> Bool,
+                onFenced: @escaping @Sendable () async -> Void = {}, snapshotEvery: Int64 = 200,
+                runEffect: @escaping @Sendable (DispatchEffectCall, String) async throws -> Void) {
+        self.identity = identity; self.token = token; self.journal = journal; self.mayWrite = mayWrite
+        self.onFenced = onFenced; self.snapshotEvery = max(1, snapshotEvery); self.runEffect = runEffect
+    }
+
+    public var isIdle: Bool { !busy && waiters.isEmpty && !working }
+
+    // MARK: - Requests
+
+    /// Journals the region's config as its first event; the same config again is a no-op, another refused.
+    public func open(_ config: M.Config) async throws -> DispatcherOpenOutcome {
+        await lock()
+        defer { unlock() }
+        try await ensureLoaded()
+        if let m = machine {
+            return m.machineConfig == config ? .alreadyOpen : .refused("region \(identity.region) is open with another config")
+        }
+        let record = DispatcherRecord<M.Config, M.Event>.opened(config)
+        switch try await append(record, type: Self.openedType, key: "open", also: nil) {
+        case .appended(let s):
+            machine = M(config: config)
+            seq = s
+            return .opened
+        case .duplicate:
+            // Raced in from another activation: reload to see it.
+            loaded = false
+            try await ensureLoaded()
+            return machine?.machineConfig == config ? .alreadyOpen : .refused("region \(identity.region) is open with another config")
+        }
+    }
+
+    /// decide → (no event: reply) → journal (with the reply, and the `.notify` rows in the same
+    /// transaction) → apply → effects → reply. A retry with the same key gets the original reply.
+    public func handle(_ request: DispatchRequest, idempotencyKey key: String) async throws -> DispatchResponse {
+        await lock()
+        defer { unlock() }
+        try await ensureLoaded()
+        try await runPendingEffects()
+        guard let m = machine else {
+            return .refused(DispatchCommandError(item: identity.region, problem: .wrongRegion, message: "the region's dispatcher is not open"))
+        }
+        if let r = replies[key] { return r }
+        let (event, response) = m.decide(request: request)
+        guard let event else {
+            // A retry of a request accepted long ago may be refused by today's state: answer the original.
+            // (Only refusals are looked up: any other answer without an event is a read of today's state.)
+            if !repliesComplete, Self.isRefusal(response), let r = try await storedReply(key) { return r }
+            return response
+        }
+        let at = request.at ?? clock
+        let effects = M.effects(of: event)
+        let rows = Self.outboxRows(effects, region: identity.region, key: key)
+        let region = identity.region
+        let also: Journal.AlsoInTransaction? = rows.isEmpty ? nil : { @Sendable tx, s in
+            try await DomainSchema.insert(rows, region: region, seq: s, in: tx)
+        }
+        let record = DispatcherRecord<M.Config, M.Event>.event(event, response: response, at: at)
+        switch try await append(record, type: M.eventType(of: event), key: key, also: also) {
+        case .duplicate:
+            if let r = try await storedReply(key) { return r }
+            throw DispatcherError(region: identity.region, message: "request \(key) is journaled but its reply cannot be read")
+        case .appended(let s):
+            machine!.apply(event: event)   // in place: no copy of the region's state
+            seq = s
+            if let at { clock = max(clock ?? at, at) }
+            remember(key, response)
+            let calls = Self.calls(effects, at: at ?? Instant(epochSeconds: 0))
+            if !calls.isEmpty { pendingEffects[s] = calls }
+        }
+        try await runPendingEffects()
+        await snapshotIfDue()
+        return response
+    }
+
+    /// The machine now, for reads (records, manifests).
+    public func read<T: Sendable>(_ body: @Sendable (M) -> T) async throws -> T? {
+        await lock()
+        defer { unlock() }
+        try await ensureLoaded()
+        return machine.map(body)
+    }
+
+    /// Runs the machine's pending work (after a tick): each job on a dedicated thread with the lock
+    /// released, its result fed back as `.workDone` (keyed by kind and plan version, so a retry or a
+    /// new owner's re-run after failover applies once). One round of work at a time; a second
+    /// caller waits for it. Stops when nothing is pending (at most `rounds` rounds).
+    public func runWork(at: Instant, rounds: Int = 4, timeLimit: @Sendable (DispatchWork) -> Duration = { _ in .seconds(10) }) async throws {
+        if working {
+            await withCheckedContinuation { workWaiters.append($0) }
+            return
+        }
+        working = true
+        defer {
+            working = false
+            for w in workWaiters { w.resume() }
+            workWaiters = []
+        }
+        for _ in 0..<rounds {
+            guard let jobs = try await read({ $0.pendingWork(at: at) }), !jobs.isEmpty else { return }
+            for job in jobs {
+                let stop = mayWrite
+                let until = ContinuousClock.now + timeLimit(job)
+                // Stops at its time budget, or at once when this node no longer serves the region.
+                let result = await Self.runOnThread(job, shouldStop: { !stop() || ContinuousClock.now >= until })
+                _ = try await handle(.workDone(result), idempotencyKey: "\(identity.region)/work/\(job.kind.rawValue)/\(job.basedOnVersion)")
+            }
+        }
+    }
+
+    /// Runs `job` on a new thread (never the cooperative pool); resumes with its result.
+    static func runOnThread(_ job: DispatchWork, shouldStop: @escaping @Sendable () -> Bool) async -> DispatchWorkResult {
+        await withCheckedContinuation { (c: CheckedContinuation<DispatchWorkResult, Never>) in
+            let t = Thread { c.resume(returning: job.run(shouldStop)) }
+            t.name = "dispatch-work-\(job.region)"
+            t.stackSize = 16 << 20
+            t.start()
+        }
+    }
+
+    public func snapshot() async throws {
+        await lock()
+        defer { unlock() }
+        guard loaded, seq > 0, pendingEffects.isEmpty else { return }
+        try await journal.writeSnapshot(identity, seq: seq, state: try BinaryEncoder().encode(DispatcherSnapshot(machine: machine, clock: clock)),
+                                        token: token)
+        snapshotSeq = max(snapshotSeq, seq)
+    }
+
+    /// Events whose effects have not all been answered (tests).
+    public var unfinishedEffects: Int { pendingEffects.values.reduce(0) { $0 + $1.count } }
+
+    // MARK: - Journal
+
+    private func append(_ record: DispatcherRecord<M.Config, M.Event>, type: String, key: String,
+                        also: Journal.AlsoInTransaction?) async throws -> Journal.Appended {
+        let payload = try BinaryEncoder().encode(record)
+        guard mayWrite() else { throw JournalError(.notServing, identity, "the lease with token \(token) is no longer served here") }
+        do {
+            return try await journal.append(identity, seq: seq + 1, type: type, payload: payload, idempotencyKey: key,
+                                            token: token, alsoInTransaction: also)
+        } catch let e as JournalError where e.code == .fenced {
+            await onFenced()
+            throw e
+        } catch {
+            loaded = false   // unknown whether it landed, or the journal is ahead: reload first
+            throw error
+        }
+    }
+
+    private func snapshotIfDue() async {
+        guard seq - snapshotSeq >= snapshotEvery, pendingEffects.isEmpty, mayWrite() else { return }
+        // Best effort: a failed snapshot only means a longer replay.
+        if let bytes = try? BinaryEncoder().encode(DispatcherSnapshot(machine: machine, clock: clock)),
+           (try? await journal.writeSnapshot(identity, seq: seq, state: bytes, token: token)) != nil {
+            snapshotSeq = seq
+        }
+    }
+
+    /// The reply journaled with `key`, or nil when the key is not in the journal.
+    private func storedReply(_ key: String) async throws -> DispatchResponse? {
+        let pool = journal.pool, id = identity
+        let rows = try await withDeadline(journal.timeout, "find reply \(id)") {
+            try await pool.query("SELECT payload FROM actor_events WHERE region = $1 AND actor_kind = $2 AND actor_key = $3 AND idempotency_key = $4",
+                                 [id.region, id.kind, id.key, key], purpose: "find dispatcher reply")
+        }
+        guard let row = rows.first else { return nil }
+        let bytes = try row.decode(0, as: [UInt8].self)
+        guard case .event(_, let response, _) = try BinaryDecoder().decode(DispatcherRecord<M.Config, M.Event>.self, from: bytes) else {
+            return nil
+        }
+        remember(key, response)
+        return response
+    }
+
+    static func isRefusal(_ r: DispatchResponse) -> Bool {
+        switch r {
+        case .refused, .placed(.rejected): true
+        default: false
+        }
+    }
+
+    private func remember(_ key: String, _ response: DispatchResponse) {
+        if replies.updateValue(response, forKey: key) == nil {
+            replyOrder.append(key)
+            if replyOrder.count > Self.replyCapacity {
+                replies[replyOrder.removeFirst()] = nil
+                repliesComplete = false
+            }
+        }
+    }
+
+    /// Recovery: snapshot ⊕ the events after it; the effects of those events are run again
+    /// (idempotent) before the next request is answered.
+    private func ensureLoaded() async throws {
+        guard !loaded else { return }
+        let r = try await journal.recover(identity)
+        var m: M?
+        var clock: Instant?
+        replies = [:]; replyOrder = []
+        repliesComplete = r.snapshot == nil
+        pendingEffects = [:]
+        if let snap = r.snapshot {
+            do {
+                let s = try BinaryDecoder().decode(DispatcherSnapshot<M>.self, from: snap.state)
+                m = s.machine; clock = s.clock
+            } catch { throw JournalError(.corrupt, identity, "snapshot at seq \(snap.seq): \(error)") }
+        }
+        for e in r.events {
+            let record: DispatcherRecord<M.Config, M.Event>
+            do { record = try BinaryDecoder().decode(DispatcherRecord<M.Config, M.Event>.self, from: e.payload) } catch {
+                throw JournalError(.corrupt, identity, "event \(e.seq) (\(e.type)): \(error)")
+            }
+            switch record {
+            case .opened(let config):
+                if m == nil { m = M(config: config) }
+            case .event(let event, let response, let at):
+                m?.apply(event: event)
+                if let at { clock = max(clock ?? at, at) }
+                if let k = e.idempotencyKey { remember(k, response) }
+                let calls = Self.calls(M.effects(of: event), at: at ?? Instant(epochSeconds: 0))
+                if !calls.isEmpty { pendingEffects[e.seq] = calls }
+            }
+        }
+        machine = m
+        self.clock = clock
+        snapshotSeq = r.snapshot?.seq ?? 0
+        seq = r.lastSeq
+        loaded = true
+    }
+
+    // MARK: - Effects
+
+    /// Runs every unfinished effect, in seq order; within an event, effects on the same actor in
+    /// their order, different actors concurrently (at most 16 at a time). Throws (retriably) when
+    /// some did not answer: they stay pending and run again before the next request.
+    private func runPendingEffects() async throws {
+        for s in pendingEffects.keys.sorted() {
+            guard let calls = pendingEffects[s] else { continue }
+            let failed = await Self.run(calls, seq: s, region: identity.region, runEffect)
+            if failed.isEmpty {
+                pendingEffects[s] = nil
+            } else {
+                pendingEffects[s] = calls.filter { failed.contains($0.0) }
+                throw DispatcherError(region: identity.region, message: "effects of event \(s) did not all answer; retry")
+            }
+        }
+    }
+
+    /// Returns the indices that failed.
+    static func run(_ calls: [(Int, DispatchEffectCall)], seq: Int64, region: String,
+                    _ runEffect: @escaping @Sendable (DispatchEffectCall, String) async throws -> Void) async -> Set<Int> {
+        var byActor: [String: [(Int, DispatchEffectCall)]] = [:]
+        var actorOrder: [String] = []
+        for c in calls {
+            let a: String = switch c.1 { case .order(let o, _, _): "o:" + o.rawValue; case .store(let s, _): "s:" + s.rawValue }
+            if byActor[a] == nil { actorOrder.append(a) }
+            byActor[a, default: []].append(c)
+        }
+        return await withTaskGroup(of: [Int].self) { group in
+            var failed = Set<Int>()
+            var running = 0
+            for a in actorOrder {
+                let chain = byActor[a]!
+                if running >= 16, let f = await group.next() { failed.formUnion(f); running -= 1 }
+                group.addTask {
+                    for (i, (index, call)) in chain.enumerated() {
+                        var ok = false
+                        for attempt in 0..<3 {
+                            do {
+                                try await runEffect(call, "\(region)/\(seq)/\(index)")
+                                ok = true
+                                break
+                            } catch {
+                                if attempt < 2 { try? await Task.sleep(for: .milliseconds(50 << attempt)) }
+                            }
+                        }
+                        // A later effect on the same actor must not overtake a failed one.
+                        if !ok { return chain[i...].map(\.0) }
+                    }
+                    return []
+                }
+                running += 1
+            }
+            for await f in group { failed.formUnion(f) }
+            return failed
+        }
+    }
+
+    /// The order/store calls of `effects`, with their index in the event's effects.
+    static func calls(_ effects: [DispatchEffect], at: Instant) -> [(Int, DispatchEffectCall)] {
+        effects.enumerated().compactMap { i, e in
+            switch e {
+            case .order(let o, let effect): (i, .order(o, effect.orderCommand, at: at))
+            case .store(let s, let effect): (i, .store(s, effect.storeCommand(at: at)))
+            case .notify: nil
+            }
+        }
+    }
+
+    /// The `.notify` effects as outbox rows (topic `notify.<region>`, payload the notification).
+    static func outboxRows(_ effects: [DispatchEffect], region: String, key: String) -> [OutboxRow] {
+        effects.enumerated().compactMap { i, e in
+            guard case .notify(let n) = e, let bytes = try? BinaryEncoder().encode(n) else { return nil }
+            return OutboxRow(topic: OrderModel.notificationTopic(region: region), order: n.order.rawValue, kind: n.kind.rawValue,
+                             dedupKey: "d/\(key)/\(i)", payload: bytes)
+        }
+    }
+
+    // MARK: - Lock
+
+    private func lock() async {
+        if busy { await withCheckedContinuation { waiters.append($0) } } else { busy = true }
+    }
+
+    private func unlock() {
+        if waiters.isEmpty { busy = false } else { waiters.removeFirst().resume() }
+    }
+}
+
+extension OrderEffect {
+    /// The order actor's command for this effect.
+    public var orderCommand: OrderActorCommand {
+        switch self {
+        case .create(let o): .create(o)
+        case .accept: .accept
+        case .allocate(let s): .allocate(s)
+        case .startPicking: .startPicking
+        case .pack: .pack
+        case .assign(let c): .assign(c)
+        case .unassign: .unassign
+        case .dispatch: .dispatch
+        case .arrive: .arrive
+        case .deliver(let p): .deliver(p)
+        case .fail(let r): .fail(r)
+        case .returnItems: .returnItems
+        case .cancel(let r): .cancel(r)
+        case .markReadyForPickup: .readyForPickup
+        case .handOver: .pickUp
+        case .markNoShow: .noShow
+        }
+    }
+}
+
+extension StoreEffect {
+    /// The store actor's command for this effect, at `at` (the dispatcher event's instant).
+    public func storeCommand(at: Instant) -> StoreCommand {
+        switch self {
+        case .reserve(let o, let lines): .reserve(o, lines: lines)
+        case .release(let o): .release(o)
+        case .pick(let o): .pick(o)
+        case .markReady(let o, let code, let until): .markReady(o, at: at, code: code, holdUntil: until)
+        case .handOver(let o): .handOverVerified(o, at: at)
+        case .noShow(let o): .noShow(o, at: at)
+        // The store knows the order's lines: picked goods go back to stock.
+        case .restock(let o, _): .release(o)
+        }
+    }
+}

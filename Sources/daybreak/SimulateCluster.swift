@@ -1,0 +1,168 @@
+import Base
+import Cluster
+import DaybreakNode
+import DispatchPlanning
+import Fleet
+import Foundation
+import Geo
+import Simulation
+import Storage
+import Synchronization
+
+/// The simulated day on a real cluster: `nodes` `daybreak node` child processes (this binary),
+/// each with its own ports and an event publisher, over PostgreSQL (`database`: a libpq conninfo;
+/// nil: the PG* environment) in a schema of its own. Waits until every configured region is owned,
+/// opens every region's dispatcher with its config, and returns a backend whose gateway is a
+/// `ClusterGateway`. `regionsFile` is the city file the nodes serve (`daybreak node --regions`).
+func makeClusterSimulationBackend(nodes: Int, database: String?, configs: [RegionDispatchConfig], regionsFile: String,
+                                  logger: Logger) async throws -> any SimulationBackend {
+    precondition(nodes >= 1, "at least one node")
+    let schema = "sim_\(ProcessInfo.processInfo.processIdentifier)_\(UInt16.random(in: 0 ... .max))"
+    let base = PostgresConfiguration(database ?? "", applicationName: "daybreak-simulate")
+    let admin = try await PostgresConnection.connect(base, logger: logger)
+    let processes = Mutex<[String: Process]>([:])
+    var client: ClusterClient?
+    let backend: ClusterSimulationBackend
+    do {
+        _ = try await Migrator(DomainSchema.allMigrations, schema: schema, logger: logger).migrate(admin)
+        try await admin.executeScript("SET search_path TO \(schema)", purpose: "use the simulation's schema")
+        for i in 1 ... nodes {
+            let id = "n\(i)"
+            let p = try ClusterSimulationBackend.startNode(id, schema: schema, database: database, regionsFile: regionsFile)
+            processes.withLock { $0[id] = p }
+        }
+        let c = try await ClusterClient(database: base.withSearchPath(schema), attemptTimeout: .seconds(2), logger: logger)
+        client = c
+        // Every configured region owned by a live node.
+        let until = ContinuousClock.now + .seconds(60)
+        while true {
+            try? await c.placement.refresh()
+            let missing = configs.filter { c.placement.owner(ofRegion: $0.region.rawValue) == nil }.map(\.region.rawValue)
+            if missing.isEmpty { break }
+            if ContinuousClock.now >= until {
+                throw ClusterGatewayError("regions not owned within 60 s of starting \(nodes) nodes: \(missing.sorted().joined(separator: ", "))")
+            }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        try await c.connectToNodes()
+        let gateway = try await ClusterGateway(client: c, configs: configs)
+        // Owned: awaited by `shutdown()` (it returns once the client is closed).
+        let pump = Task { await gateway.run() }
+        backend = ClusterSimulationBackend(gateway: gateway, client: c, admin: admin, schema: schema, processes: processes.withLock { $0 },
+                                           pump: pump, database: database, logger: logger)
+    } catch {
+        for p in processes.withLock({ Array($0.values) }) where p.isRunning { kill(p.processIdentifier, SIGKILL) }
+        await client?.close()
+        _ = try? await admin.executeScript("DROP SCHEMA IF EXISTS \(schema) CASCADE", purpose: "drop the simulation's schema")
+        await admin.close()
+        throw error
+    }
+    do {
+        try await backend.clusterGateway.openRegions()
+    } catch {
+        await backend.shutdown()
+        throw error
+    }
+    return backend
+}
+
+final class ClusterSimulationBackend: SimulationBackend {
+    let clusterGateway: ClusterGateway
+    var gateway: any DispatchGateway { clusterGateway }
+    let client: ClusterClient
+    let admin: PostgresConnection
+    let schema: String
+    let processes: Mutex<[String: Process]>
+    let pump: Task<Void, Never>
+    let database: String?
+    let logger: Logger
+    let closed = Atomic<Bool>(false)
+
+    init(gateway: ClusterGateway, client: ClusterClient, admin: PostgresConnection, schema: String, processes: [String: Process],
+         pump: Task<Void, Never>, database: String?, logger: Logger) {
+        clusterGateway = gateway; self.client = client; self.admin = admin; self.schema = schema
+        self.processes = Mutex(processes); self.pump = pump; self.database = database; self.logger = logger
+    }
+
+    var description: String {
+        let n = processes.withLock { $0.values.filter(\.isRunning).count }
+        return "\(n) node processes, PostgreSQL \(database.map { "at \($0)" } ?? "from the PG* environment") (schema \(schema))"
+    }
+
+    static func startNode(_ id: String, schema: String, database: String?, regionsFile: String) throws -> Process {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+        var arguments = ["node", "--id", id, "--listen", "tcp://127.0.0.1:*", "--events", "tcp://127.0.0.1:*", "--regions", regionsFile,
+                         "--schema", schema, "--log-level", "warning"]
+        if let database, !database.isEmpty { arguments += ["--database", database] }
+        p.arguments = arguments
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        // DAYBREAK_SIMULATE_LOGS=DIR keeps each node's log in DIR/<id>.log (appended).
+        if let dir = ProcessInfo.processInfo.environment["DAYBREAK_SIMULATE_LOGS"], !dir.isEmpty {
+            let path = (dir as NSString).appendingPathComponent("\(id).log")
+            if !FileManager.default.fileExists(atPath: path) { _ = FileManager.default.createFile(atPath: path, contents: nil) }
+            if let h = try? FileHandle(forWritingTo: URL(fileURLWithPath: path)) {
+                h.seekToEndOfFile()
+                p.standardError = h
+            }
+        }
+        try p.run()
+        return p
+    }
+
+    /// SIGKILLs the live node that owns the most regions (never the last live one).
+    func killNode() async throws -> String? {
+        try? await client.placement.refresh()
+        let live = processes.withLock { $0.filter { $0.value.isRunning } }
+        guard live.count > 1 else { return nil }
+        var load: [String: Int] = [:]
+        for c in clusterGateway.configs {
+            if let owner = client.placement.owner(ofRegion: c.region.rawValue)?.id { load[owner, default: 0] += 1 }
+        }
+        let victim = live.keys.sorted().max { (load[$0] ?? 0, $1) < (load[$1] ?? 0, $0) }!
+        let p = live[victim]!
+        kill(p.processIdentifier, SIGKILL)
+        while p.isRunning { try await Task.sleep(for: .milliseconds(10)) }
+        logger.notice("simulation: killed node \(victim) (SIGKILL)", ["regions": "\(load[victim] ?? 0)"])
+        return victim
+    }
+
+    /// An acknowledged order is lost when it has no order journal, when its journal never reached
+    /// the acknowledged state, or when `order.created` appears more than once (a duplicate).
+    func lostOrders(acknowledged: [OrderIDRegion]) async throws -> [OrderIDRegion] {
+        var lost: [OrderIDRegion] = []
+        for a in acknowledged {
+            let rows = try await withDeadline(.seconds(10), "order journal of \(a.order)") { [admin] in
+                try await admin.query("SELECT type, payload FROM actor_events WHERE region = $1 AND actor_kind = 'order' AND actor_key = $2 ORDER BY seq",
+                                      [a.region, a.order], purpose: "order journal")
+            }
+            var created = 0
+            var visited: Set<String> = []
+            for r in rows {
+                let type = try r.decode(0, as: String.self)
+                if type == "order.created" { created += 1; visited.insert(OrderState.created.rawValue) }
+                if let e = try? BinaryDecoder().decode(OrderJournalEvent.self, from: try r.decode(1, as: [UInt8].self)), let t = e.transition {
+                    visited.insert(t.to.rawValue)
+                }
+            }
+            if created != 1 || (a.acknowledgedState.map { !visited.contains($0) } ?? false) { lost.append(a) }
+        }
+        return lost
+    }
+
+    func shutdown() async {
+        guard !closed.exchange(true, ordering: .relaxed) else { return }
+        await client.close()
+        await pump.value
+        let all = processes.withLock { Array($0.values) }
+        for p in all where p.isRunning { kill(p.processIdentifier, SIGTERM) }
+        let until = ContinuousClock.now + .seconds(15)
+        for p in all {
+            while p.isRunning && ContinuousClock.now < until { try? await Task.sleep(for: .milliseconds(20)) }
+            if p.isRunning { kill(p.processIdentifier, SIGKILL) }
+        }
+        _ = try? await admin.executeScript("DROP SCHEMA IF EXISTS \(schema) CASCADE", purpose: "drop the simulation's schema")
+        await admin.close()
+    }
+}
