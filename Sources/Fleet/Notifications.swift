@@ -21,6 +21,8 @@ public enum TrackingUpdate: Sendable, Hashable {
 
 public enum NotificationKind: String, Sendable, Hashable, Codable, CaseIterable {
     case assigned, windowChanged, approaching, delivered, failed
+    /// BOPIS: packed and held at the store's counter; carries the pickup code.
+    case readyForPickup
 }
 
 /// A message to send. Carries the order and window only: the gateway maps the order to a
@@ -31,6 +33,11 @@ public struct CustomerNotification: Sendable, Hashable, Codable {
     public var window: ETAWindow?
     public var failure: FailureReason?
     public var at: Instant
+    /// BOPIS `readyForPickup` only: the code to show at the counter.
+    public var code: String?
+    public init(order: OrderID, kind: NotificationKind, window: ETAWindow? = nil, failure: FailureReason? = nil, at: Instant, code: String? = nil) {
+        self.order = order; self.kind = kind; self.window = window; self.failure = failure; self.at = at; self.code = code
+    }
 }
 
 /// Tunables of the ETA notification policy.

@@ -80,6 +80,9 @@ public enum StoreEffect: Sendable, Hashable, Codable {
     case markReady(OrderID, code: String, holdUntil: Instant)
     case handOver(OrderID)
     case noShow(OrderID)
+    /// Picked goods back on the shelf: a cancellation after picking, or a failed parcel handed
+    /// back at base (Fleet's `Inventory.restock`).
+    case restock(OrderID, [OrderLine])
 }
 
 /// What an accepted event makes happen outside the dispatcher.
