@@ -235,7 +235,6 @@ public struct DayScenario: Sendable {
         var cumulative: [Int] = []
         var acc = 0
         for d in demand.districts { acc += d.population; cumulative.append(acc) }
-        let storesByRegion = Dictionary(grouping: stores.filter { $0.regionID != nil }, by: { $0.regionID! })
         let storeList = stores.filter { $0.regionID != nil }
 
         struct Raw { var product: Product; var at: Instant; var point: Coordinate; var slot: Instant?; var region: RegionID
