@@ -220,7 +220,7 @@ public struct DayScenario: Sendable {
     }
 
     /// 2026-12-01 plus `seed mod 28` days: a fixed date per seed.
-    public static func defaultServiceDay(seed: UInt64) -> LocalDay { LocalDay(index: 20_423 + Int64(seed % 28)) }
+    public static func defaultServiceDay(seed: UInt64) -> LocalDay { LocalDay(index: 20_788 + Int64(seed % 28)) }
 
     /// Generates the day. `products` gives the terms per region (the scheduled slots and lead
     /// time, the quick radius); `stores` are the city's micro-fulfillment stores.
