@@ -227,7 +227,14 @@ actor RegionWorld {
         heap.push(EventHeap.Entry(at: at, seq: seq, event: e))
     }
 
-    private func note(_ at: Instant, _ text: String) { notes.append(DayNote(at: at, region: region, text: text)) }
+    /// Keeps the first 500 notes of the region (a misbehaving system must not flood memory).
+    private func note(_ at: Instant, _ text: @autoclosure () -> String) {
+        notesDropped += 1
+        guard notes.count < 500 else { return }
+        notesDropped -= 1
+        notes.append(DayNote(at: at, region: region, text: text()))
+    }
+    private(set) var notesDropped = 0
 
     /// Runs every event before `end`, in time order.
     func run(until end: Instant) async {
@@ -241,11 +248,11 @@ actor RegionWorld {
 
     // MARK: - Gateway calls (counted; transport errors noted, never fatal)
 
-    private func call<T>(_ what: String, at: Instant, _ body: () async throws -> T) async -> T? {
+    private func call<T>(_ what: @autoclosure () -> String, at: Instant, _ body: () async throws -> T) async -> T? {
         calls += 1
         do { return try await body() } catch {
             transportErrors += 1
-            note(at, "\(what): \(error)")
+            note(at, "\(what()): \(error)")
             return nil
         }
     }
@@ -288,6 +295,11 @@ actor RegionWorld {
         case .assigned(let c, let s, _, let w):
             orders[id]!.promise = w; orders[id]!.courier = c.id; site = s
             orders[id]!.acknowledgedState = .assigned
+            // The handheld buzzes: an idle courier looks at its manifest now.
+            if let ci = courierIndex[c], sim[ci].phase == .idle {
+                sim[ci].epoch += 1
+                schedule(now, .poll(ci, epoch: sim[ci].epoch))
+            }
         case .awaitingWave(let s, let w), .awaitingCollection(let s, let w):
             orders[id]!.promise = w; site = s
             orders[id]!.acknowledgedState = .allocated
@@ -428,7 +440,7 @@ actor RegionWorld {
             return
         }
         // Never serve the same stop twice in a row at the same place: the system has not caught up.
-        if let done = sim[i].lastDone, Self.same(done, first), sim[i].lastDoneAt == now || stops.count == 1 && first.kind != .returnToBase {
+        if let done = sim[i].lastDone, Self.same(done, first), first.kind != .returnToBase || sim[i].lastDoneAt == now {
             if stops.count > 1 { first = stops[1] } else {
                 anomalies += 1
                 sim[i].phase = .idle; sim[i].epoch += 1
