@@ -124,7 +124,9 @@ public struct DispatchWorkResult: Sendable, Hashable, Codable {
     public var routes: [CourierRoutePlan]
     /// Orders the job could not place.
     public var unplaced: [OrderID]
-    public init(kind: DispatchWork.Kind, basedOnVersion: Int, routes: [CourierRoutePlan], unplaced: [OrderID]) {
-        self.kind = kind; self.basedOnVersion = basedOnVersion; self.routes = routes; self.unplaced = unplaced
+    /// The `at` the job was taken at (`pendingWork(at:)`): when the dispatcher last re-optimised.
+    public var takenAt: Instant?
+    public init(kind: DispatchWork.Kind, basedOnVersion: Int, routes: [CourierRoutePlan], unplaced: [OrderID], takenAt: Instant? = nil) {
+        self.kind = kind; self.basedOnVersion = basedOnVersion; self.routes = routes; self.unplaced = unplaced; self.takenAt = takenAt
     }
 }

@@ -90,7 +90,7 @@ public struct RegionDispatchState: Sendable, Codable {
     public let config: RegionDispatchConfig
     public var region: RegionID { config.region }
     /// The plan version: grows with every change of any route or assignment.
-    public private(set) var version: Int = 0
+    public internal(set) var version: Int = 0
 
     var orders: [OrderID: OrderEntry] = [:]
     var nextSeq = 0

@@ -1,0 +1,252 @@
+import Fleet
+import Geo
+
+/// A stop of a courier's timed route.
+struct TimedStop: Sendable, Hashable {
+    var kind: ManifestStop.Kind
+    var orders: [OrderID]
+    var location: Coordinate
+    var site: SiteID?
+    var from: CourierRef?
+    var arrival: Instant
+    /// Service start (after waiting for `notBefore`).
+    var start: Instant
+    var departure: Instant
+    var notBefore: Instant?
+    var window: PromiseWindow?
+}
+
+/// A courier's route simulated over the travel model from its current position and time.
+struct Schedule: Sendable {
+    var stops: [TimedStop] = []
+    var metres: Int64 = 0
+    /// Delivery orders whose service starts after their promise's latest instant, ascending.
+    var late: [OrderID] = []
+    /// A trip over capacity in some dimension, or over a rider's orders per run.
+    var overCapacity = false
+    /// Back at base after the shift ends.
+    var overShift = false
+    /// Arrival back at base after the last stop (or the start time when there is nothing to do).
+    var end: Instant
+    /// Planned service start per delivered order.
+    var eta: [OrderID: Instant] = [:]
+
+    func isLate(_ o: OrderID) -> Bool { late.contains(o) }
+}
+
+extension RegionDispatchState {
+    func courierConfig(_ c: CourierEntry) -> RegionDispatchConfig.Courier { config.couriers[c.index] }
+    func siteLocation(_ s: SiteID) -> Coordinate { config.site(s)?.location ?? Coordinate(lat: 0, lon: 0) }
+    func courierIndex(_ ref: CourierRef) -> Int? { couriers.firstIndex { $0.ref == ref } }
+
+    /// Where the courier is (last report, or its home site) and from when it can move.
+    func origin(of c: CourierEntry, now: Instant) -> (Coordinate, Instant) {
+        let cfg = courierConfig(c)
+        let p = c.position ?? siteLocation(cfg.home)
+        return (p, max(now, c.positionAt ?? now, cfg.shiftStart))
+    }
+
+    /// When the order can be loaded: the pack time once packed, else the estimate (never before now).
+    func readyTime(_ id: OrderID, now: Instant) -> Instant {
+        guard let e = orders[id] else { return now }
+        return e.packed ? e.ready : max(e.ready, now)
+    }
+
+    /// Delivery may not start before this: the window's start, except quick (sooner is better).
+    func notBefore(_ o: Order) -> Instant? { o.product == .quick ? nil : o.promise.earliest }
+
+    /// Simulates `trips` for courier `c` from its position at `now`. O(stops) travel-time evaluations.
+    func schedule(_ c: CourierEntry, trips: [Trip], now: Instant) -> Schedule {
+        let cfg = courierConfig(c)
+        let home = siteLocation(cfg.home)
+        var (at, t) = origin(of: c, now: now)
+        var s = Schedule(end: t)
+        func drive(to p: Coordinate) -> Instant {
+            s.metres += travel.metres(at, p)
+            let arrival = t + travel.seconds(at, p, cfg.kind, at: t)
+            at = p
+            return arrival
+        }
+        var any = false
+        for trip in trips where !trip.orders.isEmpty {
+            any = true
+            var load = Capacity.zero
+            for id in trip.orders { if let o = orders[id]?.order { load = load + o.load } }
+            if !cfg.capacity.fits(load) { s.overCapacity = true }
+            if let m = cfg.maxOrdersPerRun, trip.orders.count > m { s.overCapacity = true }
+            switch trip.start {
+            case .onBoard: break
+            case .site:
+                let arrival = drive(to: home)
+                let ready = trip.orders.map { readyTime($0, now: now) }.max() ?? arrival
+                let begin = max(arrival, ready)
+                t = begin + travel.config.loadingSeconds
+                s.stops.append(TimedStop(kind: .pickup, orders: trip.orders, location: home, site: cfg.home, from: nil, arrival: arrival,
+                                         start: begin, departure: t, notBefore: ready, window: nil))
+            case .transfer(let from, let location):
+                let arrival = drive(to: location)
+                t = arrival + travel.config.loadingSeconds
+                s.stops.append(TimedStop(kind: .pickup, orders: trip.orders, location: location, site: nil, from: from, arrival: arrival,
+                                         start: arrival, departure: t, notBefore: nil, window: nil))
+            }
+            for id in trip.orders {
+                guard let o = orders[id]?.order else { continue }
+                let arrival = drive(to: o.destination)
+                let nb = notBefore(o)
+                let begin = max(arrival, nb ?? arrival)
+                t = begin + travel.service(o)
+                if begin > o.promise.latest { s.late.append(id) }
+                s.eta[id] = begin
+                s.stops.append(TimedStop(kind: .delivery, orders: [id], location: o.destination, site: nil, from: nil, arrival: arrival,
+                                         start: begin, departure: t, notBefore: nb, window: o.promise))
+            }
+            let back = drive(to: home)
+            t = back
+            s.stops.append(TimedStop(kind: .returnToBase, orders: [], location: home, site: cfg.home, from: nil, arrival: back,
+                                     start: back, departure: back, notBefore: nil, window: nil))
+        }
+        if !any && (c.away || !c.failedOnBoard.isEmpty) {
+            let back = drive(to: home)
+            t = back
+            s.stops.append(TimedStop(kind: .returnToBase, orders: c.failedOnBoard, location: home, site: cfg.home, from: nil, arrival: back,
+                                     start: back, departure: back, notBefore: nil, window: nil))
+        }
+        s.end = t
+        if any && t > cfg.shiftEnd { s.overShift = true }
+        s.late.sort()
+        return s
+    }
+
+    /// Whether courier `i` may be given new work of this order's kind (home site, kind, status).
+    func suitable(_ i: Int, for e: OrderEntry, now: Instant, ignoreLock: Bool = false) -> Bool {
+        let c = couriers[i], cfg = config.couriers[i]
+        guard !c.broken, !c.ended, ignoreLock || !c.locked, cfg.shiftEnd > now, cfg.home == e.site else { return false }
+        switch e.order.product {
+        case .quick: return cfg.kind.isRider
+        case .dawn, .sameDay, .scheduled: return !cfg.kind.isRider
+        case .bopis: return false
+        }
+    }
+
+    /// Index of the first trip new orders may go into or before (after trips already loaded).
+    func firstMovableTrip(_ trips: [Trip]) -> Int {
+        var k = 0
+        while k < trips.count, trips[k].start == .onBoard { k += 1 }
+        return k
+    }
+
+    /// Every way to put `id` into `trips`: each position of each trip loaded at the site, or a new
+    /// trip at each place after the loaded ones.
+    func insertionCandidates(_ id: OrderID, into trips: [Trip]) -> [[Trip]] {
+        var out: [[Trip]] = []
+        for (k, trip) in trips.enumerated() where trip.start == .site {
+            for p in 0...trip.orders.count {
+                var t = trips
+                t[k].orders.insert(id, at: p)
+                out.append(t)
+            }
+        }
+        for k in firstMovableTrip(trips)...trips.count {
+            var t = trips
+            t.insert(Trip(start: .site, orders: [id]), at: k)
+            out.append(t)
+        }
+        return out
+    }
+
+    /// Hard constraints of the optimised policy: capacity, shift, the new order on time and no
+    /// order that was on time made late.
+    func feasible(_ s: Schedule, newOrders: [OrderID], before: Schedule) -> Bool {
+        guard !s.overCapacity, !s.overShift else { return false }
+        for o in newOrders where s.isLate(o) { return false }
+        for o in s.late where !newOrders.contains(o) && !before.isLate(o) { return false }
+        return true
+    }
+
+    struct Insertion { var courier: Int; var trips: [Trip]; var delta: Int64; var eta: Instant }
+
+    /// Cheapest feasible insertion of `id` over `candidates` (courier indices), every position.
+    /// Ties go to the lower courier index, then the earlier candidate. O(couriers × positions × stops).
+    func cheapestInsertion(_ id: OrderID, couriers candidates: [Int], now: Instant) -> Insertion? {
+        var best: Insertion?
+        for i in candidates {
+            let c = couriers[i]
+            let before = schedule(c, trips: c.trips, now: now)
+            for trips in insertionCandidates(id, into: c.trips) {
+                let s = schedule(c, trips: trips, now: now)
+                guard feasible(s, newOrders: [id], before: before) else { continue }
+                let delta = s.metres - before.metres
+                if best == nil || delta < best!.delta {
+                    best = Insertion(courier: i, trips: trips, delta: delta, eta: s.eta[id] ?? now)
+                }
+            }
+        }
+        return best
+    }
+
+    /// The baseline's choice: the nearest courier (from where it is now) with capacity and shift
+    /// left; the order goes to the end of its route (a new trip if the last one is loaded or full).
+    func nearestAppend(_ id: OrderID, couriers candidates: [Int], now: Instant) -> Insertion? {
+        guard let o = orders[id]?.order else { return nil }
+        let ranked = candidates.map { i -> (Int, Double) in
+            let (p, _) = origin(of: couriers[i], now: now)
+            return (i, GreatCircle.distanceMetres(p, o.destination))
+        }.sorted { $0.1 != $1.1 ? $0.1 < $1.1 : $0.0 < $1.0 }
+        for (i, _) in ranked {
+            let c = couriers[i]
+            var options: [[Trip]] = []
+            if let last = c.trips.last, last.start == .site {
+                var t = c.trips
+                t[t.count - 1].orders.append(id)
+                options.append(t)
+            }
+            options.append(c.trips + [Trip(start: .site, orders: [id])])
+            let before = schedule(c, trips: c.trips, now: now)
+            for trips in options {
+                let s = schedule(c, trips: trips, now: now)
+                guard !s.overCapacity, !s.overShift else { continue }
+                return Insertion(courier: i, trips: trips, delta: s.metres - before.metres, eta: s.eta[id] ?? now)
+            }
+        }
+        return nil
+    }
+
+    /// The policy's placement of a not-yet-loaded order among `candidates`.
+    func place(_ id: OrderID, couriers candidates: [Int], now: Instant) -> Insertion? {
+        switch config.policy {
+        case .optimised: return cheapestInsertion(id, couriers: candidates, now: now)
+        case .baseline: return nearestAppend(id, couriers: candidates, now: now)
+        }
+    }
+
+    /// Couriers that may take `id` now, in config order.
+    func candidates(for id: OrderID, now: Instant, excluding: Int? = nil) -> [Int] {
+        guard let e = orders[id] else { return [] }
+        return couriers.indices.filter { $0 != excluding && suitable($0, for: e, now: now) }
+    }
+
+    /// Total planned metres over every courier (a KPI and the re-optimisation objective).
+    func plannedMetres(now: Instant) -> Int64 {
+        couriers.reduce(0) { $0 + schedule($1, trips: $1.trips, now: now).metres }
+    }
+
+    // MARK: - Manifests
+
+    /// What `courier`'s handheld shows at `at`; nil for a courier of another region.
+    public func manifest(of courier: CourierRef, at: Instant) -> Manifest? {
+        guard let i = courierIndex(courier) else { return nil }
+        let c = couriers[i]
+        let s = schedule(c, trips: c.trips, now: at)
+        let stops = s.stops.map {
+            ManifestStop(kind: $0.kind, orders: $0.orders, location: $0.location, site: $0.site, fromCourier: $0.from, eta: $0.arrival,
+                         notBefore: $0.notBefore, window: $0.window)
+        }
+        let status: Manifest.Status = c.broken ? .brokenDown : (!c.started ? .offShift : (stops.isEmpty ? .idle : .working))
+        return Manifest(courier: courier, version: version, status: status, stops: stops, onBoard: onBoard(c))
+    }
+
+    /// Orders on board: loaded and not yet delivered, then failed parcels to hand back.
+    func onBoard(_ c: CourierEntry) -> [OrderID] {
+        c.trips.filter { $0.start == .onBoard }.flatMap(\.orders) + c.failedOnBoard
+    }
+}
