@@ -113,7 +113,7 @@ public struct DayKPIs: Sendable, Equatable {
             } else {
                 pk.attainmentBase += 1
                 if let t = o.firstAttemptAt {
-                    let ok = w.contains(t)
+                    let ok = Self.onTime(t, o.product, w)
                     if ok { pk.onTime += 1 }
                     let h = t.localHour(off)
                     var byHour = onTimeByHour[o.product] ?? [:]
@@ -121,7 +121,7 @@ public struct DayKPIs: Sendable, Equatable {
                     byHour[h] = (cur.0 + (ok ? 1 : 0), cur.1 + 1)
                     onTimeByHour[o.product] = byHour
                 }
-                if let t = o.deliveredAt, w.contains(t) { pk.attained += 1 }
+                if let t = o.deliveredAt, Self.onTime(t, o.product, w) { pk.attained += 1 }
                 let late = Double(max(0, (o.firstAttemptAt ?? scenario.end) - w.latest)) / 60
                 lateness.append(late); latePer[o.product, default: []].append(late)
             }
@@ -159,6 +159,13 @@ public struct DayKPIs: Sendable, Equatable {
         eventsPerSecond = d.wallSeconds > 0 ? Double(d.calls) / d.wallSeconds : 0
         // A dispatcher command naming an unknown order is bad input too.
         for n in d.notes where n.text.contains("no-such-order") && n.text.contains("refused") { badInputErrors.append(n.text) }
+    }
+
+    /// Inside the promise: no later than its end, and for the products with a window the customer
+    /// waits in (dawn, same-day, scheduled) no earlier than its start. Quick promises "within
+    /// 30–60 minutes": an early rider is on time.
+    public static func onTime(_ t: Instant, _ p: Product, _ w: PromiseWindow) -> Bool {
+        p == .quick ? t <= w.latest : w.contains(t)
     }
 
     /// Nearest-rank percentile (`p` in 0…1) of `xs`; 0 when empty.
