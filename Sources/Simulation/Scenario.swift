@@ -348,7 +348,7 @@ public struct DayScenario: Sendable {
             commands.append(ScheduledCommand(at: h.placedAt + 300, region: h.region, action: .hold, order: h.draft.id))
             commands.append(ScheduledCommand(at: h.placedAt + 2_700, region: h.region, action: .release, order: h.draft.id))
             let r = sameDay[sameDay.count / 2]
-            commands.append(ScheduledCommand(at: .local(day, Time.hm(14, 5), offset), region: r.region, action: .reassign, order: r.draft.id))
+            commands.append(ScheduledCommand(at: .local(day, Time.hm(12, 40), offset), region: r.region, action: .reassign, order: r.draft.id))
         }
         commands.append(ScheduledCommand(at: .local(day, Time.hm(9, 0), offset), region: firstRegion, action: .holdUnknownOrder,
                                          order: "no-such-order-42"))

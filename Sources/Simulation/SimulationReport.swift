@@ -12,7 +12,7 @@ public enum SimulationReport {
     body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;margin:24px auto;max-width:1180px;color:#1d2330;background:#fff}
     h1{font-size:24px}h2{font-size:19px;margin-top:32px;border-bottom:1px solid #dde2ea;padding-bottom:4px}
     table{border-collapse:collapse;margin:8px 0}td,th{padding:4px 10px;border-bottom:1px solid #eceff4;text-align:left}
-    td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}caption{text-align:left;color:#5b6475;padding:4px 0}
+    td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}caption{text-align:left;color:#5b6475;padding:4px 0}
     .grid{display:flex;flex-wrap:wrap;gap:16px}.muted{color:#5b6475;font-size:13px}
     """
 

@@ -640,7 +640,7 @@ actor RegionWorld {
             }
             let spec = sim[ci].spec
             guard let target = sim.indices.first(where: { $0 != ci && sim[$0].spec.kind == spec.kind && sim[$0].spec.home == spec.home
-                                                             && sim[$0].spec.shift == spec.shift && (sim[$0].phase == .idle || sim[$0].phase == .driving || sim[$0].phase == .atStop) }) else {
+                                                             && sim[$0].spec.shift == spec.shift && sim[$0].phase != .brokenDown && sim[$0].phase != .ended }) else {
                 note(now, "reassign \(c.order): no other courier on shift; skipped")
                 return
             }
