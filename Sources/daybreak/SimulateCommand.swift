@@ -70,11 +70,12 @@ struct SimulateOptions: Sendable {
     }
 }
 
-/// The cluster backend for `--nodes K ≥ 1`. The actors' side provides
-/// `makeClusterSimulationBackend(nodes:database:configs:city:logger:)` in SimulateCluster.swift;
-/// wiring it is this one call.
+/// The cluster backend for `--nodes K ≥ 1`. The actors' branch provides
+/// `makeClusterSimulationBackend(nodes:database:configs:regionsFile:logger:)` in
+/// Sources/daybreak/SimulateCluster.swift; once it is merged, wiring it is replacing the throw with
+/// `try await makeClusterSimulationBackend(nodes: nodes, database: database, configs: configs, regionsFile: regionsFile, logger: logger)`.
 func clusterSimulationBackend(nodes: Int, database: String?, configs: [RegionDispatchConfig], city: CityRegionsFile,
-                              logger: Logger) async throws -> any SimulationBackend {
+                              regionsFile: String, logger: Logger) async throws -> any SimulationBackend {
     throw UsageError("option '--nodes \(nodes)': the cluster backend is not available yet; run with --nodes 0 (in process)")
 }
 
@@ -139,7 +140,8 @@ struct SimulateRun {
         let optimisedConfigs = try configs(.optimised), baselineConfigs = try configs(.baseline)
         let backend: any SimulationBackend
         if o.nodes > 0 {
-            backend = try await clusterSimulationBackend(nodes: o.nodes, database: o.database, configs: optimisedConfigs, city: city, logger: logger)
+            backend = try await clusterSimulationBackend(nodes: o.nodes, database: o.database, configs: optimisedConfigs, city: city,
+                                                     regionsFile: resolve(f.regions), logger: logger)
         } else {
             backend = InProcessBackend(gateway: try LocalGateway(configs: optimisedConfigs), description: "in process (LocalGateway, optimised)")
         }
