@@ -44,6 +44,8 @@ public struct DayKPIs: Sendable, Equatable {
     public var unfinished = 0
     public var unfinishedSample: [String] = []
     public var lost = 0
+    /// The first lost orders (ids), to look up.
+    public var lostSample: [String] = []
     public var products: [Product: ProductKPIs] = [:]
     public var latenessP95Minutes = 0.0
     public var km = 0.0
@@ -129,6 +131,7 @@ public struct DayKPIs: Sendable, Equatable {
         for (p, xs) in latePer { products[p]?.latenessP95Minutes = Self.percentile(xs, 0.95) }
         latenessP95Minutes = Self.percentile(lateness, 0.95)
         lost = d.lost.count
+        lostSample = Array(d.lost.prefix(20))
         var metres: Int64 = 0
         var busy: Int64 = 0, shift: Int64 = 0
         var fleets: [String: (Int64, Int64)] = [:]
@@ -195,6 +198,7 @@ public struct DayKPIs: Sendable, Equatable {
             ("rejected_bad_input", .int(badInputErrors.count)), ("bad_input_accepted", .int(badInputAccepted.count)),
             ("delivered", .int(delivered)), ("failed", .int(failed)), ("returned", .int(returned)), ("cancelled", .int(cancelled)),
             ("picked_up", .int(pickedUp)), ("no_show", .int(noShow)), ("unfinished", .int(unfinished)), ("lost", .int(lost)),
+            ("lost_orders", .array(lostSample.map { .string($0) })), ("unfinished_orders", .array(unfinishedSample.map { .string($0) })),
             ("on_time", onTimeJSON),
             ("promise_attainment", .object(Product.allCases.map { (Self.key($0), .double(Self.r(products[$0]?.attainment ?? 1, 4))) })),
             ("lateness_p95_min", .double(Self.r(latenessP95Minutes, 1))),

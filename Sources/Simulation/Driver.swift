@@ -111,9 +111,15 @@ extension Simulation {
         var acknowledged: [OrderIDRegion] = []
         for o in orders where o.accepted {
             acknowledged.append(OrderIDRegion(order: o.id.rawValue, region: o.region.rawValue, acknowledgedState: o.acknowledgedState?.rawValue))
-            guard let rec = records[o.id] else { lost.append(o.id.rawValue); continue }
+            guard let rec = records[o.id] else {
+                lost.append(o.id.rawValue)
+                notes.append(DayNote(at: scenario.end, region: o.region, text: "lost \(o.id): acknowledged, absent from the system's records"))
+                continue
+            }
             if let ack = o.acknowledgedState, [.delivered, .cancelled, .pickedUp].contains(ack), rec.state != ack {
                 lost.append(o.id.rawValue)
+                notes.append(DayNote(at: scenario.end, region: o.region,
+                                     text: "lost \(o.id): acknowledged \(ack.rawValue), the system records \(rec.state.rawValue)"))
             }
         }
         for x in try await backend.lostOrders(acknowledged: acknowledged) where !lost.contains(x.order) { lost.append(x.order) }

@@ -553,53 +553,83 @@ actor RegionWorld {
         schedule(now + secs, .serviceDone(i, epoch: sim[i].epoch))
     }
 
+    /// The handheld re-syncs: the current manifest, or nil when the system refuses or is unreachable.
+    private func currentManifest(_ i: Int, _ now: Instant) async -> Manifest? {
+        let r = await call("manifest \(sim[i].spec.ref.id)", at: now) { try await gateway.manifest(of: sim[i].spec.ref, at: now) }
+        if case .success(let m)? = r { sim[i].manifest = m; return m }
+        return nil
+    }
+
     private func serviceDone(_ i: Int, _ now: Instant) async {
         guard let stop = sim[i].leg?.stop else { return }
         let ref = sim[i].spec.ref
         var r: Result<Manifest, DispatchCommandError>?
         switch stop.kind {
         case .pickup:
+            // Loading is scanned against the manifest as it is now (the plan may have moved
+            // parcels to another courier while this one was on its way).
+            let current = await currentManifest(i, now)
+            let listed = current?.stops.first { $0.kind == .pickup && $0.site == stop.site && $0.fromCourier == stop.fromCourier }?.orders ?? []
             var load: [OrderID] = []
-            if let from = stop.fromCourier, let j = courierIndex[from] {
-                load = stop.orders.filter { sim[j].onBoard.contains($0) }
-                for o in load { sim[j].onBoard.remove(o) }
+            var from: Int? = nil
+            if let f = stop.fromCourier, let j = courierIndex[f] {
+                from = j
+                load = listed.filter { sim[j].onBoard.contains($0) }
             } else if stop.fromCourier != nil {
-                load = stop.orders   // a courier of another region (not expected): trust the manifest
+                load = listed   // a courier of another region (not expected): trust the manifest
             } else {
-                load = stop.orders.filter { orders[$0]?.packedAt != nil && orders[$0]?.cancelledAt == nil }
+                load = listed.filter { orders[$0]?.packedAt != nil && orders[$0]?.cancelledAt == nil }
             }
-            for o in load { sim[i].onBoard.insert(o); orders[o]?.courier = ref.id }
+            if load.isEmpty {
+                r = current.map { .success($0) }
+                break
+            }
             r = await call("pickedUp \(ref.id)", at: now) { try await gateway.report(.pickedUp(ref, orders: load, at: now)) }
+            if case .success? = r {
+                for o in load { sim[i].onBoard.insert(o); orders[o]?.courier = ref.id }
+                if let j = from { for o in load { sim[j].onBoard.remove(o) } }
+            }
         case .delivery:
             guard let id = stop.orders.first else { break }
             couriers[i].stopsServed += 1
             if !sim[i].onBoard.contains(id) {
                 anomalies += 1
                 note(now, "\(ref.id) reached \(id) without the parcel on board")
-                r = await call("failed \(ref.id)", at: now) { try await gateway.report(.failed(ref, order: id, reason: .damaged, at: now)) }
-                if case .success? = r { orders[id]?.acknowledgedState = .failed }
+                r = await currentManifest(i, now).map { .success($0) }
                 break
             }
             let firstAttempt = orders[id]?.firstAttemptAt == nil
-            if orders[id]?.firstAttemptAt == nil { orders[id]?.firstAttemptAt = now }
             if firstAttempt && (scenarioOrders[id]?.fate.notHome ?? false) {
-                orders[id]?.failedAt = now; orders[id]?.failure = .nobodyHome
                 r = await call("failed \(ref.id)", at: now) { try await gateway.report(.failed(ref, order: id, reason: .nobodyHome, at: now)) }
-                if case .success? = r { orders[id]?.acknowledgedState = .failed }
+                if case .success? = r {
+                    orders[id]?.firstAttemptAt = now
+                    orders[id]?.failedAt = now; orders[id]?.failure = .nobodyHome
+                    orders[id]?.acknowledgedState = .failed
+                }
             } else {
-                sim[i].onBoard.remove(id)
-                orders[id]?.deliveredAt = now
-                couriers[i].deliveries += 1
                 let proof = DeliveryProof(kind: .pin, reference: "pin-\(id.rawValue)")
                 r = await call("delivered \(ref.id)", at: now) { try await gateway.report(.delivered(ref, order: id, proof: proof, at: now)) }
-                if case .success? = r { orders[id]?.acknowledgedState = .delivered }
+                if case .success? = r {
+                    sim[i].onBoard.remove(id)
+                    if firstAttempt { orders[id]?.firstAttemptAt = now }
+                    orders[id]?.deliveredAt = now
+                    orders[id]?.acknowledgedState = .delivered
+                    couriers[i].deliveries += 1
+                }
             }
         case .returnToBase:
             let back = sim[i].onBoard
-            sim[i].onBoard.removeAll()
-            for o in back where orders[o]?.failedAt != nil && orders[o]?.deliveredAt == nil { orders[o]?.returned = true }
             r = await call("returned \(ref.id)", at: now) { try await gateway.report(.returned(ref, at: now)) }
-            if case .success? = r { for o in back where orders[o]?.returned == true { orders[o]?.acknowledgedState = .returned } }
+            if case .success? = r {
+                sim[i].onBoard.removeAll()
+                for o in back where orders[o]?.failedAt != nil && orders[o]?.deliveredAt == nil {
+                    orders[o]?.returned = true; orders[o]?.acknowledgedState = .returned
+                }
+            }
+        }
+        if case .failure(let e)? = r {
+            note(now, "\(ref.id): \(stop.kind.rawValue) report refused: \(e)")
+            if let m = await currentManifest(i, now) { r = .success(m) }
         }
         sim[i].lastDone = stop
         sim[i].lastDoneAt = now
