@@ -54,6 +54,12 @@ public enum SimulationReport {
             doc.raw("<ul>" + a.badInputErrors.map { "<li>\(Markup.text($0))</li>" }.joined() + "</ul>")
         }
 
+        let lostNotes = r.optimised.notes.filter { $0.text.hasPrefix("lost ") } + r.baseline.notes.filter { $0.text.hasPrefix("lost ") }
+        if !lostNotes.isEmpty {
+            doc.heading("Lost orders", level: 3)
+            doc.raw("<ul>" + lostNotes.prefix(50).map { "<li>\(Markup.text($0.text))</li>" }.joined() + "</ul>")
+        }
+
         doc.heading("On time by hour of the first attempt")
         doc.open("grid")
         for p in Product.allCases where p != .bopis {

@@ -179,6 +179,7 @@ struct SimulateRun {
         } else {
             print(result.table, terminator: "")
             for e in result.optimisedKPIs.badInputErrors { print("refused: \(e)") }
+            for n in (result.optimised.notes + result.baseline.notes) where n.text.hasPrefix("lost ") { print(n.text) }
             if let p = reportPath { print("report: \(p)") }
         }
         return ExitStatus.ok
