@@ -14,9 +14,6 @@ extension RegionDispatchState {
             guard ok.contains(e.order.state) else {
                 return refuse("order \(id)", .invalidState, "order \(id) is \(e.order.state.rawValue): only orders not yet loaded can be planned")
             }
-            if e.order.product == .dawn && !dawnWavePlanned && !e.held {
-                return nil
-            }
             return nil
         }
         switch c {
@@ -37,7 +34,7 @@ extension RegionDispatchState {
             let c = copy.couriers[i]
             let before = copy.schedule(c, trips: c.trips, now: at)
             var best: Insertion?
-            for trips in copy.insertionCandidates(id, into: c.trips) {
+            for trips in copy.insertionCandidates(id, into: c.trips, courier: i) {
                 let s = copy.schedule(c, trips: trips, now: at)
                 guard !s.overCapacity, !s.overShift else { continue }
                 if config.policy == .optimised, !copy.feasible(s, newOrders: [], before: before) { continue }

@@ -37,6 +37,7 @@ extension RegionDispatchState {
             step.accepted = true
         case .pickedUp(_, let ids, _):
             guard !ids.isEmpty else { return refuse("courier \(ref.id)", .invalidState, "a pickup needs at least one order") }
+            guard !couriers[i].broken else { return refuse("courier \(ref.id)", .infeasible, "courier \(ref.id) has broken down: it cannot load") }
             var transferLocation: Coordinate?
             for id in ids {
                 guard orders[id] != nil else { return refuse("order \(id)", .unknownOrder, "region \(config.region) does not know order \(id)") }

@@ -55,15 +55,32 @@ extension RegionDispatchState {
     /// Delivery may not start before this: the window's start, except quick (sooner is better).
     func notBefore(_ o: Order) -> Instant? { o.product == .quick ? nil : o.promise.earliest }
 
-    /// Simulates `trips` for courier `c` from its position at `now`. O(stops) travel-time evaluations.
-    func schedule(_ c: CourierEntry, trips: [Trip], now: Instant) -> Schedule {
+    func homePoint(_ c: CourierEntry) -> LiveTravel.Point {
+        let home = courierConfig(c).home
+        return travel.sites[home] ?? travel.point(siteLocation(home))
+    }
+
+    func orderPoint(_ id: OrderID) -> LiveTravel.Point {
+        guard let e = orders[id] else { return LiveTravel.Point(at: Coordinate(lat: 0, lon: 0), factor: 1) }
+        return LiveTravel.Point(at: e.order.destination, factor: e.factor)
+    }
+
+    func originPoint(_ c: CourierEntry) -> LiveTravel.Point {
+        c.position.map { travel.point($0) } ?? homePoint(c)
+    }
+
+    /// Simulates `trips` for courier `c` from its position at `now`. O(stops) travel-time
+    /// evaluations; `detail: false` skips building the stops (metres, ETAs and flags only).
+    func schedule(_ c: CourierEntry, trips: [Trip], now: Instant, detail: Bool = true) -> Schedule {
         let cfg = courierConfig(c)
-        let home = siteLocation(cfg.home)
-        var (at, t) = origin(of: c, now: now)
+        let home = homePoint(c)
+        var at = originPoint(c)
+        var t = origin(of: c, now: now).1
         var s = Schedule(end: t)
-        func drive(to p: Coordinate) -> Instant {
-            s.metres += travel.metres(at, p)
-            let arrival = t + travel.seconds(at, p, cfg.kind, at: t)
+        func drive(to p: LiveTravel.Point) -> Instant {
+            let m = travel.metres(at, p)
+            s.metres += m
+            let arrival = t + travel.seconds(metres: m, cfg.kind, at: t)
             at = p
             return arrival
         }
@@ -78,38 +95,50 @@ extension RegionDispatchState {
             case .onBoard: break
             case .site:
                 let arrival = drive(to: home)
-                let ready = trip.orders.map { readyTime($0, now: now) }.max() ?? arrival
+                var ready = arrival
+                for id in trip.orders { ready = max(ready, readyTime(id, now: now)) }
                 let begin = max(arrival, ready)
                 t = begin + travel.config.loadingSeconds
-                s.stops.append(TimedStop(kind: .pickup, orders: trip.orders, location: home, site: cfg.home, from: nil, arrival: arrival,
-                                         start: begin, departure: t, notBefore: ready, window: nil))
+                if detail {
+                    s.stops.append(TimedStop(kind: .pickup, orders: trip.orders, location: home.at, site: cfg.home, from: nil, arrival: arrival,
+                                             start: begin, departure: t, notBefore: ready, window: nil))
+                }
             case .transfer(let from, let location):
-                let arrival = drive(to: location)
+                let arrival = drive(to: travel.point(location))
                 t = arrival + travel.config.loadingSeconds
-                s.stops.append(TimedStop(kind: .pickup, orders: trip.orders, location: location, site: nil, from: from, arrival: arrival,
-                                         start: arrival, departure: t, notBefore: nil, window: nil))
+                if detail {
+                    s.stops.append(TimedStop(kind: .pickup, orders: trip.orders, location: location, site: nil, from: from, arrival: arrival,
+                                             start: arrival, departure: t, notBefore: nil, window: nil))
+                }
             }
             for id in trip.orders {
-                guard let o = orders[id]?.order else { continue }
-                let arrival = drive(to: o.destination)
+                guard let e = orders[id] else { continue }
+                let o = e.order
+                let arrival = drive(to: LiveTravel.Point(at: o.destination, factor: e.factor))
                 let nb = notBefore(o)
                 let begin = max(arrival, nb ?? arrival)
                 t = begin + travel.service(o)
                 if begin > o.promise.latest { s.late.append(id) }
                 s.eta[id] = begin
-                s.stops.append(TimedStop(kind: .delivery, orders: [id], location: o.destination, site: nil, from: nil, arrival: arrival,
-                                         start: begin, departure: t, notBefore: nb, window: o.promise))
+                if detail {
+                    s.stops.append(TimedStop(kind: .delivery, orders: [id], location: o.destination, site: nil, from: nil, arrival: arrival,
+                                             start: begin, departure: t, notBefore: nb, window: o.promise))
+                }
             }
             let back = drive(to: home)
             t = back
-            s.stops.append(TimedStop(kind: .returnToBase, orders: [], location: home, site: cfg.home, from: nil, arrival: back,
-                                     start: back, departure: back, notBefore: nil, window: nil))
+            if detail {
+                s.stops.append(TimedStop(kind: .returnToBase, orders: [], location: home.at, site: cfg.home, from: nil, arrival: back,
+                                         start: back, departure: back, notBefore: nil, window: nil))
+            }
         }
-        if !any && (c.away || !c.failedOnBoard.isEmpty) {
+        if !any && !c.broken && (c.away || !c.failedOnBoard.isEmpty) {
             let back = drive(to: home)
             t = back
-            s.stops.append(TimedStop(kind: .returnToBase, orders: c.failedOnBoard, location: home, site: cfg.home, from: nil, arrival: back,
-                                     start: back, departure: back, notBefore: nil, window: nil))
+            if detail {
+                s.stops.append(TimedStop(kind: .returnToBase, orders: c.failedOnBoard, location: home.at, site: cfg.home, from: nil, arrival: back,
+                                         start: back, departure: back, notBefore: nil, window: nil))
+            }
         }
         s.end = t
         if any && t > cfg.shiftEnd { s.overShift = true }
@@ -135,23 +164,76 @@ extension RegionDispatchState {
         return k
     }
 
-    /// Every way to put `id` into `trips`: each position of each trip loaded at the site, or a new
-    /// trip at each place after the loaded ones.
-    func insertionCandidates(_ id: OrderID, into trips: [Trip]) -> [[Trip]] {
-        var out: [[Trip]] = []
+    /// One way to put an order into a courier's trips: position `position` of trip `trip`, or a
+    /// new trip at index `trip`.
+    struct Candidate {
+        var courier: Int
+        var trip: Int
+        var position: Int
+        var newTrip: Bool
+        /// Planned metres added (exact: metres do not depend on time).
+        var delta: Int64
+        /// Generation order, for deterministic ties.
+        var rank: Int
+    }
+
+    func materialize(_ id: OrderID, _ cand: Candidate, into trips: [Trip]) -> [Trip] {
+        var t = trips
+        if cand.newTrip { t.insert(Trip(start: .site, orders: [id]), at: cand.trip) } else { t[cand.trip].orders.insert(id, at: cand.position) }
+        return t
+    }
+
+    /// Every way to put `id` into courier `i`'s `trips`: each position of each trip loaded at the
+    /// site, then a new trip at each place after the loaded ones; each with its metres delta, in
+    /// O(1) per candidate from the route's geometry (legs are time-independent in metres).
+    func candidates(_ id: OrderID, courier i: Int, trips: [Trip], rankFrom: Int = 0) -> [Candidate] {
+        let c = couriers[i]
+        let home = homePoint(c), o = orderPoint(id)
+        var out: [Candidate] = []
+        let exact = trips.allSatisfy { !$0.orders.isEmpty }
+        func slowDelta(_ cand: Candidate) -> Int64 {
+            let now = Instant(epochSeconds: 0)
+            return schedule(c, trips: materialize(id, cand, into: trips), now: now, detail: false).metres
+                - schedule(c, trips: trips, now: now, detail: false).metres
+        }
+        let m = travel.metres
+        let ho = m(home, o), oh = m(o, home)
         for (k, trip) in trips.enumerated() where trip.start == .site {
-            for p in 0...trip.orders.count {
-                var t = trips
-                t[k].orders.insert(id, at: p)
-                out.append(t)
+            let dests = trip.orders.map(orderPoint)
+            for p in 0...dests.count {
+                let prev = p == 0 ? home : dests[p - 1], next = p == dests.count ? home : dests[p]
+                var cand = Candidate(courier: i, trip: k, position: p, newTrip: false, delta: 0, rank: rankFrom + out.count)
+                cand.delta = exact ? m(prev, o) + m(o, next) - m(prev, next) : slowDelta(cand)
+                out.append(cand)
+            }
+        }
+        let origin = originPoint(c)
+        func startLeg(_ from: LiveTravel.Point, _ trip: Trip) -> Int64 {
+            switch trip.start {
+            case .site: return m(from, home)
+            case .transfer(_, let loc): return m(from, travel.point(loc))
+            case .onBoard: return 0
             }
         }
         for k in firstMovableTrip(trips)...trips.count {
-            var t = trips
-            t.insert(Trip(start: .site, orders: [id]), at: k)
-            out.append(t)
+            var cand = Candidate(courier: i, trip: k, position: 0, newTrip: true, delta: 0, rank: rankFrom + out.count)
+            if !exact {
+                cand.delta = slowDelta(cand)
+            } else if trips.isEmpty {
+                cand.delta = (c.away || !c.failedOnBoard.isEmpty ? 0 : m(origin, home)) + ho + oh
+            } else {
+                let before = k == 0 ? origin : home
+                let old = k < trips.count ? startLeg(before, trips[k]) : 0
+                cand.delta = m(before, home) + ho + oh + (k < trips.count ? startLeg(home, trips[k]) : 0) - old
+            }
+            out.append(cand)
         }
         return out
+    }
+
+    /// Every way to put `id` into `trips` (the candidates' routes; tests use it as the brute force).
+    func insertionCandidates(_ id: OrderID, into trips: [Trip], courier i: Int) -> [[Trip]] {
+        candidates(id, courier: i, trips: trips).map { materialize(id, $0, into: trips) }
     }
 
     /// Hard constraints of the optimised policy: capacity, shift, the new order on time and no
@@ -166,22 +248,25 @@ extension RegionDispatchState {
     struct Insertion { var courier: Int; var trips: [Trip]; var delta: Int64; var eta: Instant }
 
     /// Cheapest feasible insertion of `id` over `candidates` (courier indices), every position.
-    /// Ties go to the lower courier index, then the earlier candidate. O(couriers × positions × stops).
-    func cheapestInsertion(_ id: OrderID, couriers candidates: [Int], now: Instant) -> Insertion? {
-        var best: Insertion?
-        for i in candidates {
-            let c = couriers[i]
-            let before = schedule(c, trips: c.trips, now: now)
-            for trips in insertionCandidates(id, into: c.trips) {
-                let s = schedule(c, trips: trips, now: now)
-                guard feasible(s, newOrders: [id], before: before) else { continue }
-                let delta = s.metres - before.metres
-                if best == nil || delta < best!.delta {
-                    best = Insertion(courier: i, trips: trips, delta: delta, eta: s.eta[id] ?? now)
-                }
-            }
+    /// Candidates are ranked by their exact metres delta and simulated in that order until one is
+    /// feasible, so the answer equals the brute force (ties: the courier listed first, then the
+    /// earlier position). O(candidates log candidates + simulated × stops).
+    func cheapestInsertion(_ id: OrderID, couriers list: [Int], now: Instant) -> Insertion? {
+        var all: [Candidate] = []
+        var before: [Int: Schedule] = [:]
+        for (n, i) in list.enumerated() {
+            all += candidates(id, courier: i, trips: couriers[i].trips, rankFrom: n * 1_000_000)
         }
-        return best
+        all.sort { $0.delta != $1.delta ? $0.delta < $1.delta : $0.rank < $1.rank }
+        for cand in all {
+            let c = couriers[cand.courier]
+            if before[cand.courier] == nil { before[cand.courier] = schedule(c, trips: c.trips, now: now, detail: false) }
+            let trips = materialize(id, cand, into: c.trips)
+            let s = schedule(c, trips: trips, now: now, detail: false)
+            guard feasible(s, newOrders: [id], before: before[cand.courier]!) else { continue }
+            return Insertion(courier: cand.courier, trips: trips, delta: s.metres - before[cand.courier]!.metres, eta: s.eta[id] ?? now)
+        }
+        return nil
     }
 
     /// The baseline's choice: the nearest courier (from where it is now) with capacity and shift
@@ -189,8 +274,7 @@ extension RegionDispatchState {
     func nearestAppend(_ id: OrderID, couriers candidates: [Int], now: Instant) -> Insertion? {
         guard let o = orders[id]?.order else { return nil }
         let ranked = candidates.map { i -> (Int, Double) in
-            let (p, _) = origin(of: couriers[i], now: now)
-            return (i, GreatCircle.distanceMetres(p, o.destination))
+            (i, GreatCircle.distanceMetres(couriers[i].position ?? siteLocation(config.couriers[i].home), o.destination))
         }.sorted { $0.1 != $1.1 ? $0.1 < $1.1 : $0.0 < $1.0 }
         for (i, _) in ranked {
             let c = couriers[i]
@@ -227,7 +311,7 @@ extension RegionDispatchState {
 
     /// Total planned metres over every courier (a KPI and the re-optimisation objective).
     func plannedMetres(now: Instant) -> Int64 {
-        couriers.reduce(0) { $0 + schedule($1, trips: $1.trips, now: now).metres }
+        couriers.reduce(0) { $0 + schedule($1, trips: $1.trips, now: now, detail: false).metres }
     }
 
     // MARK: - Manifests

@@ -135,7 +135,8 @@ extension RegionDispatchState {
         let start = max(at, pickFreeAt[site] ?? at)
         let ready = start + (Int64(order.lines.count) * 3600 + rate - 1) / rate
         orders[order.id] = OrderEntry(order: order, seq: nextSeq, site: site, ready: ready, packed: false, courier: nil, held: false,
-                                      assignSent: nil, notify: NotificationState(), code: nil, holdUntil: nil, eta: nil)
+                                      assignSent: nil, notify: NotificationState(), code: nil, holdUntil: nil,
+                                      factor: travel.model.circuityFactor(at: order.destination))
         nextSeq += 1
         pickFreeAt[site] = ready
         step.add(.order(order.id, .create(order)))

@@ -133,60 +133,75 @@ extension RegionDispatchState {
 
     // MARK: - Re-optimisation
 
-    /// Relocation of single orders (between and within routes) and 2-opt within trips, first
-    /// improvement, over not-yet-loaded orders of unlocked couriers. Never makes an on-time order
-    /// late; `passes` bounds the work (and `shouldStop`). Returns the changed couriers' site trips.
+    /// Relocation of single orders (between and within routes) and 2-opt within trips, over
+    /// not-yet-loaded orders of unlocked couriers. For each order the moves are ranked by their
+    /// exact metres change and simulated best first until one keeps every route feasible. Never
+    /// makes an on-time order late; `passes` bounds the work, `shouldStop` is checked per order.
+    /// Returns the changed couriers' site trips.
     func improve(now: Instant, passes: Int, shouldStop: () -> Bool) -> [CourierRoutePlan] {
         var s = self
         let eligible = reoptimisable(now: now)
         var sched: [Int: Schedule] = [:]
-        for i in eligible { sched[i] = s.schedule(s.couriers[i], trips: s.couriers[i].trips, now: now) }
+        for i in eligible { sched[i] = s.schedule(s.couriers[i], trips: s.couriers[i].trips, now: now, detail: false) }
         var changed = Set<Int>()
-        for _ in 0..<max(0, passes) {
-            if shouldStop() { break }
+        let m = travel.metres
+        search: for _ in 0..<max(0, passes) {
             var improved = false
             for a in eligible {
                 for id in s.couriers[a].trips.filter({ $0.start == .site }).flatMap(\.orders) {
+                    if shouldStop() { break search }
                     guard let e = s.orders[id] else { continue }
                     var without = s.couriers[a].trips
                     for k in without.indices where without[k].start == .site { without[k].orders.removeAll { $0 == id } }
                     without.removeAll { $0.start == .site && $0.orders.isEmpty }
-                    let sa = s.schedule(s.couriers[a], trips: without, now: now)
+                    let sa = s.schedule(s.couriers[a], trips: without, now: now, detail: false)
                     guard s.feasible(sa, newOrders: [], before: sched[a]!) else { continue }
-                    var best: (Int, [Trip], Schedule, Int64)?
+                    let removalGain = sched[a]!.metres - sa.metres
+                    var cands: [(Candidate, [Trip])] = []
                     for b in eligible where s.suitable(b, for: e, now: now) {
                         let base = b == a ? without : s.couriers[b].trips
-                        for trips in s.insertionCandidates(id, into: base) {
-                            let sb = s.schedule(s.couriers[b], trips: trips, now: now)
-                            let gain: Int64
-                            if b == a {
-                                guard s.feasible(sb, newOrders: [], before: sched[a]!) else { continue }
-                                gain = sched[a]!.metres - sb.metres
-                            } else {
-                                guard s.feasible(sb, newOrders: sched[a]!.isLate(id) ? [] : [id], before: sched[b]!) else { continue }
-                                gain = sched[a]!.metres + sched[b]!.metres - sa.metres - sb.metres
-                            }
-                            if gain > 0 && (best == nil || gain > best!.3) { best = (b, trips, sb, gain) }
+                        for c in s.candidates(id, courier: b, trips: base, rankFrom: b * 1_000_000) where removalGain - c.delta > 0 {
+                            cands.append((c, base))
                         }
                     }
-                    if let (b, trips, sb, _) = best {
-                        if b != a { s.couriers[a].trips = without; sched[a] = sa; s.orders[id]?.courier = s.couriers[b].ref }
+                    cands.sort { $0.0.delta != $1.0.delta ? $0.0.delta < $1.0.delta : $0.0.rank < $1.0.rank }
+                    for (c, base) in cands {
+                        let b = c.courier
+                        let trips = s.materialize(id, c, into: base)
+                        let sb = s.schedule(s.couriers[b], trips: trips, now: now, detail: false)
+                        if b == a {
+                            guard s.feasible(sb, newOrders: [], before: sched[a]!), sb.metres < sched[a]!.metres else { continue }
+                        } else {
+                            guard s.feasible(sb, newOrders: sched[a]!.isLate(id) ? [] : [id], before: sched[b]!),
+                                  sa.metres + sb.metres < sched[a]!.metres + sched[b]!.metres else { continue }
+                            s.couriers[a].trips = without
+                            sched[a] = sa
+                            s.orders[id]?.courier = s.couriers[b].ref
+                        }
                         s.couriers[b].trips = trips
                         sched[b] = sb
                         changed.insert(a); changed.insert(b)
                         improved = true
+                        break
                     }
                 }
-                // 2-opt inside each trip loaded at the site.
+                // 2-opt inside each trip loaded at the site: reverse a stretch when it shortens the
+                // trip (exact metres from the geometry; simulated only then).
+                let home = s.homePoint(s.couriers[a])
                 for k in s.couriers[a].trips.indices where s.couriers[a].trips[k].start == .site && s.couriers[a].trips[k].orders.count >= 3 {
+                    if shouldStop() { break search }
                     let n = s.couriers[a].trips[k].orders.count
+                    var d = s.couriers[a].trips[k].orders.map(s.orderPoint)
                     for x in 0..<(n - 1) {
                         for y in (x + 1)..<n {
+                            let prev = x == 0 ? home : d[x - 1], next = y == n - 1 ? home : d[y + 1]
+                            guard m(prev, d[y]) + m(d[x], next) < m(prev, d[x]) + m(d[y], next) else { continue }
                             var trips = s.couriers[a].trips
                             trips[k].orders[x...y].reverse()
-                            let sn = s.schedule(s.couriers[a], trips: trips, now: now)
+                            let sn = s.schedule(s.couriers[a], trips: trips, now: now, detail: false)
                             if sn.metres < sched[a]!.metres, s.feasible(sn, newOrders: [], before: sched[a]!) {
                                 s.couriers[a].trips = trips; sched[a] = sn; changed.insert(a); improved = true
+                                d = trips[k].orders.map(s.orderPoint)
                             }
                         }
                     }

@@ -62,8 +62,8 @@ struct OrderEntry: Sendable, Hashable, Codable {
     /// BOPIS: the pickup code and hold deadline once ready.
     var code: String?
     var holdUntil: Instant?
-    /// The last ETA computed (delivery products).
-    var eta: Instant?
+    /// Road metres per crow-fly metre at the destination (the travel model's factor, computed once).
+    var factor: Double
 }
 
 /// The dispatcher's view of one courier.
@@ -177,9 +177,22 @@ public struct RegionDispatchState: Sendable, Codable {
     }
 
     /// Applies an event `decide` produced (or a journaled one, on recovery). Pure.
+    /// Re-running the request must reproduce the event (same effects, same resulting version);
+    /// a difference means the journal was written by other decision code (snapshot first, see
+    /// Docs/DISPATCH.md) and is caught here in debug builds and by `replayDiverges`.
     public mutating func apply(_ event: DispatchEvent) {
         var step = Step()
         _ = transition(event.request, &step)
+        assert(step.effects == event.effects && version == event.version, "replay of \(event.request) diverged from its event")
+    }
+
+    /// Whether applying `event` here would not reproduce it (decision code changed since it was
+    /// journaled). Pure; O(the request's work).
+    public func replayDiverges(_ event: DispatchEvent) -> Bool {
+        var copy = self
+        var step = Step()
+        _ = copy.transition(event.request, &step)
+        return step.effects != event.effects || copy.version != event.version
     }
 
     /// Every order the region knows, for reconciliation (sorted by arrival).
@@ -201,4 +214,18 @@ struct Step {
     var accepted = false
     var effects: [DispatchEffect] = []
     mutating func add(_ e: DispatchEffect) { accepted = true; effects.append(e) }
+}
+
+extension RegionDispatchState: Equatable {
+    /// Inventories compare by what they hold (a decoded `Inventory` drops zero reservation totals).
+    static func sameStock(_ a: [SiteID: Inventory], _ b: [SiteID: Inventory]) -> Bool {
+        a.count == b.count && a.allSatisfy { k, v in b[k].map { $0.onHand == v.onHand && $0.reservations == v.reservations } ?? false }
+    }
+
+    /// Same config and same dispatch state (the travel model is derived from the config).
+    public static func == (a: RegionDispatchState, b: RegionDispatchState) -> Bool {
+        a.config == b.config && a.version == b.version && a.orders == b.orders && a.nextSeq == b.nextSeq && a.couriers == b.couriers
+            && Self.sameStock(a.inventories, b.inventories) && a.counters == b.counters && a.pickFreeAt == b.pickFreeAt && a.clock == b.clock
+            && a.dawnWavePlanned == b.dawnWavePlanned && a.lastReoptimiseAt == b.lastReoptimiseAt && a.reoptimisedVersion == b.reoptimisedVersion
+    }
 }
