@@ -60,6 +60,20 @@ public enum SimulationReport {
             doc.raw("<ul>" + lostNotes.prefix(50).map { "<li>\(Markup.text($0.text))</li>" }.joined() + "</ul>")
         }
 
+        // The orders that missed (optimised run): what a dispatcher would look at first.
+        var missed: [[String]] = []
+        for o in r.optimised.orders where o.accepted && o.cancelledAt == nil && o.product != .bopis {
+            guard let w = o.promise else { continue }
+            let t = o.firstAttemptAt
+            if let t, DayKPIs.onTime(t, o.product, w) { continue }
+            missed.append([o.id.rawValue, o.product.rawValue, Simulation.clock(w.earliest, s) + "–" + Simulation.clock(w.latest, s),
+                           t.map { Simulation.clock($0, s) } ?? "never", o.courier ?? "-", r.optimised.records[o.id]?.state.rawValue ?? "no record"])
+        }
+        if !missed.isEmpty {
+            doc.heading("Missed promises (optimised, first \(min(60, missed.count)) of \(missed.count))", level: 3)
+            doc.table(headers: ["order", "product", "promise", "first attempt", "courier", "system state"], rows: Array(missed.prefix(60)))
+        }
+
         doc.heading("On time by hour of the first attempt")
         doc.open("grid")
         for p in Product.allCases where p != .bopis {
