@@ -112,6 +112,26 @@ import Testing
         h.checkReplay()
     }
 
+    @Test func reoptimisationExchangesOrdersWhenRelocationCannot() {
+        // Two apples per van and one trip per shift: only a swap can untangle crossed routes.
+        let two = Capacity(weightGrams: 600, volumeMillilitres: 10_000)
+        var h = Harness(Live.config(couriers: [Live.van("day-1", Live.at(13), Live.at(15, 45), capacity: two),
+                                               Live.van("day-2", Live.at(13), Live.at(15, 45), capacity: two)]))
+        let spots: [(String, Double, Double)] = [("w1", 37.55, 127.01), ("e1", 37.55, 127.09), ("e2", 37.56, 127.092), ("w2", 37.56, 127.012)]
+        for (id, lat, lon) in spots { _ = h.place(Live.draft(id, .sameDay, lat, lon), at: Live.at(9)) }
+        for (id, _, _) in spots { #expect(h.send(.command(.unassign(OrderID(id)), at: Live.at(9, 1))) == .done) }
+        for (id, to) in [("w1", Self.d1), ("e1", Self.d1), ("e2", Self.d2), ("w2", Self.d2)] {
+            #expect(h.send(.command(.assign(OrderID(id), to: to), at: Live.at(9, 2))) == .done, "\(id)")
+        }
+        let crossed = h.state.plannedMetres(now: Live.at(9, 3))
+        guard let w = h.state.pendingWork(at: Live.at(9, 3)).first(where: { $0.kind == .reoptimise }) else { Issue.record("no job"); return }
+        #expect(h.send(.workDone(w.run({ false }))) == .done)
+        #expect(h.state.plannedMetres(now: Live.at(9, 3)) < crossed)
+        let c = Dictionary(uniqueKeysWithValues: h.state.records().map { ($0.order.rawValue, $0.courier) })
+        #expect(c["w1"] == c["w2"] && c["e1"] == c["e2"] && c["w1"] != c["e1"], "\(c)")
+        h.checkReplay()
+    }
+
     @Test func lateOrdersMoveToACourierWhoCanKeepThePromise() {
         var h = Harness(Live.config(couriers: [Live.van("day-1", Live.at(13), Live.at(22, 30)), Live.van("day-2", Live.at(13), Live.at(22, 30))]))
         _ = h.send(.command(.lockRoute(Self.d2), at: Live.at(9)))

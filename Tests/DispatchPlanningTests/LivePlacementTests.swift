@@ -94,6 +94,21 @@ import Testing
         h.checkReplay()
     }
 
+    @Test func noCapacityRejectsWithoutAnEventAndReservesNothing() {
+        let small = Capacity(weightGrams: 1_000, volumeMillilitres: 1_000)
+        var h = Harness(Live.config(couriers: [Live.van("day-1", Live.at(13), Live.at(22, 30), capacity: small)]))
+        var outcomes: [PlaceOrderOutcome] = []
+        // c2 and c3 weigh 1.2 kg: more than the only van carries.
+        for n in 0..<4 { outcomes.append(h.place(Live.draft("c\(n)", .sameDay, 37.55, 127.05, quantity: n >= 2 ? 4 : 1), at: Live.at(10))) }
+        let rejected = outcomes.compactMap { o -> PlaceOrderRejection? in if case .rejected(let r) = o { return r } else { return nil } }
+        #expect(rejected.count == 2 && rejected.allSatisfy { $0.problem == .noCapacity })
+        #expect(rejected.first?.order == "c2" && rejected.first!.message.contains("c2"))
+        #expect(h.events.count == 2 && h.refusals == 2)
+        #expect(h.state.records().count == 2 && !h.state.knows(order: "c3"))
+        #expect(h.state.inventories[Live.hub]!.available(Live.apple) == 98)
+        h.checkReplay()
+    }
+
     @Test func cancelAfterDeliveryIsRefusedAndBeforePickupReleasesStock() {
         var h = Harness(Live.config(couriers: [Live.van("day-1", Live.at(13), Live.at(22, 30))]))
         guard case .assigned(let van, _, _, _) = h.place(Live.draft("a", .sameDay, 37.55, 127.05), at: Live.at(10)) else { Issue.record(); return }

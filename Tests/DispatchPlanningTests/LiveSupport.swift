@@ -137,7 +137,10 @@ struct Harness {
     /// Rebuilding from `init(config:)` and the journal gives the same state.
     func checkReplay() {
         var rebuilt = RegionDispatchState(config: state.config)
-        for e in events { rebuilt.apply(e) }
+        for e in events {
+            #expect(!rebuilt.replayDiverges(e), "deciding \(e.request) again gives another event")
+            rebuilt.apply(e)
+        }
         #expect(rebuilt == state, "replayed state differs")
         let snapshot = try! JSONDecoder().decode(RegionDispatchState.self, from: try! JSONEncoder().encode(state))
         #expect(snapshot == state, "snapshot round trip differs")

@@ -139,9 +139,6 @@ public actor LocalGateway: DispatchGateway {
         return result(run(region, .command(command, at: at)))
     }
 
-    /// Wall-clock limit of one re-optimisation job.
-    public static let reoptimiseTimeLimitSeconds = 2.0
-
     public func advance(region: RegionID, to at: Instant) async throws {
         guard states[region] != nil else {
             throw DispatchCommandError(item: "region \(region)", problem: .wrongRegion, message: "no dispatcher for region \(region)")
@@ -151,7 +148,8 @@ public actor LocalGateway: DispatchGateway {
         for _ in 0..<3 {
             guard let works = states[region]?.pendingWork(at: at), !works.isEmpty else { return }
             for work in works {
-                let limit = work.kind == .dawnWave ? (states[region]?.config.budgets.dawnWaveTimeLimitSeconds ?? 10) : Self.reoptimiseTimeLimitSeconds
+                guard let budgets = states[region]?.config.budgets else { return }
+                let limit = work.kind == .dawnWave ? budgets.dawnWaveTimeLimitSeconds : budgets.reoptimiseTimeLimitSeconds
                 let r = await Self.runOnThread(work, seconds: limit)
                 stats.workRuns += 1
                 if case .refused = run(region, .workDone(r)) { stats.staleWork += 1 }

@@ -77,10 +77,13 @@ public struct RegionDispatchConfig: Sendable, Hashable, Codable {
         public var reoptimiseIterations: Int
         /// Simulated seconds between re-optimisation offers.
         public var reoptimiseEverySeconds: Int64
+        /// Wall-clock limit of one re-optimisation job, enforced by the shell's `shouldStop`.
+        public var reoptimiseTimeLimitSeconds: Double
         public init(dawnWaveIterations: Int = 2_000, dawnWaveTimeLimitSeconds: Double = 20, reoptimiseIterations: Int = 50,
-                    reoptimiseEverySeconds: Int64 = 15 * 60) {
+                    reoptimiseEverySeconds: Int64 = 15 * 60, reoptimiseTimeLimitSeconds: Double = 1) {
             self.dawnWaveIterations = dawnWaveIterations; self.dawnWaveTimeLimitSeconds = dawnWaveTimeLimitSeconds
             self.reoptimiseIterations = reoptimiseIterations; self.reoptimiseEverySeconds = reoptimiseEverySeconds
+            self.reoptimiseTimeLimitSeconds = reoptimiseTimeLimitSeconds
         }
     }
 

@@ -18,6 +18,11 @@ extension RegionDispatchState {
             response = .done
         case .workDone(let r): response = workDone(r, &step)
         }
+        // The machine's rule: a refusal or rejection never has an event (whatever the copy did).
+        switch response {
+        case .refused, .placed(.rejected): step = Step()
+        default: break
+        }
         if step.accepted, let at = request.at { clock = max(clock ?? at, at) }
         return response
     }
@@ -148,6 +153,7 @@ extension RegionDispatchState {
         case .bopis: return .awaitingCollection(site: site, window: order.promise)
         case .sameDay, .scheduled, .quick:
             guard let ins = place(order.id, couriers: candidates(for: order.id, now: at), now: at) else {
+                step = Step()   // nothing happened: no order, no reservation, no event
                 return .rejected(PlaceOrderRejection(order: order.id, problem: .noCapacity,
                                                      message: "no courier of \(site) can deliver \(order.product.rawValue) order \(order.id) within its promise"))
             }
@@ -230,6 +236,7 @@ extension RegionDispatchState {
                 let holdUntil = promised > at ? promised : at + holdHours * 3600
                 var rng = CodeGenerator(seed: config.seed, order: id)
                 guard var counter = counters[site], let code = try? counter.hold(id, lines: e.order.lines, readyAt: at, holdUntil: holdUntil, using: &rng) else {
+                    step = Step()
                     return refuse("site \(site)", .invalidState, "site \(site) has no BOPIS counter for order \(id)")
                 }
                 counters[site] = counter

@@ -133,7 +133,8 @@ extension RegionDispatchState {
 
     // MARK: - Re-optimisation
 
-    /// Relocation of single orders (between and within routes) and 2-opt within trips, over
+    /// Relocation of single orders (between and within routes), 2-opt within trips and exchange
+    /// of two orders between couriers, over
     /// not-yet-loaded orders of unlocked couriers. For each order the moves are ranked by their
     /// exact metres change and simulated best first until one keeps every route feasible. Never
     /// makes an on-time order late; `passes` bounds the work, `shouldStop` is checked per order.
@@ -207,11 +208,53 @@ extension RegionDispatchState {
                     }
                 }
             }
+            // Exchange: two orders of different couriers swap places when the exact metres go
+            // down; simulated only then, kept only if both routes stay feasible.
+            var slots: [(courier: Int, trip: Int, pos: Int)] = []
+            for a in eligible {
+                for (k, t) in s.couriers[a].trips.enumerated() where t.start == .site {
+                    for p in t.orders.indices { slots.append((a, k, p)) }
+                }
+            }
+            for x in slots.indices {
+                if shouldStop() { break search }
+                for y in (x + 1)..<slots.count where slots[x].courier != slots[y].courier {
+                    let (a, ka, pa) = slots[x], (b, kb, pb) = slots[y]
+                    let id1 = s.couriers[a].trips[ka].orders[pa], id2 = s.couriers[b].trips[kb].orders[pb]
+                    guard let e1 = s.orders[id1], let e2 = s.orders[id2], s.suitable(b, for: e1, now: now), s.suitable(a, for: e2, now: now) else { continue }
+                    let gainA = Self.swapDelta(s, a, ka, pa, out: id1, in: id2, metres: m)
+                    let gainB = Self.swapDelta(s, b, kb, pb, out: id2, in: id1, metres: m)
+                    guard gainA + gainB < 0 else { continue }
+                    var ta = s.couriers[a].trips, tb = s.couriers[b].trips
+                    ta[ka].orders[pa] = id2
+                    tb[kb].orders[pb] = id1
+                    let sa = s.schedule(s.couriers[a], trips: ta, now: now, detail: false)
+                    let sb = s.schedule(s.couriers[b], trips: tb, now: now, detail: false)
+                    guard sa.metres + sb.metres < sched[a]!.metres + sched[b]!.metres,
+                          s.feasible(sa, newOrders: sched[b]!.isLate(id2) ? [] : [id2], before: sched[a]!),
+                          s.feasible(sb, newOrders: sched[a]!.isLate(id1) ? [] : [id1], before: sched[b]!) else { continue }
+                    s.couriers[a].trips = ta; s.couriers[b].trips = tb
+                    sched[a] = sa; sched[b] = sb
+                    s.orders[id1]?.courier = s.couriers[b].ref
+                    s.orders[id2]?.courier = s.couriers[a].ref
+                    changed.insert(a); changed.insert(b)
+                    improved = true
+                }
+            }
             if !improved { break }
         }
         return changed.sorted().map { i in
             CourierRoutePlan(courier: s.couriers[i].ref, trips: s.couriers[i].trips.filter { $0.start == .site }.map(\.orders))
         }
+    }
+
+    /// Metres added when `out` at position `p` of courier `c`'s trip `k` is replaced by `new`. O(1).
+    static func swapDelta(_ s: RegionDispatchState, _ c: Int, _ k: Int, _ p: Int, out: OrderID, in new: OrderID,
+                          metres m: (LiveTravel.Point, LiveTravel.Point) -> Int64) -> Int64 {
+        let trip = s.couriers[c].trips[k].orders, home = s.homePoint(s.couriers[c])
+        let prev = p == 0 ? home : s.orderPoint(trip[p - 1]), next = p == trip.count - 1 ? home : s.orderPoint(trip[p + 1])
+        let o = s.orderPoint(out), n = s.orderPoint(new)
+        return m(prev, n) + m(n, next) - m(prev, o) - m(o, next)
     }
 
     mutating func reoptimiseDone(_ r: DispatchWorkResult, _ step: inout Step) -> DispatchResponse {

@@ -1,13 +1,13 @@
 import Fleet
 import Geo
 
-/// One accepted change of a region's dispatcher: the request it accepted and what that makes
-/// happen outside (order and store actors' steps, customer notifications), in order.
+/// One accepted change of a region's dispatcher: what it makes happen outside (order and store
+/// actors' steps, customer notifications, in order), the state records it changed, and the request
+/// it answered (for audit).
 ///
-/// The state is event-sourced by *accepted request*: `apply` re-runs the same pure, deterministic
-/// transition `decide` ran on a copy, so replaying the journal from `init(config:)` rebuilds the
-/// state exactly (a test checks it through a JSON round trip of every event). A change to the
-/// decision logic must therefore snapshot (the state is Codable) before the upgrade; see Docs/DISPATCH.md.
+/// `apply` writes `change` into the state: replaying the journal from `init(config:)` rebuilds the
+/// state exactly, whatever the decision code of the replaying process (a test checks it through a
+/// JSON round trip of every event), and applying costs O(size of the change), not a re-decision.
 public struct DispatchEvent: Sendable, Hashable, Codable {
     /// Order lifecycle steps, store changes and notifications, in the order to carry them out.
     public var effects: [DispatchEffect]
@@ -15,9 +15,31 @@ public struct DispatchEvent: Sendable, Hashable, Codable {
     public var request: DispatchRequest
     /// The plan version after this event.
     public var version: Int
+    /// The state's records after the change (only those that changed); nil only for an event built
+    /// with the public initialiser, which `apply` then re-decides from its request.
+    var change: StateChange?
     public init(effects: [DispatchEffect], request: DispatchRequest, version: Int) {
-        self.effects = effects; self.request = request; self.version = version
+        self.effects = effects; self.request = request; self.version = version; self.change = nil
     }
+    init(effects: [DispatchEffect], request: DispatchRequest, version: Int, change: StateChange) {
+        self.effects = effects; self.request = request; self.version = version; self.change = change
+    }
+}
+
+/// The records one event changed, as they are after it.
+struct StateChange: Sendable, Hashable, Codable {
+    struct SiteInstant: Sendable, Hashable, Codable { var site: SiteID; var at: Instant }
+    var orders: [OrderEntry]
+    var couriers: [CourierEntry]
+    var inventories: [Inventory]
+    var counters: [PickupCounter]
+    var pickFreeAt: [SiteInstant]
+    var nextSeq: Int
+    var version: Int
+    var clock: Instant?
+    var dawnWavePlanned: Bool
+    var lastReoptimiseAt: Instant?
+    var reoptimisedVersion: Int
 }
 
 /// What `decide` returns: the reply, and the event to journal and apply (nil for a refusal or a
@@ -173,26 +195,56 @@ public struct RegionDispatchState: Sendable, Codable {
         var step = Step()
         let response = copy.transition(request, &step)
         guard step.accepted else { return DispatchDecision(event: nil, response: response) }
-        return DispatchDecision(event: DispatchEvent(effects: step.effects, request: request, version: copy.version), response: response)
+        return DispatchDecision(event: DispatchEvent(effects: step.effects, request: request, version: copy.version,
+                                                     change: Self.change(from: self, to: copy)),
+                                response: response)
+    }
+
+    /// The inventory as its JSON form decodes (Fleet's decoder rebuilds the reservation totals
+    /// without the zero entries a live one keeps), so an event equals itself after a round trip.
+    static func normalized(_ i: Inventory) -> Inventory {
+        guard var n = try? Inventory(site: i.site, onHand: i.onHand) else { return i }
+        for (order, r) in i.reservations.sorted(by: { $0.key < $1.key }) {
+            try? n.reserve(order, r.sorted { $0.key < $1.key }.map { OrderLine(sku: $0.key, quantity: $0.value) })
+        }
+        return n
+    }
+
+    /// What differs in `b` from `a`. O(orders) comparisons (shared storage makes most of them cheap).
+    static func change(from a: RegionDispatchState, to b: RegionDispatchState) -> StateChange {
+        StateChange(
+            orders: b.orders.values.filter { a.orders[$0.order.id] != $0 }.sorted { $0.seq < $1.seq },
+            couriers: b.couriers.filter { $0 != a.couriers[$0.index] },
+            inventories: b.inventories.values.filter { a.inventories[$0.site] != $0 }.sorted { $0.site < $1.site }.map(normalized),
+            counters: b.counters.values.filter { a.counters[$0.store] != $0 }.sorted { $0.store < $1.store },
+            pickFreeAt: b.pickFreeAt.filter { a.pickFreeAt[$0.key] != $0.value }.map { StateChange.SiteInstant(site: $0.key, at: $0.value) }
+                .sorted { $0.site < $1.site },
+            nextSeq: b.nextSeq, version: b.version, clock: b.clock, dawnWavePlanned: b.dawnWavePlanned,
+            lastReoptimiseAt: b.lastReoptimiseAt, reoptimisedVersion: b.reoptimisedVersion)
     }
 
     /// Applies an event `decide` produced (or a journaled one, on recovery). Pure.
-    /// Re-running the request must reproduce the event (same effects, same resulting version);
-    /// a difference means the journal was written by other decision code (snapshot first, see
-    /// Docs/DISPATCH.md) and is caught here in debug builds and by `replayDiverges`.
+    /// Applies an event `decide` produced (or a journaled one, on recovery): writes the records it
+    /// changed. Pure; O(size of the change).
     public mutating func apply(_ event: DispatchEvent) {
-        var step = Step()
-        _ = transition(event.request, &step)
-        assert(step.effects == event.effects && version == event.version, "replay of \(event.request) diverged from its event")
+        guard let c = event.change else {
+            var step = Step()
+            _ = transition(event.request, &step)
+            return
+        }
+        for o in c.orders { orders[o.order.id] = o }
+        for k in c.couriers where couriers.indices.contains(k.index) { couriers[k.index] = k }
+        for i in c.inventories { inventories[i.site] = i }
+        for p in c.counters { counters[p.store] = p }
+        for p in c.pickFreeAt { pickFreeAt[p.site] = p.at }
+        nextSeq = c.nextSeq; version = c.version; clock = c.clock; dawnWavePlanned = c.dawnWavePlanned
+        lastReoptimiseAt = c.lastReoptimiseAt; reoptimisedVersion = c.reoptimisedVersion
     }
 
-    /// Whether applying `event` here would not reproduce it (decision code changed since it was
-    /// journaled). Pure; O(the request's work).
+    /// Whether deciding `event`'s request here would not give the same event (a check for tests
+    /// and upgrades: the journal stays valid either way, since `apply` writes recorded changes).
     public func replayDiverges(_ event: DispatchEvent) -> Bool {
-        var copy = self
-        var step = Step()
-        _ = copy.transition(event.request, &step)
-        return step.effects != event.effects || copy.version != event.version
+        decide(event.request).event != event
     }
 
     /// Every order the region knows, for reconciliation (sorted by arrival).
