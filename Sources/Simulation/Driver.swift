@@ -62,6 +62,7 @@ extension Simulation {
         var killed: String? = nil
         var killDone = scenario.killNodeAt == nil
         var extraNotes: [DayNote] = []
+        var advanceErrors = 0
         var now = scenario.start
         var lastHour = -1
         while now < scenario.end {
@@ -76,11 +77,23 @@ extension Simulation {
             await withTaskGroup(of: Void.self) { g in
                 for w in worlds { g.addTask { await w.run(until: next) } }
             }
-            try await withThrowingTaskGroup(of: Void.self) { g in
-                for r in setup.regions { g.addTask { try await gateway.advance(region: r, to: next) } }
-                try await g.waitForAll()
+            // A region whose clock could not be advanced (a node down, a deadline passed) is noted
+            // and tried again at the next step: the day goes on.
+            let failures = await withTaskGroup(of: DayNote?.self) { g -> [DayNote] in
+                for r in setup.regions {
+                    g.addTask {
+                        do { try await gateway.advance(region: r, to: next); return nil }
+                        catch { return DayNote(at: next, region: r, text: "advance: \(error)") }
+                    }
+                }
+                var out: [DayNote] = []
+                for await n in g { if let n { out.append(n) } }
+                return out
             }
-            for n in try await gateway.drainNotifications() { notifications[n.kind, default: 0] += 1 }
+            advanceErrors += failures.count
+            if extraNotes.count < 500 { extraNotes += failures }
+            do { for n in try await gateway.drainNotifications() { notifications[n.kind, default: 0] += 1 } }
+            catch { advanceErrors += 1; if extraNotes.count < 500 { extraNotes.append(DayNote(at: next, region: "-", text: "drainNotifications: \(error)")) } }
             now = next
             if speed > 0 {
                 let due = Double(now - scenario.start) / speed
@@ -101,9 +114,21 @@ extension Simulation {
             orders += s.orders; couriers += s.couriers; notes += s.notes
             calls += s.calls; errors += s.transportErrors; anomalies += s.anomalies
         }
+        errors += advanceErrors
         var records: [OrderID: OrderRecord] = [:]
         for r in setup.regions {
-            for rec in try await gateway.records(region: r) { records[rec.order] = rec }
+            // Reconciliation must see the system of record: retried a few times on transport errors.
+            var attempt = 0
+            while true {
+                do {
+                    for rec in try await gateway.records(region: r) { records[rec.order] = rec }
+                    break
+                } catch {
+                    attempt += 1
+                    if attempt >= 5 { throw error }
+                    try await Task.sleep(for: .milliseconds(200 * attempt))
+                }
+            }
         }
         for n in try await gateway.drainNotifications() { notifications[n.kind, default: 0] += 1 }
         let wallSeconds = (wall.now() - t0).seconds
