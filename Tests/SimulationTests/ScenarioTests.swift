@@ -190,3 +190,26 @@ enum SimFixture {
         #expect(!html.contains("<link") && !html.contains("src=\"http"))
     }
 }
+
+@Suite struct WorldSetupTests {
+    /// The simulated couriers are exactly the ones the system is configured with (same ids, kinds,
+    /// homes and shifts), so every handheld report names a courier the region knows.
+    @Test func couriersMatchTheDispatchConfigs() throws {
+        let setup = SimFixture.setup
+        let day = DayScenario.defaultServiceDay(seed: 1)
+        var configured: [CourierRef: RegionDispatchConfig.Courier] = [:]
+        var regionOf: [CourierRef: RegionID] = [:]
+        for r in SimFixture.operations.regions {
+            let c = try RegionDispatchConfig.make(operations: SimFixture.operations, city: SimFixture.city, region: r.id, day: day, policy: .optimised)
+            for k in c.couriers { configured[k.ref] = k; regionOf[k.ref] = r.id }
+        }
+        #expect(setup.couriers.count == configured.count)
+        for c in setup.couriers {
+            guard let k = configured[c.ref] else { Issue.record("\(c.ref.id) is not configured"); continue }
+            #expect(k.kind == c.kind && k.home == c.home && regionOf[c.ref] == c.region, "\(c.ref.id)")
+            let (s, e) = c.shift.on(day, SimFixture.operations.offset)
+            #expect(k.shiftStart == s && k.shiftEnd == e, "\(c.ref.id)")
+        }
+        #expect(Set(setup.couriers.map(\.ref.id)) == Set(SimFixture.operations.vehicles().map(\.id.rawValue) + SimFixture.operations.riders().map(\.id.rawValue)))
+    }
+}
