@@ -144,6 +144,7 @@ public enum SimulationReport {
                 s.text(pct(v), x: left + (w - left - 60) * min(1, v) + 4, y: y + Double(j) * rowH * 0.9 + rowH * 0.6, size: 10, fill: "#5b6475")
             }
         }
+        s.text("■ optimised (blue)  ■ baseline (gold)", x: w - 10, y: 14, size: 10, anchor: .end, fill: "#5b6475")
         return s.render()
     }
 
