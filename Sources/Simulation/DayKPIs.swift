@@ -226,7 +226,8 @@ extension SimulationResult {
         fields.append(("killed_node", optimised.killedNode.map { .string($0) } ?? .null))
         fields.append(("baseline", .object([
             ("on_time", b.onTimeJSON), ("km_per_parcel", .double(DayKPIs.r(b.kmPerParcel, 3))),
-            ("co2e_g_per_parcel", .double(DayKPIs.r(b.gramsPerParcel, 1))), ("delivered", .int(b.delivered)),
+            ("co2e_g_per_parcel", .double(DayKPIs.r(b.gramsPerParcel, 1))), ("accepted", .int(b.accepted)),
+            ("rejected", .int(b.rejected)), ("delivered", .int(b.delivered)),
             ("failed", .int(b.failed)), ("unfinished", .int(b.unfinished)), ("lost", .int(b.lost)),
             ("utilisation", .double(DayKPIs.r(b.utilisation, 3))),
             ("dispatch_latency_ms", .object([("p50", .double(DayKPIs.r(b.latencyP50Ms, 3))), ("p99", .double(DayKPIs.r(b.latencyP99Ms, 3)))])),
