@@ -40,6 +40,10 @@ public struct DayKPIs: Sendable, Equatable {
     public var cancelled = 0
     public var pickedUp = 0
     public var noShow = 0
+    /// BOPIS customers whose first (wrong) code the counter refused.
+    public var wrongCodesRefused = 0
+    /// Customer cancellations the system refused (e.g. already out for delivery).
+    public var cancelsRefused = 0
     /// Accepted orders in none of the end states when the day closed.
     public var unfinished = 0
     public var unfinishedSample: [String] = []
@@ -89,6 +93,8 @@ public struct DayKPIs: Sendable, Equatable {
             pk.placed += 1
             defer { products[o.product] = pk }
             guard o.accepted else { rejected += 1; continue }
+            if o.wrongCodeAnswered { wrongCodesRefused += 1 }
+            if o.cancelRefused != nil { cancelsRefused += 1 }
             accepted += 1
             pk.accepted += 1
             if [.sameDay, .quick, .scheduled].contains(o.product) { latencies.append(Double(o.placeNanos) / 1e6) }
@@ -197,7 +203,8 @@ public struct DayKPIs: Sendable, Equatable {
             ("orders", .int(orders)), ("submitted", .int(submitted)), ("accepted", .int(accepted)), ("rejected", .int(rejected)),
             ("rejected_bad_input", .int(badInputErrors.count)), ("bad_input_accepted", .int(badInputAccepted.count)),
             ("delivered", .int(delivered)), ("failed", .int(failed)), ("returned", .int(returned)), ("cancelled", .int(cancelled)),
-            ("picked_up", .int(pickedUp)), ("no_show", .int(noShow)), ("unfinished", .int(unfinished)), ("lost", .int(lost)),
+            ("picked_up", .int(pickedUp)), ("no_show", .int(noShow)), ("bopis_wrong_codes_refused", .int(wrongCodesRefused)),
+            ("cancels_refused", .int(cancelsRefused)), ("unfinished", .int(unfinished)), ("lost", .int(lost)),
             ("lost_orders", .array(lostSample.map { .string($0) })), ("unfinished_orders", .array(unfinishedSample.map { .string($0) })),
             ("on_time", onTimeJSON),
             ("promise_attainment", .object(Product.allCases.map { (Self.key($0), .double(Self.r(products[$0]?.attainment ?? 1, 4))) })),
