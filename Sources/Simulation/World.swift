@@ -152,6 +152,7 @@ actor RegionWorld {
     private var sim: [CourierSim] = []
     private var courierIndex: [CourierRef: Int] = [:]
     private var lanes: [SiteID: PickLane] = [:]
+    private var placeAttempts: [OrderID: Int] = [:]
 
     struct Leg {
         var from: Coordinate
@@ -285,7 +286,13 @@ actor RegionWorld {
         let outcome = await call("placeOrder \(id)", at: now) { try await gateway.placeOrder(so.draft, slot: so.slot, at: now) }
         let nanos = (wall.now() - t0).nanos
         orders[id]!.placeNanos = nanos
-        guard let outcome else { orders[id]!.rejection = "transport error"; return }
+        guard let outcome else {
+            // The checkout failed in transit: the customer tries again (the same order id; a
+            // duplicate is refused by the system) up to three times, 30 s apart.
+            placeAttempts[id, default: 0] += 1
+            if placeAttempts[id]! < 3 { schedule(now + 30, .place(id)) } else { orders[id]!.rejection = "transport error (3 attempts)" }
+            return
+        }
         var site: SiteID?
         switch outcome {
         case .rejected(let r):
