@@ -24,11 +24,13 @@ public struct WorldSetup: Sendable {
     public var travel: GreatCircleTravelModel
     public var emissions: EmissionFactors
     public var regionMap: RegionMap
+    /// Sites that are hubs (the rest are stores): hubs pick with the hub's crew.
+    public var hubs: Set<SiteID>
 
     public init(regions: [RegionID], couriers: [CourierSpec], sites: [SiteID: Coordinate], travel: GreatCircleTravelModel,
-                emissions: EmissionFactors, regionMap: RegionMap) {
+                emissions: EmissionFactors, regionMap: RegionMap, hubs: Set<SiteID> = []) {
         self.regions = regions; self.couriers = couriers; self.sites = sites; self.travel = travel
-        self.emissions = emissions; self.regionMap = regionMap
+        self.emissions = emissions; self.regionMap = regionMap; self.hubs = hubs
     }
 
     /// Couriers expanded from the operations file (ids as `OperationsConfig.vehicles()`/`riders()`
@@ -55,7 +57,7 @@ public struct WorldSetup: Sendable {
         do { travel = try operations.travelModel(regions: city.regions) }
         catch { throw ScenarioError(item: "travel model", message: "\(error)") }
         return WorldSetup(regions: operations.regions.map(\.id), couriers: couriers, sites: sites, travel: travel,
-                          emissions: operations.emissionFactors, regionMap: city.regions)
+                          emissions: operations.emissionFactors, regionMap: city.regions, hubs: Set(city.hubs.map { SiteID($0.id) }))
     }
 }
 
@@ -348,7 +350,7 @@ actor RegionWorld {
 
     private func enqueuePick(_ site: SiteID, _ id: OrderID, _ now: Instant) async {
         if lanes[site] == nil {
-            let isHub = setup.couriers.contains { $0.home == site && !$0.kind.isRider } && !setup.couriers.contains { $0.home == site && $0.kind.isRider }
+            let isHub = setup.hubs.contains(site)
             lanes[site] = PickLane(secondsPerOrder: isHub ? scenario.hubPickSeconds : scenario.storePickSeconds,
                                    pickers: isHub ? scenario.hubPickers : scenario.storePickers)
         }
