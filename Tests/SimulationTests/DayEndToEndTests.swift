@@ -21,7 +21,8 @@ import Testing
     }
 
     @Test func shortDayKeepsEveryOrderAndBeatsTheBaseline() async throws {
-        let scenario = SimFixture.scenario(240, seed: 2)
+        // Every BOPIS customer types a wrong code first: the counter must refuse it and still hand over.
+        let scenario = SimFixture.scenario(240, seed: 2, wrongCodeRate: 1)
         let setup = SimFixture.setup
         let optimised = InProcessBackend(gateway: try LocalGateway(configs: try Self.configs(.optimised, day: scenario.serviceDay)),
                                          description: "LocalGateway optimised")
@@ -37,6 +38,7 @@ import Testing
             #expect(k.delivered + k.failed + k.cancelled + k.pickedUp + k.noShow + k.unfinished == k.accepted, "\(name)")
             #expect(k.unfinished == 0, "\(name): unfinished \(k.unfinishedSample)")
             #expect(k.delivered > 0 && k.notifications > 0, "\(name)")
+            #expect(k.pickedUp > 0 && k.wrongCodesRefused == k.pickedUp, "\(name): \(k.wrongCodesRefused) wrong codes refused, \(k.pickedUp) handed over")
             // The bad orders and the command for an unknown order were refused, each naming its item.
             #expect(k.badInputAccepted.isEmpty, "\(name): accepted \(k.badInputAccepted)")
             for id in ["bad-unknown-sku", "bad-negative-weight", "bad-outside-every-region", "no-such-order-42"] {

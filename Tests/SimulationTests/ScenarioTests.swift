@@ -19,8 +19,8 @@ enum SimFixture {
         for r in operations.regions { c[r.id] = operations.productConfig(for: r.id) }
         return c
     }
-    static func scenario(_ n: Int, seed: UInt64, killNode: Bool = false) -> DayScenario {
-        try! DayScenario.generate(.init(orders: n, seed: seed, killNode: killNode), demand: demand, regions: city.regions,
+    static func scenario(_ n: Int, seed: UInt64, killNode: Bool = false, wrongCodeRate: Double = 0.03) -> DayScenario {
+        try! DayScenario.generate(.init(orders: n, seed: seed, wrongCodeRate: wrongCodeRate, killNode: killNode), demand: demand, regions: city.regions,
                                   stores: city.stores, products: products, offset: operations.offset)
     }
     static let setup = try! WorldSetup.make(operations: operations, city: city)
