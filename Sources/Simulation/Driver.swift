@@ -141,7 +141,16 @@ extension Simulation {
                 notes.append(DayNote(at: scenario.end, region: o.region, text: "lost \(o.id): acknowledged, absent from the system's records"))
                 continue
             }
-            if let ack = o.acknowledgedState, [.delivered, .cancelled, .pickedUp].contains(ack), rec.state != ack {
+            // A cancellation the system accepted ends cancelled, or (the parcel was already on the
+            // road) failed with `cancelledAfterDispatch` and returned.
+            let consistent: Bool
+            switch o.acknowledgedState {
+            case .delivered?: consistent = rec.state == .delivered
+            case .pickedUp?: consistent = rec.state == .pickedUp
+            case .cancelled?: consistent = [.cancelled, .failed, .returned].contains(rec.state)
+            default: consistent = true
+            }
+            if let ack = o.acknowledgedState, !consistent {
                 lost.append(o.id.rawValue)
                 notes.append(DayNote(at: scenario.end, region: o.region,
                                      text: "lost \(o.id): acknowledged \(ack.rawValue), the system records \(rec.state.rawValue)"))
