@@ -70,13 +70,11 @@ struct SimulateOptions: Sendable {
     }
 }
 
-/// The cluster backend for `--nodes K ≥ 1`. The actors' branch provides
-/// `makeClusterSimulationBackend(nodes:database:configs:regionsFile:logger:)` in
-/// Sources/daybreak/SimulateCluster.swift; once it is merged, wiring it is replacing the throw with
-/// `try await makeClusterSimulationBackend(nodes: nodes, database: database, configs: configs, regionsFile: regionsFile, logger: logger)`.
+/// The cluster backend for `--nodes K ≥ 1`: K `daybreak node` processes on PostgreSQL
+/// (Sources/daybreak/SimulateCluster.swift).
 func clusterSimulationBackend(nodes: Int, database: String?, configs: [RegionDispatchConfig], city: CityRegionsFile,
                               regionsFile: String, logger: Logger) async throws -> any SimulationBackend {
-    throw UsageError("option '--nodes \(nodes)': the cluster backend is not available yet; run with --nodes 0 (in process)")
+    try await makeClusterSimulationBackend(nodes: nodes, database: database, configs: configs, regionsFile: regionsFile, logger: logger)
 }
 
 struct SimulateRun {
