@@ -259,9 +259,11 @@ struct CtlDispatchRunner: Sendable {
             switch inv.action {
             case .command(let command):
                 let key = inv.key, request = DispatchRequest.command(command, at: inv.at)
-                let response: DispatchResponse
+                let response: DispatchResponse, attempts: Int
                 do {
-                    response = try await call(client, key: key, deadline: deadline) { try await dispatcher.handle(request, idempotencyKey: key) }
+                    (response, attempts) = try await callCounting(client, key: key, deadline: deadline) {
+                        try await dispatcher.handle(request, idempotencyKey: key)
+                    }
                 } catch {
                     printErr("\(region): \(Self.describe(command)): \(error is CtlNoAnswer ? "cluster unreachable" : "failed"): \(error)")
                     printErr("\(region): the command may or may not have been applied; repeat it with --key \(key) (it is applied at most once)")
@@ -271,9 +273,10 @@ struct CtlDispatchRunner: Sendable {
                 case .done:
                     if inv.json {
                         print(JSONValue.object([("region", .string(region)), ("verb", .string(inv.verb)), ("command", .string(Self.describe(command))),
-                                                ("result", .string("done")), ("key", .string(key)), ("at", .int(Int(inv.at.epochSeconds)))]).rendered())
+                                                ("result", .string("done")), ("key", .string(key)), ("attempts", .int(attempts)),
+                                                ("at", .int(Int(inv.at.epochSeconds)))]).rendered())
                     } else {
-                        print("\(region): \(Self.describe(command)): done (key \(key))")
+                        print("\(region): \(Self.describe(command)): done (key \(key)\(attempts > 1 ? ", \(attempts) attempts" : ""))")
                     }
                     return ExitStatus.ok
                 case .refused(let e):
@@ -312,6 +315,12 @@ struct CtlDispatchRunner: Sendable {
     /// attempt has its own deadline. Throws `CtlNoAnswer` when the deadline passes.
     func call<R: Sendable>(_ client: ClusterClient, key: String?, deadline: ContinuousClock.Instant,
                            _ body: @escaping @Sendable () async throws -> R) async throws -> R {
+        try await callCounting(client, key: key, deadline: deadline, body).value
+    }
+
+    /// `call`, also saying how many attempts it took.
+    func callCounting<R: Sendable>(_ client: ClusterClient, key: String?, deadline: ContinuousClock.Instant,
+                                   _ body: @escaping @Sendable () async throws -> R) async throws -> (value: R, attempts: Int) {
         var backoff = Duration.milliseconds(50)
         var attempts = 0
         var last = "none"
@@ -321,12 +330,13 @@ struct CtlDispatchRunner: Sendable {
             let per = min(left, attemptTimeout)
             attempts += 1
             do {
-                return try await ClusterCall.$timeout.withValue(per) {
+                let value = try await ClusterCall.$timeout.withValue(per) {
                     try await ClusterCall.$idempotencyKey.withValue(key.map { .text($0) }) {
                         // The actor system enforces `per`; the outer deadline only guards against a hang.
                         try await withDeadline(per + .milliseconds(500), "call \(region)") { try await body() }
                     }
                 }
+                return (value, attempts)
             } catch let e as ClusterCallError where Self.retriable.contains(e.code) {
                 last = e.description
             } catch let e as DeadlineExceeded {

@@ -168,6 +168,79 @@ import Testing
     }
 }
 
+extension CtlDispatchTests {
+    /// The region has no owner when the command is sent (its node left); the CLI retries with the
+    /// same key until a second node takes the region over, restores the dispatcher from the
+    /// journal and applies the command: once, with one journaled event under that key.
+    @Test func aCommandSentWhileTheRegionHasNoOwnerIsRetriedWithItsKeyUntilANodeTakesOver() async throws {
+        guard CtlChild.binary != nil else { Issue.record("the daybreak binary is not built next to the tests"); return }
+        let schema = "t_ctlretry_\(UInt32.random(in: 0 ... .max))_\(ProcessInfo.processInfo.processIdentifier)"
+        let c: PostgresConnection
+        do { c = try await PostgresConnection.connect(PostgresConfiguration(""), logger: DomainTestDatabase.logger) } catch {
+            if DomainTestDatabase.required { Issue.record("PostgreSQL required but unreachable: \(error)") }
+            return
+        }
+        let services = (1...2).map { i -> NodeService in
+            var cfg = NodeConfiguration(id: NodeID("r\(i)"), listen: "tcp://127.0.0.1:*", regions: [RegionKey(F.region.rawValue)], schema: schema,
+                                        heartbeatInterval: .milliseconds(100), ttl: .seconds(1))
+            cfg.events = "tcp://127.0.0.1:*"
+            cfg.statementTimeout = .seconds(5)
+            return NodeService(cfg, logger: DomainTestDatabase.logger, extensions: DomainNode.extensions(drainEvery: .milliseconds(50)))
+        }
+        var failure: (any Error)?
+        do {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await services[0].run() }
+                defer { group.cancelAll() }
+                try await NodeHostingTests.waitUntil("r1 to serve the region") { services[0].servingRegions().count == 1 }
+                let client = try await ClusterClient(database: PostgresConfiguration("").withSearchPath(schema), logger: DomainTestDatabase.logger)
+                do {
+                    try await client.connectToNodes()
+                    let gateway = try await ClusterGateway(client: client, configs: [try Self.config()])
+                    try await gateway.openRegions()
+                    guard case .assigned = try await gateway.placeOrder(F.draft("rt-1", .sameDay), slot: nil, at: F.at(10)) else {
+                        Issue.record("rt-1 not assigned"); return
+                    }
+                    // r1 leaves: nobody owns the region.
+                    services[0].requestLeave()
+                    try await NodeHostingTests.waitUntil("the region to have no owner") {
+                        try? await client.placement.refresh()
+                        return client.placement.owner(ofRegion: F.region.rawValue) == nil
+                    }
+                    let key = "ctl-retry-\(UInt32.random(in: 0 ... .max))"
+                    // No owner within the deadline: 69, and the key to repeat the command with.
+                    let gaveUp = try await CtlChild.run(["ctl", "dispatch", F.region.rawValue, "hold", "rt-1", "--key", key, "--schema", schema,
+                                                         "--at", String(F.at(10, 5).epochSeconds), "--timeout-ms", "1000"])
+                    #expect(gaveUp.status == 69, "\(gaveUp.stderr)")
+                    #expect(gaveUp.stderr.contains("\(F.region): hold order rt-1: cluster unreachable: "), "\(gaveUp.stderr)")
+                    #expect(gaveUp.stderr.contains("repeat it with --key \(key)"), "\(gaveUp.stderr)")
+                    // Repeated with that key; a node takes the region over meanwhile.
+                    async let hold = CtlChild.run(["ctl", "dispatch", F.region.rawValue, "hold", "rt-1", "--key", key, "--schema", schema,
+                                                   "--at", String(F.at(10, 5).epochSeconds), "--timeout-ms", "30000"])
+                    try await Task.sleep(for: .milliseconds(1500))
+                    group.addTask { try await services[1].run() }
+                    let r = try await hold
+                    #expect(r.status == 0, "\(r.stderr)")
+                    #expect(r.stdout.contains("hold order rt-1: done (key \(key)"), "\(r.stdout)")
+                    #expect(services[1].servingRegions().count == 1)
+                    let rec = try await gateway.records(region: F.region).first { $0.order == "rt-1" }
+                    #expect(rec != nil && rec?.courier == nil, "\(String(describing: rec))")
+                    try await c.executeScript("SET search_path TO \(schema)", purpose: "use schema")
+                    #expect(try await DomainTestDatabase.count(c, "SELECT count(*) FROM actor_events WHERE actor_kind = 'dispatcher' AND idempotency_key = $1",
+                                                               [key]) == 1)
+                } catch {
+                    await client.close()
+                    throw error
+                }
+                await client.close()
+            }
+        } catch { failure = error }
+        _ = try? await c.executeScript("DROP SCHEMA IF EXISTS \(schema) CASCADE", purpose: "drop")
+        await c.close()
+        if let failure { throw failure }
+    }
+}
+
 /// The built `daybreak` binary as a child process, waited for off the cooperative pool: a
 /// dedicated thread runs and reads it (the node under test needs the pool's threads meanwhile).
 enum CtlChild {
