@@ -1,6 +1,7 @@
 import Base
 import DispatchPlanning
 import Fleet
+import Foundation
 import Geo
 
 /// How `ctl dispatch orders` and `ctl dispatch manifest` print: tables for people (times as
