@@ -118,6 +118,26 @@ import Testing
         let table = try await ctl([region, "manifest", "vehicle:\(to.id)", "--utc-offset", "+09:00"], at: F.at(10, 33))
         #expect(table.status == 0 && table.stdout.contains("ETA (+09:00)") && table.stdout.contains("sd-2"), "\(table.stdout)")
 
+        // lock: the locked route takes no order (refused, typed); unlock: it does. unassign; replan.
+        guard let sd1On = try await record("sd-1")?.courier else { Issue.record("sd-1 has no courier"); return }
+        let other: CourierRef = sd1On == .vehicle("day-1") ? .vehicle("day-2") : .vehicle("day-1")
+        #expect(try await ctl([region, "lock", "vehicle:\(other.id)"], at: F.at(10, 34)).status == 0)
+        let locked = try await ctl([region, "assign", "sd-1", "vehicle:\(other.id)"], at: F.at(10, 35))
+        #expect(locked.status == 65 && locked.stderr.contains("\(region): courier \(other.id): infeasible: courier \(other.id)'s route is locked"),
+                "\(locked.stderr)")
+        #expect(try await record("sd-1")?.courier == sd1On)
+        #expect(try await ctl([region, "unlock", "vehicle:\(other.id)"], at: F.at(10, 36)).status == 0)
+        let assign = try await ctl([region, "assign", "sd-1", "vehicle:\(other.id)", "--json"], at: F.at(10, 37))
+        #expect(assign.status == 0, "\(assign.stderr)")
+        let ack = try JSONValue.parse(assign.stdout.trimmingCharacters(in: .whitespacesAndNewlines))
+        #expect(ack["result"]?.stringValue == "done" && ack["key"]?.stringValue?.hasPrefix("ctl-") == true, "\(assign.stdout)")
+        #expect(try await record("sd-1")?.courier == other)
+        #expect(try await stops(other, at: F.at(10, 37)).contains("sd-1"))
+        #expect(try await ctl([region, "unassign", "sd-1"], at: F.at(10, 38)).status == 0)
+        #expect(try await !stops(other, at: F.at(10, 38)).contains("sd-1"))
+        #expect(try await ctl([region, "replan"], at: F.at(10, 39)).status == 0)
+        #expect(try await record("sd-1")?.courier != nil)
+
         // cancel of a delivered order: the typed refusal, exit 65, nothing changed.
         guard let v3 = try await record("sd-3")?.courier else { Issue.record("sd-3 has no courier"); return }
         _ = try await gateway.report(.shiftStarted(v3, at: F.at(10, 40), position: Coordinate(lat: 37.55, lon: 126.96)))
