@@ -7,16 +7,16 @@ import Storage
 let ctlCommand = Command(
     name: "ctl",
     summary: "Inspect and call a running cluster.",
-    usage: "cluster|call [OPTIONS]",
-    subcommands: [ctlClusterCommand, ctlCallCommand]
+    usage: "cluster|call|dispatch [OPTIONS]",
+    subcommands: [ctlClusterCommand, ctlCallCommand, ctlDispatchCommand]
 )
 
-private let databaseOptions: [OptionSpec] = [
+let databaseOptions: [OptionSpec] = [
     .value("database", "CONNINFO", "libpq conninfo or URI; default: the PG* environment"),
     .value("schema", "NAME", "schema of the cluster tables; default: the current schema"),
 ]
 
-private func databaseConfiguration(_ args: ParsedArguments) throws -> PostgresConfiguration {
+func databaseConfiguration(_ args: ParsedArguments) throws -> PostgresConfiguration {
     let c = PostgresConfiguration(args.string("database", default: ""), applicationName: "daybreak-ctl")
     guard let schema = args.string("schema") else { return c }
     guard isPlainIdentifier(schema) else { throw UsageError("--schema must match [a-z_][a-z0-9_]*, got '\(schema)'") }
