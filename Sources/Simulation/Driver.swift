@@ -108,6 +108,11 @@ extension Simulation {
         }
         // Reconciliation.
         var orders: [OrderTruth] = [], couriers: [CourierTruth] = [], notes: [DayNote] = extraNotes
+        for j in scenario.jams {
+            let minutes = (j.to.epochSeconds - j.from.epochSeconds) / 60
+            notes.append(DayNote(at: j.from, region: j.region,
+                                 text: "traffic jam for \(minutes) min: travel × \(String(format: "%.1f", j.factor)) (the system is not told; it sees the positions)"))
+        }
         var calls = 0, errors = 0, anomalies = 0
         for w in worlds {
             let s = await w.snapshot()

@@ -85,8 +85,9 @@ final class ClusterSimulationBackend: SimulationBackend {
     }
 
     var description: String {
-        let n = processes.withLock { $0.values.filter(\.isRunning).count }
-        return "\(n) node processes, PostgreSQL \(database.map { "at \($0)" } ?? "from the PG* environment") (schema \(schema))"
+        let (n, up) = processes.withLock { ($0.count, $0.values.filter(\.isRunning).count) }
+        let started = up == n ? "\(n) node processes" : "\(n) node processes (\(n - up) killed)"
+        return "\(started), PostgreSQL \(database.map { "at \($0)" } ?? "from the PG* environment") (schema \(schema))"
     }
 
     static func startNode(_ id: String, schema: String, database: String?, regionsFile: String) throws -> Process {
