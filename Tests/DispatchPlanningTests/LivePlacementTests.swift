@@ -180,4 +180,37 @@ import Testing
         opt.checkReplay(); base.checkReplay()
         opt.checkLifecycle(); base.checkLifecycle()
     }
+
+    /// The baseline accepts an order whenever some suitable courier still has shift left (its
+    /// shift has not ended) and gives it to the nearest such courier (from where it is now),
+    /// whatever the lateness or overtime that causes. Checked against a brute force over the state
+    /// before each placement.
+    @Test(arguments: [UInt64(4), 17])
+    func baselineTakesTheNearestCourierWithShiftLeftLatenessAccepted(seed: UInt64) {
+        let vans = [Live.van("v1", Live.at(8), Live.at(15)), Live.van("v2", Live.at(8), Live.at(15, 30)), Live.van("v3", Live.at(8), Live.at(9, 20))]
+        var h = Harness(Live.config(policy: .baseline, couriers: vans))
+        var pts = Live.Points(s: seed)
+        for v in vans { _ = h.handheld(.shiftStarted(v.ref, at: Live.at(8), position: pts.next())) }
+        var accepted = 0, overShift = 0
+        for n in 0..<45 {
+            let p = pts.next(), at = Live.at(9, Int64(n))
+            var expected: (Int, Double)?
+            for (i, c) in h.state.couriers.enumerated() where vans[i].shiftEnd > at {
+                let d = GreatCircle.distanceMetres(c.position!, Coordinate(lat: p.lat, lon: p.lon))
+                if expected == nil || d < expected!.1 { expected = (i, d) }
+            }
+            let o = h.place(Live.draft("s\(n)", .sameDay, p.lat, p.lon), at: at)
+            switch (o, expected) {
+            case (.assigned(let c, _, _, _), let e?):
+                #expect(c == vans[e.0].ref, "s\(n) went to \(c.id), nearest with shift left is \(vans[e.0].ref.id)")
+                accepted += 1
+                let i = e.0
+                if h.state.schedule(h.state.couriers[i], trips: h.state.couriers[i].trips, now: at).overShift { overShift += 1 }
+            default: Issue.record("s\(n): \(o), expected \(String(describing: expected))")
+            }
+        }
+        #expect(accepted == 45 && overShift > 0, "accepted \(accepted), over shift \(overShift)")
+        h.checkLifecycle()
+        h.checkReplay()
+    }
 }

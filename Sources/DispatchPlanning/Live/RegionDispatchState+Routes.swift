@@ -257,7 +257,13 @@ extension RegionDispatchState {
         for (n, i) in list.enumerated() {
             all += candidates(id, courier: i, trips: couriers[i].trips, rankFrom: n * 1_000_000)
         }
-        all.sort { $0.delta != $1.delta ? $0.delta < $1.delta : $0.rank < $1.rank }
+        // Equal metres: the cleaner vehicle first (an idle e-bike and an idle motorbike at the same
+        // store cost exactly the same metres), then the courier listed first.
+        let grams = Dictionary(uniqueKeysWithValues: list.map { ($0, config.travel.emissions.gramsPerKm[config.couriers[$0].kind] ?? 0) })
+        all.sort {
+            $0.delta != $1.delta ? $0.delta < $1.delta
+                : grams[$0.courier]! != grams[$1.courier]! ? grams[$0.courier]! < grams[$1.courier]! : $0.rank < $1.rank
+        }
         for cand in all {
             let c = couriers[cand.courier]
             if before[cand.courier] == nil { before[cand.courier] = schedule(c, trips: c.trips, now: now, detail: false) }
@@ -269,8 +275,12 @@ extension RegionDispatchState {
         return nil
     }
 
-    /// The baseline's choice: the nearest courier (from where it is now) with capacity and shift
-    /// left; the order goes to the end of its route (a new trip if the last one is loaded or full).
+    /// The baseline's choice, what common dispatch tools do: the nearest courier (great circle from
+    /// where it is now) that has capacity and shift left takes the order at the end of its route
+    /// (into its last trip if that is not loaded yet and has room, else a new trip). "Shift left":
+    /// its shift has not ended (`suitable`); lateness and overtime that the appended order causes
+    /// are accepted, as those tools do, so the order is rejected only when no suitable courier is
+    /// on the day's roster any more (or it fits no trip). No insertion search, no re-optimisation.
     func nearestAppend(_ id: OrderID, couriers candidates: [Int], now: Instant) -> Insertion? {
         guard let o = orders[id]?.order else { return nil }
         let ranked = candidates.map { i -> (Int, Double) in
@@ -278,6 +288,7 @@ extension RegionDispatchState {
         }.sorted { $0.1 != $1.1 ? $0.1 < $1.1 : $0.0 < $1.0 }
         for (i, _) in ranked {
             let c = couriers[i]
+            let before = schedule(c, trips: c.trips, now: now, detail: false)
             var options: [[Trip]] = []
             if let last = c.trips.last, last.start == .site {
                 var t = c.trips
@@ -285,10 +296,9 @@ extension RegionDispatchState {
                 options.append(t)
             }
             options.append(c.trips + [Trip(start: .site, orders: [id])])
-            let before = schedule(c, trips: c.trips, now: now)
             for trips in options {
-                let s = schedule(c, trips: trips, now: now)
-                guard !s.overCapacity, !s.overShift else { continue }
+                let s = schedule(c, trips: trips, now: now, detail: false)
+                guard !s.overCapacity else { continue }
                 return Insertion(courier: i, trips: trips, delta: s.metres - before.metres, eta: s.eta[id] ?? now)
             }
         }
