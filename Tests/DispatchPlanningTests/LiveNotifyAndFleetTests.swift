@@ -65,4 +65,30 @@ import Testing
         #expect(c == ebike.ref && eta <= w.latest)
         h.checkReplay()
     }
+
+    /// Daytime van orders are planned to start at least the slack before their window ends, so a
+    /// slower road than modelled does not make them late at once: filling one van's 14:00–16:00
+    /// slot, every accepted order is planned that early, and the van's whole plan keeps it.
+    @Test(arguments: [UInt64(3), 6])
+    func scheduledOrdersArePlannedWithSlackBeforeTheWindowEnds(seed: UInt64) {
+        var h = Harness(Live.config(couriers: [Live.van("day-1", Live.at(13), Live.at(22, 30))]))
+        var pts = Live.Points(s: seed)
+        var accepted = 0, rejected = 0
+        for n in 0..<40 {
+            let p = pts.next()
+            switch h.place(Live.draft("sch\(n)", .scheduled, p.lat, p.lon), at: Live.at(9, Int64(n)), slot: Live.at(14)) {
+            case .assigned(_, _, let eta, let w):
+                accepted += 1
+                #expect(eta <= w.latest - 20 * 60, "sch\(n) planned at \(eta.epochSeconds), window ends \(w.latest.epochSeconds)")
+            case .rejected: rejected += 1
+            default: Issue.record("sch\(n) neither assigned nor rejected")
+            }
+        }
+        #expect(accepted > 0 && rejected > 0, "the slot must fill up: accepted \(accepted), rejected \(rejected)")
+        let c = h.state.couriers[0]
+        for (id, eta) in h.state.schedule(c, trips: c.trips, now: Live.at(9, 40)).eta {
+            #expect(eta <= h.state.orders[id]!.order.promise.latest - 20 * 60, "\(id) planned inside the slack")
+        }
+        h.checkReplay()
+    }
 }
