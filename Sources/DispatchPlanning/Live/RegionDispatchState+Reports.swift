@@ -191,8 +191,9 @@ extension RegionDispatchState {
     /// order: each parcel goes where it adds (1) the fewest late orders (itself, and orders of
     /// the rescuer that were on time), then (2) the fewest metres, among: every rescuer's own
     /// transfer trip (the best few positions by exact metres) or a new transfer trip at every
-    /// place after the rescuer's loaded parcels. Capacity and shift end are hard: a parcel no
-    /// rescuer can take without breaking them is stranded. So the nearest courier collects as
+    /// place after the rescuer's loaded parcels. Capacity is hard; overtime (back after the shift
+    /// ends) is allowed only when no rescuer can take the parcel within its shift (ranked before
+    /// lateness). A parcel no rescuer on shift has room for is stranded. So the nearest courier collects as
     /// many as it can deliver in time, and the rest go to others, each picking its subset up at
     /// the breakdown point. O(parcels × rescuers × (positions tried) × route length).
     func splitTransfer(_ trip: Trip, excluding broken: Int, now: Instant) -> TransferPlan {
@@ -211,7 +212,7 @@ extension RegionDispatchState {
         }
         for id in trip.orders {
             guard orders[id] != nil else { continue }
-            var best: (k: Int, trips: [Trip], late: Int, metres: Int64, s: Schedule, newTrip: Int?)?
+            var best: (k: Int, trips: [Trip], overtime: Int, late: Int, metres: Int64, s: Schedule, newTrip: Int?)?
             for k in rescuers {
                 let c = couriers[k], ts = trips[k]!, cur = current[k]!
                 var options: [([Trip], Int?)] = []
@@ -238,13 +239,16 @@ extension RegionDispatchState {
                 }
                 for (t, newTrip) in options {
                     let s = schedule(c, trips: t, now: now, detail: false)
-                    guard !s.overCapacity, !s.overShift else { continue }
+                    guard !s.overCapacity else { continue }
+                    // Overtime only when nothing else is possible: a rescue past the shift's end
+                    // beats failing a parcel that is already on the road.
+                    let overtime = s.overShift && !base[k]!.overShift ? 1 : 0
                     // Lateness added: this parcel if late, plus any order that was on time before.
                     var late = 0
                     for o in s.late where o == id || !cur.isLate(o) { late += 1 }
                     let metres = s.metres - cur.metres
-                    if best == nil || late < best!.late || (late == best!.late && metres < best!.metres) {
-                        best = (k, t, late, metres, s, newTrip)
+                    if best == nil || (overtime, late, metres) < (best!.overtime, best!.late, best!.metres) {
+                        best = (k, t, overtime, late, metres, s, newTrip)
                     }
                 }
             }
