@@ -84,4 +84,38 @@ import Testing
         h.checkLifecycle()
         h.checkReplay()
     }
+
+    /// A rescuer still delivering its own load drives from its last door straight to the broken-down
+    /// van, not back to base first (the hub may be far outside the city).
+    @Test(arguments: [UInt64(2), 13])
+    func aRescuerOnTheRoadGoesStraightToTheBrokenVan(seed: UInt64) {
+        let r1 = Live.van("r1", Live.at(13), Live.at(22, 30))
+        var h = Harness(Live.config(couriers: [Live.van("big", Live.at(13), Live.at(22, 30)), r1]))
+        var pts = Live.Points(s: seed)
+        func placeAll(_ prefix: String, _ n: Int, on: CourierRef, locking other: CourierRef) -> [OrderID] {
+            _ = h.send(.command(.lockRoute(other), at: Live.at(8)))
+            var ids: [OrderID] = []
+            for k in 0..<n {
+                let p = pts.next()
+                if case .assigned(let c, _, _, _) = h.place(Live.draft("\(prefix)\(k)", .sameDay, p.lat, p.lon), at: Live.at(9, Int64(k))), c == on {
+                    ids.append(OrderID("\(prefix)\(k)"))
+                }
+            }
+            _ = h.send(.command(.unlockRoute(other), at: Live.at(8)))
+            return ids
+        }
+        let mine = placeAll("b", 6, on: Self.big, locking: r1.ref)
+        let theirs = placeAll("r", 2, on: r1.ref, locking: Self.big)
+        #expect(mine.count == 6 && theirs.count == 2)
+        for (c, ids) in [(Self.big, mine), (r1.ref, theirs)] {
+            _ = h.handheld(.shiftStarted(c, at: Live.at(13), position: Self.hubPoint))
+            _ = h.handheld(.pickedUp(c, orders: ids, at: Live.at(13, 10)))
+        }
+        _ = h.handheld(.breakdown(Self.big, position: Coordinate(lat: 37.56, lon: 127.04), at: Live.at(14)))
+        let m = h.state.manifest(of: r1.ref, at: Live.at(14))!
+        guard let k = m.stops.firstIndex(where: { $0.fromCourier == Self.big }) else { Issue.record("r1 does not rescue: \(m.stops)"); return }
+        #expect(k > 0 && m.stops[k - 1].kind == .delivery, "before the rescue pickup: \(k > 0 ? m.stops[k - 1].kind.rawValue : "nothing")")
+        #expect(m.stops.last?.kind == .returnToBase)
+        h.checkReplay()
+    }
 }

@@ -97,7 +97,8 @@ extension RegionDispatchState {
             return arrival
         }
         var any = false
-        for trip in trips where !trip.orders.isEmpty {
+        let active = trips.filter { !$0.orders.isEmpty }
+        for (n, trip) in active.enumerated() {
             any = true
             var load = Capacity.zero
             for id in trip.orders { if let o = orders[id]?.order { load = load + o.load } }
@@ -137,6 +138,8 @@ extension RegionDispatchState {
                                              start: begin, departure: t, notBefore: nb, window: o.promise))
                 }
             }
+            // A rescue (transfer) next: straight on to the broken-down courier, not via base.
+            if n + 1 < active.count, case .transfer = active[n + 1].start { continue }
             let back = drive(to: home)
             t = back
             if detail {
@@ -202,7 +205,11 @@ extension RegionDispatchState {
         let c = couriers[i]
         let home = homePoint(c), o = orderPoint(id)
         var out: [Candidate] = []
-        let exact = trips.allSatisfy { !$0.orders.isEmpty }
+        // The O(1) deltas assume every trip ends at base; a trip followed by a transfer does not.
+        let exact = trips.allSatisfy { t in
+            if case .transfer = t.start { return false }
+            return !t.orders.isEmpty
+        }
         func slowDelta(_ cand: Candidate) -> Int64 {
             let now = Instant(epochSeconds: 0)
             return schedule(c, trips: materialize(id, cand, into: trips), now: now, detail: false).metres
