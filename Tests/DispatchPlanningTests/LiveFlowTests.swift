@@ -20,6 +20,8 @@ import Testing
         for id in ids { #expect(h.notifications(id).first?.kind == .assigned && h.notifications(id)[0].window != nil) }
         #expect(h.notifications.filter { $0.kind == .assigned }.count == 4)
         func moved(_ id: OrderID) -> Int { h.notifications(id).filter { $0.kind == .windowChanged }.count }
+        // Changes while loading is hours away are held back; once it is near they are caught up once.
+        _ = h.send(.tick(at: Live.at(12, 30)))
         let movedBefore = ids.map(moved)
         // A small move changes ETAs by less than the threshold: silence.
         _ = h.handheld(.shiftStarted(Self.van, at: Live.at(13), position: Coordinate(lat: 37.551, lon: 126.961)))

@@ -180,4 +180,45 @@ import Testing
         opt.checkReplay(); base.checkReplay()
         opt.checkLifecycle(); base.checkLifecycle()
     }
+
+    /// The baseline gives an order to the nearest courier (from where it is now) with shift left
+    /// (its route ends before its shift does), lateness and overtime accepted; when none has, to
+    /// the nearest whose shift has not ended: it never rejects while a suitable courier is on shift. Checked against a brute force over the state before each placement.
+    @Test(arguments: [UInt64(4), 17])
+    func baselineTakesTheNearestAvailableCourierLatenessAccepted(seed: UInt64) {
+        let vans = [Live.van("v1", Live.at(8), Live.at(15)), Live.van("v2", Live.at(8), Live.at(15, 30)), Live.van("v3", Live.at(8), Live.at(9, 20))]
+        var h = Harness(Live.config(policy: .baseline, couriers: vans))
+        var pts = Live.Points(s: seed)
+        for v in vans { _ = h.handheld(.shiftStarted(v.ref, at: Live.at(8), position: pts.next())) }
+        var accepted = 0, overShift = 0, inShift = 0
+        for n in 0..<45 {
+            let p = pts.next(), at = Live.at(9, Int64(n)), id = OrderID("s\(n)")
+            // Brute force over a copy that knows the order (placed, then taken out of the plan).
+            var probe = h.state
+            guard case .placed(.assigned) = probe.decide(.placeOrder(Live.draft("s\(n)", .sameDay, p.lat, p.lon), slot: nil, at: at)).response else {
+                Issue.record("s\(n) refused"); continue
+            }
+            if let e = probe.decide(.placeOrder(Live.draft("s\(n)", .sameDay, p.lat, p.lon), slot: nil, at: at)).event { probe.apply(e) }
+            probe.removeFromPlan(id)
+            var fits: (Int, Double)?, any: (Int, Double)?
+            for (i, c) in probe.couriers.enumerated() where vans[i].shiftEnd > at {
+                let d = GreatCircle.distanceMetres(c.position!, Coordinate(lat: p.lat, lon: p.lon))
+                let ok = probe.schedule(c, trips: c.trips, now: at).end < vans[i].shiftEnd
+                if ok, fits == nil || d < fits!.1 { fits = (i, d) }
+                if any == nil || d < any!.1 { any = (i, d) }
+            }
+            guard let expected = fits ?? any else { Issue.record("no van on shift"); continue }
+            guard case .assigned(let c, _, _, _) = h.place(Live.draft("s\(n)", .sameDay, p.lat, p.lon), at: at) else {
+                Issue.record("s\(n) rejected with a van on shift"); continue
+            }
+            #expect(c == vans[expected.0].ref, "s\(n) went to \(c.id), expected \(vans[expected.0].ref.id)")
+            accepted += 1
+            if fits != nil { inShift += 1 }
+            let i = expected.0
+            if h.state.schedule(h.state.couriers[i], trips: h.state.couriers[i].trips, now: at).overShift { overShift += 1 }
+        }
+        #expect(accepted == 45 && overShift > 0 && inShift > 0, "accepted \(accepted), in shift \(inShift), over shift \(overShift)")
+        h.checkLifecycle()
+        h.checkReplay()
+    }
 }

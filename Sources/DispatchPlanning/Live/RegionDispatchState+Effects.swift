@@ -3,6 +3,9 @@ import Geo
 
 /// Half the width of the ETA window sent to customers around the planned arrival.
 let etaHalfWindowSeconds: Int64 = 15 * 60
+/// ETA changes of an order not yet loaded are told to the customer only once its trip loads
+/// within this horizon (before, re-planning still moves it back and forth).
+let etaCommitHorizonSeconds: Int64 = 60 * 60
 
 extension RegionDispatchState {
     func etaWindow(_ eta: Instant) -> ETAWindow { ETAWindow(earliest: eta - etaHalfWindowSeconds, latest: eta + etaHalfWindowSeconds) }
@@ -137,10 +140,21 @@ extension RegionDispatchState {
         for i in couriers.indices where !couriers[i].trips.isEmpty {
             let c = couriers[i]
             let s = schedule(c, trips: c.trips, now: now)
-            for stop in s.stops where stop.kind == .delivery {
-                let id = stop.orders[0]
-                guard orders[id]?.notify.lastWindowSent != nil else { continue }
-                notify(id, .estimate(etaWindow(stop.start)), at: now, &step)
+            // Load time of the site trip the stops belong to (nil: on board or a transfer).
+            var loadAt: Instant?
+            for stop in s.stops {
+                switch stop.kind {
+                case .pickup: loadAt = stop.from == nil ? stop.start : nil
+                case .returnToBase: loadAt = nil
+                case .delivery:
+                    let id = stop.orders[0]
+                    guard orders[id]?.notify.lastWindowSent != nil else { continue }
+                    // Not loaded yet and loading more than the horizon away: the plan is still
+                    // moving (new orders, re-optimisation); the customer hears of it once it
+                    // settles, not of every swing.
+                    if let l = loadAt, l - now > etaCommitHorizonSeconds { continue }
+                    notify(id, .estimate(etaWindow(stop.start)), at: now, &step)
+                }
             }
             if let first = c.trips.first, first.start == .onBoard {
                 for (n, id) in first.orders.enumerated() where n <= config.notifications.approachingStops {

@@ -146,35 +146,118 @@ extension RegionDispatchState {
             }
         }
         for trip in carried {
-            if let (k, trips) = bestTransfer(trip, excluding: i, now: at) {
+            let plan = splitTransfer(trip, excluding: i, now: at)
+            for (k, trips) in plan.routes {
                 couriers[k].trips = trips
-                for id in trip.orders { orders[id]?.courier = couriers[k].ref }
+                for t in trips { if t.start == trip.start { for id in t.orders { orders[id]?.courier = couriers[k].ref } } }
                 version += 1
-            } else {
-                // Nobody can collect them: they stay with the broken courier, visible on its manifest.
-                couriers[i].trips.append(trip)
+                step.accepted = true
             }
+            // Nobody on shift can collect these: they fail (Fleet has no breakdown reason; the
+            // door could not be reached) and go back to the site with the towed van at once, so
+            // no parcel is ever stranded `outForDelivery` on a broken courier.
+            for id in plan.stranded { strand(id, at: at, &step) }
         }
     }
 
-    /// The cheapest place for a transfer trip on another courier of the same home site, capacity
-    /// and shift respected, promises kept where possible (fewest late orders first, then metres).
-    func bestTransfer(_ trip: Trip, excluding: Int, now: Instant) -> (Int, [Trip])? {
-        let home = config.couriers[excluding].home, kind = config.couriers[excluding].kind
-        var best: (Int, [Trip], Int, Int64)?
-        for k in couriers.indices where k != excluding {
-            let c = couriers[k], cfg = config.couriers[k]
-            guard !c.broken, !c.ended, !c.locked, cfg.home == home, cfg.kind.isRider == kind.isRider, cfg.shiftEnd > now else { continue }
-            let before = schedule(c, trips: c.trips, now: now)
-            for p in firstMovableTrip(c.trips)...c.trips.count {
-                var trips = c.trips
-                trips.insert(trip, at: p)
-                let s = schedule(c, trips: trips, now: now)
-                guard !s.overCapacity, !s.overShift else { continue }
-                let late = s.late.count, delta = s.metres - before.metres
-                if best == nil || late < best!.2 || (late == best!.2 && delta < best!.3) { best = (k, trips, late, delta) }
-            }
+    /// A parcel on a broken-down courier that nobody can take over: failed, returned, restocked,
+    /// the customer told.
+    mutating func strand(_ id: OrderID, at: Instant, _ step: inout Step) {
+        guard let e = orders[id] else { return }
+        if allows(id, .fail) {
+            life(id, .fail(.accessDenied), at: at, &step)
+            notify(id, .failed(.accessDenied), at: at, &step)
         }
-        return best.map { ($0.0, $0.1) }
+        if allows(id, .returnItems) { life(id, .returnItems, at: at, &step) }
+        store(e.site, .restock(id, e.order.lines), &step)
+        step.accepted = true
+    }
+
+    /// Whether courier `k` may rescue parcels of broken-down courier `broken` at `now`: on shift
+    /// now (started by the clock, not ended, not broken, not locked), same home site, same kind
+    /// family (van-like or rider). Idle couriers at the hub count: they drive out.
+    func canRescue(_ k: Int, from broken: Int, now: Instant) -> Bool {
+        let c = couriers[k], cfg = config.couriers[k], b = config.couriers[broken]
+        return k != broken && !c.broken && !c.ended && !c.locked && cfg.home == b.home && cfg.kind.isRider == b.kind.isRider
+            && cfg.shiftStart <= now && cfg.shiftEnd > now
+    }
+
+    /// How a transfer trip is shared out: per rescuing courier its new trips, and the parcels
+    /// nobody can take.
+    struct TransferPlan { var routes: [(Int, [Trip])] = []; var stranded: [OrderID] = [] }
+
+    /// Splits a transfer (parcels to collect from a broken-down courier at one place) over the
+    /// couriers that can rescue them. Greedy, parcel by parcel in the broken courier's delivery
+    /// order: each parcel goes where it adds (1) the fewest late orders (itself, and orders of
+    /// the rescuer that were on time), then (2) the fewest metres, among: every rescuer's own
+    /// transfer trip (the best few positions by exact metres) or a new transfer trip at every
+    /// place after the rescuer's loaded parcels. Capacity is hard; overtime (back after the shift
+    /// ends) is allowed only when no rescuer can take the parcel within its shift (ranked before
+    /// lateness). A parcel no rescuer on shift has room for is stranded. So the nearest courier collects as
+    /// many as it can deliver in time, and the rest go to others, each picking its subset up at
+    /// the breakdown point. O(parcels × rescuers × (positions tried) × route length).
+    func splitTransfer(_ trip: Trip, excluding broken: Int, now: Instant) -> TransferPlan {
+        guard case .transfer(_, let loc) = trip.start else { return TransferPlan(routes: [], stranded: trip.orders) }
+        let rescuers = couriers.indices.filter { canRescue($0, from: broken, now: now) }
+        var trips: [Int: [Trip]] = [:]
+        var rescueTrip: [Int: Int] = [:]
+        var base: [Int: Schedule] = [:]
+        var current: [Int: Schedule] = [:]
+        var out = TransferPlan()
+        let m = travel.metres, pickup = travel.point(loc)
+        for k in rescuers {
+            trips[k] = couriers[k].trips
+            base[k] = schedule(couriers[k], trips: couriers[k].trips, now: now, detail: false)
+            current[k] = base[k]
+        }
+        for id in trip.orders {
+            guard orders[id] != nil else { continue }
+            var best: (k: Int, trips: [Trip], overtime: Int, late: Int, metres: Int64, s: Schedule, newTrip: Int?)?
+            for k in rescuers {
+                let c = couriers[k], ts = trips[k]!, cur = current[k]!
+                var options: [([Trip], Int?)] = []
+                if let r = rescueTrip[k] {
+                    let o = orderPoint(id)
+                    let dests = ts[r].orders.map(orderPoint)
+                    var pos: [(Int, Int64)] = []
+                    for p in 0...dests.count {
+                        let prev = p == 0 ? pickup : dests[p - 1], next = p == dests.count ? homePoint(c) : dests[p]
+                        pos.append((p, m(prev, o) + m(o, next) - m(prev, next)))
+                    }
+                    pos.sort { $0.1 != $1.1 ? $0.1 < $1.1 : $0.0 < $1.0 }
+                    for (p, _) in pos.prefix(6) {
+                        var t = ts
+                        t[r].orders.insert(id, at: p)
+                        options.append((t, nil))
+                    }
+                } else {
+                    for p in firstMovableTrip(ts)...ts.count {
+                        var t = ts
+                        t.insert(Trip(start: trip.start, orders: [id]), at: p)
+                        options.append((t, p))
+                    }
+                }
+                for (t, newTrip) in options {
+                    let s = schedule(c, trips: t, now: now, detail: false)
+                    guard !s.overCapacity else { continue }
+                    // Overtime only when nothing else is possible: a rescue past the shift's end
+                    // beats failing a parcel that is already on the road.
+                    let overtime = s.overShift && !base[k]!.overShift ? 1 : 0
+                    // Lateness added: this parcel if late, plus any order that was on time before.
+                    var late = 0
+                    for o in s.late where o == id || !cur.isLate(o) { late += 1 }
+                    let metres = s.metres - cur.metres
+                    if best == nil || (overtime, late, metres) < (best!.overtime, best!.late, best!.metres) {
+                        best = (k, t, overtime, late, metres, s, newTrip)
+                    }
+                }
+            }
+            guard let b = best else { out.stranded.append(id); continue }
+            trips[b.k] = b.trips
+            current[b.k] = b.s
+            if let p = b.newTrip { rescueTrip[b.k] = p }
+        }
+        for k in rescuers where rescueTrip[k] != nil { out.routes.append((k, trips[k]!)) }
+        return out
     }
 }

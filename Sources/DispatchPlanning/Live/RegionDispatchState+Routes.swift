@@ -20,7 +20,8 @@ struct TimedStop: Sendable, Hashable {
 struct Schedule: Sendable {
     var stops: [TimedStop] = []
     var metres: Int64 = 0
-    /// Delivery orders whose service starts after their promise's latest instant, ascending.
+    /// Delivery orders whose service starts after their promise's latest instant less the
+    /// planning slack (`planningSlackSeconds`), ascending.
     var late: [OrderID] = []
     /// A trip over capacity in some dimension, or over a rider's orders per run.
     var overCapacity = false
@@ -50,6 +51,17 @@ extension RegionDispatchState {
     func readyTime(_ id: OrderID, now: Instant) -> Instant {
         guard let e = orders[id] else { return now }
         return e.packed ? e.ready : max(e.ready, now)
+    }
+
+    /// Daytime van deliveries are planned to start at least this long before the window ends:
+    /// roads are slower than the model at times (a jam the dispatcher is not told of shows only in
+    /// late positions), and a parcel already loaded can no longer be moved to another courier.
+    /// Dawn (the night wave) and quick (riders, short trips) are planned to the window's end.
+    func planningSlackSeconds(_ p: Product) -> Int64 {
+        switch p {
+        case .sameDay, .scheduled: return 20 * 60
+        case .dawn, .quick, .bopis: return 0
+        }
     }
 
     /// Delivery may not start before this: the window's start, except quick (sooner is better).
@@ -85,7 +97,8 @@ extension RegionDispatchState {
             return arrival
         }
         var any = false
-        for trip in trips where !trip.orders.isEmpty {
+        let active = trips.filter { !$0.orders.isEmpty }
+        for (n, trip) in active.enumerated() {
             any = true
             var load = Capacity.zero
             for id in trip.orders { if let o = orders[id]?.order { load = load + o.load } }
@@ -118,13 +131,15 @@ extension RegionDispatchState {
                 let nb = notBefore(o)
                 let begin = max(arrival, nb ?? arrival)
                 t = begin + travel.service(o)
-                if begin > o.promise.latest { s.late.append(id) }
+                if begin > o.promise.latest - planningSlackSeconds(o.product) { s.late.append(id) }
                 s.eta[id] = begin
                 if detail {
                     s.stops.append(TimedStop(kind: .delivery, orders: [id], location: o.destination, site: nil, from: nil, arrival: arrival,
                                              start: begin, departure: t, notBefore: nb, window: o.promise))
                 }
             }
+            // A rescue (transfer) next: straight on to the broken-down courier, not via base.
+            if n + 1 < active.count, case .transfer = active[n + 1].start { continue }
             let back = drive(to: home)
             t = back
             if detail {
@@ -190,7 +205,11 @@ extension RegionDispatchState {
         let c = couriers[i]
         let home = homePoint(c), o = orderPoint(id)
         var out: [Candidate] = []
-        let exact = trips.allSatisfy { !$0.orders.isEmpty }
+        // The O(1) deltas assume every trip ends at base; a trip followed by a transfer does not.
+        let exact = trips.allSatisfy { t in
+            if case .transfer = t.start { return false }
+            return !t.orders.isEmpty
+        }
         func slowDelta(_ cand: Candidate) -> Int64 {
             let now = Instant(epochSeconds: 0)
             return schedule(c, trips: materialize(id, cand, into: trips), now: now, detail: false).metres
@@ -257,7 +276,13 @@ extension RegionDispatchState {
         for (n, i) in list.enumerated() {
             all += candidates(id, courier: i, trips: couriers[i].trips, rankFrom: n * 1_000_000)
         }
-        all.sort { $0.delta != $1.delta ? $0.delta < $1.delta : $0.rank < $1.rank }
+        // Equal metres: the cleaner vehicle first (an idle e-bike and an idle motorbike at the same
+        // store cost exactly the same metres), then the courier listed first.
+        let grams = Dictionary(uniqueKeysWithValues: list.map { ($0, config.travel.emissions.gramsPerKm[config.couriers[$0].kind] ?? 0) })
+        all.sort {
+            $0.delta != $1.delta ? $0.delta < $1.delta
+                : grams[$0.courier]! != grams[$1.courier]! ? grams[$0.courier]! < grams[$1.courier]! : $0.rank < $1.rank
+        }
         for cand in all {
             let c = couriers[cand.courier]
             if before[cand.courier] == nil { before[cand.courier] = schedule(c, trips: c.trips, now: now, detail: false) }
@@ -269,30 +294,45 @@ extension RegionDispatchState {
         return nil
     }
 
-    /// The baseline's choice: the nearest courier (from where it is now) with capacity and shift
-    /// left; the order goes to the end of its route (a new trip if the last one is loaded or full).
+    /// The baseline's choice, what common dispatch tools do: the nearest available courier (great
+    /// circle from where it is now) takes the order at the end of its route (into its last trip if
+    /// that is not loaded yet and has room, else a new trip); first come, first served; lateness
+    /// and overtime accepted. Available: the route it already has ends before its shift does
+    /// (shift left) and the order fits a trip; when no courier has shift left, the nearest whose
+    /// shift has not ended (`suitable`) still takes it. So an order is rejected only when no
+    /// suitable courier is on shift any more (or it fits no trip). No insertion search, no
+    /// re-optimisation.
     func nearestAppend(_ id: OrderID, couriers candidates: [Int], now: Instant) -> Insertion? {
         guard let o = orders[id]?.order else { return nil }
         let ranked = candidates.map { i -> (Int, Double) in
             (i, GreatCircle.distanceMetres(couriers[i].position ?? siteLocation(config.couriers[i].home), o.destination))
         }.sorted { $0.1 != $1.1 ? $0.1 < $1.1 : $0.0 < $1.0 }
+        var overtime: Insertion?
         for (i, _) in ranked {
             let c = couriers[i]
-            var options: [[Trip]] = []
-            if let last = c.trips.last, last.start == .site {
-                var t = c.trips
-                t[t.count - 1].orders.append(id)
-                options.append(t)
-            }
-            options.append(c.trips + [Trip(start: .site, orders: [id])])
-            let before = schedule(c, trips: c.trips, now: now)
-            for trips in options {
-                let s = schedule(c, trips: trips, now: now)
-                guard !s.overCapacity, !s.overShift else { continue }
-                return Insertion(courier: i, trips: trips, delta: s.metres - before.metres, eta: s.eta[id] ?? now)
+            let before = schedule(c, trips: c.trips, now: now, detail: false)
+            for trips in appendOptions(id, c.trips) {
+                let s = schedule(c, trips: trips, now: now, detail: false)
+                guard !s.overCapacity else { continue }
+                let ins = Insertion(courier: i, trips: trips, delta: s.metres - before.metres, eta: s.eta[id] ?? now)
+                if before.end < config.couriers[i].shiftEnd { return ins }
+                if overtime == nil { overtime = ins }
+                break
             }
         }
-        return nil
+        return overtime
+    }
+
+    /// The baseline's ways to append `id`: to the last trip if not yet loaded, then a new trip.
+    func appendOptions(_ id: OrderID, _ trips: [Trip]) -> [[Trip]] {
+        var options: [[Trip]] = []
+        if let last = trips.last, last.start == .site {
+            var t = trips
+            t[t.count - 1].orders.append(id)
+            options.append(t)
+        }
+        options.append(trips + [Trip(start: .site, orders: [id])])
+        return options
     }
 
     /// The policy's placement of a not-yet-loaded order among `candidates`.
