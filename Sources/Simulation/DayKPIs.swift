@@ -275,7 +275,9 @@ extension SimulationResult {
         ]
         let w0 = rows.map(\.0.count).max()!, w1 = max(10, rows.map(\.1.count).max()!)
         func pad(_ s: String, _ w: Int) -> String { s + String(repeating: " ", count: max(0, w - s.count)) }
-        var out = pad("", w0) + "  " + pad("optimised", w1) + "  baseline\n"
+        var out = "optimised: \(optimised.backend)" + (optimised.killedNode.map { "; node \($0) killed mid-day" } ?? "") + "\n"
+        out += "baseline:  \(baseline.backend)\n\n"
+        out += pad("", w0) + "  " + pad("optimised", w1) + "  baseline\n"
         for r in rows { out += pad(r.0, w0) + "  " + pad(r.1, w1) + "  " + r.2 + "\n" }
         return out
     }
