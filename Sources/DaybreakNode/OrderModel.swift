@@ -1,28 +1,16 @@
 import Cluster
+import DispatchPlanning
 import Fleet
 import Geo
 
-/// A command to an order actor: Fleet's `OrderCommand` in a wire-stable, Codable form (the Swift
-/// case names are the wire names; `OrderCommand` itself is not Codable). `create` carries the
-/// order made by `Order.create` (validation happens at checkout, purely).
-public enum OrderActorCommand: Sendable, Hashable, Codable {
-    case create(Order)
-    case accept
-    case allocate(SiteID)
-    case startPicking
-    case pack
-    case assign(CourierRef)
-    case unassign
-    case dispatch
-    case arrive
-    case deliver(DeliveryProof)
-    case fail(FailureReason)
-    case returnItems
-    case cancel(CancelReason)
-    case readyForPickup
-    case pickUp
-    case noShow
+/// A command to an order actor: the dispatcher's `OrderEffect` (DispatchPlanning/Live/Machine.swift),
+/// which is Fleet's `OrderCommand` in a wire-stable, Codable form plus `create` (the Swift case names
+/// are the wire names; `OrderCommand` itself is not Codable). One type, so the region dispatcher's
+/// effects reach the order actor unchanged. `create` carries the order made by `Order.create`
+/// (validation happens at checkout, purely).
+public typealias OrderActorCommand = OrderEffect
 
+extension OrderEffect {
     /// Fleet's command (nil for `create`).
     public var fleetCommand: OrderCommand? {
         switch self {
@@ -39,9 +27,9 @@ public enum OrderActorCommand: Sendable, Hashable, Codable {
         case .fail(let r): .fail(r)
         case .returnItems: .returnItems
         case .cancel(let r): .cancel(r)
-        case .readyForPickup: .markReadyForPickup
-        case .pickUp: .handOver
-        case .noShow: .markNoShow
+        case .markReadyForPickup: .markReadyForPickup
+        case .handOver: .handOver
+        case .markNoShow: .markNoShow
         }
     }
 

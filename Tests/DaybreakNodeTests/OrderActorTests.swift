@@ -46,8 +46,8 @@ import Testing
             // Wrong product: a BOPIS-only command on a delivery order.
             _ = try await e.handle(Self.cmd(.accept), idempotencyKey: "a")
             do {
-                _ = try await e.handle(Self.cmd(.pickUp), idempotencyKey: "p")
-                Issue.record("pickUp on a dawn order was accepted")
+                _ = try await e.handle(Self.cmd(.handOver), idempotencyKey: "p")
+                Issue.record("handOver on a dawn order was accepted")
             } catch let r as OrderRejection {
                 #expect(r.problem == .wrongProduct(.dawn) && r.state == .accepted && r.command == "handOver")
             }

@@ -417,7 +417,7 @@ public actor DispatchShell<M: DispatchMachine>: JournaledActivation {
     static func calls(_ effects: [DispatchEffect], at: Instant) -> [(Int, DispatchEffectCall)] {
         effects.enumerated().compactMap { i, e in
             switch e {
-            case .order(let o, let effect): (i, .order(o, effect.orderCommand, at: at))
+            case .order(let o, let effect): (i, .order(o, effect, at: at))
             case .store(let s, let effect): (i, .store(s, effect.storeCommand(at: at)))
             case .notify: nil
             }
@@ -441,30 +441,6 @@ public actor DispatchShell<M: DispatchMachine>: JournaledActivation {
 
     private func unlock() {
         if waiters.isEmpty { busy = false } else { waiters.removeFirst().resume() }
-    }
-}
-
-extension OrderEffect {
-    /// The order actor's command for this effect.
-    public var orderCommand: OrderActorCommand {
-        switch self {
-        case .create(let o): .create(o)
-        case .accept: .accept
-        case .allocate(let s): .allocate(s)
-        case .startPicking: .startPicking
-        case .pack: .pack
-        case .assign(let c): .assign(c)
-        case .unassign: .unassign
-        case .dispatch: .dispatch
-        case .arrive: .arrive
-        case .deliver(let p): .deliver(p)
-        case .fail(let r): .fail(r)
-        case .returnItems: .returnItems
-        case .cancel(let r): .cancel(r)
-        case .markReadyForPickup: .readyForPickup
-        case .handOver: .pickUp
-        case .markNoShow: .noShow
-        }
     }
 }
 
