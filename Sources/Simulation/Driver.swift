@@ -150,10 +150,9 @@ extension Simulation {
             // road) failed with `cancelledAfterDispatch` and returned.
             let consistent: Bool
             switch o.acknowledgedState {
-            case .delivered?: consistent = rec.state == .delivered
-            case .pickedUp?: consistent = rec.state == .pickedUp
-            case .cancelled?: consistent = [.cancelled, .failed, .returned].contains(rec.state)
-            default: consistent = true
+            case let ack? where [.delivered, .pickedUp, .cancelled].contains(ack):
+                consistent = OrderIDRegion.honours(acknowledged: ack, states: [rec.state])
+            default: consistent = true   // a state on the way: the final one is what the record shows
             }
             if let ack = o.acknowledgedState, !consistent {
                 lost.append(o.id.rawValue)

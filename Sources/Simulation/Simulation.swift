@@ -1,4 +1,5 @@
 import DispatchPlanning
+import Fleet
 
 /// The simulated day (`daybreak simulate`): customers, drivers' and riders' handhelds, store and hub
 /// staff and the disruptions of a day, all driving Daybreak through `DispatchGateway` only.
@@ -30,5 +31,18 @@ public struct OrderIDRegion: Sendable, Hashable, Codable {
     public var acknowledgedState: String?
     public init(order: String, region: String, acknowledgedState: String? = nil) {
         self.order = order; self.region = region; self.acknowledgedState = acknowledgedState
+    }
+}
+
+extension OrderIDRegion {
+    /// Whether a system of record whose order went through `states` (or ended in the one state given)
+    /// honours what was acknowledged: a delivery or a hand-over must be recorded as such; a cancellation
+    /// the system accepted ends cancelled or, when the parcel was already on the road, failed
+    /// (`cancelledAfterDispatch`) and returned; any other state must have been reached.
+    public static func honours(acknowledged: OrderState, states: Set<OrderState>) -> Bool {
+        switch acknowledged {
+        case .cancelled: return !states.isDisjoint(with: [.cancelled, .failed, .returned])
+        default: return states.contains(acknowledged)
+        }
     }
 }

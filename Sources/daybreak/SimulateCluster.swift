@@ -53,7 +53,12 @@ func makeClusterSimulationBackend(nodes: Int, database: String?, configs: [Regio
     } catch {
         for p in processes.withLock({ Array($0.values) }) where p.isRunning { kill(p.processIdentifier, SIGKILL) }
         await client?.close()
-        _ = try? await admin.executeScript("DROP SCHEMA IF EXISTS \(schema) CASCADE", purpose: "drop the simulation's schema")
+        // DAYBREAK_SIMULATE_KEEP=1 keeps the day's journal, outbox and leases for inspection (psql, ctl dispatch --schema).
+        if ProcessInfo.processInfo.environment["DAYBREAK_SIMULATE_KEEP"] == "1" {
+            FileHandle.standardError.write(Data("simulate: kept schema \(schema) (DAYBREAK_SIMULATE_KEEP=1)\n".utf8))
+        } else {
+            _ = try? await admin.executeScript("DROP SCHEMA IF EXISTS \(schema) CASCADE", purpose: "drop the simulation's schema")
+        }
         await admin.close()
         throw error
     }
@@ -147,7 +152,13 @@ final class ClusterSimulationBackend: SimulationBackend {
                     visited.insert(t.to.rawValue)
                 }
             }
-            if created != 1 || (a.acknowledgedState.map { !visited.contains($0) } ?? false) { lost.append(a) }
+            let states = Set(visited.compactMap(OrderState.init(rawValue:)))
+            if created != 1 || (a.acknowledgedState.flatMap(OrderState.init(rawValue:)).map { !OrderIDRegion.honours(acknowledged: $0, states: states) } ?? false) {
+                logger.warning("simulation: order journal disagrees with what was acknowledged",
+                               ["order": a.order, "region": a.region, "acknowledged": a.acknowledgedState ?? "-",
+                                "created": "\(created)", "journal": visited.sorted().joined(separator: ",")])
+                lost.append(a)
+            }
         }
         return lost
     }
@@ -163,7 +174,12 @@ final class ClusterSimulationBackend: SimulationBackend {
             while p.isRunning && ContinuousClock.now < until { try? await Task.sleep(for: .milliseconds(20)) }
             if p.isRunning { kill(p.processIdentifier, SIGKILL) }
         }
-        _ = try? await admin.executeScript("DROP SCHEMA IF EXISTS \(schema) CASCADE", purpose: "drop the simulation's schema")
+        // DAYBREAK_SIMULATE_KEEP=1 keeps the day's journal, outbox and leases for inspection (psql, ctl dispatch --schema).
+        if ProcessInfo.processInfo.environment["DAYBREAK_SIMULATE_KEEP"] == "1" {
+            FileHandle.standardError.write(Data("simulate: kept schema \(schema) (DAYBREAK_SIMULATE_KEEP=1)\n".utf8))
+        } else {
+            _ = try? await admin.executeScript("DROP SCHEMA IF EXISTS \(schema) CASCADE", purpose: "drop the simulation's schema")
+        }
         await admin.close()
     }
 }

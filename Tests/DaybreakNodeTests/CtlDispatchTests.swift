@@ -25,38 +25,11 @@ import Testing
 
     @Test func dispatchersActOnARunningRegionFromTheCommandLine() async throws {
         guard CtlChild.binary != nil else { Issue.record("the daybreak binary is not built next to the tests"); return }
-        let schema = "t_ctldisp_\(UInt32.random(in: 0 ... .max))_\(ProcessInfo.processInfo.processIdentifier)"
-        let c: PostgresConnection
-        do { c = try await PostgresConnection.connect(PostgresConfiguration(""), logger: DomainTestDatabase.logger) } catch {
-            if DomainTestDatabase.required { Issue.record("PostgreSQL required but unreachable: \(error)") }
-            return
+        try await DomainTestDatabase.withSoloNode(region: F.region.rawValue, prefix: "ctldisp") { client, _, schema in
+            try await client.connectToNodes()
+            let gateway = try await ClusterGateway(client: client, configs: [try Self.config()])
+            try await Self.scenario(gateway, schema: schema)
         }
-        var cfg = NodeConfiguration(id: "solo", listen: "tcp://127.0.0.1:*", regions: [RegionKey(F.region.rawValue)], schema: schema,
-                                    heartbeatInterval: .milliseconds(100), ttl: .seconds(1))
-        cfg.events = "tcp://127.0.0.1:*"
-        cfg.statementTimeout = .seconds(5)
-        let service = NodeService(cfg, logger: DomainTestDatabase.logger, extensions: DomainNode.extensions(drainEvery: .milliseconds(50)))
-        var failure: (any Error)?
-        do {
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask { try await service.run() }
-                defer { group.cancelAll() }
-                try await NodeHostingTests.waitUntil("the node to serve the region") { service.servingRegions().count == 1 }
-                let client = try await ClusterClient(database: PostgresConfiguration("").withSearchPath(schema), logger: DomainTestDatabase.logger)
-                do {
-                    try await client.connectToNodes()
-                    let gateway = try await ClusterGateway(client: client, configs: [try Self.config()])
-                    try await Self.scenario(gateway, schema: schema)
-                } catch {
-                    await client.close()
-                    throw error
-                }
-                await client.close()
-            }
-        } catch { failure = error }
-        _ = try? await c.executeScript("DROP SCHEMA IF EXISTS \(schema) CASCADE", purpose: "drop")
-        await c.close()
-        if let failure { throw failure }
     }
 
     static func scenario(_ gateway: ClusterGateway, schema: String) async throws {

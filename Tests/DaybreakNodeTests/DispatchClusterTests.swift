@@ -58,39 +58,19 @@ enum DispatchFixtures {
 /// report, notifications on the event stream.
 @Suite(.serialized) struct DispatchClusterTests {
     @Test func theClusterGatewayRunsOrdersOfEveryProductEndToEnd() async throws {
-        let schema = "t_dispatch_\(UInt32.random(in: 0 ... .max))_\(ProcessInfo.processInfo.processIdentifier)"
-        let c: PostgresConnection
-        do { c = try await PostgresConnection.connect(PostgresConfiguration(""), logger: DomainTestDatabase.logger) } catch {
-            if DomainTestDatabase.required { Issue.record("PostgreSQL required but unreachable: \(error)") }
-            return
-        }
-        var cfg = NodeConfiguration(id: "solo", listen: "tcp://127.0.0.1:*", regions: [RegionKey(DispatchFixtures.region.rawValue)], schema: schema,
-                                    heartbeatInterval: .milliseconds(100), ttl: .seconds(1))
-        cfg.events = "tcp://127.0.0.1:*"
-        cfg.statementTimeout = .seconds(5)
-        let service = NodeService(cfg, logger: DomainTestDatabase.logger, extensions: DomainNode.extensions(drainEvery: .milliseconds(50)))
-        var failure: (any Error)?
-        do {
+        try await DomainTestDatabase.withSoloNode(region: DispatchFixtures.region.rawValue, prefix: "dispatch") { client, c, schema in
+            try await client.connectToNodes()
+            let gateway = try await ClusterGateway(client: client, configs: [try DispatchFixtures.config()])
             try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask { try await service.run() }
+                group.addTask { await gateway.run() }
                 defer { group.cancelAll() }
-                try await NodeHostingTests.waitUntil("the node to serve the region") { service.servingRegions().count == 1 }
-                let client = try await ClusterClient(database: PostgresConfiguration("").withSearchPath(schema), logger: DomainTestDatabase.logger)
-                do {
-                    try await client.connectToNodes()
-                    let gateway = try await ClusterGateway(client: client, configs: [try DispatchFixtures.config()])
-                    group.addTask { await gateway.run() }
-                    try await Self.day(gateway, c: c, schema: schema)
-                } catch {
-                    await client.close()
+                do { try await Self.day(gateway, c: c, schema: schema) } catch {
+                    await client.close()   // idempotent: ends the gateway's pump before the group waits for it
                     throw error
                 }
                 await client.close()
             }
-        } catch { failure = error }
-        _ = try? await c.executeScript("DROP SCHEMA IF EXISTS \(schema) CASCADE", purpose: "drop")
-        await c.close()
-        if let failure { throw failure }
+        }
     }
 
     static func day(_ gateway: ClusterGateway, c: PostgresConnection, schema: String) async throws {

@@ -36,6 +36,42 @@ enum DomainTestDatabase {
         if let failure { throw failure }
     }
 
+    /// One in-process node (`NodeService` with the domain's extensions, as `daybreak node` runs it)
+    /// serving `region` in a schema of its own, and a `ClusterClient` on it: runs `body(client, admin,
+    /// schema)`, then stops both and drops the schema. Skips (or records, when PostgreSQL is required)
+    /// if the database is unreachable.
+    static func withSoloNode(region: String, prefix: String, sourceLocation: SourceLocation = #_sourceLocation,
+                             _ body: (ClusterClient, PostgresConnection, String) async throws -> Void) async throws {
+        let schema = "t_\(prefix)_\(UInt32.random(in: 0 ... .max))_\(ProcessInfo.processInfo.processIdentifier)"
+        let c: PostgresConnection
+        do { c = try await PostgresConnection.connect(PostgresConfiguration(""), logger: logger) } catch {
+            if required { Issue.record("PostgreSQL required but unreachable: \(error)", sourceLocation: sourceLocation) }
+            return
+        }
+        var cfg = NodeConfiguration(id: "solo", listen: "tcp://127.0.0.1:*", regions: [RegionKey(region)], schema: schema,
+                                    heartbeatInterval: .milliseconds(100), ttl: .seconds(1))
+        cfg.events = "tcp://127.0.0.1:*"
+        cfg.statementTimeout = .seconds(5)
+        let service = NodeService(cfg, logger: logger, extensions: DomainNode.extensions(drainEvery: .milliseconds(50)))
+        var failure: (any Error)?
+        do {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await service.run() }
+                defer { group.cancelAll() }
+                try await NodeHostingTests.waitUntil("the node to serve \(region)") { service.servingRegions().count == 1 }
+                let client = try await ClusterClient(database: PostgresConfiguration("").withSearchPath(schema), logger: logger)
+                do { try await body(client, c, schema) } catch {
+                    await client.close()
+                    throw error
+                }
+                await client.close()
+            }
+        } catch { failure = error }
+        _ = try? await c.executeScript("DROP SCHEMA IF EXISTS \(schema) CASCADE", purpose: "drop")
+        await c.close()
+        if let failure { throw failure }
+    }
+
     static func count(_ c: PostgresConnection, _ sql: String, _ params: [any PostgresEncodable] = []) async throws -> Int64 {
         try await c.query(sql, params, purpose: "count")[0].decode(0, as: Int64.self)
     }
