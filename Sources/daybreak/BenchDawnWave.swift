@@ -27,7 +27,7 @@ let benchDawnWaveCommand = Command(
     let o = try DawnWaveOptions(args)
     do {
         return try await DawnWaveBench(o).run()
-    } catch let f as DemoFailure {
+    } catch let f as CommandFailure {
         printErr("daybreak bench dawn-wave: \(f.message)")
         return f.status
     }
@@ -87,14 +87,14 @@ struct DawnWaveBench {
         let inputs = try DemoRun(DemoOptions(regions: o.regions, operations: o.operations, demand: o.demand)).loadInputs()
         let setup0: WaveSetup
         do { setup0 = try WaveSetup.dawn(config: inputs.operations, city: inputs.city, deliveryDay: o.day) }
-        catch { throw DemoFailure(message: "\(o.operations): \(error)", status: ExitStatus.dataError) }
+        catch { throw CommandFailure(message: "\(o.operations): \(error)", status: ExitStatus.dataError) }
         var configs: [RegionID: ProductConfig] = [:]
         for r in inputs.operations.regions { configs[r.id] = inputs.operations.productConfig(for: r.id) }
         let orders: [Order]
         do {
             orders = try NightOrders.generate(count: o.orders, seed: o.seed, demand: inputs.demand, regions: inputs.city.regions,
                                               configs: configs, deliveryDay: o.day, offset: inputs.operations.offset)
-        } catch { throw DemoFailure(message: error.description, status: ExitStatus.dataError) }
+        } catch { throw CommandFailure(message: error.description, status: ExitStatus.dataError) }
         let (byRegion, cityUnassigned) = WavePlanner.partition(orders, setup: setup0)
         let fileVans = setup0.regions.reduce(0) { $0 + $1.vans.count }
         let setup = setup0.scaled(toVans: o.vans, orders: byRegion.mapValues(\.count))
@@ -119,7 +119,7 @@ struct DawnWaveBench {
         let physical = Double(ProcessInfo.processInfo.physicalMemory)
         note(String(format: "%d routing problems; matrices ≈ %.2f GB for the largest, ≈ %.2f GB for %d at once (%.1f GB RAM)", jobs.count, perRegion.first.map { $0 / 1e9 } ?? 0, concurrent / 1e9, cores, physical / 1e9))
         guard concurrent < physical * 0.85 else {
-            throw DemoFailure(message: String(format: "the %d largest regions need ≈ %.1f GB of matrices at once, more than 85%% of %.1f GB RAM; use fewer --orders", cores, concurrent / 1e9, physical / 1e9), status: ExitStatus.unavailable)
+            throw CommandFailure(message: String(format: "the %d largest regions need ≈ %.1f GB of matrices at once, more than 85%% of %.1f GB RAM; use fewer --orders", cores, concurrent / 1e9, physical / 1e9), status: ExitStatus.unavailable)
         }
 
         // Budget: the time left (minus a reserve for the check and the table) shared by regions

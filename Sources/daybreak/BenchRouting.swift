@@ -100,11 +100,11 @@ let benchRoutingCommand = Command(
 
     let bks: BestKnownTable
     let peers: [String: Double]
-    do throws(RoutingInputFailure) {
+    do throws(CommandFailure) {
         let bksPath = (data as NSString).appendingPathComponent(set.bks)
         let text = try RoutingFiles.readText(bksPath, what: "best-known table")
         do throws(InstanceError) { bks = try BestKnownTable.parse(text, file: bksPath) } catch {
-            throw RoutingInputFailure(message: error.description, status: ExitStatus.dataError)
+            throw CommandFailure(message: error.description, status: ExitStatus.dataError)
         }
         peers = try PeerBaselines.pyvrp(data: data, timeLimit: timeLimit)
     } catch {
@@ -122,7 +122,7 @@ let benchRoutingCommand = Command(
     for (k, file) in files.enumerated() {
         let path = (folder as NSString).appendingPathComponent(file)
         printErr("[\(k + 1)/\(files.count)] \(file) …")
-        do throws(RoutingInputFailure) {
+        do throws(CommandFailure) {
             let instance = try RoutingFiles.readInstance(path, format: nil)
             let run = try RoutingRun.solve(instance, rounding: set.rounding, objective: set.objective, seed: seed, timeLimit: timeLimit)
             let stem = InstanceFile.stem(of: file)
@@ -151,18 +151,18 @@ let benchRoutingCommand = Command(
 
 /// PyVRP's distances from `peer-baselines.csv` at the same time limit, keyed by upper-case instance.
 enum PeerBaselines {
-    static func pyvrp(data: String, timeLimit: Double) throws(RoutingInputFailure) -> [String: Double] {
+    static func pyvrp(data: String, timeLimit: Double) throws(CommandFailure) -> [String: Double] {
         let path = (data as NSString).appendingPathComponent("peer-baselines.csv")
         guard FileManager.default.fileExists(atPath: path) else { return [:] }
         let text = try RoutingFiles.readText(path, what: "peer baselines")
         let records: [(line: Int, fields: [String])]
         do { records = try CSVText.records(text, file: path) } catch {
-            throw RoutingInputFailure(message: error.description, status: ExitStatus.dataError)
+            throw CommandFailure(message: error.description, status: ExitStatus.dataError)
         }
         guard let head = records.first?.fields,
               let iName = head.firstIndex(of: "instance"), let iSolver = head.firstIndex(of: "solver"),
               let iTime = head.firstIndex(of: "time_limit_s"), let iDist = head.firstIndex(of: "distance") else {
-            throw RoutingInputFailure(message: "\(path):1: expected a header with instance, solver, time_limit_s, distance",
+            throw CommandFailure(message: "\(path):1: expected a header with instance, solver, time_limit_s, distance",
                                       status: ExitStatus.dataError)
         }
         var out: [String: Double] = [:]

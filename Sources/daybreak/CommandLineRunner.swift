@@ -53,3 +53,10 @@ enum CommandLineRunner {
 func printErr(_ s: String, terminator: String = "\n") {
     FileHandle.standardError.write(Data((s + terminator).utf8))
 }
+
+/// Why a command could not do its work, with the exit status that says so (sysexits: 65 malformed
+/// input, 66 missing input, 69 a service unavailable, 70 internal). The message names the item.
+struct CommandFailure: Error {
+    var message: String
+    var status: Int32
+}

@@ -30,16 +30,12 @@ let demoCommand = Command(
     let options = try DemoOptions(args)
     do {
         return try await DemoRun(options).run()
-    } catch let f as DemoFailure {
+    } catch let f as CommandFailure {
         printErr("daybreak demo: \(f.message)")
         return f.status
     }
 }
 
-struct DemoFailure: Error {
-    var message: String
-    var status: Int32
-}
 
 /// The three files a planning command reads (regions, operations, demand), with the same
 /// options and defaults in every command.
@@ -147,29 +143,29 @@ struct DemoRun {
         return path
     }
 
-    func read(_ given: String, what: String) throws(DemoFailure) -> Data {
+    func read(_ given: String, what: String) throws(CommandFailure) -> Data {
         let path = resolve(given)
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir), !isDir.boolValue else {
-            throw DemoFailure(message: "\(what) \(path): no such file (run from the repository root or pass --\(what) FILE)", status: ExitStatus.noInput)
+            throw CommandFailure(message: "\(what) \(path): no such file (run from the repository root or pass --\(what) FILE)", status: ExitStatus.noInput)
         }
         guard let d = FileManager.default.contents(atPath: path) else {
-            throw DemoFailure(message: "\(what) \(path): cannot be read", status: ExitStatus.noInput)
+            throw CommandFailure(message: "\(what) \(path): cannot be read", status: ExitStatus.noInput)
         }
         return d
     }
 
-    func loadInputs() throws(DemoFailure) -> DemoInputs {
+    func loadInputs() throws(CommandFailure) -> DemoInputs {
         let rData = try read(o.regions, what: "regions"), oData = try read(o.operations, what: "operations")
         let dData = try read(o.demand, what: "demand")
         let city: CityRegionsFile, ops: OperationsConfig, demand: DemandModel
-        do { city = try CityRegionsFile.load(rData) } catch { throw DemoFailure(message: "\(o.regions): \(error)", status: ExitStatus.dataError) }
+        do { city = try CityRegionsFile.load(rData) } catch { throw CommandFailure(message: "\(o.regions): \(error)", status: ExitStatus.dataError) }
         do {
             ops = try OperationsConfig.load(oData)
             try ops.validate(regionIDs: Set(city.regions.regions.map(\.id)), siteIDs: Set(city.hubs.map(\.id) + city.stores.map(\.id)))
-        } catch { throw DemoFailure(message: "\(o.operations): \(error)", status: ExitStatus.dataError) }
+        } catch { throw CommandFailure(message: "\(o.operations): \(error)", status: ExitStatus.dataError) }
         do { demand = try DemandModel.load(regionsFile: rData, demandFile: dData) }
-        catch { throw DemoFailure(message: "\(o.demand): \(error)", status: ExitStatus.dataError) }
+        catch { throw CommandFailure(message: "\(o.demand): \(error)", status: ExitStatus.dataError) }
         return DemoInputs(city: city, operations: ops, demand: demand)
     }
 
@@ -186,7 +182,7 @@ struct DemoRun {
         do { conn = try await PostgresConnection.connect(PostgresConfiguration(o.database, applicationName: "daybreak-demo"), logger: logger) }
         catch {
             let target = o.database.isEmpty ? "PGHOST=\(env("PGHOST")) PGPORT=\(env("PGPORT"))" : "--database \(o.database)"
-            throw DemoFailure(message: "cannot reach PostgreSQL (\(target)): \(error.message)", status: ExitStatus.unavailable)
+            throw CommandFailure(message: "cannot reach PostgreSQL (\(target)): \(error.message)", status: ExitStatus.unavailable)
         }
         do {
             let status = try await planAndStore(conn, inputs: inputs, day: day, clock: clock, t0: t0)
@@ -203,18 +199,18 @@ struct DemoRun {
         let offset = inputs.operations.offset
         let migrations = (ClusterSchema.migrations + WavePlanSchema.migrations).map { Migration(Int64($0.version), $0.name, sql: $0.sql) }
         do { _ = try await Migrator(migrations, schema: o.schema, logger: logger).migrate(conn) }
-        catch { throw DemoFailure(message: "migrating schema \(o.schema): \(error)", status: ExitStatus.unavailable) }
+        catch { throw CommandFailure(message: "migrating schema \(o.schema): \(error)", status: ExitStatus.unavailable) }
 
         let setup: WaveSetup
         do { setup = try WaveSetup.dawn(config: inputs.operations, city: inputs.city, deliveryDay: day) }
-        catch { throw DemoFailure(message: "\(o.operations): \(error)", status: ExitStatus.dataError) }
+        catch { throw CommandFailure(message: "\(o.operations): \(error)", status: ExitStatus.dataError) }
         var configs: [RegionID: ProductConfig] = [:]
         for r in inputs.operations.regions { configs[r.id] = inputs.operations.productConfig(for: r.id) }
         let orders: [Order]
         do {
             orders = try NightOrders.generate(count: o.orders, seed: o.seed, demand: inputs.demand, regions: inputs.city.regions,
                                               configs: configs, deliveryDay: day, offset: offset)
-        } catch { throw DemoFailure(message: error.description, status: ExitStatus.dataError) }
+        } catch { throw CommandFailure(message: error.description, status: ExitStatus.dataError) }
         note("\(orders.count) orders for the morning of \(DemoReport.dateString(day)); planning \(setup.regions.count) regions, \(o.timeLimit) s each, \(cores) at a time")
 
         let (byRegion, cityUnassigned) = WavePlanner.partition(orders, setup: setup)
@@ -229,7 +225,7 @@ struct DemoRun {
         let planID = "dawn-\(DemoReport.dateString(day))-s\(o.seed)-\(UUID().uuidString.prefix(8).lowercased())"
         let stored: Int
         do { stored = try await store(conn, planID: planID, day: day, orders: orders.count, optimised: optimised, baseline: baseline) }
-        catch { throw DemoFailure(message: "writing plan \(planID) to PostgreSQL: \(error)", status: ExitStatus.unavailable) }
+        catch { throw CommandFailure(message: "writing plan \(planID) to PostgreSQL: \(error)", status: ExitStatus.unavailable) }
 
         // Report.
         note("writing the report")
@@ -242,7 +238,7 @@ struct DemoRun {
         do {
             try FileManager.default.createDirectory(atPath: o.reportDir, withIntermediateDirectories: true)
             try html.write(toFile: reportPath, atomically: true, encoding: .utf8)
-        } catch { throw DemoFailure(message: "cannot write \(reportPath): \(error.localizedDescription)", status: ExitStatus.failure) }
+        } catch { throw CommandFailure(message: "cannot write \(reportPath): \(error.localizedDescription)", status: ExitStatus.failure) }
         let absolute = URL(fileURLWithPath: reportPath).standardizedFileURL.path
 
         let ko = PlanKPIs(wave: optimised), kb = PlanKPIs(wave: baseline)

@@ -28,16 +28,12 @@ let simulateCommand = Command(
     let o = try SimulateOptions(args)
     do {
         return try await SimulateRun(o).run()
-    } catch let f as SimulateFailure {
+    } catch let f as CommandFailure {
         printErr("daybreak simulate: \(f.message)")
         return f.status
     }
 }
 
-struct SimulateFailure: Error {
-    var message: String
-    var status: Int32
-}
 
 struct SimulateOptions: Sendable {
     var orders: Int
@@ -96,12 +92,12 @@ struct SimulateRun {
         return path
     }
 
-    func read(_ given: String, what: String) throws(SimulateFailure) -> Data {
+    func read(_ given: String, what: String) throws(CommandFailure) -> Data {
         let path = resolve(given)
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir), !isDir.boolValue,
               let d = FileManager.default.contents(atPath: path) else {
-            throw SimulateFailure(message: "\(what) file \(path): no such file (run from the repository root or pass --\(what) FILE)", status: ExitStatus.noInput)
+            throw CommandFailure(message: "\(what) file \(path): no such file (run from the repository root or pass --\(what) FILE)", status: ExitStatus.noInput)
         }
         return d
     }
@@ -110,13 +106,13 @@ struct SimulateRun {
         let f = o.files
         let rData = try read(f.regions, what: "regions"), oData = try read(f.operations, what: "operations"), dData = try read(f.demand, what: "demand")
         let city: CityRegionsFile, ops: OperationsConfig, demand: DemandModel
-        do { city = try CityRegionsFile.load(rData) } catch { throw SimulateFailure(message: "\(f.regions): \(error)", status: ExitStatus.dataError) }
+        do { city = try CityRegionsFile.load(rData) } catch { throw CommandFailure(message: "\(f.regions): \(error)", status: ExitStatus.dataError) }
         do {
             ops = try OperationsConfig.load(oData)
             try ops.validate(regionIDs: Set(city.regions.regions.map(\.id)), siteIDs: Set(city.hubs.map(\.id) + city.stores.map(\.id)))
-        } catch { throw SimulateFailure(message: "\(f.operations): \(error)", status: ExitStatus.dataError) }
+        } catch { throw CommandFailure(message: "\(f.operations): \(error)", status: ExitStatus.dataError) }
         do { demand = try DemandModel.load(regionsFile: rData, demandFile: dData) }
-        catch { throw SimulateFailure(message: "\(f.demand): \(error)", status: ExitStatus.dataError) }
+        catch { throw CommandFailure(message: "\(f.demand): \(error)", status: ExitStatus.dataError) }
 
         var products: [RegionID: ProductConfig] = [:]
         for r in ops.regions { products[r.id] = ops.productConfig(for: r.id) }
@@ -125,13 +121,13 @@ struct SimulateRun {
             scenario = try DayScenario.generate(.init(orders: o.orders, seed: o.seed, serviceDay: o.date, killNode: o.nodes > 0),
                                                 demand: demand, regions: city.regions, stores: city.stores, products: products, offset: ops.offset)
             setup = try WorldSetup.make(operations: ops, city: city)
-        } catch { throw SimulateFailure(message: "\(error)", status: ExitStatus.dataError) }
+        } catch { throw CommandFailure(message: "\(error)", status: ExitStatus.dataError) }
 
-        func configs(_ policy: DispatchPolicy) throws(SimulateFailure) -> [RegionDispatchConfig] {
+        func configs(_ policy: DispatchPolicy) throws(CommandFailure) -> [RegionDispatchConfig] {
             var out: [RegionDispatchConfig] = []
             for r in ops.regions {
                 do { out.append(try RegionDispatchConfig.make(operations: ops, city: city, region: r.id, day: scenario.serviceDay, policy: policy, seed: o.seed)) }
-                catch { throw SimulateFailure(message: "\(f.operations): \(error)", status: ExitStatus.dataError) }
+                catch { throw CommandFailure(message: "\(f.operations): \(error)", status: ExitStatus.dataError) }
             }
             return out
         }
@@ -164,7 +160,7 @@ struct SimulateRun {
             do {
                 try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
                 try SimulationReport.render(result, city: city, setup: setup).write(toFile: path, atomically: true, encoding: .utf8)
-            } catch { throw SimulateFailure(message: "cannot write \(path): \(error.localizedDescription)", status: ExitStatus.failure) }
+            } catch { throw CommandFailure(message: "cannot write \(path): \(error.localizedDescription)", status: ExitStatus.failure) }
             reportPath = URL(fileURLWithPath: path).standardizedFileURL.path
         }
         if o.json {

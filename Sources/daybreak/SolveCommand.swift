@@ -29,12 +29,12 @@ let solveCommand = Command(
     let json = args.flag("json")
 
     let instance: InstanceFile
-    do throws(RoutingInputFailure) { instance = try RoutingFiles.readInstance(path, format: format) } catch {
+    do throws(CommandFailure) { instance = try RoutingFiles.readInstance(path, format: format) } catch {
         printErr("daybreak solve: \(error.message)")
         return error.status
     }
     let run: RoutingRun
-    do throws(RoutingInputFailure) { run = try RoutingRun.solve(instance, rounding: rounding, objective: objective, seed: seed, timeLimit: timeLimit) } catch {
+    do throws(CommandFailure) { run = try RoutingRun.solve(instance, rounding: rounding, objective: objective, seed: seed, timeLimit: timeLimit) } catch {
         printErr("daybreak solve: \(error.message)")
         return error.status
     }
@@ -68,40 +68,35 @@ let solveCommand = Command(
     return ExitStatus.ok
 }
 
-/// Why a routing input could not be used, with the exit status that says so (sysexits).
-struct RoutingInputFailure: Error {
-    var message: String
-    var status: Int32
-}
 
 /// Disk access for the routing commands; the Routing module itself only ever sees text.
 enum RoutingFiles {
     /// Reads a file's bytes: 66 (no input) when missing, a directory or unreadable.
-    static func readBytes(_ path: String, what: String) throws(RoutingInputFailure) -> [UInt8] {
+    static func readBytes(_ path: String, what: String) throws(CommandFailure) -> [UInt8] {
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
-            throw RoutingInputFailure(message: "\(what) \(path): no such file", status: ExitStatus.noInput)
+            throw CommandFailure(message: "\(what) \(path): no such file", status: ExitStatus.noInput)
         }
-        guard !isDir.boolValue else { throw RoutingInputFailure(message: "\(what) \(path): is a directory", status: ExitStatus.noInput) }
+        guard !isDir.boolValue else { throw CommandFailure(message: "\(what) \(path): is a directory", status: ExitStatus.noInput) }
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw RoutingInputFailure(message: "\(what) \(path): cannot be read (permissions?)", status: ExitStatus.noInput)
+            throw CommandFailure(message: "\(what) \(path): cannot be read (permissions?)", status: ExitStatus.noInput)
         }
         return [UInt8](data)
     }
 
     /// Reads a text file; not UTF-8 is a data error (65).
-    static func readText(_ path: String, what: String) throws(RoutingInputFailure) -> String {
+    static func readText(_ path: String, what: String) throws(CommandFailure) -> String {
         guard let text = String(validating: try readBytes(path, what: what), as: UTF8.self) else {
-            throw RoutingInputFailure(message: "\(what) \(path): not UTF-8 text", status: ExitStatus.dataError)
+            throw CommandFailure(message: "\(what) \(path): not UTF-8 text", status: ExitStatus.dataError)
         }
         return text
     }
 
     /// Reads and parses an instance; a malformed file is a data error (65) naming file and line.
-    static func readInstance(_ path: String, format: InstanceFile.Format?) throws(RoutingInputFailure) -> InstanceFile {
+    static func readInstance(_ path: String, format: InstanceFile.Format?) throws(CommandFailure) -> InstanceFile {
         let bytes = try readBytes(path, what: "instance")
         do { return try InstanceFile.parse(bytes: bytes, file: path, format: format) } catch {
-            throw RoutingInputFailure(message: error.description, status: ExitStatus.dataError)
+            throw CommandFailure(message: error.description, status: ExitStatus.dataError)
         }
     }
 }
@@ -121,10 +116,10 @@ struct RoutingRun {
 
     /// Solves on the calling thread until `timeLimit` seconds have passed (the clock lives here, not in Routing).
     static func solve(_ instance: InstanceFile, rounding: Rounding, objective: ObjectiveMode, seed: UInt64,
-                      timeLimit: Double) throws(RoutingInputFailure) -> RoutingRun {
+                      timeLimit: Double) throws(CommandFailure) -> RoutingRun {
         let problem: Problem
         do { problem = try Problem(instance: instance, rounding: rounding) } catch {
-            throw RoutingInputFailure(message: "\(instance.name): \(error)", status: ExitStatus.dataError)
+            throw CommandFailure(message: "\(instance.name): \(error)", status: ExitStatus.dataError)
         }
         let clock = ContinuousClock()
         let start = clock.now
