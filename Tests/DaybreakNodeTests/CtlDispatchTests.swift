@@ -167,21 +167,8 @@ extension CtlDispatchTests {
     /// journal and applies the command: once, with one journaled event under that key.
     @Test func aCommandSentWhileTheRegionHasNoOwnerIsRetriedWithItsKeyUntilANodeTakesOver() async throws {
         guard CtlChild.binary != nil else { Issue.record("the daybreak binary is not built next to the tests"); return }
-        let schema = "t_ctlretry_\(UInt32.random(in: 0 ... .max))_\(ProcessInfo.processInfo.processIdentifier)"
-        let c: PostgresConnection
-        do { c = try await PostgresConnection.connect(PostgresConfiguration(""), logger: DomainTestDatabase.logger) } catch {
-            if DomainTestDatabase.required { Issue.record("PostgreSQL required but unreachable: \(error)") }
-            return
-        }
-        let services = (1...2).map { i -> NodeService in
-            var cfg = NodeConfiguration(id: NodeID("r\(i)"), listen: "tcp://127.0.0.1:*", regions: [RegionKey(F.region.rawValue)], schema: schema,
-                                        heartbeatInterval: .milliseconds(100), ttl: .seconds(1))
-            cfg.events = "tcp://127.0.0.1:*"
-            cfg.statementTimeout = .seconds(5)
-            return NodeService(cfg, logger: DomainTestDatabase.logger, extensions: DomainNode.extensions(drainEvery: .milliseconds(50)))
-        }
-        var failure: (any Error)?
-        do {
+        try await DomainTestDatabase.withSchema(prefix: "ctlretry") { c, schema in
+            let services = (1...2).map { DomainTestDatabase.domainNode("r\($0)", region: F.region.rawValue, schema: schema) }
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await services[0].run() }
                 defer { group.cancelAll() }
@@ -227,10 +214,7 @@ extension CtlDispatchTests {
                 }
                 await client.close()
             }
-        } catch { failure = error }
-        _ = try? await c.executeScript("DROP SCHEMA IF EXISTS \(schema) CASCADE", purpose: "drop")
-        await c.close()
-        if let failure { throw failure }
+        }
     }
 }
 

@@ -171,21 +171,8 @@ extension DispatchClusterTests {
     /// acknowledged order is there once, the dawn wave is planned once.
     @Test func theGatewayRidesThroughTheRegionMovingToAnotherNode() async throws {
         typealias F = DispatchFixtures
-        let schema = "t_dispmove_\(UInt32.random(in: 0 ... .max))_\(ProcessInfo.processInfo.processIdentifier)"
-        let c: PostgresConnection
-        do { c = try await PostgresConnection.connect(PostgresConfiguration(""), logger: DomainTestDatabase.logger) } catch {
-            if DomainTestDatabase.required { Issue.record("PostgreSQL required but unreachable: \(error)") }
-            return
-        }
-        let services = (1...2).map { i -> NodeService in
-            var cfg = NodeConfiguration(id: NodeID("m\(i)"), listen: "tcp://127.0.0.1:*", regions: [RegionKey(F.region.rawValue)], schema: schema,
-                                        heartbeatInterval: .milliseconds(100), ttl: .seconds(1))
-            cfg.events = "tcp://127.0.0.1:*"
-            cfg.statementTimeout = .seconds(5)
-            return NodeService(cfg, logger: DomainTestDatabase.logger, extensions: DomainNode.extensions(drainEvery: .milliseconds(50)))
-        }
-        var failure: (any Error)?
-        do {
+        try await DomainTestDatabase.withSchema(prefix: "dispmove") { c, schema in
+            let services = (1...2).map { DomainTestDatabase.domainNode("m\($0)", region: F.region.rawValue, schema: schema) }
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for s in services { group.addTask { try await s.run() } }
                 defer { group.cancelAll() }
@@ -237,10 +224,7 @@ extension DispatchClusterTests {
                 }
                 await client.close()
             }
-        } catch { failure = error }
-        _ = try? await c.executeScript("DROP SCHEMA IF EXISTS \(schema) CASCADE", purpose: "drop")
-        await c.close()
-        if let failure { throw failure }
+        }
     }
 }
 

@@ -36,25 +36,39 @@ enum DomainTestDatabase {
         if let failure { throw failure }
     }
 
-    /// One in-process node (`NodeService` with the domain's extensions, as `daybreak node` runs it)
-    /// serving `region` in a schema of its own, and a `ClusterClient` on it: runs `body(client, admin,
-    /// schema)`, then stops both and drops the schema. Skips (or records, when PostgreSQL is required)
-    /// if the database is unreachable.
-    static func withSoloNode(region: String, prefix: String, sourceLocation: SourceLocation = #_sourceLocation,
-                             _ body: (ClusterClient, PostgresConnection, String) async throws -> Void) async throws {
+    /// An admin connection and a fresh schema name for `body`; the schema is dropped afterwards, whatever
+    /// `body` did. Skips (or records, when PostgreSQL is required) if the database is unreachable.
+    static func withSchema(prefix: String, sourceLocation: SourceLocation = #_sourceLocation,
+                           _ body: (PostgresConnection, String) async throws -> Void) async throws {
         let schema = "t_\(prefix)_\(UInt32.random(in: 0 ... .max))_\(ProcessInfo.processInfo.processIdentifier)"
         let c: PostgresConnection
         do { c = try await PostgresConnection.connect(PostgresConfiguration(""), logger: logger) } catch {
             if required { Issue.record("PostgreSQL required but unreachable: \(error)", sourceLocation: sourceLocation) }
             return
         }
-        var cfg = NodeConfiguration(id: "solo", listen: "tcp://127.0.0.1:*", regions: [RegionKey(region)], schema: schema,
+        var failure: (any Error)?
+        do { try await body(c, schema) } catch { failure = error }
+        _ = try? await c.executeScript("DROP SCHEMA IF EXISTS \(schema) CASCADE", purpose: "drop")
+        await c.close()
+        if let failure { throw failure }
+    }
+
+    /// A node as `daybreak node` runs it (`NodeService` with the domain's extensions), quick to
+    /// notice a dead peer (100 ms heartbeats, 1 s lease) and to drain the outbox.
+    static func domainNode(_ id: String, region: String, schema: String) -> NodeService {
+        var cfg = NodeConfiguration(id: NodeID(id), listen: "tcp://127.0.0.1:*", regions: [RegionKey(region)], schema: schema,
                                     heartbeatInterval: .milliseconds(100), ttl: .seconds(1))
         cfg.events = "tcp://127.0.0.1:*"
         cfg.statementTimeout = .seconds(5)
-        let service = NodeService(cfg, logger: logger, extensions: DomainNode.extensions(drainEvery: .milliseconds(50)))
-        var failure: (any Error)?
-        do {
+        return NodeService(cfg, logger: logger, extensions: DomainNode.extensions(drainEvery: .milliseconds(50)))
+    }
+
+    /// One in-process node serving `region` in a schema of its own, and a `ClusterClient` on it:
+    /// runs `body(client, admin, schema)`, then stops both and drops the schema.
+    static func withSoloNode(region: String, prefix: String, sourceLocation: SourceLocation = #_sourceLocation,
+                             _ body: (ClusterClient, PostgresConnection, String) async throws -> Void) async throws {
+        try await withSchema(prefix: prefix, sourceLocation: sourceLocation) { c, schema in
+            let service = domainNode("solo", region: region, schema: schema)
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await service.run() }
                 defer { group.cancelAll() }
@@ -66,10 +80,7 @@ enum DomainTestDatabase {
                 }
                 await client.close()
             }
-        } catch { failure = error }
-        _ = try? await c.executeScript("DROP SCHEMA IF EXISTS \(schema) CASCADE", purpose: "drop")
-        await c.close()
-        if let failure { throw failure }
+        }
     }
 
     static func count(_ c: PostgresConnection, _ sql: String, _ params: [any PostgresEncodable] = []) async throws -> Int64 {
