@@ -236,6 +236,11 @@ public struct DayScenario: Sendable {
         var acc = 0
         for d in demand.districts { acc += d.population; cumulative.append(acc) }
         let storeList = stores.filter { $0.regionID != nil }
+        // Orders are filed under the region the gateways route them to (a quick order near a border
+        // may go to the neighbour's nearer store).
+        let routing = OrderRouting(map: regions,
+                                   stores: storeList.map { OrderRouting.Store(region: RegionID($0.regionID!), site: SiteID($0.id), location: $0.location) },
+                                   quickRadius: products.compactMapValues { $0.quick?.maxRadiusMetres })
 
         struct Raw { var product: Product; var at: Instant; var point: Coordinate; var slot: Instant?; var region: RegionID
                      var grams: Int64; var ml: Int64; var zone: TemperatureZone }
@@ -255,6 +260,7 @@ public struct DayScenario: Sendable {
                     region = RegionID(s.regionID!)
                     point = p == .quick ? near(s.location, maxMetres: 1_800, region: s.regionID!, regions: regions, rng: &rng) : s.location
                     if p == .bopis { point = s.location }
+                    region = routing.region(for: point, product: p) ?? region
                 } else {
                     let pick = Int(rng.next() % UInt64(max(total, 1)))
                     let d = demand.districts[cumulative.firstIndex { pick < $0 } ?? 0]

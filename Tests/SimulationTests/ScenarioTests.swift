@@ -84,8 +84,18 @@ enum SimFixture {
         #expect(s.breakdowns.count == 2 && s.jams.count == 1)
         #expect(s.killNodeAt == nil)
         #expect(SimFixture.scenario(10, seed: 5, killNode: true).killNodeAt != nil)
-        // Every good order's destination is inside the region it is filed under.
-        for o in good { #expect(SimFixture.city.regions.containing(o.draft.destination)?.id == o.region.rawValue) }
+        // Every good order is filed under the region the gateways route it to: the shape containing
+        // it, or (quick, BOPIS) the region of the nearest store in reach.
+        let routing = OrderRouting(map: SimFixture.city.regions,
+                                   stores: SimFixture.city.stores.compactMap { s in
+                                       s.regionID.map { OrderRouting.Store(region: RegionID($0), site: SiteID(s.id), location: s.location) } },
+                                   quickRadius: SimFixture.products.compactMapValues { $0.quick?.maxRadiusMetres })
+        for o in good {
+            #expect(routing.region(for: o.draft.destination, product: o.product) == o.region, "\(o.draft.id)")
+            if [.dawn, .sameDay, .scheduled].contains(o.product) {
+                #expect(SimFixture.city.regions.containing(o.draft.destination)?.id == o.region.rawValue)
+            }
+        }
     }
 
     @Test func percentilesAreNearestRank() {

@@ -16,8 +16,9 @@ public struct ClusterGatewayError: Error, Sendable, CustomStringConvertible {
 /// `DispatchGateway` over the cluster: each call goes to the journaled actor that owns it
 /// (`dispatcher/<region>`, `vehicle/<id>`, `rider/<id>`) through a `ClusterClient`'s actor system.
 ///
-/// - Routing: a new order's region from its destination (the configs' region shapes; outside every
-///   region → `.rejected(.outsideEveryRegion)`, nothing sent); an order → region map filled at
+/// - Routing: a new order's region by `OrderRouting` over the configs (the shape containing the
+///   destination; quick/BOPIS: the region of the nearest store in reach; neither →
+///   `.rejected(.outsideEveryRegion)`, nothing sent); an order → region map filled at
 ///   placement; courier → region from the configs.
 /// - Retries: every call carries an idempotency key (the same on every attempt) and is retried on
 ///   retriable failures (timeout, node down, not owner, fenced, overloaded, unknown actor while a
@@ -36,6 +37,7 @@ public final class ClusterGateway: DispatchGateway {
     public let advanceAttemptTimeout: Duration
     public let notificationCapacity: Int
     let couriers: [CourierRef: RegionID]
+    let routing: OrderRouting
     let prefix: String
 
     struct State {
@@ -59,6 +61,7 @@ public final class ClusterGateway: DispatchGateway {
         var couriers: [CourierRef: RegionID] = [:]
         for c in configs { for k in c.couriers { couriers[k.ref] = c.region } }
         self.couriers = couriers
+        routing = try OrderRouting(configs: configs)
         prefix = "gw\(UInt32.random(in: 0 ... .max))"
         try await RegionDispatcher.registerTargets(on: client.system)
         try await VehicleActor.registerTargets(on: client.system)
@@ -181,9 +184,10 @@ public final class ClusterGateway: DispatchGateway {
     }
 
     public func placeOrder(_ draft: OrderDraft, slot: Instant?, at: Instant) async throws -> PlaceOrderOutcome {
-        guard let region = configs.first(where: { $0.shape.contains(draft.destination) })?.region else {
-            return .rejected(PlaceOrderRejection(order: draft.id, problem: .outsideEveryRegion,
-                                                 message: "destination \(draft.destination) is in no region"))
+        let region: RegionID
+        switch routing.route(draft) {
+        case .success(let r): region = r
+        case .failure(let rejection): return .rejected(rejection)
         }
         let r = try await dispatch(.placeOrder(draft, slot: slot, at: at), region: region, key: nextKey("place/\(draft.id)"))
         guard case .placed(let outcome) = r else { throw Self.unexpected(r, "place \(draft.id)") }

@@ -18,7 +18,7 @@ public actor LocalGateway: DispatchGateway {
 
     var states: [RegionID: RegionDispatchState]
     let regionOrder: [RegionID]
-    let map: RegionMap
+    let routing: OrderRouting
     var orderRegion: [OrderID: RegionID] = [:]
     var courierRegion: [CourierRef: RegionID] = [:]
     var outbox: [CustomerNotification] = []
@@ -41,7 +41,7 @@ public actor LocalGateway: DispatchGateway {
         self.states = states
         self.regionOrder = order
         self.courierRegion = couriers
-        self.map = try RegionMap(configs.map(\.shape))
+        self.routing = try OrderRouting(configs: configs)
     }
 
     public func statistics() -> Statistics { stats }
@@ -76,9 +76,10 @@ public actor LocalGateway: DispatchGateway {
             return .rejected(PlaceOrderRejection(order: draft.id, problem: .invalidOrder,
                                                  message: "destination (\(draft.destination.lat), \(draft.destination.lon)) is not a valid coordinate"))
         }
-        guard let region = map.containing(draft.destination).map({ RegionID($0.id) }) else {
-            return .rejected(PlaceOrderRejection(order: draft.id, problem: .outsideEveryRegion,
-                                                 message: "destination (\(draft.destination.lat), \(draft.destination.lon)) is outside every region"))
+        let region: RegionID
+        switch routing.route(draft) {
+        case .success(let r): region = r
+        case .failure(let rejection): return .rejected(rejection)
         }
         guard case .placed(let outcome) = run(region, .placeOrder(draft, slot: slot, at: at)) else {
             return .rejected(PlaceOrderRejection(order: draft.id, problem: .invalidOrder, message: "region \(region) gave no placement"))

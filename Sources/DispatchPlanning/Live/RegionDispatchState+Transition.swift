@@ -48,10 +48,29 @@ extension RegionDispatchState {
         }
     }
 
+    /// How far outside the region's shape one of its stores serves an order of `product` (the rule
+    /// `OrderRouting` routes by): quick within the quick radius, BOPIS within
+    /// `OrderRouting.bopisReachMetres`; other products not at all.
+    func storeReach(_ product: Product) -> Double? {
+        switch product {
+        case .quick: return config.products.quick?.maxRadiusMetres
+        case .bopis: return OrderRouting.bopisReachMetres
+        case .dawn, .sameDay, .scheduled: return nil
+        }
+    }
+
+    /// Whether `p` is this region's: inside its shape, or (quick, BOPIS) within reach of one of its stores.
+    func serves(_ p: Coordinate, _ product: Product) -> Bool {
+        if config.shape.contains(p) { return true }
+        guard let reach = storeReach(product) else { return false }
+        return config.sites.contains { $0.kind == .store && GreatCircle.distanceMetres($0.location, p) <= reach }
+    }
+
     func create(_ d: OrderDraft, slot: Instant?, at: Instant, hours: OpeningHours?) -> Result<Order, PlaceOrderRejection> {
-        let region = config.region, shape = config.shape
+        let region = config.region
         do {
-            return .success(try Order.create(d, at: at, catalogue: Catalogue(config.catalogue), locate: { shape.contains($0) ? region : nil },
+            return .success(try Order.create(d, at: at, catalogue: Catalogue(config.catalogue),
+                                             locate: { serves($0, d.product) ? region : nil },
                                              configs: [region: config.products], slot: slot, storeHours: hours))
         } catch {
             let problem: PlaceOrderRejection.Problem
@@ -129,7 +148,9 @@ extension RegionDispatchState {
                 }
                 order = o; site = hub
             case .quick, .bopis:
-                let radius = o.product == .quick ? (config.products.quick?.maxRadiusMetres ?? 0) : nil
+                // BOPIS inside the shape: any of the region's stores; outside it only those in reach.
+                let radius = o.product == .quick ? (config.products.quick?.maxRadiusMetres ?? 0)
+                    : (config.shape.contains(d.destination) ? nil : storeReach(.bopis))
                 switch chooseStore(d, slot: slot, at: at, radius: radius) {
                 case .failure(let r): return .rejected(r)
                 case .success(let (s, o2)): order = o2; site = s.id
