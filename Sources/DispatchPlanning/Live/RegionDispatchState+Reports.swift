@@ -14,6 +14,14 @@ extension RegionDispatchState {
         func notOnBoard(_ id: OrderID) -> DispatchResponse {
             refuse("order \(id)", orders[id] == nil ? .unknownOrder : .invalidState, "order \(id) is not on board courier \(ref.id)")
         }
+        // Observed speed (optimised policy): a position or an arrival ends a stretch of driving.
+        if config.policy == .optimised {
+            switch r {
+            case .position(_, let p, _): learnSpeed(i, reached: p, at: at)
+            case .arrived(_, let kind, let ids, _): if let p = arrivalLocation(i, kind, ids) { learnSpeed(i, reached: p, at: at) }
+            default: break
+            }
+        }
         switch r {
         case .shiftStarted(_, _, let p):
             couriers[i].started = true; couriers[i].ended = false
@@ -104,7 +112,9 @@ extension RegionDispatchState {
             rehome(i, at: at, breakdownAt: nil, &step)
         }
         refresh(now: at, &step)
-        return .manifest(manifest(of: ref, at: at)!)
+        let m = manifest(of: ref, at: at)!
+        if config.policy == .optimised { setLeg(i, after: r, next: m.stops.first?.location) }
+        return .manifest(m)
     }
 
     /// Where a transfer pickup of `ids` happens, if the courier has one.

@@ -92,7 +92,10 @@ extension RegionDispatchState {
         func drive(to p: LiveTravel.Point) -> Instant {
             let m = travel.metres(at, p)
             s.metres += m
-            let arrival = t + travel.seconds(metres: m, cfg.kind, at: t)
+            var secs = travel.seconds(metres: m, cfg.kind, at: t)
+            let f = observedSpeed.factor(at: t)
+            if f != 1 { secs = Int64((Double(secs) * f).rounded()) }
+            let arrival = t + secs
             at = p
             return arrival
         }

@@ -40,6 +40,8 @@ struct StateChange: Sendable, Hashable, Codable {
     var dawnWavePlanned: Bool
     var lastReoptimiseAt: Instant?
     var reoptimisedVersion: Int
+    /// The observed road speed after the event (absent in journals written before it existed).
+    var observedSpeed: ObservedSpeed?
 }
 
 /// What `decide` returns: the reply, and the event to journal and apply (nil for a refusal or a
@@ -103,6 +105,8 @@ struct CourierEntry: Sendable, Hashable, Codable {
     /// Failed or cancelled parcels on board, to hand back at base.
     var failedOnBoard: [OrderID]
     var trips: [Trip]
+    /// The leg it is driving as far as the reports tell (for the observed speed); nil at a stop or idle.
+    var leg: DrivingLeg? = nil
 }
 
 /// The pure state of one region's dispatcher: orders, stock, BOPIS counters, couriers and their
@@ -128,13 +132,15 @@ public struct RegionDispatchState: Sendable, Codable {
     var lastReoptimiseAt: Instant?
     /// Plan version at the last re-optimisation that was accepted or found nothing.
     var reoptimisedVersion: Int = -1
+    /// The road speed learned from handheld reports (Docs/DISPATCH.md, "Observed speed").
+    var observedSpeed = ObservedSpeed()
 
     /// The travel model, rebuilt from the config (not encoded).
     let travel: LiveTravel
 
     private enum CodingKeys: String, CodingKey {
         case config, version, orders, nextSeq, couriers, inventories, counters, pickFreeAt, clock, dawnWavePlanned,
-             lastReoptimiseAt, reoptimisedVersion
+             lastReoptimiseAt, reoptimisedVersion, observedSpeed
     }
 
     public init(config: RegionDispatchConfig) {
@@ -175,6 +181,7 @@ public struct RegionDispatchState: Sendable, Codable {
         dawnWavePlanned = try c.decode(Bool.self, forKey: .dawnWavePlanned)
         lastReoptimiseAt = try c.decodeIfPresent(Instant.self, forKey: .lastReoptimiseAt)
         reoptimisedVersion = try c.decode(Int.self, forKey: .reoptimisedVersion)
+        observedSpeed = try c.decodeIfPresent(ObservedSpeed.self, forKey: .observedSpeed) ?? ObservedSpeed()
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -184,6 +191,7 @@ public struct RegionDispatchState: Sendable, Codable {
         try c.encode(counters, forKey: .counters); try c.encode(pickFreeAt, forKey: .pickFreeAt); try c.encodeIfPresent(clock, forKey: .clock)
         try c.encode(dawnWavePlanned, forKey: .dawnWavePlanned); try c.encodeIfPresent(lastReoptimiseAt, forKey: .lastReoptimiseAt)
         try c.encode(reoptimisedVersion, forKey: .reoptimisedVersion)
+        try c.encode(observedSpeed, forKey: .observedSpeed)
     }
 
     // MARK: - The machine
@@ -220,7 +228,8 @@ public struct RegionDispatchState: Sendable, Codable {
             pickFreeAt: b.pickFreeAt.filter { a.pickFreeAt[$0.key] != $0.value }.map { StateChange.SiteInstant(site: $0.key, at: $0.value) }
                 .sorted { $0.site < $1.site },
             nextSeq: b.nextSeq, version: b.version, clock: b.clock, dawnWavePlanned: b.dawnWavePlanned,
-            lastReoptimiseAt: b.lastReoptimiseAt, reoptimisedVersion: b.reoptimisedVersion)
+            lastReoptimiseAt: b.lastReoptimiseAt, reoptimisedVersion: b.reoptimisedVersion,
+            observedSpeed: b.observedSpeed)
     }
 
     /// Applies an event `decide` produced (or a journaled one, on recovery). Pure.
@@ -239,6 +248,7 @@ public struct RegionDispatchState: Sendable, Codable {
         for p in c.pickFreeAt { pickFreeAt[p.site] = p.at }
         nextSeq = c.nextSeq; version = c.version; clock = c.clock; dawnWavePlanned = c.dawnWavePlanned
         lastReoptimiseAt = c.lastReoptimiseAt; reoptimisedVersion = c.reoptimisedVersion
+        if let o = c.observedSpeed { observedSpeed = o }
     }
 
     /// Whether deciding `event`'s request here would not give the same event (a check for tests
@@ -279,5 +289,6 @@ extension RegionDispatchState: Equatable {
         a.config == b.config && a.version == b.version && a.orders == b.orders && a.nextSeq == b.nextSeq && a.couriers == b.couriers
             && Self.sameStock(a.inventories, b.inventories) && a.counters == b.counters && a.pickFreeAt == b.pickFreeAt && a.clock == b.clock
             && a.dawnWavePlanned == b.dawnWavePlanned && a.lastReoptimiseAt == b.lastReoptimiseAt && a.reoptimisedVersion == b.reoptimisedVersion
+            && a.observedSpeed == b.observedSpeed
     }
 }
