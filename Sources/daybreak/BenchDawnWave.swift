@@ -25,12 +25,7 @@ let benchDawnWaveCommand = Command(
     ] + CityInputFiles.options
 ) { args in
     let o = try DawnWaveOptions(args)
-    do {
-        return try await DawnWaveBench(o).run()
-    } catch let f as CommandFailure {
-        printErr("daybreak bench dawn-wave: \(f.message)")
-        return f.status
-    }
+    return try await reportingFailures("bench dawn-wave") { try await DawnWaveBench(o).run() }
 }
 
 struct DawnWaveOptions: Sendable {

@@ -60,3 +60,12 @@ struct CommandFailure: Error {
     var message: String
     var status: Int32
 }
+
+/// Runs a command's work; a `CommandFailure` is printed as "daybreak NAME: message" on stderr and
+/// its status returned (other errors propagate to the runner, which maps them).
+func reportingFailures(_ name: String, _ work: () async throws -> Int32) async throws -> Int32 {
+    do { return try await work() } catch let f as CommandFailure {
+        printErr("daybreak \(name): \(f.message)")
+        return f.status
+    }
+}

@@ -28,12 +28,7 @@ let demoCommand = Command(
     ] + CityInputFiles.options
 ) { args in
     let options = try DemoOptions(args)
-    do {
-        return try await DemoRun(options).run()
-    } catch let f as CommandFailure {
-        printErr("daybreak demo: \(f.message)")
-        return f.status
-    }
+    return try await reportingFailures("demo") { try await DemoRun(options).run() }
 }
 
 

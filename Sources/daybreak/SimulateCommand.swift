@@ -26,12 +26,7 @@ let simulateCommand = Command(
     ] + CityInputFiles.options
 ) { args in
     let o = try SimulateOptions(args)
-    do {
-        return try await SimulateRun(o).run()
-    } catch let f as CommandFailure {
-        printErr("daybreak simulate: \(f.message)")
-        return f.status
-    }
+    return try await reportingFailures("simulate") { try await SimulateRun(o).run() }
 }
 
 
