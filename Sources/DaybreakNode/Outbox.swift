@@ -49,7 +49,7 @@ public enum DomainSchema {
 
     /// Cluster migrations followed by these: what a node hosting domain actors runs.
     public static var allMigrations: [Migration] {
-        (ClusterSchema.migrations + migrations).map { Migration(Int64($0.version), $0.name, sql: $0.sql) }
+        (ClusterSchema.migrations + migrations + DeploymentSchema.migrations).map { Migration(Int64($0.version), $0.name, sql: $0.sql) }
     }
 
     /// $1 region, $2 topic, $3 order, $4 kind, $5 dedup key, $6 payload, $7 event seq.

@@ -1,6 +1,7 @@
 import Cluster
 import Distributed
 import Fleet
+import DispatchPlanning
 import Geo
 
 /// The answer of a store actor: accepted (journaled) or rejected with the typed reason.
@@ -25,7 +26,7 @@ public distributed actor StoreActor {
     /// Runs `command`. A wrong pickup code is journaled (it cost an attempt) and still comes back
     /// `.rejected(.wrongCode)` / `.rejected(.locked)`; so does its retry with the same key.
     public distributed func handle(_ command: StoreCommand, idempotencyKey: String) async throws -> StoreReply {
-        if case .open(let site, _, _, _, _) = command, site.rawValue != id.key {
+        if case .open(let site, _, _, _, _) = command, site.rawValue != Self.site(ofKey: id.key) {
             return .rejected(StoreRejection(store: id.key, order: nil, problem: .invalid("open names site \(site), actor is \(id.key)")))
         }
         let ack: CommandAck<StoreModel>
@@ -72,6 +73,16 @@ public distributed actor StoreActor {
     public static func identity(_ site: SiteID, region: String) -> ActorIdentity {
         ActorIdentity(kind: StoreModel.kind, key: site.rawValue, region: region)
     }
+
+    /// A site's stock and counter for one service day, `store/<site>/<YYYY-MM-DD>@<region>`: each
+    /// day opens with its own stock (the nightly count) and its own BOPIS counter, so two open days
+    /// (today's deliveries, tonight's dawn orders) never write the same store actor.
+    public static func identity(_ site: SiteID, region: String, day: LocalDay) -> ActorIdentity {
+        ActorIdentity(kind: StoreModel.kind, key: site.rawValue + "/" + day.isoDate, region: region)
+    }
+
+    /// The site a store actor's key names (`<site>` or `<site>/<day>`).
+    static func site(ofKey key: String) -> String { key.split(separator: "/", maxSplits: 1).first.map(String.init) ?? key }
 
     public static func registerTargets(on system: ClusterActorSystem) async throws {
         let proxy = try StoreActor.resolve(id: ActorIdentity(kind: "manifest", key: "-", region: "-"), using: system)

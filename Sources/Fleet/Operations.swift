@@ -52,6 +52,9 @@ public struct OperationsConfig: Sendable, Hashable {
     public var emissionFactors: EmissionFactors
     public var products: ProductTerms
     public var regions: [RegionOperations]
+    /// Local time at which a region's operating day changes (`serviceDayRollover`, "HH:MM";
+    /// nil: midnight). See `ServiceCalendar` in DispatchPlanning.
+    public var serviceDayRollover: TimeOfDay? = nil
 
     /// The product configuration of `region`; nil if the region is not in this file.
     public func productConfig(for region: RegionID) -> ProductConfig? {
@@ -127,6 +130,7 @@ extension OperationsConfig {
         var emissionFactors: EmissionFactors?
         var products: ProductTerms
         var regions: [RegionOperations]
+        var serviceDayRollover: TimeOfDay?
     }
 
     private struct TripLengthSpeedupKm: Decodable { var fromKm: Double; var fullKm: Double; var maxFactor: Double }
@@ -186,9 +190,15 @@ extension OperationsConfig {
         }
         var factors = EmissionFactors.defaults
         for (k, v) in file.emissionFactors?.gramsPerKm ?? [:] { factors.gramsPerKm[k] = v }
-        let config = OperationsConfig(city: file.city, offset: offset, defaultCircuity: file.defaultCircuity,
+        var config = OperationsConfig(city: file.city, offset: offset, defaultCircuity: file.defaultCircuity,
                                       tripLengthSpeedup: speedup, speedProfiles: speeds,
                                       emissionFactors: factors, products: file.products, regions: file.regions)
+        if let r = file.serviceDayRollover {
+            guard r.seconds < Time.secondsPerDay else {
+                throw OperationsConfigError(item: "serviceDayRollover", message: "\(r) must be before 24:00")
+            }
+            config.serviceDayRollover = r
+        }
         // Unit IDs must be unique across the whole city.
         var ids = Set<String>()
         for r in config.regions { for f in r.fleets { for n in 1...f.count where !ids.insert(unitID(f.idPrefix, n)).inserted {

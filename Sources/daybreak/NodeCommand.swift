@@ -1,6 +1,7 @@
 import Base
 import Cluster
 import DaybreakNode
+import DispatchPlanning
 import Foundation
 import Geo
 import Storage
@@ -10,11 +11,17 @@ import Storage
 let nodeCommand = Command(
     name: "node",
     summary: "Run a cluster node: membership, region leases, journaled actors over ZeroMQ.",
-    usage: "--id ID --listen tcp://HOST:PORT --regions FILE [--database CONNINFO] [--schema NAME] [--heartbeat-ms N] [--ttl-ms N] [--advertise ENDPOINT] [--events ENDPOINT] [--log-level LEVEL]",
+    usage: "--id ID --listen tcp://HOST:PORT --regions FILE [--operations FILE] [--clock wall|driven] [--database CONNINFO] [--schema NAME] [--policy optimised|baseline] [--seed N] [--stock-per-sku N] [--heartbeat-ms N] [--ttl-ms N] [--advertise ENDPOINT] [--events ENDPOINT] [--log-level LEVEL]",
     options: [
         .value("id", "ID", "node id, stable across restarts (required)"),
         .value("listen", "ENDPOINT", "ZeroMQ endpoint to bind, e.g. tcp://127.0.0.1:7001 or tcp://127.0.0.1:* (required)"),
         .value("regions", "FILE", "city file with the regions to own, e.g. Regions/seoul.json (required)"),
+        .value("operations", "FILE", "fleets, shifts, stores and product terms (default: <regions>-operations.json beside the regions file, when present); without it the node opens no service days"),
+        .value("clock", "MODE", "wall (real time, the default) or driven (time moves only when advanced: ctl clock advance, the simulated day); every node of a deployment must agree"),
+        .value("clock-start", "TIME", "driven clock only: its first time when this node creates the deployment's clock, e.g. 2026-12-01T18:00+09:00 (default: now)"),
+        .value("policy", "POLICY", "optimised (default) or baseline dispatching for the days this deployment opens"),
+        .value("seed", "N", "seed of the dispatchers' decisions (default 1)"),
+        .value("stock-per-sku", "N", "each site's stock of every catalogue item when a day opens (default 10000)"),
         .value("database", "CONNINFO", "libpq conninfo or URI; default: the PG* environment"),
         .value("schema", "NAME", "schema for the cluster tables (created and migrated); default: the current schema"),
         .value("advertise", "ENDPOINT", "endpoint others connect to (default: the bound one)"),
@@ -47,15 +54,49 @@ let nodeCommand = Command(
     cfg.chaosSkipLocalFence = args.flag("chaos-skip-local-fence")
     do throws(NodeConfigurationError) { try cfg.validate() } catch { throw UsageError(error.description) }
 
+    let clock = try args.choice("clock", ClockMode.allCases.map(\.rawValue), default: "wall").flatMap(ClockMode.init(rawValue:)) ?? .wall
+    let policy = try args.choice("policy", DispatchPolicy.allCases.map(\.rawValue), default: "optimised").flatMap(DispatchPolicy.init(rawValue:)) ?? .optimised
+    let seed = try args.int("seed", default: 1, range: 0 ... Int.max)
+    let stock = try args.int("stock-per-sku", default: 10_000, range: 0 ... 10_000_000)
+    var clockStart: Instant?
+    if let t = args.string("clock-start") {
+        guard clock == .driven else { throw UsageError("--clock-start is for --clock driven only") }
+        guard let i = DeploymentClock.parseISO(t) else { throw UsageError("--clock-start must be YYYY-MM-DDTHH:MM[:SS]±HH:MM, got '\(t)'") }
+        clockStart = i
+    }
     let logger = Logger(label: "daybreak", level: level)
-    let service = NodeService(cfg, logger: logger, extensions: DomainNode.extensions())
+    var operating: OperatingConfig?
+    let opsFile = args.string("operations") ?? defaultOperationsFile(besides: file)
+    if let opsFile {
+        do {
+            let (city, ops) = try OperatingConfig.load(regionsFile: file, operationsFile: opsFile)
+            operating = OperatingConfig(city: city, operations: ops, policy: policy, seed: UInt64(seed), stockPerSKU: stock,
+                                        clock: clock, clockStart: clockStart)
+        } catch {
+            printErr("daybreak node: \(error)")
+            return FileManager.default.isReadableFile(atPath: opsFile) ? ExitStatus.dataError : ExitStatus.noInput
+        }
+    } else {
+        logger.notice("no operations file: this node hosts actors but opens no service days (pass --operations FILE)")
+    }
+    let service = NodeService(cfg, logger: logger, extensions: DomainNode.extensions(operating: operating))
     do {
         try await runUntilSignalled { try await service.run() }
         return ExitStatus.ok
     } catch let e as PostgresError where e.code == .connectFailed {
         printErr("daybreak node: \(e)")
         return ExitStatus.unavailable
+    } catch let e as ClockError {
+        printErr("daybreak node \(id): \(e)")
+        return ExitStatus.dataError
     }
+}
+
+/// `Regions/seoul.json` → `Regions/seoul-operations.json`, when that file exists.
+func defaultOperationsFile(besides regions: String) -> String? {
+    let url = URL(fileURLWithPath: regions)
+    let candidate = url.deletingLastPathComponent().appendingPathComponent(url.deletingPathExtension().lastPathComponent + "-operations.json").path
+    return FileManager.default.fileExists(atPath: candidate) ? candidate : nil
 }
 
 /// The write end of the signal pipe; set once before the handlers are installed, then only read

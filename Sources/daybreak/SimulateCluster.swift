@@ -9,26 +9,39 @@ import Simulation
 import Storage
 import Synchronization
 
+/// What the simulated day's nodes load as their deployment: the operations file, the seed, and
+/// where the driven clock starts (the scenario's first instant).
+struct SimulatedDeployment {
+    var operationsFile: String
+    var seed: UInt64
+    var clockStart: Instant
+}
+
 /// The simulated day on a real cluster: `nodes` `daybreak node` child processes (this binary),
 /// each with its own ports and an event publisher, over PostgreSQL (`database`: a libpq conninfo;
-/// nil: the PG* environment) in a schema of its own. Waits until every configured region is owned,
-/// opens every region's dispatcher with its config, and returns a backend whose gateway is a
-/// `ClusterGateway`. `regionsFile` is the city file the nodes serve (`daybreak node --regions`).
+/// nil: the PG* environment) in a schema of its own, with the deployment's files and a driven
+/// clock starting at `deployment.clockStart`. The nodes open their regions' service days by
+/// themselves; the simulated day only drives the clock (`ClusterGateway.advance`) and speaks the
+/// operations contract. Waits until every configured region is owned and returns a backend whose
+/// gateway is a `ClusterGateway`. `regionsFile` is the city file the nodes serve.
 func makeClusterSimulationBackend(nodes: Int, database: String?, configs: [RegionDispatchConfig], regionsFile: String,
-                                  logger: Logger) async throws -> any SimulationBackend {
+                                  deployment: SimulatedDeployment, logger: Logger) async throws -> any SimulationBackend {
     precondition(nodes >= 1, "at least one node")
     let schema = "sim_\(ProcessInfo.processInfo.processIdentifier)_\(UInt16.random(in: 0 ... .max))"
     let base = PostgresConfiguration(database ?? "", applicationName: "daybreak-simulate")
     let admin = try await PostgresConnection.connect(base, logger: logger)
     let processes = Mutex<[String: Process]>([:])
     var client: ClusterClient?
+    var pool: PostgresPool?
     let backend: ClusterSimulationBackend
     do {
         _ = try await Migrator(DomainSchema.allMigrations, schema: schema, logger: logger).migrate(admin)
         try await admin.executeScript("SET search_path TO \(schema)", purpose: "use the simulation's schema")
+        // The simulated day is the clock's principal: the deployment's clock is driven from the scenario's start.
+        _ = try await DeploymentClock.ensure(mode: .driven, start: deployment.clockStart, on: admin, who: "the simulated day")
         for i in 1 ... nodes {
             let id = "n\(i)"
-            let p = try ClusterSimulationBackend.startNode(id, schema: schema, database: database, regionsFile: regionsFile)
+            let p = try ClusterSimulationBackend.startNode(id, schema: schema, database: database, regionsFile: regionsFile, deployment: deployment)
             processes.withLock { $0[id] = p }
         }
         let c = try await ClusterClient(database: base.withSearchPath(schema), attemptTimeout: .seconds(2), logger: logger)
@@ -45,14 +58,17 @@ func makeClusterSimulationBackend(nodes: Int, database: String?, configs: [Regio
             try await Task.sleep(for: .milliseconds(100))
         }
         try await c.connectToNodes()
-        let gateway = try await ClusterGateway(client: c, configs: configs)
+        let clockPool = PostgresPool(base.withSearchPath(schema), size: 2, acquireTimeout: .seconds(5), logger: logger)
+        pool = clockPool
+        let gateway = try await ClusterGateway(client: c, configs: configs, drivenClock: clockPool, principal: "simulate")
         // Owned: awaited by `shutdown()` (it returns once the client is closed).
         let pump = Task { await gateway.run() }
-        backend = ClusterSimulationBackend(gateway: gateway, client: c, admin: admin, schema: schema, processes: processes.withLock { $0 },
-                                           pump: pump, database: database, logger: logger)
+        backend = ClusterSimulationBackend(gateway: gateway, client: c, admin: admin, clockPool: clockPool, schema: schema,
+                                           processes: processes.withLock { $0 }, pump: pump, database: database, logger: logger)
     } catch {
         for p in processes.withLock({ Array($0.values) }) where p.isRunning { kill(p.processIdentifier, SIGKILL) }
         await client?.close()
+        await pool?.close()
         // DAYBREAK_SIMULATE_KEEP=1 keeps the day's journal, outbox and leases for inspection (psql, ctl dispatch --schema).
         if ProcessInfo.processInfo.environment["DAYBREAK_SIMULATE_KEEP"] == "1" {
             FileHandle.standardError.write(Data("simulate: kept schema \(schema) (DAYBREAK_SIMULATE_KEEP=1)\n".utf8))
@@ -60,12 +76,6 @@ func makeClusterSimulationBackend(nodes: Int, database: String?, configs: [Regio
             _ = try? await admin.executeScript("DROP SCHEMA IF EXISTS \(schema) CASCADE", purpose: "drop the simulation's schema")
         }
         await admin.close()
-        throw error
-    }
-    do {
-        try await backend.clusterGateway.openRegions()
-    } catch {
-        await backend.shutdown()
         throw error
     }
     return backend
@@ -76,6 +86,7 @@ final class ClusterSimulationBackend: SimulationBackend {
     var gateway: any DispatchGateway { clusterGateway }
     let client: ClusterClient
     let admin: PostgresConnection
+    let clockPool: PostgresPool
     let schema: String
     let processes: Mutex<[String: Process]>
     let pump: Task<Void, Never>
@@ -83,9 +94,9 @@ final class ClusterSimulationBackend: SimulationBackend {
     let logger: Logger
     let closed = Atomic<Bool>(false)
 
-    init(gateway: ClusterGateway, client: ClusterClient, admin: PostgresConnection, schema: String, processes: [String: Process],
-         pump: Task<Void, Never>, database: String?, logger: Logger) {
-        clusterGateway = gateway; self.client = client; self.admin = admin; self.schema = schema
+    init(gateway: ClusterGateway, client: ClusterClient, admin: PostgresConnection, clockPool: PostgresPool, schema: String,
+         processes: [String: Process], pump: Task<Void, Never>, database: String?, logger: Logger) {
+        clusterGateway = gateway; self.client = client; self.admin = admin; self.clockPool = clockPool; self.schema = schema
         self.processes = Mutex(processes); self.pump = pump; self.database = database; self.logger = logger
     }
 
@@ -95,11 +106,12 @@ final class ClusterSimulationBackend: SimulationBackend {
         return "\(started), PostgreSQL \(database.map { "at \($0)" } ?? "from the PG* environment") (schema \(schema))"
     }
 
-    static func startNode(_ id: String, schema: String, database: String?, regionsFile: String) throws -> Process {
+    static func startNode(_ id: String, schema: String, database: String?, regionsFile: String, deployment: SimulatedDeployment) throws -> Process {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
         var arguments = ["node", "--id", id, "--listen", "tcp://127.0.0.1:*", "--events", "tcp://127.0.0.1:*", "--regions", regionsFile,
-                         "--schema", schema, "--log-level", "warning"]
+                         "--schema", schema, "--log-level", "warning", "--operations", deployment.operationsFile, "--clock", "driven",
+                         "--seed", String(deployment.seed)]
         if let database, !database.isEmpty { arguments += ["--database", database] }
         p.arguments = arguments
         p.standardOutput = FileHandle.nullDevice
@@ -167,6 +179,7 @@ final class ClusterSimulationBackend: SimulationBackend {
         guard !closed.exchange(true, ordering: .relaxed) else { return }
         await client.close()
         await pump.value
+        await clockPool.close()
         let all = processes.withLock { Array($0.values) }
         for p in all where p.isRunning { kill(p.processIdentifier, SIGTERM) }
         let until = ContinuousClock.now + .seconds(15)

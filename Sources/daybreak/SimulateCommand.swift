@@ -64,8 +64,9 @@ struct SimulateOptions: Sendable {
 /// The cluster backend for `--nodes K ≥ 1`: K `daybreak node` processes on PostgreSQL
 /// (Sources/daybreak/SimulateCluster.swift).
 func clusterSimulationBackend(nodes: Int, database: String?, configs: [RegionDispatchConfig], city: CityRegionsFile,
-                              regionsFile: String, logger: Logger) async throws -> any SimulationBackend {
-    try await makeClusterSimulationBackend(nodes: nodes, database: database, configs: configs, regionsFile: regionsFile, logger: logger)
+                              regionsFile: String, operationsFile: String, seed: UInt64, start: Instant, logger: Logger) async throws -> any SimulationBackend {
+    try await makeClusterSimulationBackend(nodes: nodes, database: database, configs: configs, regionsFile: regionsFile,
+                                           deployment: .init(operationsFile: operationsFile, seed: seed, clockStart: start), logger: logger)
 }
 
 struct SimulateRun {
@@ -130,7 +131,8 @@ struct SimulateRun {
         let backend: any SimulationBackend
         if o.nodes > 0 {
             backend = try await clusterSimulationBackend(nodes: o.nodes, database: o.database, configs: optimisedConfigs, city: city,
-                                                     regionsFile: resolve(f.regions), logger: logger)
+                                                     regionsFile: resolve(f.regions), operationsFile: resolve(f.operations), seed: o.seed,
+                                                     start: scenario.start, logger: logger)
         } else {
             backend = InProcessBackend(gateway: try LocalGateway(configs: optimisedConfigs), description: "in process (LocalGateway, optimised)")
         }

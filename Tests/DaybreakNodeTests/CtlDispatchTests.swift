@@ -206,7 +206,7 @@ extension CtlDispatchTests {
                     let rec = try await gateway.records(region: F.region).first { $0.order == "rt-1" }
                     #expect(rec != nil && rec?.courier == nil, "\(String(describing: rec))")
                     try await c.executeScript("SET search_path TO \(schema)", purpose: "use schema")
-                    #expect(try await DomainTestDatabase.count(c, "SELECT count(*) FROM actor_events WHERE actor_kind = 'dispatcher' AND idempotency_key = $1",
+                    #expect(try await DomainTestDatabase.count(c, "SELECT count(*) FROM actor_events WHERE actor_kind = 'dispatch-day' AND idempotency_key = $1",
                                                                [key]) == 1)
                 } catch {
                     await client.close()

@@ -40,8 +40,12 @@ public struct NodeExtensions: Sendable {
     public var kinds: [HostedActorKind]
     public var migrations: [Migration]
     public var services: [@Sendable (ClusterActorSystem, PostgresPool, Logger) async -> Void]
+    /// Checks run once after the migrations, before the node registers: a throw stops the node
+    /// before it joins (e.g. a clock mode that differs from the deployment's).
+    public var prepare: [@Sendable (PostgresConnection, Logger) async throws -> Void]
     public init(kinds: [HostedActorKind] = [], migrations: [Migration] = [],
-                services: [@Sendable (ClusterActorSystem, PostgresPool, Logger) async -> Void] = []) {
-        self.kinds = kinds; self.migrations = migrations; self.services = services
+                services: [@Sendable (ClusterActorSystem, PostgresPool, Logger) async -> Void] = [],
+                prepare: [@Sendable (PostgresConnection, Logger) async throws -> Void] = []) {
+        self.kinds = kinds; self.migrations = migrations; self.services = services; self.prepare = prepare
     }
 }

@@ -104,6 +104,7 @@ public final class NodeService: Sendable {
                     try await control.execute(ClusterSchema.ensureRegion, [r.rawValue], purpose: "seed region")
                 }
             }
+            for check in extensions.prepare { try await check(control, logger) }
             try await register(control, endpoint: endpoint)
             logger.info("node up", ["endpoint": endpoint, "regions": cfg.regions.count])
             try await withThrowingTaskGroup(of: Void.self) { group in

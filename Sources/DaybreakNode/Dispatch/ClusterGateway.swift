@@ -4,6 +4,7 @@ import DispatchPlanning
 import Distributed
 import Fleet
 import Geo
+import Storage
 import Synchronization
 
 /// Why the cluster gateway could not do what was asked (after its retries).
@@ -39,6 +40,11 @@ public final class ClusterGateway: DispatchGateway {
     let couriers: [CourierRef: RegionID]
     let routing: OrderRouting
     let prefix: String
+    /// The deployment's driven clock (nil: `advance` sends the region a `.tick`, as before the
+    /// deployment kept its own days).
+    let drivenClock: PostgresPool?
+    /// Who advances the driven clock, as journaled in `clock_advances`.
+    let principal: String
 
     struct State {
         var orderRegion: [OrderID: RegionID] = [:]
@@ -55,7 +61,8 @@ public final class ClusterGateway: DispatchGateway {
     /// Registers the dispatcher and courier wire names on `client.system` (once per client).
     public init(client: ClusterClient, configs: [RegionDispatchConfig], callTimeout: Duration = .seconds(30),
                 attemptTimeout: Duration = .seconds(5), advanceAttemptTimeout: Duration = .seconds(120),
-                notificationCapacity: Int = 200_000) async throws {
+                notificationCapacity: Int = 200_000, drivenClock: PostgresPool? = nil, principal: String = "gateway") async throws {
+        self.drivenClock = drivenClock; self.principal = principal
         self.client = client; self.configs = configs; self.callTimeout = callTimeout; self.attemptTimeout = attemptTimeout
         self.advanceAttemptTimeout = advanceAttemptTimeout; self.notificationCapacity = notificationCapacity
         var couriers: [CourierRef: RegionID] = [:]
@@ -255,8 +262,17 @@ public final class ClusterGateway: DispatchGateway {
         try Self.done(try await dispatch(.command(command, at: at), region: region, key: nextKey("command")))
     }
 
+    /// With a driven clock: moves the deployment's clock to `at` (a no-op when another region's
+    /// advance already did) and has the region's owner do what is due (`dispatcher.advance`);
+    /// without one: sends the region a `.tick`. Either way it returns when the due work is done.
     public func advance(region: RegionID, to at: Instant) async throws {
         let d = try dispatcher(region)
+        if let pool = drivenClock {
+            try await DeploymentClock.advance(to: at, principal: principal, pool: pool)
+            _ = try await call("advance \(region)", key: "\(prefix)/advance/\(region)/\(at.epochSeconds)", attempt: advanceAttemptTimeout,
+                               total: advanceAttemptTimeout * 3, watch: region) { try await d.advance(to: at) }
+            return
+        }
         let key = "\(prefix)/tick/\(region)/\(at.epochSeconds)"
         let r = try await call("tick \(region)", key: key, attempt: advanceAttemptTimeout, total: advanceAttemptTimeout * 3, watch: region) {
             try await d.handle(.tick(at: at), idempotencyKey: key)

@@ -102,6 +102,10 @@ public actor DispatchShell<M: DispatchMachine>: JournaledActivation {
     /// Runs one effect on its actor with its idempotency key; throws when it did not get an answer.
     let runEffect: @Sendable (DispatchEffectCall, String) async throws -> Void
     let snapshotEvery: Int64
+    /// The service day (YYYY-MM-DD) this shell dispatches, when it is one of a region's days: each
+    /// placed order is then written to the order directory (`dispatch_orders`) in the transaction
+    /// that journals its placement.
+    let serviceDay: String?
 
     private(set) var machine: M?
     private(set) var seq: Int64 = 0
@@ -124,10 +128,11 @@ public actor DispatchShell<M: DispatchMachine>: JournaledActivation {
     public static var openedType: String { "dispatcher.opened" }
 
     public init(identity: ActorIdentity, token: FencingToken, journal: Journal, mayWrite: @escaping @Sendable () -> Bool,
-                onFenced: @escaping @Sendable () async -> Void = {}, snapshotEvery: Int64 = 200,
+                onFenced: @escaping @Sendable () async -> Void = {}, snapshotEvery: Int64 = 200, serviceDay: String? = nil,
                 runEffect: @escaping @Sendable (DispatchEffectCall, String) async throws -> Void) {
         self.identity = identity; self.token = token; self.journal = journal; self.mayWrite = mayWrite
         self.onFenced = onFenced; self.snapshotEvery = max(1, snapshotEvery); self.runEffect = runEffect
+        self.serviceDay = serviceDay
     }
 
     public var isIdle: Bool { !busy && waiters.isEmpty && !working }
@@ -135,7 +140,7 @@ public actor DispatchShell<M: DispatchMachine>: JournaledActivation {
     // MARK: - Requests
 
     /// Journals the region's config as its first event; the same config again is a no-op, another refused.
-    public func open(_ config: M.Config) async throws -> DispatcherOpenOutcome {
+    public func open(_ config: M.Config, also: Journal.AlsoInTransaction? = nil) async throws -> DispatcherOpenOutcome {
         await lock()
         defer { unlock() }
         try await ensureLoaded()
@@ -143,7 +148,7 @@ public actor DispatchShell<M: DispatchMachine>: JournaledActivation {
             return m.machineConfig == config ? .alreadyOpen : .refused("region \(identity.region) is open with another config")
         }
         let record = DispatcherRecord<M.Config, M.Event>.opened(config)
-        switch try await append(record, type: Self.openedType, key: "open", also: nil) {
+        switch try await append(record, type: Self.openedType, key: "open", also: also) {
         case .appended(let s):
             machine = M(config: config)
             seq = s
@@ -178,8 +183,13 @@ public actor DispatchShell<M: DispatchMachine>: JournaledActivation {
         let effects = M.effects(of: event)
         let rows = Self.outboxRows(effects, region: identity.region, key: key)
         let region = identity.region
-        let also: Journal.AlsoInTransaction? = rows.isEmpty ? nil : { @Sendable tx, s in
-            try await DomainSchema.insert(rows, region: region, seq: s, in: tx)
+        let placed = Self.placedOrder(request, response, day: serviceDay)
+        let day = serviceDay
+        let also: Journal.AlsoInTransaction? = rows.isEmpty && placed == nil ? nil : { @Sendable tx, s in
+            if !rows.isEmpty { try await DomainSchema.insert(rows, region: region, seq: s, in: tx) }
+            if let (order, product) = placed, let day {
+                _ = try await tx.execute(DeploymentSchema.insertOrder, [order.rawValue, region, day, product.rawValue], purpose: "order directory")
+            }
         }
         let record = DispatcherRecord<M.Config, M.Event>.event(event, response: response, at: at)
         switch try await append(record, type: M.eventType(of: event), key: key, also: also) {
@@ -297,6 +307,13 @@ public actor DispatchShell<M: DispatchMachine>: JournaledActivation {
         }
         remember(key, response)
         return response
+    }
+
+    /// The order a placement put on the books (for the order directory): nil for anything else.
+    static func placedOrder(_ request: DispatchRequest, _ response: DispatchResponse, day: String?) -> (OrderID, Product)? {
+        guard day != nil, case .placeOrder(let draft, _, _) = request, case .placed(let outcome) = response else { return nil }
+        if case .rejected = outcome { return nil }
+        return (draft.id, draft.product)
     }
 
     static func isRefusal(_ r: DispatchResponse) -> Bool {

@@ -19,69 +19,54 @@ extension RegionDispatchState: DispatchMachine {
 /// The journaled shell of a region's dispatcher on the cluster.
 public typealias RegionDispatchShell = DispatchShell<RegionDispatchState>
 
-/// A region's dispatcher, `dispatcher/<region>@<region>`, hosted on the region's owner: the pure
-/// `RegionDispatchState` inside `DispatchShell` (journal first, effects on the region's order and
-/// store actors, work on a dedicated thread). Wire names (stable): "dispatcher.open",
-/// "dispatcher.handle", "dispatcher.records", "dispatcher.manifest".
+/// A region's dispatcher, `dispatcher/<region>@<region>`, hosted on the region's owner: the
+/// region's service days (`RegionDays`: one journaled `DispatchShell` over `RegionDispatchState` per
+/// day, each request sent to its day, the schedule of due work). Wire names (stable):
+/// "dispatcher.open", "dispatcher.handle", "dispatcher.records", "dispatcher.manifest",
+/// "dispatcher.advance", "dispatcher.status".
 public distributed actor RegionDispatcher {
     public typealias ActorSystem = ClusterActorSystem
 
-    let shell: RegionDispatchShell
+    let days: RegionDays
 
-    public init(actorSystem: ClusterActorSystem, shell: RegionDispatchShell) {
+    public init(actorSystem: ClusterActorSystem, days: RegionDays) {
         self.actorSystem = actorSystem
-        self.shell = shell
+        self.days = days
     }
 
-    /// Journals `config` as the region's first event (the same config again: `.alreadyOpen`;
-    /// another: `.refused`), then opens the region's sites as store actors with their stock
-    /// (idempotent, so it is safe to call again after a failover).
+    /// Opens the service day `config.serviceDay` with an explicit config (an operator's override,
+    /// tests); journaled once (the same config again: `.alreadyOpen`; another: `.refused`), then the
+    /// day's sites are opened as store actors with its stock (idempotent, safe after a failover).
+    /// A node with the deployment's files opens its days by itself; this is not needed then.
     public distributed func open(_ config: RegionDispatchConfig) async throws -> DispatcherOpenOutcome {
         guard config.region.rawValue == id.region else { return .refused("config of region \(config.region) sent to \(id.region)") }
-        let outcome: DispatcherOpenOutcome
-        do { outcome = try await shell.open(config) } catch { throw dispatchFailure(error) }
-        if case .refused = outcome { return outcome }
-        for site in config.sites {
-            let command = StoreCommand.open(site: site.id, onHand: config.stock[site.id] ?? [:], holdSeconds: 48 * 3600,
-                                            codeDigits: config.bopis.codeDigits, maxAttempts: config.bopis.maxAttempts)
-            let store = try StoreActor.resolve(id: StoreActor.identity(site.id, region: id.region), using: actorSystem)
-            let key = "\(id.region)/open/\(site.id)"
-            let reply = try await ClusterCall.$timeout.withValue(.seconds(10)) {
-                try await ClusterCall.$idempotencyKey.withValue(.text(key)) { try await store.handle(command, idempotencyKey: key) }
-            }
-            switch reply {
-            case .accepted: break
-            case .rejected(let r) where r.problem == .alreadyOpen: break
-            case .rejected(let r): throw NodeCallFailure(DispatcherError(region: id.region, message: "opening \(site.id): \(r)"))
-            }
-        }
-        return outcome
+        do { return try await days.open(config).outcome } catch { throw dispatchFailure(error) }
     }
 
-    /// One request. After an accepted or repeated `.tick`, the work it made due (the dawn wave,
+    /// One request, sent to its service day. After a `.tick` the work it made due (the dawn wave,
     /// re-optimisation) runs before the reply, so the caller's deadline must allow for it.
     public distributed func handle(_ request: DispatchRequest, idempotencyKey: String) async throws -> DispatchResponse {
-        do {
-            let response = try await shell.handle(request, idempotencyKey: idempotencyKey)
-            if case .tick(let at) = request {
-                let budgets = try await shell.read { $0.config.budgets } ?? RegionDispatchConfig.Budgets()
-                try await shell.runWork(at: at, timeLimit: { job in
-                    .milliseconds(Int64(1000 * (job.kind == .dawnWave ? budgets.dawnWaveTimeLimitSeconds : budgets.reoptimiseTimeLimitSeconds)))
-                })
-            }
-            return response
-        } catch {
-            throw dispatchFailure(error)
-        }
+        do { return try await days.handle(request, idempotencyKey: idempotencyKey) } catch { throw dispatchFailure(error) }
     }
 
-    /// Every order the region knows (empty before `open`).
+    /// Every order of the region's open service days (empty before any is open).
     public distributed func records() async throws -> [OrderRecord] {
-        do { return try await shell.read { $0.records() } ?? [] } catch { throw NodeCallFailure(error) }
+        do { return try await days.records() } catch { throw NodeCallFailure(error) }
     }
 
     public distributed func manifest(of courier: CourierRef, at: Instant) async throws -> Manifest? {
-        do { return try await shell.read { $0.manifest(of: courier, at: at) } ?? nil } catch { throw NodeCallFailure(error) }
+        do { return try await days.manifest(of: courier, at: at) } catch { throw NodeCallFailure(error) }
+    }
+
+    /// The driven clock reached `to`: does what is due on every open day (opening the days the
+    /// calendar wants open) and returns when it is done, with the days open after it.
+    public distributed func advance(to: Instant) async throws -> [LocalDay] {
+        do { return try await days.advance(to: to) } catch { throw dispatchFailure(error) }
+    }
+
+    /// Each open day in numbers (orders by state, the next due work), at `now` (nil: the owner's clock).
+    public distributed func status(now: Instant?) async throws -> [DaySummary] {
+        do { return try await days.status(now: now) } catch { throw NodeCallFailure(error) }
     }
 
     public static let kind = "dispatcher"
@@ -98,6 +83,8 @@ public distributed actor RegionDispatcher {
         try await system.register("dispatcher.manifest", on: proxy) {
             _ = try await $0.manifest(of: .rider("-"), at: Instant(epochSeconds: 0))
         }
+        try await system.register("dispatcher.advance", on: proxy) { _ = try await $0.advance(to: Instant(epochSeconds: 0)) }
+        try await system.register("dispatcher.status", on: proxy) { _ = try await $0.status(now: nil) }
     }
 
     /// Only used to name the target while registering (the call is recorded, never made).
@@ -112,7 +99,7 @@ public distributed actor RegionDispatcher {
     /// Runs one effect of a dispatcher event on the region's order or store actor (a local call on
     /// the region's owner), with its key. A typed rejection is an answer (logged by the caller's
     /// tests, not retried); only a failure to get an answer throws.
-    static func effectRunner(system: ClusterActorSystem, region: String, logger: Logger?) -> @Sendable (DispatchEffectCall, String) async throws -> Void {
+    static func effectRunner(system: ClusterActorSystem, region: String, day: LocalDay, logger: Logger?) -> @Sendable (DispatchEffectCall, String) async throws -> Void {
         @Sendable func run(_ call: DispatchEffectCall, _ key: String) async throws {
             switch call {
             case .order(let o, let command, let at):
@@ -121,7 +108,7 @@ public distributed actor RegionDispatcher {
                     logger?.warning("dispatcher effect refused by the order", ["key": key, "rejection": "\(r)"])
                 }
             case .store(let s, let command):
-                let actor = try StoreActor.resolve(id: StoreActor.identity(s, region: region), using: system)
+                let actor = try StoreActor.resolve(id: StoreActor.identity(s, region: region, day: day), using: system)
                 if case .rejected(let r) = try await actor.handle(command, idempotencyKey: key) {
                     logger?.warning("dispatcher effect refused by the store", ["key": key, "rejection": "\(r)"])
                 }
@@ -136,14 +123,14 @@ public distributed actor RegionDispatcher {
 }
 
 extension DomainNode {
-    /// `dispatcher/<region>@<region>`.
-    public static func dispatcherKind(snapshotEvery: Int64 = 200,
+    /// `dispatcher/<region>@<region>`: the region's service days. With `operating` (what `daybreak
+    /// node` loads from the deployment's files) days open by themselves; without it only explicitly
+    /// opened days exist.
+    public static func dispatcherKind(operating: OperatingConfig? = nil, snapshotEvery: Int64 = 200,
                                       logger: Logger? = Logger(label: "dispatcher", level: .warning)) -> HostedActorKind {
         HostedActorKind(kind: RegionDispatcher.kind, activate: { grant, system in
-            let shell = RegionDispatchShell(identity: grant.identity, token: grant.token, journal: grant.journal, mayWrite: grant.mayWrite,
-                                            onFenced: grant.onFenced, snapshotEvery: snapshotEvery,
-                                            runEffect: RegionDispatcher.effectRunner(system: system, region: grant.identity.region, logger: logger))
-            return (system.withIdentity(grant.identity) { RegionDispatcher(actorSystem: system, shell: shell) }, shell)
+            let days = RegionDays(grant: grant, system: system, operating: operating, snapshotEvery: snapshotEvery, logger: logger)
+            return (system.withIdentity(grant.identity) { RegionDispatcher(actorSystem: system, days: days) }, days)
         }, registerTargets: { try await RegionDispatcher.registerTargets(on: $0) })
     }
 }
