@@ -267,13 +267,23 @@ public actor RegionDays: JournaledActivation {
         }
     }
 
-    /// Every order of the open days.
+    /// Every order of the region's latest service days (open or settled: the five latest in
+    /// `dispatch_days`, plus any open one), for reconciliation. A settled day is read from its journal.
     public func records() async throws -> [OrderRecord] {
         inFlight += 1
         defer { inFlight -= 1 }
         try await loadDirectory(now: nil)
+        let pool = grant.journal.pool, region = self.region
+        let rows = try await withDeadline(.seconds(5), "read recent days") {
+            try await pool.query(DeploymentSchema.recentDays, [region, Int64(5)], purpose: "read recent days")
+        }
+        var days = Set(shells.keys)
+        for r in rows { if let d = LocalDay(isoDate: try r.decode(0, as: String.self)) { days.insert(d) } }
         var out: [OrderRecord] = []
-        for d in shells.keys.sorted() { out += try await shells[d]?.read { $0.records() } ?? [] }
+        for d in days.sorted() {
+            let shell = shells[d] ?? makeShell(d)
+            out += try await shell.read { $0.records() } ?? []
+        }
         return out
     }
 

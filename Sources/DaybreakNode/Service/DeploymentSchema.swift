@@ -55,6 +55,8 @@ public enum DeploymentSchema {
     static let closeDay = "UPDATE dispatch_days SET closed_at = now() WHERE region = $1 AND day = $2::date AND closed_at IS NULL"
     /// $1 region, $2 oldest day to consider: the region's days not yet settled.
     static let openDays = "SELECT to_char(day, 'YYYY-MM-DD') FROM dispatch_days WHERE region = $1 AND closed_at IS NULL AND day >= $2::date ORDER BY day"
+    /// $1 region, $2 how many: the region's latest days, open or settled.
+    static let recentDays = "SELECT to_char(day, 'YYYY-MM-DD') FROM dispatch_days WHERE region = $1 ORDER BY day DESC LIMIT $2"
     /// $1 order, $2 region, $3 day, $4 product.
     static let insertOrder = """
         INSERT INTO dispatch_orders (order_id, region, day, product) VALUES ($1, $2, $3::date, $4) ON CONFLICT (order_id) DO NOTHING
