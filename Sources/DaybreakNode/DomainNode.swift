@@ -43,7 +43,7 @@ public enum DomainNode {
             services.append({ system, _, logger in await DaySchedule.run(operating, system: system, logger: logger) })
             prepare.append({ conn, logger in
                 let s = try await DeploymentClock.ensure(mode: operating.clock, start: operating.clockStart ?? DeploymentClock.wallNow(),
-                                                         on: conn, who: "this node")
+                                                         offset: operating.operations.offset, on: conn, who: "this node")
                 logger.info("clock", ["mode": s.mode.rawValue, "now": s.driven.map { DeploymentClock.iso($0, operating.operations.offset) } ?? "wall"])
             })
         }

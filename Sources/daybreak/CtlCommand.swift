@@ -7,8 +7,8 @@ import Storage
 let ctlCommand = Command(
     name: "ctl",
     summary: "Inspect and call a running cluster.",
-    usage: "cluster|call|dispatch [OPTIONS]",
-    subcommands: [ctlClusterCommand, ctlCallCommand, ctlDispatchCommand]
+    usage: "cluster|call|dispatch|clock [OPTIONS]",
+    subcommands: [ctlClusterCommand, ctlCallCommand, ctlDispatchCommand, ctlClockCommand]
 )
 
 let databaseOptions: [OptionSpec] = [

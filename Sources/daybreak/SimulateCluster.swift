@@ -15,6 +15,7 @@ struct SimulatedDeployment {
     var operationsFile: String
     var seed: UInt64
     var clockStart: Instant
+    var offset: UTCOffset
 }
 
 /// The simulated day on a real cluster: `nodes` `daybreak node` child processes (this binary),
@@ -38,7 +39,8 @@ func makeClusterSimulationBackend(nodes: Int, database: String?, configs: [Regio
         _ = try await Migrator(DomainSchema.allMigrations, schema: schema, logger: logger).migrate(admin)
         try await admin.executeScript("SET search_path TO \(schema)", purpose: "use the simulation's schema")
         // The simulated day is the clock's principal: the deployment's clock is driven from the scenario's start.
-        _ = try await DeploymentClock.ensure(mode: .driven, start: deployment.clockStart, on: admin, who: "the simulated day")
+        _ = try await DeploymentClock.ensure(mode: .driven, start: deployment.clockStart, offset: deployment.offset, on: admin,
+                                             who: "the simulated day")
         for i in 1 ... nodes {
             let id = "n\(i)"
             let p = try ClusterSimulationBackend.startNode(id, schema: schema, database: database, regionsFile: regionsFile, deployment: deployment)

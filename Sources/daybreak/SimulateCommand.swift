@@ -66,7 +66,8 @@ struct SimulateOptions: Sendable {
 func clusterSimulationBackend(nodes: Int, database: String?, configs: [RegionDispatchConfig], city: CityRegionsFile,
                               regionsFile: String, operationsFile: String, seed: UInt64, start: Instant, logger: Logger) async throws -> any SimulationBackend {
     try await makeClusterSimulationBackend(nodes: nodes, database: database, configs: configs, regionsFile: regionsFile,
-                                           deployment: .init(operationsFile: operationsFile, seed: seed, clockStart: start), logger: logger)
+                                           deployment: .init(operationsFile: operationsFile, seed: seed, clockStart: start,
+                                                             offset: configs.first?.offset ?? .utc), logger: logger)
 }
 
 struct SimulateRun {

@@ -17,6 +17,21 @@ import Storage
 /// Isolation: an actor; every request to a day goes through that day's shell (its own FIFO lock,
 /// decide and append with no `await` between). `step` runs one at a time (its own lock), so the
 /// scheduler and a driven-clock advance never tick a day twice for one instant.
+/// One region's days as `daybreak status` shows them.
+public struct RegionStatus: Sendable, Hashable, Codable {
+    public var region: String
+    /// The owner's clock when it answered.
+    public var now: Instant
+    /// The day whose daytime operations run now (nil: no calendar: no deployment files, no open day).
+    public var operatingDay: LocalDay?
+    /// The open days, oldest first.
+    public var days: [DaySummary]
+    /// Orders not yet final over every open day.
+    public var openOrders: Int { days.reduce(0) { $0 + $1.openOrders.values.reduce(0, +) } }
+    /// The earliest work due on any open day.
+    public var nextDue: DueWork? { days.compactMap(\.nextDue).min { $0.at < $1.at } }
+}
+
 public actor RegionDays: JournaledActivation {
     public nonisolated let identity: ActorIdentity
     public nonisolated let token: FencingToken
@@ -359,14 +374,14 @@ public actor RegionDays: JournaledActivation {
     }
 
     /// What `daybreak status` shows of this region.
-    public func status(now: Instant?) async throws -> [DaySummary] {
+    public func status(now: Instant?) async throws -> RegionStatus {
         let now = now ?? drivenNow ?? DeploymentClock.wallNow()
         try await loadDirectory(now: now)
         var out: [DaySummary] = []
         for d in shells.keys.sorted() {
             if let s = try await shells[d]?.read({ [last = lastTick[d]] in $0.summary(at: now, lastTick: last) }) { out.append(s) }
         }
-        return out
+        return RegionStatus(region: region, now: now, operatingDay: calendar?.operatingDay(at: now), days: out)
     }
 
     /// The owner's schedule until the region is no longer served here (or the task is cancelled):

@@ -65,7 +65,7 @@ public distributed actor RegionDispatcher {
     }
 
     /// Each open day in numbers (orders by state, the next due work), at `now` (nil: the owner's clock).
-    public distributed func status(now: Instant?) async throws -> [DaySummary] {
+    public distributed func status(now: Instant?) async throws -> RegionStatus {
         do { return try await days.status(now: now) } catch { throw NodeCallFailure(error) }
     }
 

@@ -19,7 +19,9 @@ public struct ClockSetting: Sendable, Hashable, Codable {
     public var mode: ClockMode
     /// The driven clock's time (nil for wall).
     public var driven: Instant?
-    public init(mode: ClockMode, driven: Instant?) { self.mode = mode; self.driven = driven }
+    /// The city's offset from UTC (for showing times; the operations file's `utcOffset`).
+    public var offset: UTCOffset
+    public init(mode: ClockMode, driven: Instant?, offset: UTCOffset = .utc) { self.mode = mode; self.driven = driven; self.offset = offset }
 
     /// Now under this setting (`wall`: the real clock).
     public func now(wall: @Sendable () -> Instant = DeploymentClock.wallNow) -> Instant { driven ?? wall() }
@@ -52,10 +54,11 @@ public enum DeploymentClock {
         guard let r = rows.first else { return nil }
         let mode = try r.decode(0, as: String.self)
         guard let m = ClockMode(rawValue: mode) else { throw ClockError(.notConfigured, "cluster_clock.mode is '\(mode)'") }
-        return ClockSetting(mode: m, driven: try r.decode(1, as: Int64?.self).map { Instant(epochSeconds: $0 / 1_000_000) })
+        return ClockSetting(mode: m, driven: try r.decode(1, as: Int64?.self).map { Instant(epochSeconds: $0 / 1_000_000) },
+                            offset: UTCOffset(seconds: Int64(try r.decode(2, as: Int64.self))))
     }
 
-    static let readSQL = "SELECT mode, now_us FROM cluster_clock"
+    static let readSQL = "SELECT mode, now_us, utc_offset_seconds::bigint FROM cluster_clock"
 
     /// The stored setting, or nil before any node started.
     public static func read(_ pool: PostgresPool, timeout: Duration = .seconds(2)) async throws -> ClockSetting? {
@@ -68,11 +71,11 @@ public enum DeploymentClock {
 
     /// The deployment's clock, created with `mode` (and, driven, starting at `start`) when absent.
     /// Throws `modeMismatch`, naming both modes, when it exists with the other mode.
-    public static func ensure(mode: ClockMode, start: Instant, on conn: PostgresConnection, who: String) async throws -> ClockSetting {
+    public static func ensure(mode: ClockMode, start: Instant, offset: UTCOffset, on conn: PostgresConnection, who: String) async throws -> ClockSetting {
         let driven: Int64? = mode == .driven ? start.epochSeconds * 1_000_000 : nil
         _ = try await withDeadline(.seconds(5), "create clock") {
-            try await conn.execute("INSERT INTO cluster_clock (mode, now_us) VALUES ($1, $2) ON CONFLICT (singleton) DO NOTHING",
-                                   [mode.rawValue, driven], purpose: "create clock")
+            try await conn.execute("INSERT INTO cluster_clock (mode, now_us, utc_offset_seconds) VALUES ($1, $2, $3) ON CONFLICT (singleton) DO NOTHING",
+                                   [mode.rawValue, driven, offset.seconds], purpose: "create clock")
         }
         guard let s = try await read(conn) else { throw ClockError(.notConfigured, "the clock row vanished") }
         guard s.mode == mode else {
@@ -85,16 +88,16 @@ public enum DeploymentClock {
     /// Advances the driven clock to `to` (no change when it is already there) and journals it.
     /// Throws `notDriven` for a wall clock and `backwards` for an earlier time, naming both.
     @discardableResult
-    public static func advance(to: Instant, principal: String, pool: PostgresPool, offset: UTCOffset = .seoul) async throws -> (from: Instant, to: Instant) {
+    public static func advance(to: Instant, principal: String, pool: PostgresPool) async throws -> (from: Instant, to: Instant) {
         try await withDeadline(.seconds(5), "advance clock") {
             try await pool.withTransaction(purpose: "advance clock") { tx in
-                let rows = try await tx.query("SELECT mode, now_us FROM cluster_clock FOR UPDATE", purpose: "lock clock")
+                let rows = try await tx.query(readSQL + " FOR UPDATE", purpose: "lock clock")
                 guard let s = try setting(rows) else { throw ClockError(.notConfigured, "no clock: no node has started on this database") }
                 guard s.mode == .driven, let from = s.driven else {
                     throw ClockError(.notDriven, "this deployment's clock is wall (real time); only a driven clock can be advanced")
                 }
                 guard to >= from else {
-                    throw ClockError(.backwards, "the clock never runs backwards: it is \(iso(from, offset)), asked for \(iso(to, offset))")
+                    throw ClockError(.backwards, "the clock never runs backwards: it is \(iso(from, s.offset)), asked for \(iso(to, s.offset))")
                 }
                 guard to > from else { return (from, to) }
                 _ = try await tx.execute("UPDATE cluster_clock SET now_us = $1, updated_at = now()", [to.epochSeconds * 1_000_000], purpose: "advance clock")

@@ -17,6 +17,7 @@ public enum DeploymentSchema {
                 singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton),
                 mode text NOT NULL CHECK (mode IN ('wall', 'driven')),
                 now_us bigint,
+                utc_offset_seconds integer NOT NULL DEFAULT 0,
                 created_at timestamptz NOT NULL DEFAULT now(),
                 updated_at timestamptz NOT NULL DEFAULT now(),
                 CHECK ((mode = 'driven') = (now_us IS NOT NULL))
