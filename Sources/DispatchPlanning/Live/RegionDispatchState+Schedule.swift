@@ -54,7 +54,7 @@ extension RegionDispatchState {
         var best: DueWork?
         func consider(_ t: Instant, _ k: DueWork.Kind) {
             // Overdue (at or before the last tick, which did not clear it): at once, or soon after.
-            let at = last.map { t > $0 ? t : $0 + (k == .dawnWave || k == .reoptimise ? Self.retrySeconds : 1) } ?? t
+            let at = last.map { t > $0 ? t : $0 + (k == .dawnWave ? Self.retrySeconds : 1) } ?? t
             if best.map({ at < $0.at }) ?? true { best = DueWork(at: at, kind: k) }
         }
         let now = last ?? clock ?? dawnCutoff ?? Instant.local(config.serviceDay, 0, config.offset)
