@@ -42,7 +42,7 @@ public enum DomainNode {
         if let operating {
             services.append({ system, _, logger in await DaySchedule.run(operating, system: system, logger: logger) })
             prepare.append({ conn, logger in
-                let s = try await DeploymentClock.ensure(mode: operating.clock, start: operating.clockStart ?? DeploymentClock.wallNow(),
+                let s = try await DeploymentClock.ensure(mode: operating.clock, start: operating.clockStart ?? operating.wallNow(),
                                                          offset: operating.operations.offset, on: conn, who: "this node")
                 logger.info("clock", ["mode": s.mode.rawValue, "now": s.driven.map { DeploymentClock.iso($0, operating.operations.offset) } ?? "wall"])
             })
@@ -86,7 +86,7 @@ enum DaySchedule {
             }
             guard let days = await (try RegionDispatcher.resolve(id: id, using: system)).whenLocal({ $0.days }) else { return }
             logger.info("scheduling the region's service days", ["region": region, "clock": operating.clock.rawValue])
-            await days.runSchedule(mode: operating.clock)
+            await days.runSchedule(mode: operating.clock, wallNow: operating.wallNow)
         } catch {
             logger.warning("cannot start the region's schedule (tried again at the next lease check)", ["region": region, "error": "\(error)"])
             try? await Task.sleep(for: .seconds(1))

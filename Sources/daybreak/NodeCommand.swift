@@ -16,7 +16,7 @@ let nodeCommand = Command(
         .value("id", "ID", "node id, stable across restarts (required)"),
         .value("listen", "ENDPOINT", "ZeroMQ endpoint to bind, e.g. tcp://127.0.0.1:7001 or tcp://127.0.0.1:* (required)"),
         .value("regions", "FILE", "city file with the regions to own, e.g. Regions/seoul.json (required)"),
-        .value("operations", "FILE", "fleets, shifts, stores and product terms (default: <regions>-operations.json beside the regions file, when present); without it the node opens no service days"),
+        .value("operations", "FILE", "fleets, shifts, stores and product terms (default: <regions>-operations.json beside the regions file, when present); 'none': the node hosts actors but opens no service days"),
         .value("clock", "MODE", "wall (real time, the default) or driven (time moves only when advanced: ctl clock advance, the simulated day); every node of a deployment must agree"),
         .value("clock-start", "TIME", "driven clock only: its first time when this node creates the deployment's clock, e.g. 2026-12-01T18:00+09:00 (default: now)"),
         .value("policy", "POLICY", "optimised (default) or baseline dispatching for the days this deployment opens"),
@@ -66,7 +66,7 @@ let nodeCommand = Command(
     }
     let logger = Logger(label: "daybreak", level: level)
     var operating: OperatingConfig?
-    let opsFile = args.string("operations") ?? defaultOperationsFile(besides: file)
+    let opsFile = args.string("operations") == "none" ? nil : args.string("operations") ?? defaultOperationsFile(besides: file)
     if let opsFile {
         do {
             let (city, ops) = try OperatingConfig.load(regionsFile: file, operationsFile: opsFile)

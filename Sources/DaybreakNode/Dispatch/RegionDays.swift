@@ -375,7 +375,7 @@ public actor RegionDays: JournaledActivation {
 
     /// What `daybreak status` shows of this region.
     public func status(now: Instant?) async throws -> RegionStatus {
-        let now = now ?? drivenNow ?? DeploymentClock.wallNow()
+        let now = now ?? drivenNow ?? (operating?.wallNow ?? DeploymentClock.wallNow)()
         try await loadDirectory(now: now)
         var out: [DaySummary] = []
         for d in shells.keys.sorted() {

@@ -20,6 +20,10 @@ public struct OperatingConfig: Sendable {
     public var clock: ClockMode
     /// Driven clock only: where it starts when this process creates it (nil: the real time now).
     public var clockStart: Instant?
+    /// Wall clock only: what "now" is (the real clock; tests inject one that starts elsewhere).
+    public var wallNow: @Sendable () -> Instant = DeploymentClock.wallNow
+    /// Work budgets of every day opened (nil: `RegionDispatchConfig.Budgets()`).
+    public var budgets: RegionDispatchConfig.Budgets?
 
     public init(city: CityRegionsFile, operations: OperationsConfig, policy: DispatchPolicy = .optimised, seed: UInt64 = 1,
                 stockPerSKU: Int = 10_000, rollover: TimeOfDay? = nil, clock: ClockMode = .wall, clockStart: Instant? = nil) {
@@ -51,8 +55,10 @@ public struct OperatingConfig: Sendable {
 
     /// Region `region`'s dispatcher for service day `day`, built from the files.
     public func dayConfig(region: RegionID, day: LocalDay) throws(RegionDispatchConfigError) -> RegionDispatchConfig {
-        try RegionDispatchConfig.make(operations: operations, city: city, region: region, day: day, policy: policy,
-                                      stockPerSKU: stockPerSKU, seed: seed)
+        var c = try RegionDispatchConfig.make(operations: operations, city: city, region: region, day: day, policy: policy,
+                                              stockPerSKU: stockPerSKU, seed: seed)
+        if let budgets { c.budgets = budgets }
+        return c
     }
 
     public func calendar(region: RegionID) -> ServiceCalendar? {
