@@ -22,6 +22,9 @@ let nodeCommand = Command(
         .value("policy", "POLICY", "optimised (default) or baseline dispatching for the days this deployment opens"),
         .value("seed", "N", "seed of the dispatchers' decisions (default 1)"),
         .value("stock-per-sku", "N", "each site's stock of every catalogue item when a day opens (default 10000)"),
+        .value("dawn-wave-seconds", "N", "time budget of a region's dawn wave (default 20)"),
+        .value("dawn-wave-iterations", "N", "search iterations of a region's dawn wave (default 2000)"),
+        .value("reoptimise-every-s", "N", "seconds between re-optimisations of a changed plan (default 900)"),
         .value("database", "CONNINFO", "libpq conninfo or URI; default: the PG* environment"),
         .value("schema", "NAME", "schema for the cluster tables (created and migrated); default: the current schema"),
         .value("advertise", "ENDPOINT", "endpoint others connect to (default: the bound one)"),
@@ -58,6 +61,10 @@ let nodeCommand = Command(
     let policy = try args.choice("policy", DispatchPolicy.allCases.map(\.rawValue), default: "optimised").flatMap(DispatchPolicy.init(rawValue:)) ?? .optimised
     let seed = try args.int("seed", default: 1, range: 0 ... Int.max)
     let stock = try args.int("stock-per-sku", default: 10_000, range: 0 ... 10_000_000)
+    var budgets = RegionDispatchConfig.Budgets()
+    budgets.dawnWaveTimeLimitSeconds = Double(try args.int("dawn-wave-seconds", default: 20, range: 1 ... 3_600))
+    budgets.dawnWaveIterations = try args.int("dawn-wave-iterations", default: budgets.dawnWaveIterations, range: 1 ... 100_000_000)
+    budgets.reoptimiseEverySeconds = Int64(try args.int("reoptimise-every-s", default: 900, range: 1 ... 86_400))
     var clockStart: Instant?
     if let t = args.string("clock-start") {
         guard clock == .driven else { throw UsageError("--clock-start is for --clock driven only") }
@@ -72,6 +79,7 @@ let nodeCommand = Command(
             let (city, ops) = try OperatingConfig.load(regionsFile: file, operationsFile: opsFile)
             operating = OperatingConfig(city: city, operations: ops, policy: policy, seed: UInt64(seed), stockPerSKU: stock,
                                         clock: clock, clockStart: clockStart)
+            operating?.budgets = budgets
         } catch {
             printErr("daybreak node: \(error)")
             return FileManager.default.isReadableFile(atPath: opsFile) ? ExitStatus.dataError : ExitStatus.noInput

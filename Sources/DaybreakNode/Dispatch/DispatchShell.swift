@@ -123,6 +123,8 @@ public actor DispatchShell<M: DispatchMachine>: JournaledActivation {
     private var busy = false
     private var waiters: [CheckedContinuation<Void, Never>] = []
     private var working = false
+    /// The job running on its thread now, if any (for `daybreak status`).
+    public private(set) var runningWork: DispatchWork.Kind?
     private var workWaiters: [CheckedContinuation<Void, Never>] = []
 
     public static var openedType: String { "dispatcher.opened" }
@@ -238,7 +240,9 @@ public actor DispatchShell<M: DispatchMachine>: JournaledActivation {
                 let stop = mayWrite
                 let until = ContinuousClock.now + timeLimit(job)
                 // Stops at its time budget, or at once when this node no longer serves the region.
+                runningWork = job.kind
                 let result = await Self.runOnThread(job, shouldStop: { !stop() || ContinuousClock.now >= until })
+                runningWork = nil
                 _ = try await handle(.workDone(result), idempotencyKey: "\(identity.region)/work/\(job.kind.rawValue)/\(job.basedOnVersion)")
             }
         }

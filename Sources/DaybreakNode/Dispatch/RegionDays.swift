@@ -379,7 +379,9 @@ public actor RegionDays: JournaledActivation {
         try await loadDirectory(now: now)
         var out: [DaySummary] = []
         for d in shells.keys.sorted() {
-            if let s = try await shells[d]?.read({ [last = lastTick[d]] in $0.summary(at: now, lastTick: last) }) { out.append(s) }
+            guard let shell = shells[d], var s = try await shell.read({ [last = lastTick[d]] in $0.summary(at: now, lastTick: last) }) else { continue }
+            s.running = await shell.runningWork?.rawValue
+            out.append(s)
         }
         return RegionStatus(region: region, now: now, operatingDay: calendar?.operatingDay(at: now), days: out)
     }

@@ -31,6 +31,8 @@ public struct DaySummary: Sendable, Hashable, Codable {
     public var dawnWavePlanned: Bool
     public var nextDue: DueWork?
     public var settled: Bool
+    /// The job the owner is running now (`dawnWave`, `reoptimise`), if any: filled by the shell.
+    public var running: String?
     public init(region: RegionID, day: LocalDay, orders: Int, openOrders: [String: Int], dawnWavePlanned: Bool, nextDue: DueWork?, settled: Bool) {
         self.region = region; self.day = day; self.orders = orders; self.openOrders = openOrders
         self.dawnWavePlanned = dawnWavePlanned; self.nextDue = nextDue; self.settled = settled
