@@ -331,3 +331,125 @@ final class NodeChild: @unchecked Sendable {
         }
     }
 }
+
+/// Three service days in a row on one node: orders of every delivery product placed around each
+/// cutoff and rollover, couriers' handhelds working their manifests, one van's last delivery
+/// reported after midnight. Every order ends delivered in exactly one day; none is lost.
+@Suite(.serialized) struct ThreeServiceDaysTests {
+    typealias O = Operating
+
+    struct Placement { var id: String; var product: Product; var at: Instant; var slot: Instant?; var point: Coordinate }
+
+    /// Couriers acting on their manifests as handhelds would, through the gateway.
+    struct Handhelds {
+        let gateway: ClusterGateway
+        let homes: [CourierRef: Coordinate]
+        var started: Set<String> = []
+        /// Delivery reports of this order are held until `heldUntil`.
+        var held: (order: OrderID, until: Instant)?
+        var heldReportedAt: Instant?
+
+        /// When each courier reaches its next stop: the stop's ETA as the manifest said right after
+        /// the courier's previous report (a manifest read later re-plans from where it last reported).
+        var reaches: [CourierRef: Instant] = [:]
+
+        mutating func work(_ courier: CourierRef, at t: Instant) async throws {
+            guard case .success(var m) = try await gateway.manifest(of: courier, at: t), let first = m.stops.first else { return }
+            let shiftKey = "\(courier.id)@\(t.localDay(.seoul))"
+            if m.status == .offShift || !started.contains(shiftKey) {
+                guard first.eta <= t + 3600 else { return }
+                if m.status == .offShift {
+                    guard case .success(let after) = try await gateway.report(.shiftStarted(courier, at: t, position: homes[courier]!)) else { return }
+                    m = after
+                }
+                started.insert(shiftKey)
+                reaches[courier] = m.stops.first?.eta
+            }
+            var steps = 0
+            while let stop = m.stops.first, (reaches[courier] ?? stop.eta) <= t, steps < 50 {
+                steps += 1
+                let reached = reaches[courier] ?? stop.eta
+                let at = max(reached, stop.notBefore ?? reached)
+                guard at <= t else { return }
+                let report: HandheldReport
+                switch stop.kind {
+                case .pickup: report = .pickedUp(courier, orders: stop.orders, at: at)
+                case .delivery:
+                    if let h = held, h.order == stop.orders[0], t < h.until { return }
+                    let when = held?.order == stop.orders[0] ? t : at
+                    if held?.order == stop.orders[0] { heldReportedAt = when }
+                    report = .delivered(courier, order: stop.orders[0], proof: DeliveryProof(kind: .leftAtDoor, reference: "photo-\(stop.orders[0])"), at: when)
+                case .returnToBase: report = .returned(courier, at: at)
+                }
+                switch try await gateway.report(report) {
+                case .success(let next): m = next; reaches[courier] = next.stops.first?.eta
+                case .failure(let e): Issue.record("\(courier.id) \(report): \(e)"); return
+                }
+            }
+        }
+    }
+
+    @Test func threeDaysInARowEndEveryOrderInExactlyOneDay() async throws {
+        let operating = try O.config(start: O.at(-1, 20))
+        let calendar = try #require(operating.calendar(region: "gangnam"))
+        try await O.withDeployment(ids: ["a"], regions: ["gangnam"], operating: operating, prefix: "op3days") { gateway, _, _, c, _ in
+            let config = try operating.dayConfig(region: "gangnam", day: O.day)
+            var homes: [CourierRef: Coordinate] = [:]
+            for k in config.couriers { homes[k.ref] = config.site(k.home)!.location }
+            let store = config.sites.first { $0.kind == .store }!.location
+            var points = O.points(in: "gangnam", 40, operating: operating, seed: 5).makeIterator()
+            var plan: [Placement] = []
+            for d: Int64 in 0...2 {
+                func add(_ p: String, _ product: Product, _ at: Instant, slot: Instant? = nil, point: Coordinate? = nil) {
+                    plan.append(Placement(id: "\(p)-\(d)", product: product, at: at, slot: slot, point: point ?? points.next()!))
+                }
+                add("dawn-early", .dawn, O.at(d - 1, 21))          // tonight → day d
+                add("sameday-am", .sameDay, O.at(d, 10))            // before the cutoff → day d
+                add("quick", .quick, O.at(d, 15), point: Coordinate(lat: store.lat + 0.004, lon: store.lon + 0.003))
+                if d < 2 {
+                    add("dawn-late", .dawn, O.at(d - 1, 23, 30))    // after the cutoff → the night after: day d + 1
+                    add("sameday-pm", .sameDay, O.at(d, 12, 30))    // after the cutoff → day d + 1
+                    add("scheduled", .scheduled, O.at(d, 9), slot: O.at(d + 1, 16))
+                }
+            }
+            plan.sort { $0.at < $1.at }
+            var hands = Handhelds(gateway: gateway, homes: homes)
+            // The first same-day van delivery is reported only after midnight: it must end in its own day.
+            hands.held = (OrderID("sameday-am-0"), O.at(1, 0, 10))
+            var accepted: [String: LocalDay] = [:]
+            var next = plan.makeIterator(), pending = next.next()
+            var t = O.at(-1, 20, 30)
+            while t <= O.at(3, 1) {
+                while let p = pending, p.at <= t {
+                    let outcome = try await gateway.placeOrder(O.draft(p.id, p.product, p.point), slot: p.slot, at: p.at)
+                    if case .rejected(let r) = outcome { Issue.record("\(p.id): \(r)") } else {
+                        accepted[p.id] = calendar.serviceDay(product: p.product, at: p.at, slot: p.slot)
+                    }
+                    pending = next.next()
+                }
+                try await gateway.advance(region: "gangnam", to: t)
+                let open = try await gateway.records(region: "gangnam").filter { !$0.state.isTerminal }
+                for courier in Set(open.compactMap(\.courier)).sorted(by: { $0.id < $1.id }) { try await hands.work(courier, at: t) }
+                t = t + 1800
+            }
+            #expect(accepted.count == plan.count)
+            #expect(hands.heldReportedAt.map { $0 >= O.at(1, 0, 10) } == true, "the held delivery was reported after midnight")
+            let records = try await gateway.records(region: "gangnam")
+            let ids = records.map(\.order.rawValue)
+            #expect(Set(ids).count == ids.count, "an order is in two days: \(ids.sorted())")
+            for (id, day) in accepted {
+                let rec = records.first { $0.order.rawValue == id }
+                #expect(rec?.state == .delivered, "\(id): \(String(describing: rec?.state))")
+                #expect(try await O.directoryDay(c, id) == day.isoDate, "\(id) belongs to \(day.isoDate)")
+                #expect(try await DomainTestDatabase.count(c, "SELECT count(*) FROM actor_events WHERE actor_kind = 'order' AND actor_key = $1 AND type = 'order.delivered'", [id]) == 1)
+            }
+            // The three days are settled and closed; their journals hold their own orders only.
+            for d: Int64 in 0...2 {
+                let iso = (O.day + d).isoDate
+                #expect(try await DomainTestDatabase.count(c, "SELECT count(*) FROM dispatch_days WHERE region = 'gangnam' AND day = $1::date AND closed_at IS NOT NULL", [iso]) == 1, "\(iso) settled")
+                let inDay = accepted.filter { $0.value.isoDate == iso }.count
+                #expect(try await DomainTestDatabase.count(c, "SELECT count(*) FROM actor_events WHERE actor_kind = 'dispatch-day' AND actor_key = $1 AND type = 'dispatcher.placeOrder'", [iso]) == Int64(inDay))
+            }
+        }
+    }
+}

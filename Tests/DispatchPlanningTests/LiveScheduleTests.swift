@@ -145,14 +145,23 @@ import Testing
             return c }())
         let dayVan = CourierRef.vehicle("day-1")
         // 22:50: today's day van is on shift; tomorrow's starts at 13:00 tomorrow.
-        #expect(today.state.claim(courier: dayVan, at: L.at(22, 50))! < tomorrow.claim(courier: dayVan, at: L.at(22, 50))!)
-        // Overtime after the shift end while started: still today's.
-        _ = today.handheld(.shiftStarted(dayVan, at: L.at(13), position: Coordinate(lat: 37.55, lon: 126.96)))
-        #expect(today.state.claim(courier: dayVan, at: L.at(23, 40)) == 0)
-        // A shift ended today: tomorrow's shift wins the next morning.
-        _ = today.handheld(.shiftEnded(dayVan, at: L.at(23, 45)))
-        #expect(today.state.claim(courier: dayVan, at: .local(L.day + 1, Time.hm(12, 55), L.off))!
-                > tomorrow.claim(courier: dayVan, at: .local(L.day + 1, Time.hm(12, 55), L.off))!)
+        #expect(today.state.claim(courier: dayVan, at: L.at(22, 20))! < tomorrow.claim(courier: dayVan, at: L.at(22, 20))!)
+        // Overtime with a parcel on board after the shift end: still today's.
+        guard case .assigned(let van, _, _, _) = today.place(L.draft("late-1", .sameDay, 37.53, 127.02), at: L.at(9)) else {
+            Issue.record("not assigned"); return
+        }
+        _ = today.handheld(.shiftStarted(van, at: L.at(7), position: Coordinate(lat: 37.55, lon: 126.96)))
+        _ = today.handheld(.pickedUp(van, orders: ["late-1"], at: L.at(14)))
+        let shiftEnd = L.config().couriers.first { $0.ref == van }!.shiftEnd
+        #expect(today.state.claim(courier: van, at: shiftEnd + 600) == 0)
+        // Delivered and home, the shift never ended by the handheld: the next day's shift wins the next morning.
+        _ = today.handheld(.delivered(van, order: "late-1", proof: DeliveryProof(kind: .pin, reference: "pin-ok"), at: shiftEnd + 900))
+        _ = today.handheld(.returned(van, at: shiftEnd + 1800))
+        let nextMorning = Instant.local(L.day + 1, Time.hm(12, 55), L.off)
+        #expect(today.state.claim(courier: van, at: nextMorning)! > tomorrow.claim(courier: van, at: nextMorning)!)
+        // An ended shift loses to any shift still to come.
+        _ = today.handheld(.shiftEnded(dayVan, at: L.at(22, 45)))
+        #expect(today.state.claim(courier: dayVan, at: L.at(23))! > tomorrow.claim(courier: dayVan, at: L.at(23))!)
         #expect(today.state.claim(courier: .rider("nobody"), at: L.at(10)) == nil)
     }
 }

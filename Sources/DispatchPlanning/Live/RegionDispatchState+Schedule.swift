@@ -115,8 +115,11 @@ extension RegionDispatchState {
     public func claim(courier ref: CourierRef, at: Instant) -> Int64? {
         guard let i = courierIndex(ref) else { return nil }
         let c = couriers[i], cfg = config.couriers[i]
-        let busy = c.away || !c.failedOnBoard.isEmpty || c.trips.contains { $0.start == .onBoard && !$0.orders.isEmpty }
-        if !c.ended && (c.started || busy) { return 0 }
+        // Parcels on board, or a shift in progress here: this day's. A shift its handheld never ended
+        // (nor reported the drive home of) but past its end with nothing left to do counts as over.
+        let parcels = !c.failedOnBoard.isEmpty || c.trips.contains { $0.start == .onBoard && !$0.orders.isEmpty }
+        let idleAfterShift = at > cfg.shiftEnd && !c.trips.contains { !$0.orders.isEmpty }
+        if !c.ended && (parcels || ((c.started || c.away) && !idleAfterShift)) { return 0 }
         if at < cfg.shiftStart { return cfg.shiftStart - at }
         // An ended shift loses to any shift still to come.
         if at > cfg.shiftEnd || c.ended { return max(0, at - cfg.shiftEnd) + (c.ended ? Time.secondsPerDay : 0) }
