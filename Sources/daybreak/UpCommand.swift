@@ -21,7 +21,7 @@ let upCommand = Command(
           0   stopped on request
           64  bad command line, or a node refused its configuration (64)
           65  malformed regions file, or a node refused its input data (65)
-          66  missing regions/operations file, or a node found an input missing (66)
+          66  missing regions/operations file, DIR cannot be created, or a node found an input missing (66)
           69  DIR is in use by another `daybreak up` (its pid is named), a port is taken, or PostgreSQL cannot start
           70  internal error
         """,
@@ -235,8 +235,11 @@ struct Up {
         } catch let f as CommandFailure {
             printErr("daybreak up: \(f.message)")
             status = f.status
+        } catch {
+            printErr("daybreak up: \(error)")
+            status = ExitStatus.software
         }
-        // The stop is bounded (20 s per node, then SIGKILL; PostgreSQL fast, then immediate): a second
+        // Whatever ended the run, what it started is stopped. The stop is bounded (20 s per node, then SIGKILL; PostgreSQL fast, then immediate): a second
         // Ctrl-C must not cut it short and leave the nodes or the server behind.
         signal(SIGINT, SIG_IGN)
         signal(SIGTERM, SIG_IGN)
