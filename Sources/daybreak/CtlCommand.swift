@@ -12,13 +12,30 @@ let ctlCommand = Command(
 )
 
 let databaseOptions: [OptionSpec] = [
-    .value("database", "CONNINFO", "libpq conninfo or URI; default: the PG* environment"),
-    .value("schema", "NAME", "schema of the cluster tables; default: the current schema"),
+    .value("database", "CONNINFO", "libpq conninfo or URI; default: the deployment in --data, else the PG* environment"),
+    .value("schema", "NAME", "schema of the cluster tables; default: the deployment's, else the current schema"),
+    .value("data", "DIR", "directory of a `daybreak up` deployment whose database and schema to use when --database is not given (default .daybreak)"),
 ]
 
+/// The database an operator command talks to: `--database` when given; else the deployment that
+/// `daybreak up` records in DIR/deployment.json (DIR: `--data`, default .daybreak), when there is one;
+/// else the PG* environment. An explicit `--schema` wins over the deployment's. An explicit `--data`
+/// without a deployment is an error (66), as is a malformed deployment file (65, naming the field).
 func databaseConfiguration(_ args: ParsedArguments) throws -> PostgresConfiguration {
-    let c = PostgresConfiguration(args.string("database", default: ""), applicationName: "daybreak-ctl")
-    guard let schema = args.string("schema") else { return c }
+    var conninfo = args.string("database")
+    var schema = args.string("schema")
+    if conninfo == nil {
+        let dir = args.string("data", default: Deployment.defaultDataDir)
+        if let d = try Deployment.read(dataDir: dir) {
+            conninfo = d.database
+            schema = schema ?? d.schema
+        } else if args.string("data") != nil {
+            throw CommandFailure(message: "no deployment in \(Deployment.absolute(dir)) (no \(Deployment.fileName)): is `daybreak up --data \(dir)` running?",
+                                 status: ExitStatus.noInput)
+        }
+    }
+    let c = PostgresConfiguration(conninfo ?? "", applicationName: "daybreak-ctl")
+    guard let schema else { return c }
     guard isPlainIdentifier(schema) else { throw UsageError("--schema must match [a-z_][a-z0-9_]*, got '\(schema)'") }
     return c.withSearchPath(schema)
 }
@@ -26,14 +43,18 @@ func databaseConfiguration(_ args: ParsedArguments) throws -> PostgresConfigurat
 let ctlClusterCommand = Command(
     name: "cluster",
     summary: "Print the cluster's nodes and region owners.",
-    usage: "[--database CONNINFO] [--schema NAME] [--ttl-ms N] [--json]",
+    usage: "[--data DIR | --database CONNINFO] [--schema NAME] [--ttl-ms N] [--json]",
     options: databaseOptions + [
         .value("ttl-ms", "N", "a node silent longer than this shows as down (default 3000)"),
         .flag("json", "print one JSON object {nodes:[…], regions:[…]}"),
     ]
 ) { args in
     let ttl = Int64(try args.int("ttl-ms", default: 3_000, range: 1 ... 3_600_000))
-    let config = try databaseConfiguration(args)
+    let config: PostgresConfiguration
+    do { config = try databaseConfiguration(args) } catch let f as CommandFailure {
+        printErr("daybreak ctl cluster: \(f.message)")
+        return f.status
+    }
     let conn: PostgresConnection
     do { conn = try await PostgresConnection.connect(config, logger: Logger(label: "ctl", level: .warning)) } catch {
         printErr("daybreak ctl cluster: \(error)")
@@ -81,7 +102,7 @@ let ctlClusterCommand = Command(
 let ctlCallCommand = Command(
     name: "call",
     summary: "Call a journaled actor: find its region's owner and send the command (retries within the deadline).",
-    usage: "--actor KIND/KEY@REGION --command add:N|state [--key IDEMPOTENCY-KEY] [--timeout-ms N] [--database CONNINFO] [--schema NAME]",
+    usage: "--actor KIND/KEY@REGION --command add:N|state [--key IDEMPOTENCY-KEY] [--timeout-ms N] [--data DIR | --database CONNINFO] [--schema NAME]",
     options: databaseOptions + [
         .value("actor", "KIND/KEY@REGION", "the actor, e.g. counter/c1@gangnam (required)"),
         .value("command", "add:N|state", "add N to a counter, or read its state (required)"),
@@ -97,7 +118,12 @@ let ctlCallCommand = Command(
     guard kind == CounterState.kind else { throw UsageError("only the '\(CounterState.kind)' kind is callable from ctl") }
     guard let command = args.string("command") else { throw UsageError("missing --command") }
     let timeout = Duration.milliseconds(try args.int("timeout-ms", default: 10_000, range: 1 ... 3_600_000))
-    let client = try await ClusterClient(database: try databaseConfiguration(args), logger: Logger(label: "ctl", level: .warning))
+    let database: PostgresConfiguration
+    do { database = try databaseConfiguration(args) } catch let f as CommandFailure {
+        printErr("daybreak ctl call: \(f.message)")
+        return f.status
+    }
+    let client = try await ClusterClient(database: database, logger: Logger(label: "ctl", level: .warning))
     do {
         let ack: CommandAck<CounterState>
         if command == "state" {

@@ -1,0 +1,427 @@
+import Base
+import Foundation
+import Geo
+
+// `daybreak up`: a whole local deployment in one command, supervised in the foreground (like
+// `docker compose up`): an embedded PostgreSQL under DIR/pg, then K `daybreak node` processes with
+// fixed ports, restarted with backoff when they die. Ctrl-C, SIGTERM or `daybreak down` stop it.
+let upCommand = Command(
+    name: "up",
+    summary: "Start a local deployment (embedded PostgreSQL + K supervised nodes) and keep it running in the foreground.",
+    usage: """
+        [--nodes K] [--data DIR] [--clock wall|driven] [--regions FILE] [--operations FILE] [--base-port N] [--foreground]
+
+        Runs in the foreground until Ctrl-C, SIGTERM or `daybreak down --data DIR`; then every node leaves
+        gracefully (SIGKILL after 20 s), PostgreSQL stops, and DIR/deployment.json and DIR/up.lock are removed.
+        Node i (1-based) listens on 127.0.0.1:BASE+2(i-1) (calls) and BASE+2(i-1)+1 (events).
+        A node that dies is restarted after 1 s, doubling to 30 s (reset after 60 s of running); one that
+        exits 64, 65 or 66 (a configuration error) stops the whole deployment with its status.
+
+        exit status:
+          0   stopped on request
+          64  bad command line, or a node refused its configuration (64)
+          65  malformed regions file, or a node refused its input data (65)
+          66  missing regions/operations file, DIR cannot be created, or a node found an input missing (66)
+          69  DIR is in use by another `daybreak up` (its pid is named), a port is taken, or PostgreSQL cannot start
+          70  internal error
+        """,
+    options: [
+        .value("nodes", "K", "node processes n1..nK (default 3)"),
+        .value("data", "DIR", "deployment directory: pg/, logs/, deployment.json, up.lock (default .daybreak)"),
+        .value("clock", "wall|driven", "passed to every node as --clock (default: not passed, the node's default)"),
+        .value("regions", "FILE", "city file the nodes serve (default Regions/seoul.json)"),
+        .value("operations", "FILE", "passed to every node as --operations (default: not passed, the node's default)"),
+        .value("base-port", "N", "first TCP port on 127.0.0.1; each node takes two (default 7101)"),
+        .flag("foreground", "run in the foreground (the default and only mode)"),
+    ]
+) { args in
+    let plan: UpPlan
+    do { plan = try UpPlan(args) } catch let f as CommandFailure {
+        printErr("daybreak up: \(f.message)")
+        return f.status
+    }
+    return await Up(plan).run()
+}
+
+/// What `up` was asked to do, validated before anything is created or started.
+struct UpPlan: Sendable {
+    struct Node: Sendable {
+        var id: String
+        var listenPort: Int
+        var eventsPort: Int
+        var log: String
+        var listen: String { "tcp://127.0.0.1:\(listenPort)" }
+        var events: String { "tcp://127.0.0.1:\(eventsPort)" }
+    }
+
+    var dataDir: String
+    var clock: String?
+    var regions: String
+    var operations: String?
+    var schema = "daybreak"
+    var nodes: [Node]
+    /// This executable, which the nodes run.
+    var executable: String
+
+    var logsDir: String { dataDir + "/logs" }
+
+    /// Usage mistakes throw `UsageError` (64); a missing or malformed input file throws `CommandFailure` (66/65).
+    init(_ args: ParsedArguments) throws {
+        let count = try args.int("nodes", default: 3, range: 1 ... 64)
+        clock = try args.choice("clock", ["wall", "driven"])
+        let base = try args.int("base-port", default: 7101, range: 1024 ... 65536 - 2 * count)
+        dataDir = Deployment.absolute(args.string("data", default: Deployment.defaultDataDir))
+        if let d = args.string("data"), d.isEmpty { throw UsageError("option '--data' needs a directory, got ''") }
+
+        let regionsFile = try Self.input(args.string("regions", default: "Regions/seoul.json"), option: "regions")
+        do { _ = try CityMap.load(from: try Self.contents(regionsFile, option: "regions")) } catch let e as RegionFileError {
+            throw CommandFailure(message: "--regions \(regionsFile): \(e)", status: ExitStatus.dataError)
+        }
+        regions = regionsFile
+        if let o = args.string("operations") {
+            let file = try Self.input(o, option: "operations")
+            _ = try Self.contents(file, option: "operations")
+            operations = file
+        }
+        let logs = dataDir + "/logs"
+        nodes = (1 ... count).map { i in
+            Node(id: "n\(i)", listenPort: base + 2 * (i - 1), eventsPort: base + 2 * (i - 1) + 1, log: "\(logs)/n\(i).log")
+        }
+        let a0 = CommandLine.arguments[0]
+        executable = a0.contains("/") ? URL(fileURLWithPath: a0).resolvingSymlinksInPath().path
+                                      : (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? a0
+    }
+
+    /// The command line of `daybreak node` for `node` against the server at `database`.
+    func arguments(_ node: Node, database: String) -> [String] {
+        var a = ["node", "--id", node.id, "--listen", node.listen, "--events", node.events, "--regions", regions,
+                 "--database", database, "--schema", schema]
+        if let clock { a += ["--clock", clock] }
+        if let operations { a += ["--operations", operations] }
+        return a
+    }
+
+    /// An input file as an absolute path: relative to the current directory, else to the directories
+    /// above the executable (`.build/debug/daybreak` → the repository), so the defaults work from anywhere.
+    static func input(_ path: String, option: String) throws(CommandFailure) -> String {
+        var candidates = [URL(fileURLWithPath: path).standardizedFileURL.path]
+        if !path.hasPrefix("/") {
+            var dir = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+            for _ in 0 ..< 4 {
+                dir = dir.deletingLastPathComponent()
+                candidates.append(dir.appendingPathComponent(path).standardizedFileURL.path)
+            }
+        }
+        guard let found = candidates.first(where: { FileManager.default.fileExists(atPath: $0) }) else {
+            throw CommandFailure(message: "--\(option) \(path): no such file", status: ExitStatus.noInput)
+        }
+        return found
+    }
+
+    static func contents(_ path: String, option: String) throws(CommandFailure) -> Data {
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir), !isDir.boolValue,
+              let data = FileManager.default.contents(atPath: path) else {
+            throw CommandFailure(message: "--\(option) \(path): cannot be read", status: ExitStatus.noInput)
+        }
+        return data
+    }
+}
+
+/// How a node process ended.
+enum NodeExit: Equatable, Sendable, CustomStringConvertible {
+    case status(Int32)
+    case signal(Int32)
+
+    var description: String {
+        switch self {
+        case .status(let s): return "exited with status \(s)"
+        case .signal(let s):
+            let names: [Int32: String] = [SIGKILL: "SIGKILL", SIGTERM: "SIGTERM", SIGINT: "SIGINT", SIGSEGV: "SIGSEGV",
+                                          SIGABRT: "SIGABRT", SIGBUS: "SIGBUS", SIGILL: "SIGILL", SIGTRAP: "SIGTRAP", SIGQUIT: "SIGQUIT"]
+            return "killed by signal \(s)" + (names[s].map { " (\($0))" } ?? "")
+        }
+    }
+}
+
+/// When to restart a node that ended while the deployment runs (pure: the supervisor passes how long
+/// it ran). Configuration errors (64, 65, 66) stop the deployment: restarting cannot fix them. Anything
+/// else restarts after 1 s, doubling to 30 s; a node that ran 60 s or more starts again from 1 s.
+struct NodeRestartPolicy: Sendable, Equatable {
+    static let firstDelay = Duration.seconds(1)
+    static let maxDelay = Duration.seconds(30)
+    static let healthyAfter = Duration.seconds(60)
+    static let configurationErrors: Set<Int32> = [ExitStatus.usage, ExitStatus.dataError, ExitStatus.noInput]
+
+    enum Decision: Equatable, Sendable {
+        case restart(after: Duration)
+        case stopDeployment(status: Int32)
+    }
+
+    private(set) var nextDelay = firstDelay
+
+    mutating func exited(_ exit: NodeExit, ranFor: Duration) -> Decision {
+        if case .status(let s) = exit, Self.configurationErrors.contains(s) { return .stopDeployment(status: s) }
+        if ranFor >= Self.healthyAfter { nextDelay = Self.firstDelay }
+        let delay = nextDelay
+        nextDelay = min(nextDelay * 2, Self.maxDelay)
+        return .restart(after: delay)
+    }
+}
+
+/// A progress line of `daybreak up` (the supervisor's own log) or `down`, on stdout and unbuffered
+/// (stdout may be a pipe or a file that someone follows).
+func say(_ line: String, command: String = "up") {
+    FileHandle.standardOutput.write(Data(("daybreak \(command): " + line + "\n").utf8))
+}
+
+/// The `up` command's run: lock, checks, then the supervisor under the signal watcher, then the stop.
+struct Up {
+    let plan: UpPlan
+    init(_ plan: UpPlan) { self.plan = plan }
+
+    func run() async -> Int32 {
+        do {
+            return try await runLocked()
+        } catch let f as CommandFailure {
+            printErr("daybreak up: \(f.message)")
+            return f.status
+        } catch {
+            printErr("daybreak up: \(error)")
+            return ExitStatus.software
+        }
+    }
+
+    private func runLocked() async throws -> Int32 {
+        for dir in [plan.dataDir, plan.logsDir] {
+            do { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) } catch {
+                throw CommandFailure(message: "--data: cannot create \(dir): \(error.localizedDescription)", status: ExitStatus.noInput)
+            }
+        }
+        let lock: DeploymentLock
+        switch try DeploymentLock.acquire(dataDir: plan.dataDir) {
+        case .held(let pid):
+            throw CommandFailure(message: "\(plan.dataDir) is in use by another `daybreak up`\(pid.map { " (supervisor pid \($0))" } ?? ""); "
+                                 + "stop it with `daybreak down --data \(plan.dataDir)` or pick another --data",
+                                 status: ExitStatus.unavailable)
+        case .acquired(let l, let previous):
+            lock = l
+            if let previous {
+                say("taking over \(plan.dataDir) from supervisor pid \(previous), which is no longer running")
+            }
+        }
+        defer { lock.release() }
+        // A supervisor that was killed leaves its nodes running: they hold the ports and answer for the regions.
+        if let stale = try? Deployment.read(dataDir: plan.dataDir) {
+            for line in await stopLeftoverNodes(stale.nodes, grace: .seconds(20)) { say(line) }
+            Deployment.remove(dataDir: plan.dataDir)
+        }
+        for node in plan.nodes {
+            for (port, role) in [(node.listenPort, "calls"), (node.eventsPort, "events")] where !portIsFree(port) {
+                throw CommandFailure(message: "port \(port) on 127.0.0.1 (\(node.id) \(role)) is in use: stop what holds it or pick another --base-port",
+                                     status: ExitStatus.unavailable)
+            }
+        }
+        guard let postgres = try await EmbeddedPostgres.locate(dataDir: plan.dataDir, create: true) else {
+            throw CommandFailure(message: "no PostgreSQL directory under \(plan.dataDir)", status: ExitStatus.software)
+        }
+
+        let supervisor = Supervisor(plan, postgres: postgres)
+        var status = ExitStatus.ok
+        do {
+            try await runUntilSignalled { try await supervisor.run() }
+        } catch let stop as NodeConfigurationStop {
+            status = stop.status
+        } catch let f as CommandFailure {
+            printErr("daybreak up: \(f.message)")
+            status = f.status
+        } catch {
+            printErr("daybreak up: \(error)")
+            status = ExitStatus.software
+        }
+        // Whatever ended the run, what it started is stopped. The stop is bounded (20 s per node, then SIGKILL; PostgreSQL fast, then immediate): a second
+        // Ctrl-C must not cut it short and leave the nodes or the server behind.
+        signal(SIGINT, SIG_IGN)
+        signal(SIGTERM, SIG_IGN)
+        await supervisor.shutdown()
+        return status
+    }
+
+    /// Whether nothing listens on 127.0.0.1:`port` (probed with a bind, SO_REUSEADDR as ZeroMQ binds).
+    private func portIsFree(_ port: Int) -> Bool {
+        #if os(Linux)
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        #else
+        let fd = socket(AF_INET, SOCK_STREAM, 0)
+        #endif
+        guard fd >= 0 else { return true }
+        defer { close(fd) }
+        var one: Int32 = 1
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_port = in_port_t(UInt16(port).bigEndian)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let r = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        return r == 0
+    }
+}
+
+/// A node exited with a configuration error: the deployment stops with its status.
+struct NodeConfigurationStop: Error {
+    var status: Int32
+}
+
+/// Starts PostgreSQL and the nodes, restarts nodes that die, and stops everything at the end.
+/// An actor: `run` (under the signal watcher) and `shutdown` (after it) share the node table.
+/// Nothing in it blocks: child processes are polled with waitpid(WNOHANG) every 100 ms.
+actor Supervisor {
+    private struct Member {
+        let node: UpPlan.Node
+        /// The running process; nil while waiting to restart (or after a stop).
+        var pid: pid_t?
+        var started = ContinuousClock.now
+        /// Where this run's output begins in the node's log (for the lines quoted when it fails).
+        var logOffset: UInt64 = 0
+        var policy = NodeRestartPolicy()
+        var restartAt: ContinuousClock.Instant?
+        var lastExit: NodeExit?
+    }
+
+    private let plan: UpPlan
+    private let postgres: EmbeddedPostgres
+    private var members: [Member]
+    private var conninfo = ""
+    private let startedAt = Date()
+
+    init(_ plan: UpPlan, postgres: EmbeddedPostgres) {
+        self.plan = plan
+        self.postgres = postgres
+        members = plan.nodes.map { Member(node: $0) }
+    }
+
+    /// Starts everything, prints the endpoints, then supervises until cancelled (a signal). Throws
+    /// `NodeConfigurationStop` when a node refuses its configuration, `CommandFailure` when a start fails.
+    func run() async throws {
+        do {
+            let (conninfo, startedNow) = try await postgres.start()
+            self.conninfo = conninfo
+            say(startedNow ? "PostgreSQL started in \(postgres.root)" : "PostgreSQL already running in \(postgres.root): reusing it")
+            try Task.checkCancellation()
+            for i in members.indices { try startNode(i) }
+            try writeDeployment()
+            printEndpoints()
+            try await supervise()
+        } catch is CancellationError {
+            return
+        }
+    }
+
+    private func supervise() async throws {
+        while !Task.isCancelled {
+            let now = ContinuousClock.now
+            for i in members.indices {
+                let node = members[i].node
+                if let pid = members[i].pid, let exit = ChildProcess.ended(pid) {
+                    let ranFor = now - members[i].started
+                    members[i].pid = nil
+                    members[i].lastExit = exit
+                    switch members[i].policy.exited(exit, ranFor: ranFor) {
+                    case .stopDeployment(let status):
+                        printErr("daybreak up: node \(node.id) \(exit), a configuration error: not restarting it; stopping the deployment. "
+                                 + "It said (\(node.log)):\n" + Self.refusal(node.log, from: members[i].logOffset))
+                        throw NodeConfigurationStop(status: status)
+                    case .restart(let delay):
+                        say("node \(node.id) (pid \(pid)) \(exit) after \(format(ranFor)) s; restarting it in \(format(delay)) s")
+                        members[i].restartAt = now + delay
+                    }
+                } else if members[i].pid == nil, let at = members[i].restartAt, now >= at {
+                    let pid = try startNode(i)
+                    try writeDeployment()
+                    say("node \(node.id) restarted (pid \(pid))")
+                }
+            }
+            try? await Task.sleep(for: .milliseconds(100))
+        }
+    }
+
+    @discardableResult
+    private func startNode(_ i: Int) throws(CommandFailure) -> pid_t {
+        let node = members[i].node
+        members[i].logOffset = (try? FileManager.default.attributesOfItem(atPath: node.log)[.size] as? UInt64) ?? 0
+        let why = members[i].lastExit.map { ", restarted after it \($0)" } ?? ""
+        append("--- daybreak up: starting \(node.id)\(why), \(Self.iso(Date()))\n", to: node.log)
+        let pid = try ChildProcess.spawn([plan.executable] + plan.arguments(node, database: conninfo), output: node.log, ownProcessGroup: true)
+        members[i].pid = pid
+        members[i].started = .now
+        members[i].restartAt = nil
+        return pid
+    }
+
+    private func writeDeployment() throws(CommandFailure) {
+        let nodes = members.compactMap { m in
+            m.pid.map { Deployment.Node(id: m.node.id, listen: m.node.listen, events: m.node.events, pid: $0, log: m.node.log) }
+        }
+        try Deployment(supervisorPID: getpid(), database: conninfo, schema: plan.schema, clock: plan.clock, regions: plan.regions,
+                       operations: plan.operations, nodes: nodes, startedAt: Self.iso(startedAt)).write(dataDir: plan.dataDir)
+    }
+
+    private func printEndpoints() {
+        var lines = ["deployment in \(plan.dataDir) (supervisor pid \(getpid()))",
+                     "  database  \(conninfo)  schema \(plan.schema)"]
+        for m in members {
+            lines.append("  \(m.node.id)        calls \(m.node.listen)  events \(m.node.events)  pid \(m.pid ?? 0)  log \(m.node.log)")
+        }
+        lines += ["  inspect   daybreak ctl cluster --data \(plan.dataDir)",
+                  "  stop      daybreak down --data \(plan.dataDir)   (or Ctrl-C here)"]
+        say(lines.joined(separator: "\n"))
+    }
+
+    /// SIGTERM to every node (they hand their regions over), SIGKILL to those still running after 20 s,
+    /// then PostgreSQL stops and deployment.json goes. The caller releases the lock.
+    func shutdown() async {
+        var running = members.compactMap { m in m.pid.map { (id: m.node.id, pid: $0) } }
+        if !running.isEmpty {
+            say("stopping \(running.map(\.id).joined(separator: ", ")): SIGTERM, up to 20 s to hand their regions over")
+        }
+        for n in running { kill(n.pid, SIGTERM) }
+        var killed = false
+        let until = ContinuousClock.now + .seconds(20)
+        while !running.isEmpty {
+            running.removeAll { ChildProcess.ended($0.pid) != nil }
+            if running.isEmpty { break }
+            if !killed, ContinuousClock.now >= until {
+                for n in running {
+                    kill(n.pid, SIGKILL)
+                    say("node \(n.id) (pid \(n.pid)) did not stop within 20 s: killed (SIGKILL)")
+                }
+                killed = true
+            }
+            try? await Task.sleep(for: .milliseconds(100))
+        }
+        for i in members.indices { members[i].pid = nil }
+        if await postgres.stop() { say("PostgreSQL stopped") }
+        Deployment.remove(dataDir: plan.dataDir)
+        say("stopped")
+    }
+
+    /// What a node said when it refused to start: its own "daybreak node…" lines of this run (the
+    /// message comes before any usage text), else the run's last lines.
+    private static func refusal(_ log: String, from offset: UInt64) -> String {
+        let run = tail(log, lines: 200, from: offset).split(separator: "\n")
+        let own = run.filter { $0.hasPrefix("  daybreak node") }
+        return (own.isEmpty ? Array(run.suffix(10)) : own).joined(separator: "\n")
+    }
+
+    private func format(_ d: Duration) -> String {
+        String(format: "%.1f", Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18)
+    }
+
+    private static func iso(_ date: Date) -> String {
+        let f = ISO8601DateFormatter()
+        f.formatOptions = [.withInternetDateTime]
+        return f.string(from: date)
+    }
+}
