@@ -28,9 +28,9 @@ let upCommand = Command(
     options: [
         .value("nodes", "K", "node processes n1..nK (default 3)"),
         .value("data", "DIR", "deployment directory: pg/, logs/, deployment.json, up.lock (default .daybreak)"),
-        .value("clock", "wall|driven", "passed to every node as --clock (default: not passed, the node's default)"),
+        .value("clock", "wall|driven", "the deployment's clock, passed to every node as --clock (default wall: real time)"),
         .value("regions", "FILE", "city file the nodes serve (default Regions/seoul.json)"),
-        .value("operations", "FILE", "passed to every node as --operations (default: not passed, the node's default)"),
+        .value("operations", "FILE", "fleets, shifts, stores and product terms, passed to every node (default: <regions>-operations.json beside the regions file)"),
         .value("base-port", "N", "first TCP port on 127.0.0.1; each node takes two (default 7101)"),
         .flag("foreground", "run in the foreground (the default and only mode)"),
     ]
@@ -68,7 +68,7 @@ struct UpPlan: Sendable {
     /// Usage mistakes throw `UsageError` (64); a missing or malformed input file throws `CommandFailure` (66/65).
     init(_ args: ParsedArguments) throws {
         let count = try args.int("nodes", default: 3, range: 1 ... 64)
-        clock = try args.choice("clock", ["wall", "driven"])
+        clock = try args.choice("clock", ["wall", "driven"], default: "wall")
         let base = try args.int("base-port", default: 7101, range: 1024 ... 65536 - 2 * count)
         dataDir = Deployment.absolute(args.string("data", default: Deployment.defaultDataDir))
         if let d = args.string("data"), d.isEmpty { throw UsageError("option '--data' needs a directory, got ''") }
@@ -82,6 +82,8 @@ struct UpPlan: Sendable {
             let file = try Self.input(o, option: "operations")
             _ = try Self.contents(file, option: "operations")
             operations = file
+        } else {
+            operations = defaultOperationsFile(besides: regionsFile)
         }
         let logs = dataDir + "/logs"
         nodes = (1 ... count).map { i in
