@@ -38,6 +38,52 @@ import Testing
         }
     }
 
+    /// A driven deployment from the command line: `up --clock driven` opens every region's days by
+    /// itself; `status --json` shows the clock, nodes and each region's day; `ctl clock advance`
+    /// moves the clock (and returns when the due work is done), never backwards.
+    @Test(.timeLimit(.minutes(3)))
+    func aDrivenDeploymentIsInspectedAndItsClockAdvancedFromTheCommandLine() async throws {
+        guard try UpRun.serverInstalled() else { return }
+        let up = try UpRun.start(["--nodes", "2", "--clock", "driven"])
+        try await up.stopAfter {
+            _ = try await up.waitUntilServing(["n1", "n2"])
+            func json(_ args: [String]) async throws -> JSONValue {
+                let r = try await CLIProcess.runOffPool(args + ["--data", up.dir, "--json"])
+                guard r.status == 0 else { throw CLITestFailure("\(args): exit \(r.status): \(r.stderr)") }
+                return try JSONValue.parse(r.stdout.trimmingCharacters(in: .whitespacesAndNewlines))
+            }
+            let clock = try await json(["ctl", "clock"])
+            #expect(clock["mode"]?.stringValue == "driven")
+            let start = try #require(clock["now"]?.stringValue)
+            // Every region's owner has opened its operating day by itself.
+            let status = try await UpRun.eventually("every region with its service day", within: .seconds(60)) { () -> JSONValue? in
+                guard let s = try? await json(["status"]), case .array(let regions)? = s["regions"], regions.count == 6,
+                      regions.allSatisfy({ $0["day"]?.stringValue != nil && $0["open_orders"]?.doubleValue == 0 }) else { return nil }
+                return s
+            }
+            #expect(status["clock"]?["mode"]?.stringValue == "driven")
+            #expect(status["clock"]?["now"]?.stringValue == start)
+            guard case .array(let nodes)? = status["nodes"] else { Issue.record("no nodes"); return }
+            #expect(Set(nodes.compactMap { $0["id"]?.stringValue }) == ["n1", "n2"])
+            #expect(nodes.allSatisfy { $0["status"]?.stringValue == "up" })
+            guard case .array(let regions)? = status["regions"] else { return }
+            #expect(regions.allSatisfy { ["n1", "n2"].contains($0["owner"]?.stringValue ?? "") })
+
+            let advanced = try await json(["ctl", "clock", "advance", "--by", "1d"])
+            #expect(advanced["from"]?.stringValue == start)
+            guard case .array(let done)? = advanced["regions"] else { Issue.record("no regions in \(advanced)"); return }
+            #expect(done.count == 6 && done.allSatisfy { $0["error"] == nil }, "\(advanced)")
+            let after = try await json(["ctl", "clock"])
+            #expect(after["now"]?.stringValue != start)
+            let back = try await CLIProcess.runOffPool(["ctl", "clock", "advance", "--to", start, "--data", up.dir])
+            #expect(back.status == 65)
+            #expect(back.stderr.contains("never runs backwards"), "\(back.stderr)")
+            let bad = try await CLIProcess.runOffPool(["ctl", "clock", "advance", "--by", "soon", "--data", up.dir])
+            #expect(bad.status == 64)
+            #expect(bad.stderr.contains("--by must be a positive duration"), "\(bad.stderr)")
+        }
+    }
+
     @Test(.timeLimit(.minutes(2)))
     func aKilledNodeIsRestartedAndServesAgain() async throws {
         guard try UpRun.serverInstalled() else { return }
