@@ -29,6 +29,8 @@ import Testing
         let cal = ServiceCalendar(config: L.config(), rollover: TimeOfDay(4))
         #expect(cal.operatingDay(at: .local(L.day + 1, Time.hm(1, 30), L.off)) == L.day)
         #expect(cal.operatingDay(at: .local(L.day + 1, Time.hm(4), L.off)) == L.day + 1)
+        #expect(cal.nextRollover(after: .local(L.day + 1, Time.hm(1, 30), L.off)) == .local(L.day + 1, Time.hm(4), L.off))
+        #expect(cal.nextRollover(after: .local(L.day + 1, Time.hm(4), L.off)) == .local(L.day + 2, Time.hm(4), L.off))
         #expect(cal.serviceDay(product: .quick, at: .local(L.day + 1, Time.hm(0, 30), L.off), slot: nil) == L.day)
     }
 

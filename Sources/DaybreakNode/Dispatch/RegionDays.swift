@@ -324,7 +324,8 @@ public actor RegionDays: JournaledActivation {
         if let calendar, operating != nil {
             for d in calendar.daysToOpen(at: now) { _ = try await shell(for: d) }
         }
-        var next: Instant?
+        // The next rollover opens the next day (a wall clock wakes for it even when nothing else is due).
+        var next: Instant? = operating != nil ? calendar?.nextRollover(after: now) : nil
         for day in shells.keys.sorted() {
             guard let shell = shells[day] else { continue }
             let last = lastTick[day]

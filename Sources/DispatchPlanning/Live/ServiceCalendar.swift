@@ -38,6 +38,11 @@ public struct ServiceCalendar: Sendable, Hashable, Codable {
     /// The day whose daytime operations run at `t`.
     public func operatingDay(at t: Instant) -> LocalDay { (t - rollover.seconds).localDay(offset) }
 
+    /// The first rollover after `t` (when the next day must be opened).
+    public func nextRollover(after t: Instant) -> Instant {
+        Instant.local(operatingDay(at: t) + 1, rollover.seconds, offset)
+    }
+
     /// The days a region keeps open at `t`: the operating day and the next one (tonight's dawn orders).
     public func daysToOpen(at t: Instant) -> [LocalDay] {
         let d = operatingDay(at: t)
