@@ -4,6 +4,7 @@ import Fleet
 import Foundation
 import Geo
 import Storage
+import Synchronization
 
 /// What the journaled shell needs of a region's pure dispatcher (`RegionDispatchState` conforms in
 /// `RegionDispatcher.swift`; tests may use a small fake). Everything here is pure.
@@ -239,10 +240,21 @@ public actor DispatchShell<M: DispatchMachine>: JournaledActivation {
             for job in jobs {
                 let stop = mayWrite
                 let until = ContinuousClock.now + timeLimit(job)
-                // Stops at its time budget, or at once when this node no longer serves the region.
+                // Stops at its time budget, or at once when this node may not write for the region (even
+                // for a moment: a late lease renewal). A job cut short that way is not journaled: its
+                // result may be anything the search had (a wave with no routes yet), and the work is
+                // still pending, so the next round (or the next owner) runs it again.
+                let cut = LeaseCut()
                 runningWork = job.kind
-                let result = await Self.runOnThread(job, shouldStop: { !stop() || ContinuousClock.now >= until })
+                let result = await Self.runOnThread(job, shouldStop: {
+                    if !stop() { cut.flag.store(true, ordering: .relaxed); return true }
+                    return ContinuousClock.now >= until
+                })
                 runningWork = nil
+                if cut.flag.load(ordering: .relaxed) {
+                    guard mayWrite() else { return }
+                    continue
+                }
                 _ = try await handle(.workDone(result), idempotencyKey: "\(identity.region)/work/\(job.kind.rawValue)/\(job.basedOnVersion)")
             }
         }
@@ -464,6 +476,10 @@ public actor DispatchShell<M: DispatchMachine>: JournaledActivation {
         if waiters.isEmpty { busy = false } else { waiters.removeFirst().resume() }
     }
 }
+
+/// Set by a job's `shouldStop` when it stopped the job because this node could not write for the
+/// region. Invariant: only the atomic is shared.
+final class LeaseCut: Sendable { let flag = Atomic<Bool>(false) }
 
 extension StoreEffect {
     /// The store actor's command for this effect, at `at` (the dispatcher event's instant).
