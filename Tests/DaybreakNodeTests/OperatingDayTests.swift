@@ -172,6 +172,58 @@ enum Operating {
         }
     }
 
+    /// A new owner is asked about twenty orders of one day at once, before it has loaded that day:
+    /// it restores the day once (one journal writer) and answers every request.
+    @Test func aNewOwnerRestoresADayOnceUnderABurstOfRequests() async throws {
+        let operating = try O.config(start: O.at(0, 9))
+        try await DomainTestDatabase.withSchema(prefix: "opburst") { c, schema in
+            let a = O.node("a", regions: ["gangnam"], schema: schema, operating: operating)
+            let b = O.node("b", regions: ["gangnam"], schema: schema, operating: operating)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await a.run() }
+                defer { group.cancelAll() }
+                try await NodeHostingTests.waitUntil("a serves gangnam", within: .seconds(20)) { a.servingRegions().count == 1 }
+                group.addTask { try await b.run() }
+                let database = PostgresConfiguration("").withSearchPath(schema)
+                let client = try await ClusterClient(database: database, logger: DomainTestDatabase.logger)
+                let pool = PostgresPool(database, size: 2, logger: DomainTestDatabase.logger)
+                do {
+                    try await client.connectToNodes()
+                    let gateway = try await ClusterGateway(client: client, configs: [try operating.dayConfig(region: "gangnam", day: O.day)],
+                                                           drivenClock: pool, principal: "test")
+                    let slot = O.at(4, 14)
+                    var ids: [OrderID] = []
+                    for (i, p) in O.points(in: "gangnam", 20, operating: operating, seed: 9).enumerated() {
+                        guard case .assigned(_, let site, _, _) = try await gateway.placeOrder(O.draft("burst-\(i)", .scheduled, p), slot: slot, at: O.at(0, 9, 30)) else {
+                            Issue.record("burst-\(i) not taken"); continue
+                        }
+                        #expect(site == "hub-dawn")
+                        ids.append(OrderID("burst-\(i)"))
+                    }
+                    // The owner leaves; b takes the region over with nothing loaded.
+                    a.requestLeave()
+                    try await NodeHostingTests.waitUntil("b serves gangnam", within: .seconds(20)) { b.servingRegions().count == 1 }
+                    let replies = try await withThrowingTaskGroup(of: Result<SiteReply, DispatchCommandError>.self) { burst in
+                        for id in ids { burst.addTask { try await gateway.siteReport(.pickingStarted(site: "hub-dawn", order: id, at: O.at(0, 10))) } }
+                        var out: [Result<SiteReply, DispatchCommandError>] = []
+                        for try await r in burst { out.append(r) }
+                        return out
+                    }
+                    #expect(replies.count == ids.count && replies.allSatisfy { if case .success = $0 { true } else { false } }, "\(replies)")
+                    let iso = (O.day + 4).isoDate
+                    try await c.executeScript("SET search_path TO \(schema)", purpose: "use schema")
+                    #expect(try await DomainTestDatabase.count(c, "SELECT count(*) FROM actor_events WHERE actor_kind = 'dispatch-day' AND actor_key = $1 AND type = 'dispatcher.site'", [iso]) == Int64(ids.count))
+                    await client.close()
+                    await pool.close()
+                } catch {
+                    await client.close()
+                    await pool.close()
+                    throw error
+                }
+            }
+        }
+    }
+
     /// A BOPIS order held at the counter and never collected: its hold expires when the clock
     /// passes it, and the stock returns, with no client call on the order.
     @Test func aBopisHoldExpiresAndItsStockReturnsByItself() async throws {

@@ -42,7 +42,12 @@ public actor RegionDays: JournaledActivation {
     let logger: Logger?
     var region: String { identity.region }
 
+    /// The open days' shells (their journals say they were opened).
     private var shells: [LocalDay: RegionDispatchShell] = [:]
+    /// The one shell instance per day this activation made (open or not yet known to be): two
+    /// instances of one day's journal would both write (a sequence conflict), so every path takes
+    /// the day's instance from here, made without a suspension point.
+    private var instances: [LocalDay: RegionDispatchShell] = [:]
     private var configs: [LocalDay: RegionDispatchConfig] = [:]
     private var lastTick: [LocalDay: Instant] = [:]
     /// Days being opened (a second caller awaits the same opening).
@@ -101,18 +106,22 @@ public actor RegionDays: JournaledActivation {
     /// A day's shell from its journal (nil config: the day was never opened).
     private func restore(_ day: LocalDay) async throws -> RegionDispatchShell? {
         if let s = shells[day] { return s }
-        let shell = makeShell(day)
+        let shell = instance(day)
         guard let config = try await shell.read({ $0.config }) else { return nil }
         shells[day] = shell
         configs[day] = config
         return shell
     }
 
-    private func makeShell(_ day: LocalDay) -> RegionDispatchShell {
+    /// The day's one shell instance (made on first use).
+    private func instance(_ day: LocalDay) -> RegionDispatchShell {
+        if let s = instances[day] { return s }
         let id = Self.dayIdentity(region: region, day: day)
-        return RegionDispatchShell(identity: id, token: grant.token, journal: grant.journal, mayWrite: grant.mayWrite, onFenced: grant.onFenced,
-                                   snapshotEvery: snapshotEvery, serviceDay: day.isoDate,
-                                   runEffect: RegionDispatcher.effectRunner(system: system, region: region, day: day, logger: logger))
+        let shell = RegionDispatchShell(identity: id, token: grant.token, journal: grant.journal, mayWrite: grant.mayWrite, onFenced: grant.onFenced,
+                                        snapshotEvery: snapshotEvery, serviceDay: day.isoDate,
+                                        runEffect: RegionDispatcher.effectRunner(system: system, region: region, day: day, logger: logger))
+        instances[day] = shell
+        return shell
     }
 
     /// The open shell of `day`, opened from the deployment's files when it is not (nil: no files,
@@ -140,7 +149,7 @@ public actor RegionDays: JournaledActivation {
         }
         let region = self.region
         let task = Task { [self] () async throws -> RegionDispatchShell in
-            let shell = shells[day] ?? makeShell(day)
+            let shell = instance(day)
             let outcome = try await shell.open(config, also: { tx, _ in
                 _ = try await tx.execute(DeploymentSchema.insertDay, [region, day.isoDate], purpose: "record service day")
             })
@@ -296,8 +305,7 @@ public actor RegionDays: JournaledActivation {
         for r in rows { if let d = LocalDay(isoDate: try r.decode(0, as: String.self)) { days.insert(d) } }
         var out: [OrderRecord] = []
         for d in days.sorted() {
-            let shell = shells[d] ?? makeShell(d)
-            out += try await shell.read { $0.records() } ?? []
+            out += try await instance(d).read { $0.records() } ?? []
         }
         return out
     }
@@ -363,7 +371,7 @@ public actor RegionDays: JournaledActivation {
         _ = try await withDeadline(.seconds(2), "close day") {
             try await pool.execute(DeploymentSchema.closeDay, [region, day.isoDate], purpose: "close service day")
         }
-        shells[day] = nil; configs[day] = nil; lastTick[day] = nil
+        shells[day] = nil; instances[day] = nil; configs[day] = nil; lastTick[day] = nil
         logger?.info("service day settled", ["region": region, "day": day.isoDate])
     }
 
