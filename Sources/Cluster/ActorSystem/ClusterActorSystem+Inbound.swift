@@ -226,7 +226,10 @@ extension ClusterActorSystem {
         do { decoder = try ClusterInvocationDecoder(payload: call.payload) } catch {
             return .errorReply(correlation: call.correlation, code: .badArguments, message: "\(error)")
         }
-        let handler = ClusterResultHandler(correlation: call.correlation)
+        let logger = self.logger, target = call.target
+        let handler = ClusterResultHandler(correlation: call.correlation, onInternalError: { code, text in
+            logger.warning("call failed; the caller got the code and a safe message", ["actor": "\(id)", "target": target, "code": "\(code)", "error": text])
+        })
         let inbound = InboundCall(actor: id, target: call.target, correlation: call.correlation,
                                   idempotencyKey: call.idempotencyKey, deadline: deadline)
         do {
@@ -240,7 +243,8 @@ extension ClusterActorSystem {
                 }
             }
         } catch {
-            return .errorReply(correlation: call.correlation, code: .badArguments, message: "\(error)")
+            logger.warning("call arguments did not decode", ["actor": "\(id)", "target": call.target, "error": "\(error)"])
+            return .errorReply(correlation: call.correlation, code: .badArguments, message: RemoteErrorCode.safeText(.badArguments))
         }
         counters.callsServed.wrappingAdd(1, ordering: .relaxed)
         return handler.reply

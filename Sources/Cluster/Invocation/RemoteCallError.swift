@@ -36,4 +36,26 @@ public enum WireDeadline {
 /// go on the wire as `handlerFailed` with their text.
 public protocol RemoteCodedError: Error {
     var remoteErrorCode: RemoteErrorCode { get }
+    /// What a remote caller is told: safe to show anyone who may call the target (no SQL, no paths,
+    /// no internal state). Default: the code's generic text.
+    var safeMessage: String { get }
+}
+
+extension RemoteCodedError {
+    public var safeMessage: String { RemoteErrorCode.safeText(remoteErrorCode) }
+}
+
+extension RemoteErrorCode {
+    /// The generic, safe text of a code: what a caller learns when the callee's error is internal.
+    public static func safeText(_ code: RemoteErrorCode) -> String {
+        switch code {
+        case .deadlineExceeded: "the deadline passed before the callee finished"
+        case .unknownTarget: "no such call target"
+        case .notOwner: "this node does not serve the region now; retry"
+        case .badArguments: "the arguments did not decode"
+        case .overloaded: "the callee could not answer now; retry with the same idempotency key"
+        case .fenced: "the region moved to another owner; retry with the same idempotency key"
+        default: "the callee failed (the details are in its log)"
+        }
+    }
 }

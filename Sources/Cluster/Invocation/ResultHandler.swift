@@ -10,14 +10,17 @@ public final class ClusterResultHandler: DistributedTargetInvocationResultHandle
     public let correlation: UInt64
     private let result = Mutex<WireMessage?>(nil)
 
-    public init(correlation: UInt64) { self.correlation = correlation }
+    public init(correlation: UInt64, onInternalError: (@Sendable (RemoteErrorCode, String) -> Void)? = nil) {
+        self.correlation = correlation; self.onInternalError = onInternalError
+    }
 
     public func onReturn<Success: Codable>(value: Success) async throws {
         let message: WireMessage
         do {
             message = .reply(correlation: correlation, payload: try BinaryEncoder().encode(value))
         } catch {
-            message = .errorReply(correlation: correlation, code: .handlerFailed, message: "result does not encode: \(error)")
+            onInternalError?(.handlerFailed, "result does not encode: \(error)")
+            message = .errorReply(correlation: correlation, code: .handlerFailed, message: RemoteErrorCode.safeText(.handlerFailed))
         }
         result.withLock { $0 = message }
     }
@@ -26,12 +29,19 @@ public final class ClusterResultHandler: DistributedTargetInvocationResultHandle
         result.withLock { $0 = .reply(correlation: correlation, payload: []) }
     }
 
-    /// The error's text goes to the caller; its Swift type does not (it isn't on the wire).
+    /// The caller gets the error's wire code and a safe message (`RemoteCodedError.safeMessage`:
+    /// what it may know, never SQL, file paths or internal state); the full text goes to
+    /// `onInternalError` (the node's log). Its Swift type is not on the wire.
     public func onThrow<Err: Error>(error: Err) async throws {
         let code: RemoteErrorCode = if let coded = error as? any RemoteCodedError { coded.remoteErrorCode }
             else if error is InvocationError || error is WireError { .badArguments } else { .handlerFailed }
-        result.withLock { $0 = .errorReply(correlation: correlation, code: code, message: String(describing: error)) }
+        let safe = (error as? any RemoteCodedError)?.safeMessage ?? RemoteErrorCode.safeText(code)
+        onInternalError?(code, String(describing: error))
+        result.withLock { $0 = .errorReply(correlation: correlation, code: code, message: safe) }
     }
+
+    /// Where the full text of a thrown error goes (the node logs it); nil: nowhere.
+    let onInternalError: (@Sendable (RemoteErrorCode, String) -> Void)?
 
     /// The reply to send; `.errorReply(handlerFailed)` if the runtime called nothing (it threw before invoking).
     public var reply: WireMessage {

@@ -59,6 +59,8 @@ public struct DispatcherError: RemoteCodedError, Sendable, CustomStringConvertib
     public var message: String
     public var remoteErrorCode: RemoteErrorCode { .overloaded }
     public var description: String { "dispatcher \(region): \(message)" }
+    /// Said by the dispatcher itself (no database or internal text): safe for a remote caller.
+    public var safeMessage: String { description }
 }
 
 /// A dispatcher or courier failure with its wire code (`DispatcherError` keeps its own).
