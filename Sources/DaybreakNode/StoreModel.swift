@@ -132,7 +132,8 @@ public struct StoreModel: DomainState, Hashable {
                 guard !counter.holds.values.contains(where: { $0.code == given }) else { throw reject(o, .invalid("pickup code in use")) }
                 code = given
             } else {
-                var rng = PickupCodeGenerator(store: site, seq: applied + 1)
+                // From the system's cryptographic source: the event records the code, replay takes it.
+                var rng = SystemRandomNumberGenerator()
                 var draw = counter
                 do { code = try draw.hold(o, lines: so.lines, readyAt: at, holdUntil: holdUntil, using: &rng) } catch {
                     throw reject(o, Self.problem(error.problem))
@@ -277,23 +278,3 @@ struct FixedCodeGenerator: RandomNumberGenerator {
     mutating func next() -> UInt64 { word }
 }
 
-/// The pickup-code generator: SplitMix64 seeded from FNV-1a of "<store>#<seq>", so a code is a
-/// function of the store and the journal position (reproducible in simulations and tests) and
-/// differs between orders; replay draws it again from the same seed and state (and the journaled
-/// code checks that). Not a secret generator: production codes would come from a CSPRNG, with
-/// replay taking the journaled code instead (that needs a `PickupCounter` entry point for it).
-public struct PickupCodeGenerator: RandomNumberGenerator, Sendable {
-    var state: UInt64
-    public init(store: String, seq: Int64) {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for b in "\(store)#\(seq)".utf8 { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01b3 }
-        state = h
-    }
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}

@@ -23,7 +23,7 @@ struct FakeMachine: DispatchMachine, Hashable {
     init(config: String) { region = config }
     var machineConfig: String { region }
 
-    func decide(request: DispatchRequest) -> (event: Event?, response: DispatchResponse) {
+    func decide(request: DispatchRequest, entropy: UInt64) -> (event: Event?, response: DispatchResponse) {
         var copy = self
         return copy.transition(request)
     }

@@ -14,7 +14,8 @@ public protocol DispatchMachine: Sendable, Codable {
     init(config: Config)
     var machineConfig: Config { get }
     /// The event (nil: nothing to journal, e.g. a rejection or a read) and the reply.
-    func decide(request: DispatchRequest) -> (event: Event?, response: DispatchResponse)
+    /// `entropy`: 64 bits from the system's cryptographic source, drawn by the shell for each decision.
+    func decide(request: DispatchRequest, entropy: UInt64) -> (event: Event?, response: DispatchResponse)
     mutating func apply(event: Event)
     static func effects(of event: Event) -> [DispatchEffect]
     func pendingWork(at: Instant) -> [DispatchWork]
@@ -177,7 +178,8 @@ public actor DispatchShell<M: DispatchMachine>: JournaledActivation {
             return .refused(DispatchCommandError(item: identity.region, problem: .wrongRegion, message: "the region's dispatcher is not open"))
         }
         if let r = replies[key] { return r }
-        let (event, response) = m.decide(request: request)
+        var random = SystemRandomNumberGenerator()
+        let (event, response) = m.decide(request: request, entropy: random.next())
         guard let event else {
             // A retry of a request accepted long ago may be refused by today's state: answer the original.
             // (Only refusals are looked up: any other answer without an event is a read of today's state.)

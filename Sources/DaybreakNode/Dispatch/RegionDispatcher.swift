@@ -7,8 +7,8 @@ import Geo
 
 extension RegionDispatchState: DispatchMachine {
     public var machineConfig: RegionDispatchConfig { config }
-    public func decide(request: DispatchRequest) -> (event: DispatchEvent?, response: DispatchResponse) {
-        let d = decide(request)
+    public func decide(request: DispatchRequest, entropy: UInt64) -> (event: DispatchEvent?, response: DispatchResponse) {
+        let d = decide(request, entropy: entropy)
         return (d.event, d.response)
     }
     public mutating func apply(event: DispatchEvent) { apply(event) }

@@ -51,7 +51,8 @@ public actor LocalGateway: DispatchGateway {
 
     /// Decides and applies one request on `region`'s state.
     func run(_ region: RegionID, _ request: DispatchRequest) -> DispatchResponse {
-        guard let d = states[region]?.decide(request) else {
+        var random = SystemRandomNumberGenerator()
+        guard let d = states[region]?.decide(request, entropy: random.next()) else {
             return .refused(DispatchCommandError(item: "region \(region)", problem: .wrongRegion, message: "no dispatcher for region \(region)"))
         }
         if let e = d.event {

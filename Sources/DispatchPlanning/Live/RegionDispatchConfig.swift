@@ -222,7 +222,7 @@ extension RegionDispatchConfig {
             guard siteIDs.contains(site) else { throw bad("stock \(site)", "not a site of region \(region)") }
             for (sku, n) in counts where n < 0 { throw bad("stock \(site).\(sku)", "\(n) is negative") }
         }
-        guard (4...9).contains(bopis.codeDigits) else { throw bad("bopis.codeDigits", "\(bopis.codeDigits) is not in 4...9") }
+        guard (6...9).contains(bopis.codeDigits) else { throw bad("bopis.codeDigits", "\(bopis.codeDigits) is not in 6...9 (a pickup code of fewer digits is guessable)") }
         guard bopis.maxAttempts >= 1 else { throw bad("bopis.maxAttempts", "must be at least 1") }
         guard travel.circuity >= 1, travel.circuity <= 3 else { throw bad("travel.circuity", "\(travel.circuity) is not in 1...3") }
         guard travel.loadingSeconds >= 0, travel.serviceBaseSeconds >= 0, travel.serviceSecondsPerParcel >= 0 else {

@@ -255,7 +255,7 @@ extension RegionDispatchState {
                 let holdHours = config.products.bopis?.holdHours ?? 48
                 let promised = e.order.promise.holdUntil ?? at
                 let holdUntil = promised > at ? promised : at + holdHours * 3600
-                var rng = CodeGenerator(seed: config.seed, order: id)
+                var rng = CodeGenerator(seed: entropy ?? config.seed, order: id)
                 guard var counter = counters[site], let code = try? counter.hold(id, lines: e.order.lines, readyAt: at, holdUntil: holdUntil, using: &rng) else {
                     step = Step()
                     return refuse("site \(site)", .invalidState, "site \(site) has no BOPIS counter for order \(id)")
@@ -330,8 +330,9 @@ extension RegionDispatchState {
 /// A store chosen for an order.
 struct SiteConfigRef { var id: SiteID }
 
-/// Deterministic pickup codes: SplitMix64 seeded from the config seed and the order ID (FNV-1a),
-/// so a replay after failover draws the same code.
+/// Pickup codes: SplitMix64 seeded from the shell's entropy (64 bits from the system's
+/// cryptographic source: unpredictable) or, without it, the config seed, mixed with the order ID
+/// (FNV-1a). Replay never draws again: `apply` writes the code the event recorded.
 struct CodeGenerator: RandomNumberGenerator {
     var state: UInt64
     init(seed: UInt64, order: OrderID) {

@@ -137,6 +137,9 @@ public struct RegionDispatchState: Sendable, Codable {
 
     /// The travel model, rebuilt from the config (not encoded).
     let travel: LiveTravel
+    /// Randomness the shell drew for this decision (secret pickup codes); not state: never encoded,
+    /// compared or kept after `decide` (the event records what it produced).
+    var entropy: UInt64?
 
     private enum CodingKeys: String, CodingKey {
         case config, version, orders, nextSeq, couriers, inventories, counters, pickFreeAt, clock, dawnWavePlanned,
@@ -198,8 +201,14 @@ public struct RegionDispatchState: Sendable, Codable {
 
     /// Decides `request` against the current state. Pure and deterministic: reads nothing but the
     /// state and the request. O(work of the request): an insertion is O(couriers × positions × route).
-    public func decide(_ request: DispatchRequest) -> DispatchDecision {
+    ///
+    /// `entropy`: randomness the shell drew from the system's cryptographic source for this decision
+    /// (`SystemRandomNumberGenerator`): a BOPIS pickup code is then derived from it, so nobody can
+    /// predict it from the order, the store or the config. Without it (tests replaying decisions,
+    /// determinism checks) codes come from the config seed and the order id.
+    public func decide(_ request: DispatchRequest, entropy: UInt64? = nil) -> DispatchDecision {
         var copy = self
+        copy.entropy = entropy
         var step = Step()
         let response = copy.transition(request, &step)
         guard step.accepted else { return DispatchDecision(event: nil, response: response) }
@@ -285,7 +294,7 @@ extension RegionDispatchState: Equatable {
     }
 
     /// Same config and same dispatch state (the travel model is derived from the config).
-    public static func == (a: RegionDispatchState, b: RegionDispatchState) -> Bool {
+    public static func == (a: RegionDispatchState, b: RegionDispatchState) -> Bool {   // `entropy` is not state
         a.config == b.config && a.version == b.version && a.orders == b.orders && a.nextSeq == b.nextSeq && a.couriers == b.couriers
             && Self.sameStock(a.inventories, b.inventories) && a.counters == b.counters && a.pickFreeAt == b.pickFreeAt && a.clock == b.clock
             && a.dawnWavePlanned == b.dawnWavePlanned && a.lastReoptimiseAt == b.lastReoptimiseAt && a.reoptimisedVersion == b.reoptimisedVersion
