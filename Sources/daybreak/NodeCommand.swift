@@ -46,7 +46,10 @@ let nodeCommand = Command(
     let level = try args.choice("log-level", Logger.Level.allCases.map(\.description), default: "info").flatMap(Logger.Level.init(name:)) ?? .info
 
     let map: CityMap
-    do { map = try CityMap.load(from: try Data(contentsOf: URL(fileURLWithPath: file))) } catch {
+    do { map = try CityMap.load(from: try Data(contentsOf: URL(fileURLWithPath: file))) } catch let e as RegionFileError {
+        printErr("daybreak node: \(file): \(CityRegionsFileError(e))")
+        return ExitStatus.dataError
+    } catch {
         printErr("daybreak node: cannot read regions from \(file): \(error)")
         return ExitStatus.noInput
     }
