@@ -13,6 +13,15 @@ public enum RegionFileError: Error, Equatable, Sendable, CustomStringConvertible
     case coordinateOutOfRange(item: String, lat: Double, lon: Double)
     case noDistricts(region: String)
     case noRegions
+    /// An id longer than the cluster's wire carries (`CityMap.maxIDBytes` UTF-8 bytes).
+    case idTooLong(kind: String, id: String, bytes: Int, limit: Int)
+    /// A polygon with more points than `CityMap.maxPolygonPoints`.
+    case tooManyPoints(region: String, points: Int, limit: Int)
+    /// A region's polygon that `Polygon` refuses (self-intersection, zero area); `index` in `regions`.
+    case invalidPolygon(index: Int, region: String, reason: String)
+    /// Two regions whose polygons overlap (sharing edges or vertices is fine).
+    case overlappingRegions(String, String)
+    case storeOutsideRegion(store: String, region: String, lat: Double, lon: Double)
 
     public var description: String {
         switch self {
@@ -24,6 +33,12 @@ public enum RegionFileError: Error, Equatable, Sendable, CustomStringConvertible
         case let .coordinateOutOfRange(item, lat, lon): "\(item): coordinate (\(lat), \(lon)) out of range"
         case let .noDistricts(region): "region \"\(region)\" has no districts"
         case .noRegions: "regions file defines no regions"
+        case let .idTooLong(kind, id, bytes, limit):
+            "\(kind) id \"\(CityMap.shown(id))\" is \(bytes) bytes long; the limit is \(limit) bytes (UTF-8), what the cluster's wire carries"
+        case let .tooManyPoints(region, points, limit): "region \"\(region)\" polygon has \(points) points; the limit is \(limit)"
+        case let .invalidPolygon(_, region, reason): "region \"\(region)\" polygon: \(reason)"
+        case let .overlappingRegions(a, b): "regions \"\(a)\" and \"\(b)\" overlap: a point must belong to one region only"
+        case let .storeOutsideRegion(store, region, lat, lon): "store \"\(store)\": location (\(lat), \(lon)) is not inside region \(region)"
         }
     }
 }
@@ -38,6 +53,13 @@ public struct CityMap: Hashable, Sendable, Codable {
     public var regions: [Region]
 
     public static let supportedVersions = 1...1
+    /// Longest id (UTF-8 bytes) of any item: region ids are `ActorIdentity.region` and store ids
+    /// actor keys on the cluster's wire, which carries at most 255 bytes per identity string
+    /// (`WireLimits.maxIdentifierBytes`; Tests/DaybreakNodeTests/RegionFileLimitTests.swift checks they agree).
+    public static let maxIDBytes = 255
+    /// Most points of one region's polygon (hand-drawn outlines have tens; the geometric checks
+    /// are quadratic in it).
+    public static let maxPolygonPoints = 10_000
 
     /// The region ids, sorted: the input to `RegionPlanner`.
     public var regionIDs: [String] { regions.map(\.id).sorted() }
@@ -63,7 +85,10 @@ public struct CityMap: Hashable, Sendable, Codable {
         try load(from: Data(text.utf8))
     }
 
-    /// Checks ids, polygons and coordinates; drops a polygon's closing point.
+    /// The one validation of a regions file, whichever command reads it: ids (non-empty, unique per
+    /// kind, at most `maxIDBytes`), coordinates, polygons (as `Polygon` checks them: at least 3
+    /// distinct points, no self-intersection, non-zero area), no two regions overlapping, every
+    /// store inside its region. Drops a polygon's closing point.
     mutating func validate() throws(RegionFileError) {
         guard Self.supportedVersions.contains(version) else {
             throw .unsupportedVersion(version, supported: Self.supportedVersions)
@@ -73,6 +98,7 @@ public struct CityMap: Hashable, Sendable, Codable {
 
         func checkID(_ id: String, kind: String, item: String, in seen: inout Set<String>) throws(RegionFileError) {
             guard !id.isEmpty else { throw .emptyID(item: item) }
+            guard id.utf8.count <= Self.maxIDBytes else { throw .idTooLong(kind: kind, id: id, bytes: id.utf8.count, limit: Self.maxIDBytes) }
             guard seen.insert(id).inserted else { throw .duplicateID(kind: kind, id: id) }
         }
         func checkPoint(_ p: Point, _ item: String) throws(RegionFileError) {
@@ -86,8 +112,10 @@ public struct CityMap: Hashable, Sendable, Codable {
         for r in regions.indices {
             let region = regions[r]
             let name = region.id
-            guard !name.isEmpty else { throw .emptyID(item: "regions[\(r)]") }
-            guard regionIDs.insert(region.id).inserted else { throw .duplicateID(kind: "region", id: name) }
+            try checkID(name, kind: "region", item: "regions[\(r)]", in: &regionIDs)
+            guard region.polygon.count <= Self.maxPolygonPoints else {
+                throw .tooManyPoints(region: name, points: region.polygon.count, limit: Self.maxPolygonPoints)
+            }
             for (i, p) in region.polygon.enumerated() { try checkPoint(p, "region \"\(name)\" polygon point \(i)") }
             var ring = region.polygon
             if ring.count > 1, ring.first == ring.last { ring.removeLast() }
@@ -103,6 +131,29 @@ public struct CityMap: Hashable, Sendable, Codable {
                 try checkPoint(store.location, "store \"\(store.id)\"")
             }
         }
+        // Geometry, the same for every reader (node, up, simulate, demo, bench): what `Polygon` checks,
+        // then no overlap between two regions, then every store inside its own region.
+        var polygons: [Polygon] = []
+        for (r, region) in regions.enumerated() {
+            do { polygons.append(try Polygon(id: region.id, outer: region.polygon.map { Coordinate(lat: $0.lat, lon: $0.lon) })) }
+            catch { throw .invalidPolygon(index: r, region: region.id, reason: error.description) }
+        }
+        for i in polygons.indices {
+            for j in polygons.indices where j > i && Polygon.outerRingsOverlap(polygons[i], polygons[j]) {
+                throw .overlappingRegions(regions[i].id, regions[j].id)
+            }
+        }
+        for (r, region) in regions.enumerated() {
+            for store in region.stores where !polygons[r].contains(Coordinate(lat: store.location.lat, lon: store.location.lon)) {
+                throw .storeOutsideRegion(store: store.id, region: region.id, lat: store.location.lat, lon: store.location.lon)
+            }
+        }
+    }
+
+    /// An id for a message: at most 40 characters, non-printable characters escaped.
+    static func shown(_ id: String) -> String {
+        let head = id.unicodeScalars.prefix(40).map { $0.escaped(asASCII: false) }.joined()
+        return id.unicodeScalars.count > 40 ? head + "…" : head
     }
 
     private static func describe(_ error: DecodingError) -> RegionFileError {

@@ -20,9 +20,8 @@ public struct CityRegionsFile: Sendable {
     /// The whole file (districts, names), as loaded.
     public let map: CityMap
 
-    /// Decodes and validates through `CityMap`, then builds each polygon through `Polygon` (so
-    /// self-intersections are caught too) and checks every store inside its own region.
-    /// Errors name the item.
+    /// Decodes and validates through `CityMap` (the one validation of the format: ids, polygons,
+    /// overlaps, stores inside their regions), then builds the geometry. Errors name the item.
     public static func load(_ data: Data) throws(CityRegionsFileError) -> CityRegionsFile {
         let city: CityMap
         do { city = try CityMap.load(from: data) } catch {
@@ -64,6 +63,8 @@ public struct CityRegionsFile: Sendable {
         case let .malformed(_, reason): reason
         case let .unsupportedVersion(v, supported): "\(v) is not supported (supported \(supported.lowerBound)...\(supported.upperBound))"
         case .noRegions: "the file defines no regions"
+        case let .invalidPolygon(_, _, reason): reason
+        case let .storeOutsideRegion(_, region, lat, lon): "location (\(lat), \(lon)) is not inside region \(region)"
         default: error.description
         }
     }
@@ -78,6 +79,11 @@ public struct CityRegionsFile: Sendable {
         case let .coordinateOutOfRange(item, _, _): item
         case let .noDistricts(region): "regions (\(region)).districts"
         case .noRegions: "regions"
+        case let .idTooLong(kind, id, _, _): "\(kind) \(CityMap.shown(id))"
+        case let .tooManyPoints(region, _, _): "regions (\(region)).polygon"
+        case let .invalidPolygon(index, region, _): "regions[\(index)] (\(region)).polygon"
+        case let .overlappingRegions(a, b): "regions \(a) and \(b)"
+        case let .storeOutsideRegion(store, _, _, _): "store \(store)"
         }
     }
 }
@@ -85,5 +91,10 @@ public struct CityRegionsFile: Sendable {
 public struct CityRegionsFileError: Error, Sendable, Equatable, CustomStringConvertible {
     public var item: String
     public var message: String
+    public init(item: String, message: String) { self.item = item; self.message = message }
+    /// A `CityMap.load` error in this form, so every command prints the same line for the same file.
+    public init(_ error: RegionFileError) {
+        self.init(item: CityRegionsFile.item(of: error), message: CityRegionsFile.message(of: error))
+    }
     public var description: String { "regions file: \(item): \(message)" }
 }

@@ -133,6 +133,61 @@ public struct Polygon: Sendable, Hashable, Codable {
     }
 }
 
+extension Polygon {
+    /// Whether the interiors of the outer rings of `a` and `b` overlap (holes are not considered).
+    /// Rings that only share edges or vertices, as neighbouring regions do, don't overlap.
+    ///
+    /// An edge of one crossing an edge of the other at a point inside both is an overlap. Otherwise
+    /// the boundaries only touch, and the interiors overlap exactly when, beside some piece of one
+    /// ring's boundary, the ring's inside is also inside the other: so each edge of either ring is
+    /// cut at the other ring's vertices that lie on it, and a point just inside the ring next to
+    /// each piece's midpoint is tested against the other ring. O(|a|·|b|); a bounding-box test first.
+    public static func outerRingsOverlap(_ a: Polygon, _ b: Polygon) -> Bool {
+        let p = a.outer, q = b.outer
+        func box(_ r: [Coordinate]) -> (Double, Double, Double, Double) {
+            (r.map(\.lat).min()!, r.map(\.lat).max()!, r.map(\.lon).min()!, r.map(\.lon).max()!)
+        }
+        let (pa, pb, pc, pd) = box(p), (qa, qb, qc, qd) = box(q)
+        guard pa < qb && qa < pb && pc < qd && qc < pd else { return false }
+        for i in p.indices {
+            let a1 = p[i], a2 = p[(i + 1) % p.count]
+            for j in q.indices {
+                let b1 = q[j], b2 = q[(j + 1) % q.count]
+                let o1 = orientation(a1, a2, b1), o2 = orientation(a1, a2, b2)
+                let o3 = orientation(b1, b2, a1), o4 = orientation(b1, b2, a2)
+                if o1 * o2 < 0 && o3 * o4 < 0 { return true }
+            }
+        }
+        return insideBesideBoundary(of: p, isInside: q) || insideBesideBoundary(of: q, isInside: p)
+    }
+
+    /// Whether a point just inside `ring`, beside some piece of its boundary (edges cut at the
+    /// vertices of `other` lying on them), lies inside `other`. `ring` is simple (validated).
+    static func insideBesideBoundary(of ring: [Coordinate], isInside other: [Coordinate]) -> Bool {
+        // Inside is to the left of each edge of a counter-clockwise ring (positive area).
+        let side: Double = signedArea(ring) > 0 ? 1 : -1
+        for i in ring.indices {
+            let a = ring[i], b = ring[(i + 1) % ring.count]
+            let dx = b.lon - a.lon, dy = b.lat - a.lat
+            var cuts: [Double] = [0, 1]
+            for v in other where orientation(a, b, v) == 0 && onSegment(a, b, v) {
+                let t = abs(dx) >= abs(dy) ? (v.lon - a.lon) / dx : (v.lat - a.lat) / dy
+                if t > 0 && t < 1 { cuts.append(t) }
+            }
+            cuts.sort()
+            for k in 1..<cuts.count where cuts[k] > cuts[k - 1] {
+                let t = (cuts[k - 1] + cuts[k]) / 2
+                let length = (dx * dx + dy * dy).squareRoot() * (cuts[k] - cuts[k - 1])
+                // A millionth of the piece's length off the boundary: far above rounding, far below any real feature.
+                let offset = side * 1e-6 * length / (dx * dx + dy * dy).squareRoot()
+                let probe = Coordinate(lat: a.lat + t * dy + offset * dx, lon: a.lon + t * dx - offset * dy)
+                if ringContains(other, probe) { return true }
+            }
+        }
+        return false
+    }
+}
+
 /// Why a polygon is invalid. Names the polygon and the ring (0 = outer, k = hole k).
 public struct PolygonError: Error, Sendable, Equatable, CustomStringConvertible {
     public enum Problem: Sendable, Equatable {

@@ -33,6 +33,11 @@ let benchFailoverCommand = Command(
         printErr("bench failover: no regions file at \(options.regionsFile) (run from the repository root or pass --regions)")
         return ExitStatus.noInput
     }
+    // The file is validated before any database work, as every command validates it (CityMap.load).
+    do { _ = try CityMap.load(from: try Data(contentsOf: URL(fileURLWithPath: options.regionsFile))) } catch let e as RegionFileError {
+        printErr("bench failover: \(options.regionsFile): \(CityRegionsFileError(e))")
+        return ExitStatus.dataError
+    }
     do {
         let r = try await FailoverBench(options).run()
         print(args.flag("json") ? r.json.rendered() : r.table)

@@ -20,19 +20,19 @@ let ctlClockCommand = Command(
     maxPositionals: 1
 ) { args in
     let verb = args.positionals.first
-    guard verb == nil || verb == "advance" else { throw UsageError("unknown verb '\(verb!)': expected nothing (show) or 'advance'") }
+    guard verb == nil || verb == "advance" else { throw UsageError("unknown verb '\(displayed(verb!))': expected nothing (show) or 'advance'") }
     let to = args.string("to"), by = args.string("by")
     if verb == nil, to != nil || by != nil { throw UsageError("--to and --by go with 'advance'") }
     if verb == "advance", (to == nil) == (by == nil) { throw UsageError("advance needs exactly one of --to TIME or --by DURATION") }
     var target: Instant?
     if let to {
-        guard let t = DeploymentClock.parseISO(to) else { throw UsageError("--to must be YYYY-MM-DDTHH:MM[:SS] with Z or ±HH:MM, got '\(to)'") }
+        guard let t = DeploymentClock.parseISO(to) else { throw UsageError("--to must be YYYY-MM-DDTHH:MM[:SS] with Z or ±HH:MM, got '\(displayed(to))'") }
         target = t
     }
     var step: Int64?
     if let by {
         guard let s = DeploymentClock.parseDuration(by), s <= 366 * 86_400 else {
-            throw UsageError("--by must be a positive duration up to a year like 15m, 2h, 1d or 1h30m, got '\(by)'")
+            throw UsageError("--by must be a positive duration up to a year like 15m, 2h, 1d or 1h30m, got '\(displayed(by))'")
         }
         step = s
     }

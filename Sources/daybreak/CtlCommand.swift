@@ -115,7 +115,10 @@ let ctlCallCommand = Command(
     }
     let kind = String(actorText[..<slash]), key = String(actorText[actorText.index(after: slash)..<at])
     let region = String(actorText[actorText.index(after: at)...])
-    guard kind == CounterState.kind else { throw UsageError("only the '\(CounterState.kind)' kind is callable from ctl") }
+    _ = try checkIdentifier(key, "--actor KEY", maxBytes: WireLimits.default.maxIdentifierBytes)
+    _ = try checkIdentifier(region, "--actor REGION", maxBytes: WireLimits.default.maxIdentifierBytes)
+    if let k = args.string("key") { _ = try checkIdentifier(k, "--key", maxBytes: WireLimits.default.maxIdentifierBytes) }
+    guard kind == CounterState.kind else { throw UsageError("only the '\(CounterState.kind)' kind is callable from ctl, got '\(displayed(kind))'") }
     guard let command = args.string("command") else { throw UsageError("missing --command") }
     let timeout = Duration.milliseconds(try args.int("timeout-ms", default: 10_000, range: 1 ... 3_600_000))
     let database: PostgresConfiguration

@@ -33,7 +33,8 @@ let ctlDispatchUsage = """
     exit status:
       0   done
       64  bad command line (unknown verb or option, malformed COURIER, …): nothing was sent
-      65  refused by the dispatcher, printed as "REGION: ITEM: problem: message": nothing changed
+      65  refused by the dispatcher, printed as "REGION: ITEM: problem: message": nothing changed;
+          or nothing to show (orders: the region has no open service day; manifest: no such courier)
       69  cluster unreachable, or no answer within --timeout-ms: a command may or may not have
           been applied; repeat it with --key KEY (applied at most once)
       70  internal error (an unexpected reply or failure on the node)
@@ -80,19 +81,18 @@ struct CtlDispatchInvocation: Sendable {
     init(_ args: ParsedArguments, now: Date) throws(UsageError) {
         let p = args.positionals
         guard let region = p.first else { throw UsageError("missing REGION") }
-        guard Self.plausibleName(region) else { throw UsageError("malformed REGION '\(region)'") }
+        _ = try Self.name(region, "REGION")
         guard p.count >= 2 else { throw UsageError("missing VERB after REGION (one of \(Self.verbs.joined(separator: "|")))") }
         let verb = p[1]
-        guard Self.verbs.contains(verb) else { throw UsageError("unknown verb '\(verb)' (one of \(Self.verbs.joined(separator: "|")))") }
+        guard Self.verbs.contains(verb) else { throw UsageError("unknown verb '\(displayed(verb))' (one of \(Self.verbs.joined(separator: "|")))") }
         let rest = Array(p.dropFirst(2))
         func operands(_ names: String...) throws(UsageError) -> [String] {
             if rest.count < names.count { throw UsageError("\(verb): missing \(names[rest.count])") }
-            if rest.count > names.count { throw UsageError("\(verb): unexpected extra argument '\(rest[names.count])'") }
+            if rest.count > names.count { throw UsageError("\(verb): unexpected extra argument '\(displayed(rest[names.count]))'") }
             return rest
         }
         func order(_ s: String) throws(UsageError) -> OrderID {
-            guard Self.plausibleName(s) else { throw UsageError("\(verb): malformed ORDER '\(s)'") }
-            return OrderID(s)
+            OrderID(try Self.name(s, "\(verb): ORDER"))
         }
         let action: Action
         switch verb {
@@ -107,7 +107,7 @@ struct CtlDispatchInvocation: Sendable {
             let id = try order(try operands("ORDER")[0])
             let raw = args.string("reason") ?? CancelReason.operatorDecision.rawValue
             guard let reason = CancelReason(rawValue: raw) else {
-                throw UsageError("--reason must be one of \(CancelReason.allCases.map(\.rawValue).joined(separator: "|")), got '\(raw)'")
+                throw UsageError("--reason must be one of \(CancelReason.allCases.map(\.rawValue).joined(separator: "|")), got '\(displayed(raw))'")
             }
             action = .command(.cancel(id, reason: reason))
         case "lock": action = .command(.lockRoute(try Self.courier(try operands("COURIER")[0])))
@@ -122,7 +122,7 @@ struct CtlDispatchInvocation: Sendable {
                 states = []
                 for s in raw.split(separator: ",", omittingEmptySubsequences: false).map(String.init) {
                     guard let st = OrderState(rawValue: s) else {
-                        throw UsageError("--state: unknown state '\(s)' (one of \(OrderState.allCases.map(\.rawValue).joined(separator: "|")))")
+                        throw UsageError("--state: unknown state '\(displayed(s))' (one of \(OrderState.allCases.map(\.rawValue).joined(separator: "|")))")
                     }
                     states!.insert(st)
                 }
@@ -148,8 +148,7 @@ struct CtlDispatchInvocation: Sendable {
         self.action = action
         self.at = try args.string("at").map { s throws(UsageError) in try Self.instant(s) } ?? Instant(epochSeconds: Int64(now.timeIntervalSince1970.rounded(.down)))
         if let k = args.string("key") {
-            guard !k.isEmpty, k.count <= 200 else { throw UsageError("--key must be 1 to 200 characters") }
-            key = k
+            key = try checkIdentifier(k, "--key", maxBytes: 200)
         } else {
             key = "ctl-" + UUID().uuidString.lowercased()
         }
@@ -159,22 +158,40 @@ struct CtlDispatchInvocation: Sendable {
         timeout = .milliseconds(try args.int("timeout-ms", default: 20_000, range: 1 ... 3_600_000))
     }
 
-    static func plausibleName(_ s: String) -> Bool {
-        !s.isEmpty && !s.hasPrefix("-") && s.count <= 200 && !s.contains(where: { $0.isWhitespace || $0.isNewline })
+    /// A region, order or courier id from the command line (`what` names the argument): at most
+    /// what the cluster's wire carries in an identity (`WireLimits.maxIdentifierBytes`), printable,
+    /// no white space, not starting with '-'. Messages quote it escaped (`displayed`), never raw.
+    static func name(_ s: String, _ what: String) throws(UsageError) -> String {
+        _ = try checkIdentifier(s, what, maxBytes: WireLimits.default.maxIdentifierBytes)
+        guard !s.hasPrefix("-"), !s.contains(where: { $0.isWhitespace || $0.isNewline }) else {
+            throw UsageError("malformed \(what) '\(displayed(s))': no white space, not starting with '-'")
+        }
+        return s
     }
 
     /// `vehicle:ID` or `rider:ID`.
     static func courier(_ s: String) throws(UsageError) -> CourierRef {
-        let bad = UsageError("malformed COURIER '\(s)': expected vehicle:ID or rider:ID")
+        let bad = UsageError("malformed COURIER '\(displayed(s))': expected vehicle:ID or rider:ID")
         guard let colon = s.firstIndex(of: ":") else { throw bad }
         let id = String(s[s.index(after: colon)...])
-        guard let kind = CourierRef.Kind(rawValue: String(s[..<colon])), plausibleName(id) else { throw bad }
-        return CourierRef(kind: kind, id: id)
+        guard let kind = CourierRef.Kind(rawValue: String(s[..<colon])), !id.isEmpty else { throw bad }
+        return CourierRef(kind: kind, id: try name(id, "COURIER id"))
     }
+
+    /// The instants `--at` accepts: 1970-01-01T00:00:00Z to 9999-12-31T23:59:59Z (what ISO-8601
+    /// prints with four-digit years, and far from overflowing the dispatcher's arithmetic).
+    static let atRange: ClosedRange<Int64> = 0 ... 253_402_300_799
 
     /// Epoch seconds, or ISO-8601 with an offset (fractional seconds allowed).
     static func instant(_ s: String) throws(UsageError) -> Instant {
-        if let n = Int64(s) { return Instant(epochSeconds: n) }
+        let outOfRange = UsageError("--at '\(displayed(s))' is out of range: expected 1970-01-01T00:00:00Z to 9999-12-31T23:59:59Z "
+                                    + "(epoch seconds \(atRange.lowerBound)...\(atRange.upperBound))")
+        // Epoch seconds: an optional sign and digits; beyond Int64 is out of range too (never a trap).
+        let digits = s.first == "-" || s.first == "+" ? s.dropFirst() : Substring(s)
+        if !digits.isEmpty, digits.allSatisfy({ $0.isASCII && $0.isNumber }) {
+            guard let n = Int64(s), atRange.contains(n) else { throw outOfRange }
+            return Instant(epochSeconds: n)
+        }
         let f = ISO8601DateFormatter()
         f.formatOptions = [.withInternetDateTime]
         var date = f.date(from: s)
@@ -183,15 +200,17 @@ struct CtlDispatchInvocation: Sendable {
             date = f.date(from: s)
         }
         guard let date else {
-            throw UsageError("--at expects ISO-8601 with an offset (2024-03-04T10:00:00+09:00) or epoch seconds, got '\(s)'")
+            throw UsageError("--at expects ISO-8601 with an offset (2024-03-04T10:00:00+09:00) or epoch seconds, got '\(displayed(s))'")
         }
-        return Instant(epochSeconds: Int64(date.timeIntervalSince1970.rounded(.down)))
+        let seconds = date.timeIntervalSince1970.rounded(.down)
+        guard seconds >= Double(atRange.lowerBound), seconds <= Double(atRange.upperBound) else { throw outOfRange }
+        return Instant(epochSeconds: Int64(seconds))
     }
 
     /// `Z`, `UTC`, `±HH`, `±HHMM` or `±HH:MM`, within ±14:00.
     static func offset(_ s: String) throws(UsageError) -> UTCOffset {
         if s == "Z" || s == "UTC" { return .utc }
-        let bad = UsageError("--utc-offset expects ±HH:MM (e.g. +09:00), got '\(s)'")
+        let bad = UsageError("--utc-offset expects ±HH:MM (e.g. +09:00), got '\(displayed(s))'")
         guard let sign = s.first, sign == "+" || sign == "-" else { throw bad }
         let digits = s.dropFirst().filter { $0 != ":" }
         guard digits.allSatisfy(\.isASCII), digits.allSatisfy(\.isNumber), digits.count == 2 || digits.count == 4,
@@ -288,6 +307,11 @@ struct CtlDispatchRunner: Sendable {
                 }
             case .orders(let states):
                 let records = try await call(client, key: nil, deadline: deadline) { try await dispatcher.records() }
+                // Nothing to list may mean nothing is open: ask the dispatcher rather than print "0 orders".
+                if records.isEmpty, try await call(client, key: nil, deadline: deadline, { try await dispatcher.status(now: nil) }).days.isEmpty {
+                    printErr("\(region): region \(region) has no open service day: no orders to list (see daybreak status)")
+                    return ExitStatus.dataError
+                }
                 let shown = records.filter { states?.contains($0.state) ?? true }.sorted { $0.order.rawValue < $1.order.rawValue }
                 print(inv.json ? CtlDispatchFormat.ordersJSONLines(shown, offset: inv.offset)
                                : CtlDispatchFormat.ordersTable(shown, region: region, offset: inv.offset), terminator: "")

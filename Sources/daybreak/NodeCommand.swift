@@ -35,7 +35,8 @@ let nodeCommand = Command(
         .flag("chaos-skip-local-fence", "TESTS ONLY: write with the last token even when the lease is lost, so the journal must fence"),
     ]
 ) { args in
-    guard let id = args.string("id"), !id.isEmpty else { throw UsageError("missing --id ID") }
+    guard let rawID = args.string("id") else { throw UsageError("missing --id ID") }
+    let id = try checkIdentifier(rawID, "--id", maxBytes: NodeID.maxBytes)
     guard let listen = args.string("listen") else { throw UsageError("missing --listen ENDPOINT") }
     guard let file = args.string("regions") else { throw UsageError("missing --regions FILE") }
     let heartbeat = try args.int("heartbeat-ms", default: 500, range: 10 ... 60_000)
@@ -45,7 +46,10 @@ let nodeCommand = Command(
     let level = try args.choice("log-level", Logger.Level.allCases.map(\.description), default: "info").flatMap(Logger.Level.init(name:)) ?? .info
 
     let map: CityMap
-    do { map = try CityMap.load(from: try Data(contentsOf: URL(fileURLWithPath: file))) } catch {
+    do { map = try CityMap.load(from: try Data(contentsOf: URL(fileURLWithPath: file))) } catch let e as RegionFileError {
+        printErr("daybreak node: \(file): \(CityRegionsFileError(e))")
+        return ExitStatus.dataError
+    } catch {
         printErr("daybreak node: cannot read regions from \(file): \(error)")
         return ExitStatus.noInput
     }

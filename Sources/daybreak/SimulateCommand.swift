@@ -19,7 +19,7 @@ let simulateCommand = Command(
         .value("speed", "X", "simulated seconds per wall second; 0 = as fast as possible (default 0)"),
         .value("nodes", "K", "0 = in process (LocalGateway); K ≥ 1 = a cluster of K node processes (default 0)"),
         .value("database", "CONNINFO", "PostgreSQL conninfo for --nodes ≥ 1 (default: the PG* environment)"),
-        .value("report", "DIR", "write report.html into DIR"),
+        .value("report", "DIR", "write report.html into DIR (created if missing; checked before the day runs: 66 when it cannot be created or written)"),
         .value("date", "YYYY-MM-DD", "service day D (default: 2026-12-01 + seed mod 28 days)"),
         .flag("json", "print one JSON line with the KPIs instead of the table"),
         .flag("progress", "progress on stderr even when it is not a terminal"),
@@ -89,6 +89,31 @@ struct SimulateRun {
         return path
     }
 
+    /// Refuses, before the day runs, an output directory that could not be created or written:
+    /// 66 (the contract has no status of its own for an unwritable output), naming the option,
+    /// the directory and why. Creates nothing: the report step creates DIR and missing parents.
+    static func checkWritableDirectory(_ dir: String, option: String) throws(CommandFailure) {
+        let target = URL(fileURLWithPath: dir).standardizedFileURL
+        var url = target
+        while true {
+            var isDir: ObjCBool = false
+            if FileManager.default.fileExists(atPath: url.path, isDirectory: &isDir) {
+                let what = url == target ? "is" : "cannot be created: \(url.path) is"
+                guard isDir.boolValue else {
+                    throw CommandFailure(message: "\(option) \(dir): \(what) not a directory", status: ExitStatus.noInput)
+                }
+                guard access(url.path, W_OK | X_OK) == 0 else {
+                    let reason = String(cString: strerror(errno))
+                    throw CommandFailure(message: "\(option) \(dir): \(what) not writable (\(reason))", status: ExitStatus.noInput)
+                }
+                return
+            }
+            let parent = url.deletingLastPathComponent()
+            guard parent.path != url.path else { return }
+            url = parent
+        }
+    }
+
     func read(_ given: String, what: String) throws(CommandFailure) -> Data {
         let path = resolve(given)
         var isDir: ObjCBool = false
@@ -100,6 +125,7 @@ struct SimulateRun {
     }
 
     func run() async throws -> Int32 {
+        if let dir = o.reportDir { try Self.checkWritableDirectory(dir, option: "--report") }
         let f = o.files
         let rData = try read(f.regions, what: "regions"), oData = try read(f.operations, what: "operations"), dData = try read(f.demand, what: "demand")
         let city: CityRegionsFile, ops: OperationsConfig, demand: DemandModel

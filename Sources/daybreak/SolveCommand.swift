@@ -71,15 +71,30 @@ let solveCommand = Command(
 
 /// Disk access for the routing commands; the Routing module itself only ever sees text.
 enum RoutingFiles {
-    /// Reads a file's bytes: 66 (no input) when missing, a directory or unreadable.
+    /// Reads a file's bytes: 66 (no input) when missing, a directory or unreadable; 65 when larger
+    /// than `InstanceLimits.maxFileBytes` (never more than that is read, so neither a huge file
+    /// nor an endless one such as /dev/zero is taken in whole).
     static func readBytes(_ path: String, what: String) throws(CommandFailure) -> [UInt8] {
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
             throw CommandFailure(message: "\(what) \(path): no such file", status: ExitStatus.noInput)
         }
         guard !isDir.boolValue else { throw CommandFailure(message: "\(what) \(path): is a directory", status: ExitStatus.noInput) }
-        guard let data = FileManager.default.contents(atPath: path) else {
+        let limit = InstanceLimits.maxFileBytes
+        if let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber, size.int64Value > Int64(limit) {
+            throw CommandFailure(message: "\(what) \(path): \(size.int64Value) bytes is more than the readers' limit of \(limit) bytes (64 MiB)",
+                                 status: ExitStatus.dataError)
+        }
+        guard let handle = FileHandle(forReadingAtPath: path) else {
             throw CommandFailure(message: "\(what) \(path): cannot be read (permissions?)", status: ExitStatus.noInput)
+        }
+        defer { try? handle.close() }
+        let data: Data
+        do { data = try handle.read(upToCount: limit + 1) ?? Data() } catch {
+            throw CommandFailure(message: "\(what) \(path): cannot be read: \(error.localizedDescription)", status: ExitStatus.noInput)
+        }
+        guard data.count <= limit else {
+            throw CommandFailure(message: "\(what) \(path): more than the readers' limit of \(limit) bytes (64 MiB)", status: ExitStatus.dataError)
         }
         return [UInt8](data)
     }

@@ -75,7 +75,7 @@ struct UpPlan: Sendable {
 
         let regionsFile = try Self.input(args.string("regions", default: "Regions/seoul.json"), option: "regions")
         do { _ = try CityMap.load(from: try Self.contents(regionsFile, option: "regions")) } catch let e as RegionFileError {
-            throw CommandFailure(message: "--regions \(regionsFile): \(e)", status: ExitStatus.dataError)
+            throw CommandFailure(message: "--regions \(regionsFile): \(CityRegionsFileError(e))", status: ExitStatus.dataError)
         }
         regions = regionsFile
         if let o = args.string("operations") {

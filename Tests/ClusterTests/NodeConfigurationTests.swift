@@ -22,6 +22,15 @@ import Storage
         #expect(throws: NodeConfigurationError.self) { try c.validate() }
     }
 
+    @Test func nodeIDsTheDatabaseOrTheWireWouldRefuseAreRejected() throws {
+        for bad in ["", String(repeating: "n", count: NodeID.maxBytes + 1), "n\u{1B}1", "n\n1"] {
+            #expect(throws: NodeConfigurationError.self) { try NodeConfiguration(id: NodeID(bad), listen: "tcp://127.0.0.1:*", regions: ["a"]).validate() }
+        }
+        try NodeConfiguration(id: NodeID(String(repeating: "n", count: NodeID.maxBytes)), listen: "tcp://127.0.0.1:*", regions: ["a"]).validate()
+        // The same limit as the CHECK on cluster_nodes.id.
+        #expect(ClusterSchema.migrations.contains { $0.sql.contains("octet_length(id) <= \(NodeID.maxBytes)") })
+    }
+
     @Test func searchPathIsPinnedForBothConninfoForms() {
         #expect(PostgresConfiguration("").withSearchPath("s1").conninfo == "options='-csearch_path=s1'")
         #expect(PostgresConfiguration("host=/tmp").withSearchPath("s1").conninfo == "host=/tmp options='-csearch_path=s1'")

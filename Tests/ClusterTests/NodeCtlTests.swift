@@ -1,5 +1,6 @@
 import Base
 import Foundation
+import Storage
 import Testing
 @testable import Cluster
 
@@ -65,6 +66,38 @@ extension NodeProcessSuites {
             let down = try Self.ctl(["node", "--id", "n1", "--listen", "tcp://127.0.0.1:*", "--regions", regions,
                                      "--database", "host=/nonexistent-daybreak-socket-dir port=1"])
             #expect(down.status == 69, "\(down.stderr)")
+        }
+
+        /// A node id the database's CHECK (octet_length(id) <= 255) would refuse, or one with a control
+        /// character, is refused by the command line (64, naming --id and the limit) before migrations
+        /// run: the schema the node would have created does not exist afterwards.
+        @Test(arguments: [String(repeating: "n", count: NodeID.maxBytes + 1), "n\u{1B}]0;pwned\u{7}"])
+        func nodeIDsTheDatabaseWouldRefuseAreRefusedBeforeMigrations(_ id: String) async throws {
+            guard NodeProcess.binary != nil else { Issue.record("daybreak binary not built"); return }
+            let c: PostgresConnection
+            do { c = try await PostgresConnection.connect(PostgresConfiguration(""), logger: ClusterTestDatabase.logger) } catch {
+                if ClusterTestDatabase.required { Issue.record("PostgreSQL required but unreachable: \(error)") }
+                return
+            }
+            let schema = "t_nodeid_\(UInt32.random(in: 0 ... .max))"
+            let r = try await Self.ctlOffPool(["node", "--id", id, "--listen", "tcp://127.0.0.1:*", "--regions", NodeProcess.regionsFile,
+                                               "--operations", "none", "--schema", schema])
+            let created = try await c.query("SELECT count(*) FROM pg_namespace WHERE nspname = $1", [schema], purpose: "schema exists")[0]
+                .decode(0, as: Int64.self)
+            _ = try? await c.executeScript("DROP SCHEMA IF EXISTS \(schema) CASCADE", purpose: "drop")
+            await c.close()
+            #expect(r.status == 64, "\(r.stderr)")
+            #expect(r.stderr.contains("--id"), "\(r.stderr)")
+            #expect(id.count < 256 || r.stderr.contains("the limit is 255 bytes"), "\(r.stderr)")
+            #expect(!r.stderr.contains("\u{1B}") && !r.stderr.contains("check constraint"), "\(r.stderr)")
+            #expect(created == 0, "the node ran its migrations")
+        }
+
+        /// `ctl` on a thread of its own, so an async test does not hold a pool thread while the child runs.
+        static func ctlOffPool(_ arguments: [String]) async throws -> (status: Int32, stdout: String, stderr: String) {
+            try await withCheckedThrowingContinuation { (k: CheckedContinuation<(status: Int32, stdout: String, stderr: String), any Error>) in
+                Thread { k.resume(with: Swift.Result { try ctl(arguments) }) }.start()
+            }
         }
     }
 }

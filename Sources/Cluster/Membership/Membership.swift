@@ -5,6 +5,9 @@ public struct NodeID: Hashable, Comparable, Sendable, Codable, CustomStringConve
     public init(stringLiteral value: String) { rawValue = value }
     public static func < (a: NodeID, b: NodeID) -> Bool { a.rawValue < b.rawValue }
     public var description: String { rawValue }
+    /// Longest node id in UTF-8 bytes: `cluster_nodes.id` is CHECKed to at most 255 octets
+    /// (`ClusterSchema`), and ping/pong frames carry the id in a one-byte length (`WireLimits`).
+    public static let maxBytes = 255
 }
 
 /// The status column of `cluster_nodes` (`ClusterSchema`).

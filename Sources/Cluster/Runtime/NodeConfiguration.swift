@@ -1,3 +1,4 @@
+import Base
 import Storage
 
 /// Everything a node process needs. Timings default so that a crashed node's regions are owned
@@ -54,8 +55,12 @@ public struct NodeConfiguration: Sendable {
         .init(leaseDuration: leaseDuration, renewWhenRemaining: renewWhenRemaining, safetyMargin: safetyMargin)
     }
 
-    /// Rejects timings that cannot be safe: a renewal must fit before the safety margin.
+    /// Rejects an id the database or the wire would refuse (empty, longer than `NodeID.maxBytes`,
+    /// non-printable characters) and timings that cannot be safe: a renewal must fit before the safety margin.
     public func validate() throws(NodeConfigurationError) {
+        guard !id.rawValue.isEmpty, id.rawValue.utf8.count <= NodeID.maxBytes, isPrintableIdentifier(id.rawValue) else {
+            throw NodeConfigurationError("node id '\(displayed(id.rawValue))' must be 1 to \(NodeID.maxBytes) bytes (UTF-8) of printable characters")
+        }
         guard heartbeatInterval > .zero, ttl > heartbeatInterval * 2 else {
             throw NodeConfigurationError("ttl (\(ttl)) must exceed two heartbeats (\(heartbeatInterval))")
         }

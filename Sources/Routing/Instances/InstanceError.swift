@@ -92,6 +92,29 @@ struct TextLines {
         return v
     }
 
+    /// A finite number in field `index` within `-limit...limit` (`InstanceLimits`); outside it, an
+    /// `.invalidValue` naming the field, the value and the limit. Sign rules are the reader's.
+    func number(_ line: Line, _ index: Int, _ field: String, limit: Double) throws(InstanceError) -> Double {
+        let v = try number(line, index, field)
+        guard abs(v) <= limit else { throw outOfRange(line, index, field, limit: limit) }
+        return v
+    }
+
+    /// An integer in field `index` within `-limit...limit`, as `number(_:_:_:limit:)`.
+    func integer(_ line: Line, _ index: Int, _ field: String, limit: Int) throws(InstanceError) -> Int {
+        let v = try integer(line, index, field)
+        guard v.magnitude <= limit.magnitude else { throw outOfRange(line, index, field, limit: Double(limit)) }
+        return v
+    }
+
+    func outOfRange(_ line: Line, _ index: Int, _ field: String, limit: Double) -> InstanceError {
+        error(.invalidValue, line.number,
+              "field \(index + 1) (\(field)): \(line.tokens[index]) is beyond the reader's limit of ±\(Self.text(limit)) (Docs/ROUTING.md)")
+    }
+
+    /// `1000000` rather than `1000000.0` for the integral limits in messages.
+    static func text(_ v: Double) -> String { v == v.rounded() && abs(v) < 1e15 ? String(Int64(v)) : String(v) }
+
     /// An integer in field `index`; accepts `12` and `12.0` but not `12.5`.
     func integer(_ line: Line, _ index: Int, _ field: String) throws(InstanceError) -> Int {
         let tok = line.tokens[index]

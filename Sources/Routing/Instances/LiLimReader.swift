@@ -17,8 +17,8 @@ public enum LiLimReader {
         guard head.tokens.count == 3 else {
             throw t.error(.fieldCount, head.number, "expected 3 numbers (K Q SPEED), got \(head.tokens.count)")
         }
-        let vehicles = try t.integer(head, 0, "K")
-        let capacity = try t.integer(head, 1, "Q")
+        let vehicles = try t.integer(head, 0, "K", limit: InstanceLimits.maxQuantity)
+        let capacity = try t.integer(head, 1, "Q", limit: InstanceLimits.maxQuantity)
         _ = try t.number(head, 2, "SPEED")
         guard vehicles > 0 else { throw t.error(.invalidValue, head.number, "vehicle count K must be positive, got \(vehicles)") }
         guard capacity > 0 else { throw t.error(.invalidValue, head.number, "capacity Q must be positive, got \(capacity)") }
@@ -31,10 +31,12 @@ public enum LiLimReader {
                 throw t.error(.fieldCount, line.number, "expected 9 numbers (\(rowFields)), got \(line.tokens.count)")
             }
             let id = try t.integer(line, 0, "ID")
-            let x = try t.number(line, 1, "X"), y = try t.number(line, 2, "Y")
-            let demand = try t.integer(line, 3, "DEMAND")
-            let ready = try t.number(line, 4, "EARLY"), due = try t.number(line, 5, "LATE")
-            let service = try t.number(line, 6, "SERVICE")
+            let x = try t.number(line, 1, "X", limit: InstanceLimits.maxCoordinate)
+            let y = try t.number(line, 2, "Y", limit: InstanceLimits.maxCoordinate)
+            let demand = try t.integer(line, 3, "DEMAND", limit: InstanceLimits.maxQuantity)
+            let ready = try t.number(line, 4, "EARLY", limit: InstanceLimits.maxTime)
+            let due = try t.number(line, 5, "LATE", limit: InstanceLimits.maxTime)
+            let service = try t.number(line, 6, "SERVICE", limit: InstanceLimits.maxTime)
             let p = try t.integer(line, 7, "PICKUP"), d = try t.integer(line, 8, "DELIVERY")
             if let first = indexOfID[id] {
                 throw t.error(.duplicateID, line.number, "duplicate task id \(id) (first on line \(siblings[first].line))")
@@ -58,6 +60,9 @@ public enum LiLimReader {
                 if p != 0 && demand > 0 {
                     throw t.error(.invalidValue, line.number, "task \(id) is a delivery (PICKUP \(p)) but has positive DEMAND \(demand)")
                 }
+            }
+            if let tooMany = InstanceLimits.matrixProblem(nodes: nodes.count + 1) {
+                throw t.error(.invalidValue, line.number, "task \(nodes.count + 1): \(tooMany)")
             }
             indexOfID[id] = nodes.count
             siblings.append((p, d, line.number))

@@ -39,8 +39,8 @@ public enum SolomonReader {
         guard fleet.tokens.count == 2 else {
             throw t.error(.fieldCount, fleet.number, "expected 2 numbers (NUMBER CAPACITY), got \(fleet.tokens.count)")
         }
-        let vehicles = try t.integer(fleet, 0, "NUMBER")
-        let capacity = try t.integer(fleet, 1, "CAPACITY")
+        let vehicles = try t.integer(fleet, 0, "NUMBER", limit: InstanceLimits.maxQuantity)
+        let capacity = try t.integer(fleet, 1, "CAPACITY", limit: InstanceLimits.maxQuantity)
         guard vehicles > 0 else { throw t.error(.invalidValue, fleet.number, "vehicle NUMBER must be positive, got \(vehicles)") }
         guard capacity > 0 else { throw t.error(.invalidValue, fleet.number, "CAPACITY must be positive, got \(capacity)") }
 
@@ -57,10 +57,12 @@ public enum SolomonReader {
                 throw t.error(.fieldCount, line.number, "expected 7 numbers (\(rowFields)), got \(line.tokens.count)")
             }
             let id = try t.integer(line, 0, "CUST_NO")
-            let x = try t.number(line, 1, "X"), y = try t.number(line, 2, "Y")
-            let demand = try t.integer(line, 3, "DEMAND")
-            let ready = try t.number(line, 4, "READY"), due = try t.number(line, 5, "DUE")
-            let service = try t.number(line, 6, "SERVICE")
+            let x = try t.number(line, 1, "X", limit: InstanceLimits.maxCoordinate)
+            let y = try t.number(line, 2, "Y", limit: InstanceLimits.maxCoordinate)
+            let demand = try t.integer(line, 3, "DEMAND", limit: InstanceLimits.maxQuantity)
+            let ready = try t.number(line, 4, "READY", limit: InstanceLimits.maxTime)
+            let due = try t.number(line, 5, "DUE", limit: InstanceLimits.maxTime)
+            let service = try t.number(line, 6, "SERVICE", limit: InstanceLimits.maxTime)
             if let first = lineOfID[id] {
                 throw t.error(.duplicateID, line.number, "duplicate CUST_NO \(id) (first on line \(first))")
             }
@@ -73,6 +75,9 @@ public enum SolomonReader {
             }
             if nodes.isEmpty && demand != 0 {
                 throw t.error(.invalidValue, line.number, "the first row is the depot and must have DEMAND 0, got \(demand)")
+            }
+            if let tooMany = InstanceLimits.matrixProblem(nodes: nodes.count + 1) {
+                throw t.error(.invalidValue, line.number, "row \(nodes.count + 1): \(tooMany)")
             }
             lineOfID[id] = line.number
             nodes.append(.init(fileID: id, x: x, y: y, demand: demand, ready: ready, due: due, service: service))

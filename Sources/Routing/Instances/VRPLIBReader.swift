@@ -72,15 +72,24 @@ public enum VRPLIBReader {
 
         let name = specValue("NAME")?.value ?? InstanceFile.stem(of: file)
         let (n, nLine) = try requiredInt("DIMENSION")
-        // The upper bound keeps a typo from allocating gigabytes before the rows are counted.
-        guard n >= 2 && n <= 1_000_000 else {
-            throw t.error(.invalidValue, nLine, "DIMENSION must be in 2...1000000 (a depot and at least one customer), got \(n)")
+        guard n >= 2 else {
+            throw t.error(.invalidValue, nLine, "DIMENSION must be at least 2 (a depot and at least one customer), got \(n)")
+        }
+        // Refused before anything of size n (or n²) is allocated: the solver's matrix must fit.
+        if let tooBig = InstanceLimits.matrixProblem(nodes: n) {
+            throw t.error(.invalidValue, nLine, "DIMENSION \(n): \(tooBig)")
         }
         let (capacity, capLine) = try requiredInt("CAPACITY")
         guard capacity > 0 else { throw t.error(.invalidValue, capLine, "CAPACITY must be positive, got \(capacity)") }
+        guard capacity <= InstanceLimits.maxQuantity else {
+            throw t.error(.invalidValue, capLine, "CAPACITY \(capacity) is beyond the reader's limit of \(InstanceLimits.maxQuantity) (Docs/ROUTING.md)")
+        }
         var vehicles: Int? = nil
         if let (k, kLine) = try optionalInt("VEHICLES") {
             guard k > 0 else { throw t.error(.invalidValue, kLine, "VEHICLES must be positive, got \(k)") }
+            guard k <= InstanceLimits.maxQuantity else {
+                throw t.error(.invalidValue, kLine, "VEHICLES \(k) is beyond the reader's limit of \(InstanceLimits.maxQuantity) (Docs/ROUTING.md)")
+            }
             vehicles = k
         }
 
@@ -96,8 +105,8 @@ public enum VRPLIBReader {
             throw t.error(.unsupported, f.line, "EDGE_WEIGHT_FORMAT \(f.value) is not supported (expected FULL_MATRIX)")
         }
 
-        /// Rows `id v1 … vk` of a section, one per node 1…n, in id order.
-        func perNode(_ key: String, values k: Int, fields: String, required: Bool) throws(InstanceError) -> (values: [[Double]], lines: [Int])? {
+        /// Rows `id v1 … vk` of a section, one per node 1…n, in id order; every value within ±`limit`.
+        func perNode(_ key: String, values k: Int, fields: String, required: Bool, limit: Double) throws(InstanceError) -> (values: [[Double]], lines: [Int])? {
             guard let s = sections[key] else {
                 if required { throw t.error(.missingSection, nil, "missing \(key) (\(n) rows of \(fields))") }
                 return nil
@@ -116,7 +125,7 @@ public enum VRPLIBReader {
                     throw t.error(.duplicateID, row.number, "\(key): duplicate node \(id) (first on line \(lineOf[id - 1]))")
                 }
                 var vals: [Double] = []
-                for j in 1...k { vals.append(try t.number(row, j, fields.split(separator: " ")[j].description)) }
+                for j in 1...k { vals.append(try t.number(row, j, "\(key) " + fields.split(separator: " ")[j].description, limit: limit)) }
                 out[id - 1] = vals
                 lineOf[id - 1] = row.number
             }
@@ -141,10 +150,11 @@ public enum VRPLIBReader {
             }
         }
 
-        let (demands, demandLines) = try perNode("DEMAND_SECTION", values: 1, fields: "ID DEMAND", required: true)!
-        let coords = try perNode("NODE_COORD_SECTION", values: 2, fields: "ID X Y", required: !explicit)?.values
-        let serviceRows = try perNode("SERVICE_TIME_SECTION", values: 1, fields: "ID SERVICE", required: false)
-        let windowRows = try perNode("TIME_WINDOW_SECTION", values: 2, fields: "ID READY DUE", required: false)
+        let (demands, demandLines) = try perNode("DEMAND_SECTION", values: 1, fields: "ID DEMAND", required: true,
+                                                 limit: Double(InstanceLimits.maxQuantity))!
+        let coords = try perNode("NODE_COORD_SECTION", values: 2, fields: "ID X Y", required: !explicit, limit: InstanceLimits.maxCoordinate)?.values
+        let serviceRows = try perNode("SERVICE_TIME_SECTION", values: 1, fields: "ID SERVICE", required: false, limit: InstanceLimits.maxTime)
+        let windowRows = try perNode("TIME_WINDOW_SECTION", values: 2, fields: "ID READY DUE", required: false, limit: InstanceLimits.maxTime)
         let services = serviceRows?.values, windows = windowRows?.values
 
         var matrix: [[Int]]? = nil
@@ -156,7 +166,7 @@ public enum VRPLIBReader {
             flat.reserveCapacity(min(n * n, s.rows.count * n))
             for row in s.rows {
                 for j in row.tokens.indices {
-                    let v = try t.integer(row, j, "EDGE_WEIGHT")
+                    let v = try t.integer(row, j, "EDGE_WEIGHT", limit: InstanceLimits.maxEdgeWeight)
                     guard v >= 0 else { throw t.error(.invalidValue, row.number, "EDGE_WEIGHT_SECTION: negative weight \(v)") }
                     flat.append(v)
                 }
