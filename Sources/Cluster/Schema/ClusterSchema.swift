@@ -81,6 +81,22 @@ public enum ClusterSchema {
             -- Where a node publishes actor-system events (its XPUB); NULL when it publishes none.
             ALTER TABLE cluster_nodes ADD COLUMN event_endpoint text CHECK (event_endpoint <> '');
             """),
+        (6, "principals", """
+            -- The node's CURVE public key (Z85), which callers and subscribers must present as the
+            -- server key; NULL for a node serving plaintext (development only).
+            ALTER TABLE cluster_nodes ADD COLUMN public_key text CHECK (public_key IS NULL OR length(public_key) = 40);
+            -- Who may connect: one row per CURVE public key (secrets never leave their owner's files).
+            -- A user id may hold two keys during a rotation; a revoked key is refused from its next message.
+            CREATE TABLE principals (
+                public_key text PRIMARY KEY CHECK (length(public_key) = 40),
+                user_id    text NOT NULL CHECK (user_id <> '' AND length(user_id) <= 200),
+                role       text NOT NULL CHECK (role ~ '^[a-z]+$'),
+                scope      text NOT NULL DEFAULT '',
+                created_at timestamptz NOT NULL DEFAULT now(),
+                revoked_at timestamptz
+            );
+            CREATE INDEX principals_user ON principals (user_id);
+            """),
     ]
 
     // MARK: Membership (cluster_nodes)
