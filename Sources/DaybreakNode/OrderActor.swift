@@ -63,9 +63,9 @@ public distributed actor OrderActor {
     /// Binds the stable names to the methods on `system` (once per system, at start-up).
     public static func registerTargets(on system: ClusterActorSystem) async throws {
         let proxy = try OrderActor.resolve(id: ActorIdentity(kind: "manifest", key: "-", region: "-"), using: system)
-        try await system.register("order.handle", on: proxy) {
+        try await system.register("order.handle", on: proxy, roles: CallTargetRegistry.nodeOnly) {
             _ = try await $0.handle(OrderCommandEnvelope(.accept, at: Instant(epochSeconds: 0)), idempotencyKey: "")
         }
-        try await system.register("order.state", on: proxy) { _ = try await $0.state() }
+        try await system.register("order.state", on: proxy, roles: CallTargetRegistry.nodeOnly) { _ = try await $0.state() }
     }
 }

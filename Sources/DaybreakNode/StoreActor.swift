@@ -86,8 +86,8 @@ public distributed actor StoreActor {
 
     public static func registerTargets(on system: ClusterActorSystem) async throws {
         let proxy = try StoreActor.resolve(id: ActorIdentity(kind: "manifest", key: "-", region: "-"), using: system)
-        try await system.register("store.handle", on: proxy) { _ = try await $0.handle(.pick("-"), idempotencyKey: "") }
-        try await system.register("store.state", on: proxy) { _ = try await $0.state() }
-        try await system.register("store.expireHolds", on: proxy) { _ = try await $0.expireHolds(at: Instant(epochSeconds: 0), idempotencyKey: "") }
+        try await system.register("store.handle", on: proxy, roles: CallTargetRegistry.nodeOnly) { _ = try await $0.handle(.pick("-"), idempotencyKey: "") }
+        try await system.register("store.state", on: proxy, roles: CallTargetRegistry.nodeAndOperator) { _ = try await $0.state() }
+        try await system.register("store.expireHolds", on: proxy, roles: CallTargetRegistry.nodeOnly) { _ = try await $0.expireHolds(at: Instant(epochSeconds: 0), idempotencyKey: "") }
     }
 }

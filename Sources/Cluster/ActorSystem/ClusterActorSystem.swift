@@ -295,12 +295,13 @@ public final class ClusterActorSystem: DistributedActorSystem, Sendable {
     /// `try await system.register("Vehicle.report", on: proxy) { try await $0.report(.zero) }`.
     /// `proxy` must be a remote reference (`Act.resolve(id:using:)` of an id not hosted here),
     /// e.g. `ActorIdentity(kind: "manifest", key: "-", region: "-")`.
-    public func register<Act: DistributedActor>(_ name: String, on proxy: Act,
+    /// `roles`: who may call it over an authenticated (CURVE) port; others get `forbidden`.
+    public func register<Act: DistributedActor>(_ name: String, on proxy: Act, roles: Set<String> = CallTargetRegistry.defaultRoles,
                                                 _ call: (Act) async throws -> Void) async throws where Act.ID == ActorIdentity {
         do {
             try await Self.$recording.withValue(true) { try await call(proxy) }
         } catch let r as Recorded {
-            try state.withLock { try $0.registry.register(name, mangled: r.identifier) }
+            try state.withLock { try $0.registry.register(name, mangled: r.identifier, roles: roles) }
             return
         }
         throw ClusterCallError(.unknownTarget, "registering \(name): the call did not reach remoteCall (is the proxy local?)")

@@ -8,6 +8,15 @@
 public struct CallTargetRegistry: Sendable, Equatable {
     public private(set) var mangledByName: [String: String] = [:]
     public private(set) var nameByMangled: [String: String] = [:]
+    /// Which authenticated roles may call each target (checked on CURVE ports; see `mayCall`).
+    public private(set) var rolesByName: [String: Set<String>] = [:]
+    /// The roles a target admits when its registration names none: the cluster's own processes.
+    public static let defaultRoles: Set<String> = ["node", "gateway", "operator"]
+    /// Targets only the cluster's own nodes call (an order's or a store's journal: delivery
+    /// addresses, order lines, stock; changed only through the region's dispatcher).
+    public static let nodeOnly: Set<String> = ["node"]
+    /// Targets an operator may also call (`daybreak ctl`), never a gateway.
+    public static let nodeAndOperator: Set<String> = ["node", "operator"]
 
     public init() {}
 
@@ -33,8 +42,9 @@ public struct CallTargetRegistry: Sendable, Equatable {
 
     /// Binds `name` to the method with mangled identifier `mangled`. Registering the same pair
     /// twice is allowed (idempotent start-up code); any other overlap is an error.
-    public mutating func register(_ name: String, mangled: String) throws(RegistrationError) {
+    public mutating func register(_ name: String, mangled: String, roles: Set<String> = defaultRoles) throws(RegistrationError) {
         guard !name.isEmpty else { throw .emptyName }
+        rolesByName[name] = roles
         guard name.utf8.count <= 255 else { throw .nameTooLong(name, limit: 255) }
         if let m = mangledByName[name] {
             guard m == mangled else { throw .duplicateName(name, existing: m) }
@@ -53,4 +63,7 @@ public struct CallTargetRegistry: Sendable, Equatable {
     public func mangled(forName name: String) -> String? { mangledByName[name] }
 
     public var count: Int { mangledByName.count }
+
+    /// Whether a peer authenticated with `role` may call `name` (an unknown target: no).
+    public func mayCall(_ name: String, role: String) -> Bool { rolesByName[name]?.contains(role) ?? false }
 }

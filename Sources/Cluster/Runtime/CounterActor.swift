@@ -40,8 +40,8 @@ public distributed actor CounterActor {
     /// Binds the stable names to the methods on `system` (once per system, at start-up).
     public static func registerTargets(on system: ClusterActorSystem) async throws {
         let proxy = try CounterActor.resolve(id: ActorIdentity(kind: "manifest", key: "-", region: "-"), using: system)
-        try await system.register("counter.apply", on: proxy) { _ = try await $0.apply(.init(amount: 0), idempotencyKey: "") }
-        try await system.register("counter.state", on: proxy) { _ = try await $0.state() }
+        try await system.register("counter.apply", on: proxy, roles: CallTargetRegistry.nodeAndOperator) { _ = try await $0.apply(.init(amount: 0), idempotencyKey: "") }
+        try await system.register("counter.state", on: proxy, roles: CallTargetRegistry.nodeAndOperator) { _ = try await $0.state() }
     }
 }
 

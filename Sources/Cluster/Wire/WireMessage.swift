@@ -52,6 +52,8 @@ public struct RemoteErrorCode: RawRepresentable, Hashable, Sendable, CustomStrin
     public static let unsupportedVersion = RemoteErrorCode(rawValue: 9)
     /// The inbound frame did not decode (or was of a type a node does not accept as a request).
     public static let malformedFrame = RemoteErrorCode(rawValue: 10)
+    /// The caller is authenticated but its role may not call this target.
+    public static let forbidden = RemoteErrorCode(rawValue: 11)
 
     public var description: String {
         switch self {
@@ -65,6 +67,7 @@ public struct RemoteErrorCode: RawRepresentable, Hashable, Sendable, CustomStrin
         case .unknownActor: "unknownActor"
         case .unsupportedVersion: "unsupportedVersion"
         case .malformedFrame: "malformedFrame"
+        case .forbidden: "forbidden"
         default: "code(\(rawValue))"
         }
     }

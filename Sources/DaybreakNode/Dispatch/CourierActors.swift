@@ -172,7 +172,7 @@ public distributed actor VehicleActor {
         try await system.register("vehicle.report", on: proxy) {
             _ = try await $0.report(.returned(.vehicle("-"), at: Instant(epochSeconds: 0)), idempotencyKey: "")
         }
-        try await system.register("vehicle.state", on: proxy) { _ = try await $0.state() }
+        try await system.register("vehicle.state", on: proxy, roles: CallTargetRegistry.nodeAndOperator) { _ = try await $0.state() }
     }
 }
 
@@ -201,7 +201,7 @@ public distributed actor RiderActor {
         try await system.register("rider.report", on: proxy) {
             _ = try await $0.report(.returned(.rider("-"), at: Instant(epochSeconds: 0)), idempotencyKey: "")
         }
-        try await system.register("rider.state", on: proxy) { _ = try await $0.state() }
+        try await system.register("rider.state", on: proxy, roles: CallTargetRegistry.nodeAndOperator) { _ = try await $0.state() }
     }
 }
 

@@ -75,7 +75,7 @@ public distributed actor RegionDispatcher {
 
     public static func registerTargets(on system: ClusterActorSystem) async throws {
         let proxy = try RegionDispatcher.resolve(id: ActorIdentity(kind: "manifest", key: "-", region: "-"), using: system)
-        try await system.register("dispatcher.open", on: proxy) { _ = try await $0.open(RegionDispatcher.placeholderConfig) }
+        try await system.register("dispatcher.open", on: proxy, roles: CallTargetRegistry.nodeAndOperator) { _ = try await $0.open(RegionDispatcher.placeholderConfig) }
         try await system.register("dispatcher.handle", on: proxy) {
             _ = try await $0.handle(.tick(at: Instant(epochSeconds: 0)), idempotencyKey: "")
         }
