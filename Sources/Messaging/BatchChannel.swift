@@ -6,28 +6,33 @@ import Synchronization
 /// waiting, the batch resumes it directly; otherwise batches coalesce in `buffer`. When the buffer
 /// reaches `limit` elements, `push` answers "pause" and the I/O thread stops reading that socket
 /// (messages wait in libzmq's receive high-water mark, then the sender's); the consumer's next
-/// take sends `resume`. So memory is bounded and nothing is dropped here.
+/// take sends `resume`. The same happens when the buffered payload reaches `byteLimit` bytes.
+/// So memory is bounded and nothing is dropped here.
 ///
 /// One consumer at a time: a second concurrent `next()` is a programming error (precondition).
 final class BatchChannel<Element: Sendable>: Sendable {
     private struct State {
         var buffer: [Element] = []
+        var bufferedBytes = 0
         var waiter: UnsafeContinuation<[Element]?, Never>? = nil
         var finished = false
         var paused = false
     }
     private let state = Mutex(State())
     private let limit: Int
+    private let byteLimit: Int
     /// Called (outside the lock) when a take unpaused the channel: asks the I/O thread to read again.
     private let onResume: @Sendable () -> Void
 
-    init(limit: Int, onResume: @escaping @Sendable () -> Void) {
+    init(limit: Int, byteLimit: Int = .max, onResume: @escaping @Sendable () -> Void) {
         self.limit = max(1, limit)
+        self.byteLimit = max(1, byteLimit)
         self.onResume = onResume
     }
 
-    /// I/O thread: delivers a batch. Returns true when the socket should stop being read.
-    func push(_ batch: [Element]) -> Bool {
+    /// I/O thread: delivers a batch of `bytes` payload bytes. Returns true when the socket should
+    /// stop being read.
+    func push(_ batch: [Element], bytes: Int = 0) -> Bool {
         if batch.isEmpty { return false }
         let (waiter, pause): (UnsafeContinuation<[Element]?, Never>?, Bool) = state.withLock { s in
             if s.finished { return (nil, false) }
@@ -36,7 +41,8 @@ final class BatchChannel<Element: Sendable>: Sendable {
                 return (w, false)
             }
             s.buffer.append(contentsOf: batch)
-            if s.buffer.count >= limit {
+            s.bufferedBytes += bytes
+            if s.buffer.count >= limit || s.bufferedBytes >= byteLimit {
                 s.paused = true
                 return (nil, true)
             }
@@ -63,6 +69,7 @@ final class BatchChannel<Element: Sendable>: Sendable {
         if !s.buffer.isEmpty {
             let b = s.buffer
             s.buffer = []
+            s.bufferedBytes = 0
             let resume = s.paused
             s.paused = false
             return .batch(b, resume: resume)
@@ -114,6 +121,8 @@ final class BatchChannel<Element: Sendable>: Sendable {
 
     /// Elements buffered now (for tests and stats).
     var bufferedCount: Int { state.withLock { $0.buffer.count } }
+    /// Payload bytes buffered now.
+    var bufferedBytes: Int { state.withLock { $0.bufferedBytes } }
 }
 
 /// An async sequence of batches read by the I/O thread: each element is everything that arrived

@@ -20,6 +20,8 @@ enum LoopCommand: Sendable {
     case waitSubscribers(socket: Int, count: Int, topic: [UInt8]?, id: UInt64, deadline: UInt64,
                          UnsafeContinuation<Result<Void, MessagingError>, Never>)
     case resumeReading(socket: Int)
+    /// Replaces the context's CURVE authority (nil: refuse every CURVE client).
+    case setAuthority((any CurveAuthority)?)
     /// A task job for the loop's TaskExecutor: run it inline on the I/O thread.
     case run(UnownedJob, UnownedTaskExecutor)
     case close(socket: Int, UnsafeContinuation<Void, Never>)
@@ -72,9 +74,13 @@ final class IOLoop: Sendable {
     /// After any activity the thread keeps polling without sleeping for this long (0: never).
     let busyPollNanos: UInt64
 
-    init(logger: Logger, busyPoll: Duration = .zero) throws(MessagingError) {
+    /// The authority the I/O thread starts with (later changes travel as `.setAuthority`).
+    let initialAuthority: (any CurveAuthority)?
+
+    init(logger: Logger, busyPoll: Duration = .zero, authority: (any CurveAuthority)? = nil) throws(MessagingError) {
         self.logger = logger
         self.busyPollNanos = busyPoll.clampedNanoseconds
+        self.initialAuthority = authority
         guard let ctx = zmq_ctx_new() else {
             throw MessagingError.fromErrno(.socketError, "zmq_ctx_new", daybreak_errno())
         }

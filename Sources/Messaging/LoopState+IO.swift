@@ -5,7 +5,7 @@ import Glibc
 
 /// Sending and receiving frames: I/O thread only. Every call is non-blocking (ZMQ_DONTWAIT).
 extension LoopState {
-    private enum SendOutcome { case sent, wouldBlock, failed(Int32) }
+    enum SendOutcome { case sent, wouldBlock, failed(Int32) }
 
     // MARK: - Sending
 
@@ -45,7 +45,7 @@ extension LoopState {
         return 0
     }
 
-    private func trySend(_ s: SocketState, _ item: Outgoing) -> SendOutcome {
+    func trySend(_ s: SocketState, _ item: Outgoing) -> SendOutcome {
         let h = s.handle
         switch item {
         case .plain(let m):
@@ -71,6 +71,7 @@ extension LoopState {
     /// Hands the outbox to libzmq until it is empty or libzmq would block.
     func flush(_ s: SocketState) {
         var done = 0
+        var published = 0
         s.retryBlocked = false
         if s.parkedCount > 0 { done += flushParked(s) }
         while s.outboxHead < s.outbox.count {
@@ -88,7 +89,21 @@ extension LoopState {
                 s.outboxHead += 1
                 continue
             }
-            let outcome = trySend(s, item)
+            var outcome = trySend(s, item)
+            if case .wouldBlock = outcome, let grace = s.dropGrace {
+                // `.drop` publisher: a subscriber queue is full. Wait (retrying every 1 ms) for at
+                // most the grace period, which absorbs bursts; then send past it.
+                let now = monotonicNanos()
+                let since = s.blockedSince ?? now
+                if now &- since >= grace {
+                    outcome = withDropping(s) { trySend(s, item) }
+                    s.blockedSince = nil
+                    fellBehind(s, blockedFor: now &- since, now: now)
+                    published -= 1  // counted by fellBehind
+                } else {
+                    s.blockedSince = since
+                }
+            }
             if case .wouldBlock = outcome, case .reply(let a, _) = item {
                 // ROUTER_MANDATORY: this one peer is at its high-water mark. Park its reply and
                 // go on with the others; parked replies are retried on the 1 ms timer.
@@ -106,8 +121,11 @@ extension LoopState {
             }
             s.outboxHead += 1
             done += 1
+            published += 1
+            s.blockedSince = nil
             if case .failed(let e) = outcome { sendFailed(s, item, e) }
         }
+        if s.behindCount > 0 { countDroppedForBehind(s, sent: published) }
         s.shared.releaseOutbox(done)
         if s.outboxHead == s.outbox.count {
             s.outbox.removeAll(keepingCapacity: s.outbox.count <= 4_096)
@@ -116,6 +134,17 @@ extension LoopState {
             s.outbox.removeFirst(s.outboxHead)
             s.outboxHead = 0
         }
+    }
+
+    /// Runs `body` (a send on an XPUB) with ZMQ_XPUB_NODROP off: libzmq then drops the message for
+    /// subscribers whose queue is full (and deactivates them until they drain half of it) instead
+    /// of refusing it for everyone. In-memory option changes, no system calls.
+    private func withDropping(_ s: SocketState, _ body: () -> SendOutcome) -> SendOutcome {
+        var off: Int32 = 0, on: Int32 = 1
+        zmq_setsockopt(s.handle, ZMQ_XPUB_NODROP, &off, 4)
+        let r = body()
+        zmq_setsockopt(s.handle, ZMQ_XPUB_NODROP, &on, 4)
+        return r
     }
 
     /// Retries parked replies, each peer in order until it blocks again. Returns how many left.
@@ -159,7 +188,7 @@ extension LoopState {
 
     /// Receives the next frame into `msg`; false when nothing is ready.
     @inline(__always)
-    private func receiveFrame(_ h: UnsafeMutableRawPointer) -> Bool {
+    func receiveFrame(_ h: UnsafeMutableRawPointer) -> Bool {
         while true {
             if zmq_msg_recv(msg, h, ZMQ_DONTWAIT) >= 0 { return true }
             let e = daybreak_errno()
@@ -170,10 +199,10 @@ extension LoopState {
     }
 
     @inline(__always)
-    private var frameMore: Bool { zmq_msg_more(msg) != 0 }
+    var frameMore: Bool { zmq_msg_more(msg) != 0 }
 
     @inline(__always)
-    private func frameBytes() -> [UInt8] {
+    func frameBytes() -> [UInt8] {
         let n = zmq_msg_size(msg)
         if n == 0 { return [] }
         let src = zmq_msg_data(msg)!
@@ -204,13 +233,19 @@ extension LoopState {
     }
 
     /// Discards the remaining frames of a message.
-    private func skipRest(_ h: UnsafeMutableRawPointer) {
+    func skipRest(_ h: UnsafeMutableRawPointer) {
         while frameMore { if !receiveFrame(h) { return } }
     }
 
-    private func malformed(_ s: SocketState, _ why: @autoclosure () -> String) {
+    /// Counts a malformed message and logs it at warning (at most one line per peer per 10 s),
+    /// naming the peer's identity (CURVE) and address. Reads metadata from the current frame.
+    private func malformed(_ s: SocketState, _ why: @autoclosure () -> String, peer: PeerIdentity? = nil) {
         s.shared.malformed.wrappingAdd(1, ordering: .relaxed)
-        logger.debug("dropped malformed message", ["why": why()])
+        guard logger.isEnabled(.warning) else { return }
+        let address = peer?.address ?? currentAddress()
+        let user = peer?.userID ?? "-"
+        warn("malformed|\(s.shared.id)|\(user)@\(address)", "dropped a malformed message",
+             ["why": why(), "peer": user, "address": address, "endpoint": s.endpoint])
     }
 
     /// Reads what the socket has (up to maxBatch messages) and delivers it.
@@ -236,32 +271,75 @@ extension LoopState {
             }
         case .server:
             var batch: [IncomingRequest] = []
-            while batch.count < limit, receiveFrame(h) {
+            var bytes = 0
+            var now: UInt64 = 0
+            let curve = s.curve
+            let byteCap = s.shared.options.receiveBufferBytes
+            while batch.count < limit, bytes < byteCap, receiveFrame(h) {
                 let rid = frameBytes()
                 guard frameMore, receiveFrame(h) else { malformed(s, "request without a header"); continue }
+                // Metadata is read from this frame, not the routing id before it: libzmq 4.3.4's
+                // ROUTER builds the routing-id frame without the message's metadata when zmq_poll
+                // prefetched the message (ZMQ_EVENTS), which is the first message of every wake.
+                var peer: PeerIdentity? = nil
+                if let curve {
+                    // Every message on a CURVE server carries its connection's ZAP metadata; one
+                    // without it did not pass this context's handler (cannot happen; fail closed).
+                    guard let p = currentPeer(s, routingID: rid) else {
+                        skipRest(h)
+                        malformed(s, "no authenticated identity on a CURVE server")
+                        continue
+                    }
+                    if curve.recheckEachMessage && !stillAccepted(p, domain: curve.domain) {
+                        skipRest(h)
+                        s.shared.revokedDropped.wrappingAdd(1, ordering: .relaxed)
+                        warn("revoked|\(s.shared.id)|\(p.userID)@\(p.address)",
+                             "dropped a message from a key the authority no longer accepts (revoked after it connected)",
+                             ["peer": p.userID, "address": p.address, "key": p.publicKey, "endpoint": s.endpoint])
+                        continue
+                    }
+                    peer = p
+                }
+                if s.buckets != nil {
+                    if now == 0 { now = monotonicNanos() }
+                    if !s.buckets!.take(rid, now: now) {
+                        skipRest(h)
+                        s.shared.rateLimited.wrappingAdd(1, ordering: .relaxed)
+                        let address = peer?.address ?? currentAddress()
+                        warn("rate|\(s.shared.id)|\(peer?.userID ?? "-")@\(address)", "dropped requests over the peer's rate limit",
+                             ["peer": peer?.userID ?? "-", "address": address, "endpoint": s.endpoint])
+                        continue
+                    }
+                }
                 guard let id = frameHeader(), frameMore else {
                     skipRest(h)
-                    malformed(s, "request without an 8-byte header and a body")
+                    malformed(s, "request without an 8-byte header and a body", peer: peer)
                     continue
                 }
                 guard let body = receiveBody(h) else { continue }
+                bytes &+= body.byteCount
                 batch.append(IncomingRequest(replyAddress: ReplyAddress(routingID: rid, correlationID: id),
-                                             message: body))
+                                             message: body, peer: peer))
             }
-            if let ch = s.requests, ch.push(batch) { s.readPaused = true }
+            if let ch = s.requests, ch.push(batch, bytes: bytes) { s.readPaused = true }
         case .subscriber:
             var batch: [Message] = []
-            while batch.count < limit, receiveFrame(h) {
+            var bytes = 0
+            let byteCap = s.shared.options.receiveBufferBytes
+            while batch.count < limit, bytes < byteCap, receiveFrame(h) {
                 let first = frameBytes()
+                bytes &+= first.count
                 var rest: [[UInt8]] = []
                 var complete = true
                 while frameMore {
                     guard receiveFrame(h) else { complete = false; break }
-                    rest.append(frameBytes())
+                    let f = frameBytes()
+                    bytes &+= f.count
+                    rest.append(f)
                 }
                 if complete { batch.append(Message(first: first, rest: rest)) }
             }
-            if let ch = s.messages, ch.push(batch) { s.readPaused = true }
+            if let ch = s.messages, ch.push(batch, bytes: bytes) { s.readPaused = true }
         case .publisher:
             var n = 0
             while n < limit, receiveFrame(h) {

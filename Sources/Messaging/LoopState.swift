@@ -29,10 +29,39 @@ final class SocketState {
     var activeSubscriptions = 0
     var subscriberWaiters: [UInt64: (count: Int, topic: [UInt8]?, c: UnsafeContinuation<Result<Void, MessagingError>, Never>)] = [:]
 
-    init(shared: SocketShared, handle: UnsafeMutableRawPointer) {
+    init(shared: SocketShared, handle: UnsafeMutableRawPointer, endpoint: String) {
         self.shared = shared
         self.handle = handle
+        self.endpoint = endpoint
     }
+
+    /// The endpoint bound or connected (resolved port), for logs.
+    var endpoint: String
+    /// The socket's CURVE server configuration, if it serves CURVE.
+    var curve: CurveServer? { shared.options.curveServer }
+    /// A PAIR connected to this socket's monitor (bound tcp/ipc servers and publishers):
+    /// connections accepted and closed, handshakes failed.
+    var monitor: UnsafeMutableRawPointer?
+    /// Accepted connections by file descriptor (from the monitor).
+    var connections: [Int32: PeerConnection] = [:]
+    /// A handshake failure reported by the monitor, waiting for its connection's DISCONNECTED.
+    var pendingHandshakeFailure: (event: UInt16, value: Int32)?
+    /// CURVE servers: the identity last read for a routing id (ZAP metadata), to skip rebuilding it.
+    var peerCache: [[UInt8]: PeerIdentity] = [:]
+    /// Servers with a rate limit: one token bucket per routing id.
+    var buckets: TokenBuckets<[UInt8]>?
+    /// Publishers in `.drop` mode: the grace period in nanoseconds (nil: back pressure).
+    var dropGrace: UInt64?
+    /// Publishers in `.drop` mode: since when the outbox head has been refused (a subscriber
+    /// queue full), nil when it is not.
+    var blockedSince: UInt64?
+    /// Publishers: connections currently behind (events dropped for them).
+    var behindCount = 0
+    /// A probe timer of the behind connections is in the heap.
+    var probeScheduled = false
+
+    /// The timer id of the probe of behind subscribers (correlation ids never reach it).
+    static let probeTimer = UInt64.max
 
     /// ROUTER replies to peers at their high-water mark, per routing id, in order. They stay
     /// counted in the outbox; other peers' replies go past them (no head-of-line blocking).
@@ -40,6 +69,18 @@ final class SocketState {
     var parkedCount = 0
 
     var hasOutbox: Bool { outboxHead < outbox.count || parkedCount > 0 }
+}
+
+/// One accepted connection of a bound socket, as its monitor reported it.
+struct PeerConnection {
+    /// "ip:port" (getpeername when the monitor reported the accept).
+    var address: String
+    /// Publishers: since when this subscriber is behind (events dropped for it), nil if it is not.
+    var behindSince: UInt64?
+    /// Publishers: events published since it fell behind (the estimate of what it missed).
+    var dropped = 0
+    /// Publishers: when its drops were last logged.
+    var lastReport: UInt64 = 0
 }
 
 /// Everything the I/O thread owns. Created on that thread and never shared, so it needs no locks.
@@ -54,11 +95,18 @@ final class LoopState {
     /// One zmq_msg_t reused for every receive (zmq_msg_recv releases the previous content).
     let msg: UnsafeMutablePointer<zmq_msg_t>
     var running = true
+    /// The context's CURVE authority (`MessagingContext.setCurveAuthority`).
+    var authority: (any CurveAuthority)?
+    /// The ZAP handler (a ROUTER on inproc://zeromq.zap.01), bound before the first CURVE server.
+    var zap: UnsafeMutableRawPointer?
+    /// Warning lines per peer: at most one per 10 s per key, with a count of the suppressed ones.
+    var warnings = LogLimiter()
 
     init(loop: IOLoop) {
         self.loop = loop
         self.ctx = loop.context.raw
         self.logger = loop.logger
+        self.authority = loop.initialAuthority
         msg = .allocate(capacity: 1)
         zmq_msg_init(msg)
     }
@@ -104,7 +152,11 @@ final class LoopState {
                 if !s.readPaused { ev |= Int16(ZMQ_POLLIN) }
                 if s.hasOutbox && !s.retryBlocked { ev |= Int16(ZMQ_POLLOUT) }
                 items.append(zmq_pollitem_t(socket: s.handle, fd: 0, events: ev, revents: 0))
+                if let m = s.monitor {
+                    items.append(zmq_pollitem_t(socket: m, fd: 0, events: Int16(ZMQ_POLLIN), revents: 0))
+                }
             }
+            if let z = zap { items.append(zmq_pollitem_t(socket: z, fd: 0, events: Int16(ZMQ_POLLIN), revents: 0)) }
             var timeout = -1
             if let d = timers.earliest {
                 timeout = d <= now ? 0 : Int((d - now + 999_999) / 1_000_000)
@@ -138,9 +190,17 @@ final class LoopState {
                 var value: UInt64 = 0
                 _ = read(loop.wakeFD, &value, 8)
             }
-            for i in 0..<order.count where items[i + 1].revents & Int16(ZMQ_POLLIN) != 0 {
-                readable(order[i])
+            // Same order as the items were built (nothing here opens or closes sockets).
+            var i = 1
+            for s in order {
+                if items[i].revents & Int16(ZMQ_POLLIN) != 0 { readable(s) }
+                i += 1
+                if s.monitor != nil {
+                    if items[i].revents & Int16(ZMQ_POLLIN) != 0 { readMonitor(s) }
+                    i += 1
+                }
             }
+            if zap != nil, items[i].revents & Int16(ZMQ_POLLIN) != 0 { serveZAP() }
         }
         teardown()
     }
@@ -208,6 +268,8 @@ final class LoopState {
             }
         case .resumeReading(let sid):
             sockets[sid]?.readPaused = false
+        case .setAuthority(let a):
+            authority = a
         case .run(let job, let executor):
             job.runSynchronously(on: executor)
         case .close(let sid, let k):
@@ -231,7 +293,7 @@ final class LoopState {
         case .run(let job, _):
             // Never strand a task: after shutdown its job runs on the global executor.
             globalConcurrentExecutor.enqueue(ExecutorJob(job))
-        case .cancel, .send, .sendBatch, .reply, .replyBatch, .resumeReading, .shutdown: break
+        case .cancel, .send, .sendBatch, .reply, .replyBatch, .resumeReading, .setAuthority, .shutdown: break
         }
     }
 
@@ -239,40 +301,84 @@ final class LoopState {
 
     func open(_ spec: OpenSpec) -> Result<String, MessagingError> {
         let shared = spec.shared
+        let options = shared.options
         let type: Int32 = switch shared.kind {
         case .client: ZMQ_DEALER
         case .server: ZMQ_ROUTER
         case .publisher: ZMQ_XPUB
         case .subscriber: ZMQ_SUB
         }
+        if options.curveServer != nil {
+            // Fail closed: without a ZAP handler libzmq's CURVE server accepts any client key.
+            guard authority != nil else {
+                return .failure(MessagingError(.invalidArgument,
+                    "a CURVE server needs a CurveAuthority (MessagingContext.setCurveAuthority) before it binds '\(spec.endpoint)'"))
+            }
+            if let e = openZAPHandler() { return .failure(e) }
+        }
         guard let h = zmq_socket(ctx, type) else {
             return .failure(.fromErrno(.socketError, "zmq_socket", daybreak_errno()))
         }
-        func setInt(_ opt: Int32, _ v: Int32) -> Bool {
+        var failed: String? = nil
+        func setInt(_ opt: Int32, _ v: Int32, _ name: String) {
+            if failed != nil { return }
             var v = v
-            return zmq_setsockopt(h, opt, &v, MemoryLayout<Int32>.size) == 0
+            if zmq_setsockopt(h, opt, &v, MemoryLayout<Int32>.size) != 0 { failed = name }
         }
-        var ok = setInt(ZMQ_LINGER, 0)
-            && setInt(ZMQ_SNDHWM, shared.options.sendHighWaterMark)
-            && setInt(ZMQ_RCVHWM, shared.options.receiveHighWaterMark)
+        func setBytes(_ opt: Int32, _ bytes: [UInt8], _ name: String) {
+            if failed != nil { return }
+            if bytes.withUnsafeBytes({ zmq_setsockopt(h, opt, $0.baseAddress, $0.count) }) != 0 { failed = name }
+        }
+        setInt(ZMQ_LINGER, 0, "LINGER")
+        setInt(ZMQ_SNDHWM, options.sendHighWaterMark, "SNDHWM")
+        setInt(ZMQ_RCVHWM, options.receiveHighWaterMark, "RCVHWM")
+        if failed == nil {
+            var max = Int64(options.maxMessageSize)
+            if zmq_setsockopt(h, ZMQ_MAXMSGSIZE, &max, MemoryLayout<Int64>.size) != 0 { failed = "MAXMSGSIZE" }
+        }
         switch shared.kind {
-        case .server: ok = ok && setInt(ZMQ_ROUTER_MANDATORY, 1)
-        case .publisher: ok = ok && setInt(ZMQ_XPUB_VERBOSE, 1) && setInt(ZMQ_XPUB_NODROP, 1)
+        case .server: setInt(ZMQ_ROUTER_MANDATORY, 1, "ROUTER_MANDATORY")
+        case .publisher:
+            // NODROP in both policies: in `.drop` mode a refused send is how a full subscriber
+            // queue shows; the flush then waits out the grace period and sends past it.
+            setInt(ZMQ_XPUB_VERBOSE, 1, "XPUB_VERBOSE")
+            setInt(ZMQ_XPUB_NODROP, 1, "XPUB_NODROP")
         case .subscriber:
-            for t in spec.topics {
-                ok = ok && t.withUnsafeBytes { zmq_setsockopt(h, ZMQ_SUBSCRIBE, $0.baseAddress, $0.count) == 0 }
-            }
+            for t in spec.topics { setBytes(ZMQ_SUBSCRIBE, t, "SUBSCRIBE") }
         case .client: break
         }
-        if !ok {
+        if let c = options.curveServer {
+            setInt(ZMQ_CURVE_SERVER, 1, "CURVE_SERVER")
+            setBytes(ZMQ_CURVE_SECRETKEY, c.keyPair.rawSecret, "CURVE_SECRETKEY")
+            // The ZAP domain carries the socket id, so the handler can count a refusal on it.
+            setBytes(ZMQ_ZAP_DOMAIN, Array(zapDomain(socket: shared.id, c.domain).utf8), "ZAP_DOMAIN")
+        }
+        if let c = options.curveClient {
+            setBytes(ZMQ_CURVE_SERVERKEY, c.rawServerKey, "CURVE_SERVERKEY")
+            setBytes(ZMQ_CURVE_PUBLICKEY, c.keyPair.rawPublic, "CURVE_PUBLICKEY")
+            setBytes(ZMQ_CURVE_SECRETKEY, c.keyPair.rawSecret, "CURVE_SECRETKEY")
+        }
+        if let name = failed {
             let e = daybreak_errno()
             zmq_close(h)
-            return .failure(.fromErrno(.socketError, "zmq_setsockopt", e))
+            return .failure(.fromErrno(.socketError, "zmq_setsockopt(\(name))", e))
+        }
+        // Bound tcp/ipc servers and publishers get a monitor: refused handshakes are counted and
+        // logged, and a publisher can name a subscriber that fell behind.
+        var monitor: UnsafeMutableRawPointer? = nil
+        if spec.bind && (shared.kind == .server || shared.kind == .publisher) && !spec.endpoint.hasPrefix("inproc://") {
+            switch openMonitor(h, socket: shared.id) {
+            case .success(let m): monitor = m
+            case .failure(let e):
+                zmq_close(h)
+                return .failure(e)
+            }
         }
         let rc = spec.bind ? zmq_bind(h, spec.endpoint) : zmq_connect(h, spec.endpoint)
         if rc != 0 {
             let e = daybreak_errno()
             zmq_close(h)
+            if let m = monitor { zmq_close(m) }
             let verb = spec.bind ? "bind" : "connect"
             let code: MessagingError.Code =
                 (spec.bind && (e == EADDRINUSE || e == EADDRNOTAVAIL || e == ENODEV || e == EACCES))
@@ -287,12 +393,19 @@ final class LoopState {
                 endpoint = buf.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
             }
         }
-        let s = SocketState(shared: shared, handle: h)
+        let s = SocketState(shared: shared, handle: h, endpoint: endpoint)
         s.requests = spec.requests
         s.messages = spec.messages
+        s.monitor = monitor
+        if let r = options.requestRateLimit { s.buckets = TokenBuckets(rate: r.perSecond, burst: r.burst) }
+        if shared.kind == .publisher {
+            let policy = options.slowSubscribers ?? .automatic(for: spec.endpoint)
+            if case .drop(let grace) = policy { s.dropGrace = grace.clampedNanoseconds }
+        }
         sockets[shared.id] = s
         order.append(s)
-        logger.debug("socket open", ["kind": "\(shared.kind)", "endpoint": endpoint, "bind": spec.bind])
+        logger.debug("socket open", ["kind": "\(shared.kind)", "endpoint": endpoint, "bind": spec.bind,
+                                     "curve": options.curveServer != nil ? "server" : (options.curveClient != nil ? "client" : "off")])
         return .success(endpoint)
     }
 
@@ -311,7 +424,11 @@ final class LoopState {
         s.outboxHead = 0
         s.requests?.finish()
         s.messages?.finish()
+        for (_, c) in s.connections where c.behindSince != nil { reportBehind(s, c, ended: "closed") }
+        s.connections.removeAll()
         zmq_close(s.handle)
+        if let m = s.monitor { zmq_close(m) }
+        s.monitor = nil
         logger.debug("socket closed", ["kind": "\(s.shared.kind)", "malformed": s.shared.malformed.load(ordering: .relaxed)])
         sockets[s.shared.id] = nil
         order.removeAll { $0 === s }
@@ -327,6 +444,8 @@ final class LoopState {
         }
         for c in late { reject(c) }
         for s in order { closeSocket(s) }
+        if let z = zap { zmq_close(z) }
+        zap = nil
         timers.removeAll()
         // LINGER 0 on every socket and BLOCKY 0 on the context: this returns at once.
         zmq_ctx_term(ctx)
@@ -337,6 +456,11 @@ final class LoopState {
     func expire(_ now: UInt64) {
         while let e = timers.popDue(now) {
             guard let s = sockets[e.socket] else { continue }
+            if e.id == SocketState.probeTimer {
+                s.probeScheduled = false
+                probeBehind(s, now)
+                continue
+            }
             if let k = s.pending.removeValue(forKey: e.id) {
                 k.resume(returning: .failure(MessagingError(.timeout, "no reply before the deadline")))
             } else if let w = s.subscriberWaiters.removeValue(forKey: e.id) {

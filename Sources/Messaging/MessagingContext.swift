@@ -24,10 +24,25 @@ public final class MessagingContext: Sendable {
     /// `busyPoll`: after any activity the I/O thread keeps polling without sleeping for this long,
     /// so replies and submits skip a thread wake-up (lower latency, one core busy meanwhile).
     /// Zero (the default) never spins.
-    public init(logger: Logger, busyPoll: Duration = .zero) throws(MessagingError) {
-        loop = try IOLoop(logger: logger.child("messaging"), busyPoll: busyPoll)
+    ///
+    /// `curveAuthority`: decides which client keys this context's CURVE servers accept (see
+    /// `setCurveAuthority`).
+    public init(logger: Logger, busyPoll: Duration = .zero,
+                curveAuthority: (any CurveAuthority)? = nil) throws(MessagingError) {
+        loop = try IOLoop(logger: logger.child("messaging"), busyPoll: busyPoll, authority: curveAuthority)
         executor = LoopExecutor(loop: loop)
         try loop.start()
+    }
+
+    /// Sets (or replaces, or with nil removes) the authority that this context's ZAP handler asks
+    /// about every connection to its CURVE servers, and ROUTER servers ask about every message
+    /// (`CurveServer.recheckEachMessage`). Takes effect in order with the calls that follow it
+    /// (a `bindServer` after it sees it). Without an authority, binding a CURVE server fails and
+    /// existing CURVE servers refuse every new connection.
+    ///
+    /// The authority runs on the I/O thread: it must answer from memory, at once (`CurveAuthority`).
+    public func setCurveAuthority(_ authority: (any CurveAuthority)?) {
+        _ = loop.submit(.setAuthority(authority))
     }
 
     deinit { loop.detachAndStop() }
@@ -52,7 +67,7 @@ public final class MessagingContext: Sendable {
     }
 
     private func makeShared(_ kind: SocketKind, _ options: SocketOptions) throws(MessagingError) -> SocketShared {
-        try options.validate()
+        try options.validate(for: kind)
         let id = loop.nextSocketID.wrappingAdd(1, ordering: .relaxed).newValue
         return SocketShared(id: id, kind: kind, options: options)
     }
@@ -60,7 +75,8 @@ public final class MessagingContext: Sendable {
     private func channel<E: Sendable>(_ shared: SocketShared) -> BatchChannel<E> {
         let loop = self.loop
         let id = shared.id
-        return BatchChannel<E>(limit: shared.options.receiveBufferLimit) {
+        return BatchChannel<E>(limit: shared.options.receiveBufferLimit,
+                               byteLimit: shared.options.receiveBufferBytes) {
             _ = loop.submit(.resumeReading(socket: id))
         }
     }
@@ -68,6 +84,10 @@ public final class MessagingContext: Sendable {
     /// A ROUTER bound to `endpoint` that receives requests in batches and replies asynchronously.
     /// `tcp://127.0.0.1:*` picks a free port; `server.endpoint` tells which.
     /// Throws `.invalidEndpoint` or `.bindFailed` with the errno text.
+    ///
+    /// With `options.curveServer`, only clients the context's `CurveAuthority` accepts get through,
+    /// and each request carries its sender's `PeerIdentity`; `.invalidArgument` if the context
+    /// has no authority.
     public func bindServer(_ endpoint: String, options: SocketOptions = .init()) async throws(MessagingError) -> RequestServer {
         let shared = try makeShared(.server, options)
         let ch: BatchChannel<IncomingRequest> = channel(shared)
@@ -83,7 +103,10 @@ public final class MessagingContext: Sendable {
         return RequestClient(loop: loop, shared: shared, endpoint: resolved)
     }
 
-    /// An XPUB bound to `endpoint` (verbose, no-drop): fan-out with a bounded outbox.
+    /// An XPUB bound to `endpoint` (verbose): fan-out with a bounded outbox. A subscriber that cannot
+    /// keep up is handled by `options.slowSubscribers` (by default: dropped from over tcp/ipc after
+    /// 200 ms, back pressure over inproc). With `options.curveServer`, only subscribers the
+    /// context's `CurveAuthority` accepts receive anything.
     public func bindPublisher(_ endpoint: String, options: SocketOptions = .init()) async throws(MessagingError) -> Publisher {
         let shared = try makeShared(.publisher, options)
         let resolved = try await open(.publisher, endpoint, bind: true, options: options, shared: shared)
@@ -104,9 +127,10 @@ public final class MessagingContext: Sendable {
 
 /// Runs `body` with a fresh context and shuts the context down afterwards, also on error.
 public func withMessagingContext<R: Sendable>(
-    logger: Logger, busyPoll: Duration = .zero, _ body: (MessagingContext) async throws -> R
+    logger: Logger, busyPoll: Duration = .zero, curveAuthority: (any CurveAuthority)? = nil,
+    _ body: (MessagingContext) async throws -> R
 ) async throws -> R {
-    let ctx = try MessagingContext(logger: logger, busyPoll: busyPoll)
+    let ctx = try MessagingContext(logger: logger, busyPoll: busyPoll, curveAuthority: curveAuthority)
     do {
         let r = try await body(ctx)
         await ctx.shutdown()

@@ -10,6 +10,7 @@ public struct MessagingError: Error, Sendable, Equatable, CustomStringConvertibl
         private enum Raw: String, Hashable, Sendable {
             case timeout, outboxFull, shutdown, cancelled, invalidEndpoint, bindFailed
             case malformedFrame, invalidArgument, socketError
+            case invalidKey, insecureKeyFile, keyFile, unsupported
         }
         private let raw: Raw
         private init(_ raw: Raw) { self.raw = raw }
@@ -32,6 +33,17 @@ public struct MessagingError: Error, Sendable, Equatable, CustomStringConvertibl
         public static let invalidArgument = Code(.invalidArgument)
         /// Any other libzmq failure; `errno` and the message say which.
         public static let socketError = Code(.socketError)
+        /// A CURVE key is not 40 characters of Z85 (or a public key does not match its secret key);
+        /// the message names which key.
+        public static let invalidKey = Code(.invalidKey)
+        /// A secret key file is readable or writable by its group or others; the message names the
+        /// file, its mode and the fix.
+        public static let insecureKeyFile = Code(.insecureKeyFile)
+        /// A key file could not be read or written (missing, not a regular file, I/O error);
+        /// `errno` and the message say which.
+        public static let keyFile = Code(.keyFile)
+        /// The linked libzmq lacks a capability (CURVE without libsodium).
+        public static let unsupported = Code(.unsupported)
 
         public var description: String { raw.rawValue }
     }

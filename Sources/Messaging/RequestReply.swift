@@ -17,6 +17,10 @@ public struct IncomingRequest: Sendable {
     public var replyAddress: ReplyAddress
     /// The request's frames (without the envelope).
     public var message: Message
+    /// Who sent it, on a CURVE server (`SocketOptions.curveServer`): the identity the context's
+    /// authority gave the sender's key when it connected, and its address. nil on a plaintext
+    /// server. Authorise per message with it (`peer?.userID`, `peer?.role`).
+    public var peer: PeerIdentity? = nil
 }
 
 /// A reply for `RequestServer.reply(contentsOf:)`.
