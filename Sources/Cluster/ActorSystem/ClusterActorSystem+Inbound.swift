@@ -25,7 +25,7 @@ extension ClusterActorSystem {
             for await batch in server.requests {
                 var immediate: [Reply] = []
                 for request in batch {
-                    switch admit(request.message) {
+                    switch admit(request.message, peer: request.peer) {
                     case .ignore:
                         break
                     case .answer(let m):
@@ -53,7 +53,7 @@ extension ClusterActorSystem {
 
     /// Decides what to do with one inbound request, synchronously (no await between the checks
     /// and the in-flight reservation they justify).
-    func admit(_ message: Message) -> Admission {
+    func admit(_ message: Message, peer: PeerIdentity? = nil) -> Admission {
         if let faults = configuration.faults {
             switch faults.inbound(message.first) {
             case .pass: break
@@ -62,13 +62,37 @@ extension ClusterActorSystem {
                 return .ignore
             case .delay(let d):
                 counters.faultsApplied.wrappingAdd(1, ordering: .relaxed)
-                return admitDecoded(message, delay: d)
+                return admitDecoded(message, peer: peer, delay: d)
             }
         }
-        return admitDecoded(message, delay: nil)
+        return admitDecoded(message, peer: peer, delay: nil)
     }
 
-    private func admitDecoded(_ message: Message, delay: Duration?) -> Admission {
+    /// On a CURVE port: whether the authenticated `peer` may call `target` (an unknown target is left
+    /// to `serve`, which says so). A refusal is logged at warning, at most once per peer per 10 s.
+    func forbidden(_ call: CallMessage, peer: PeerIdentity?) -> Bool {
+        guard configuration.curve != nil else { return false }
+        let role = peer?.role ?? ""
+        let (allowed, log) = state.withLock { s -> (Bool, Bool) in
+            guard let roles = s.registry.rolesByName[call.target], !roles.contains(role) else { return (true, false) }
+            let who = peer?.userID ?? "?"
+            let now = ContinuousClock.now
+            if let last = s.forbiddenLogged[who], now - last < .seconds(10) { return (false, false) }
+            s.forbiddenLogged[who] = now
+            if s.forbiddenLogged.count > 10_000 { s.forbiddenLogged = [who: now] }
+            return (false, true)
+        }
+        if !allowed {
+            counters.inboundRejected.wrappingAdd(1, ordering: .relaxed)
+            if log {
+                logger.warning("call refused: the caller's role may not call this target",
+                               ["peer": peer?.userID ?? "?", "role": role, "address": peer?.address ?? "?", "target": call.target, "actor": "\(call.actor)"])
+            }
+        }
+        return !allowed
+    }
+
+    private func admitDecoded(_ message: Message, peer: PeerIdentity?, delay: Duration?) -> Admission {
         let frame = message.first
         let correlation = Self.headerCorrelation(frame)
         guard message.count == 1 else {
@@ -84,6 +108,9 @@ extension ClusterActorSystem {
         }
         switch decoded {
         case .call(let call):
+            if forbidden(call, peer: peer) {
+                return .answer(.errorReply(correlation: call.correlation, code: .forbidden, message: "your role may not call \(call.target)"))
+            }
             if call.deadlineMillis == 0 {
                 return .answer(.errorReply(correlation: call.correlation, code: .deadlineExceeded, message: "arrived after its deadline"))
             }

@@ -136,20 +136,35 @@ extension ClusterActorSystem {
 
     /// The DEALER for `node`, connected on first use and kept (one per peer endpoint).
     func client(for node: NodeAddress) async throws -> RequestClient {
-        if let c = state.withLock({ $0.clients[node.endpoint] }) { return c }
+        if let c = state.withLock({ $0.clients[node.clientKey] }) { return c }
         let fresh: RequestClient
-        do { fresh = try await context.connectClient(node.endpoint, options: configuration.clientOptions) } catch {
+        let options = try curveOptions(configuration.clientOptions, for: node)
+        do { fresh = try await context.connectClient(node.endpoint, options: options) } catch {
             throw ClusterCallError(.nodeDown, "cannot connect to \(node): \(error)")
         }
         let (winner, closed) = state.withLock { s -> (RequestClient?, Bool) in
             if s.closed { return (nil, true) }
-            if let existing = s.clients[node.endpoint] { return (existing, false) }
-            s.clients[node.endpoint] = fresh
+            if let existing = s.clients[node.clientKey] { return (existing, false) }
+            s.clients[node.clientKey] = fresh
             return (fresh, false)
         }
         if winner !== fresh { await fresh.close() }
         guard let winner, !closed else { throw ClusterCallError(.shutdown, "actor system of \(nodeID) is shut down") }
         return winner
+    }
+
+    /// `options` with CURVE towards `node` when this system holds a key: the node's published key is
+    /// the server key. A node that publishes no key is not called (it would be plaintext).
+    func curveOptions(_ options: SocketOptions, for node: NodeAddress) throws -> SocketOptions {
+        guard let keys = configuration.curve else { return options }
+        guard let server = node.publicKey else {
+            throw ClusterCallError(.nodeDown, "\(node) serves without a CURVE key; this process only talks to authenticated nodes")
+        }
+        var o = options
+        do { o.curveClient = try CurveClient(serverPublicKey: server, keyPair: keys) } catch {
+            throw ClusterCallError(.nodeDown, "\(node) publishes an invalid CURVE key: \(error)")
+        }
+        return o
     }
 
     // MARK: - Peers
@@ -162,13 +177,14 @@ extension ClusterActorSystem {
             let previous = s.peers.updateValue(node, forKey: node.id)
             let known = previous == node && s.peerSubscribers[node.id] != nil
             // A restart under the same id on another endpoint: the old DEALER would only time out.
-            let stale = previous.flatMap { $0.endpoint != node.endpoint ? s.clients.removeValue(forKey: $0.endpoint) : nil }
+            // (or with another key, e.g. after a key rotation: the old session's server key is wrong).
+            let stale = previous.flatMap { $0.clientKey != node.clientKey ? s.clients.removeValue(forKey: $0.clientKey) : nil }
             return (known, Set(s.subscriptions.values.map(\.topicFrame)).sorted { $0.lexicographicallyPrecedes($1) }, stale)
         }
         await stale?.close()
         _ = try await client(for: node)
         guard !known, let events = node.eventEndpoint else { return }
-        let sub = try await context.connectSubscriber(events, topics: topics, options: configuration.subscriberOptions)
+        let sub = try await context.connectSubscriber(events, topics: topics, options: try curveOptions(configuration.subscriberOptions, for: node))
         let replaced = state.withLock { s -> (Subscriber?, Bool) in
             if s.closed { return (nil, true) }
             let old = s.peerSubscribers[node.id]
@@ -188,7 +204,7 @@ extension ClusterActorSystem {
     public func disconnect(nodeID id: String) async {
         let (client, sub) = state.withLock { s -> (RequestClient?, Subscriber?) in
             guard let node = s.peers.removeValue(forKey: id) else { return (nil, nil) }
-            return (s.clients.removeValue(forKey: node.endpoint), s.peerSubscribers.removeValue(forKey: id))
+            return (s.clients.removeValue(forKey: node.clientKey), s.peerSubscribers.removeValue(forKey: id))
         }
         await client?.close()
         await sub?.close()

@@ -52,6 +52,11 @@ public final class ClusterActorSystem: DistributedActorSystem, Sendable {
         public var subscriptionBufferBatches: Int = 4_096
         /// Retries of one call after `notOwner` (or, with an idempotency key, a lost connection).
         public var maxRetries: Int = 8
+        /// This node's (or client's) CURVE key pair. Set: the call server and the publisher serve CURVE
+        /// (the context's `CurveAuthority` decides who gets in, and each call target's roles who may
+        /// call it), and peers are called and subscribed to with CURVE (a peer without a key is not
+        /// called). nil: plaintext everywhere (development and tests only).
+        public var curve: CurveKeyPair? = nil
         public var serverOptions = SocketOptions()
         public var clientOptions = SocketOptions()
         public var publisherOptions = SocketOptions.bulk
@@ -101,6 +106,8 @@ public final class ClusterActorSystem: DistributedActorSystem, Sendable {
         var subscriptions: [UInt64: LocalSubscription] = [:]
         var nextAnonymous = 0
         var closed = false
+        /// When a forbidden call of each peer (user id) was last logged (rate limit).
+        var forbiddenLogged: [String: ContinuousClock.Instant] = [:]
         /// Fulfilled when the last in-flight inbound call finishes during a drain.
         var drained: OneShot<Void>?
     }
@@ -135,10 +142,15 @@ public final class ClusterActorSystem: DistributedActorSystem, Sendable {
         self.context = context
         self.logger = logger.child("actors").with("node", configuration.nodeID)
         self.codec = WireCodec(limits: configuration.limits)
-        self.server = try await context.bindServer(configuration.endpoint, options: configuration.serverOptions)
+        var serverOptions = configuration.serverOptions, publisherOptions = configuration.publisherOptions
+        if let keys = configuration.curve {
+            serverOptions.curveServer = try CurveServer(keyPair: keys, domain: "daybreak-node")
+            publisherOptions.curveServer = try CurveServer(keyPair: keys, domain: "daybreak-events", recheckEachMessage: false)
+        }
+        self.server = try await context.bindServer(configuration.endpoint, options: serverOptions)
         do {
             if let e = configuration.eventEndpoint {
-                self.publisher = try await context.bindPublisher(e, options: configuration.publisherOptions)
+                self.publisher = try await context.bindPublisher(e, options: publisherOptions)
             } else {
                 self.publisher = nil
             }
@@ -146,7 +158,8 @@ public final class ClusterActorSystem: DistributedActorSystem, Sendable {
             await server.close()
             throw error
         }
-        self.address = NodeAddress(id: configuration.nodeID, endpoint: server.endpoint, eventEndpoint: publisher?.endpoint)
+        self.address = NodeAddress(id: configuration.nodeID, endpoint: server.endpoint, eventEndpoint: publisher?.endpoint,
+                                   publicKey: configuration.curve?.publicKey)
         self.state = Mutex(State(activations: ActivationTable(configuration: configuration.activation),
                                  idempotency: IdempotencyCache(capacity: configuration.idempotencyCacheSize)))
         (pumpStream, pumpContinuation) = AsyncStream.makeStream(of: (String, Subscriber).self, bufferingPolicy: .unbounded)

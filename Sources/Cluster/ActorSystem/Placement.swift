@@ -9,12 +9,18 @@ public struct NodeAddress: Hashable, Sendable, Codable, CustomStringConvertible 
     public var endpoint: String
     /// Where its event `Publisher` is bound; nil when it publishes nothing.
     public var eventEndpoint: String?
+    /// Its CURVE public key (Z85), which a caller and a subscriber present as the server key; nil:
+    /// the node serves plaintext (development only), and a node or client holding a key will not call it.
+    public var publicKey: String?
 
-    public init(id: String, endpoint: String, eventEndpoint: String? = nil) {
-        self.id = id; self.endpoint = endpoint; self.eventEndpoint = eventEndpoint
+    public init(id: String, endpoint: String, eventEndpoint: String? = nil, publicKey: String? = nil) {
+        self.id = id; self.endpoint = endpoint; self.eventEndpoint = eventEndpoint; self.publicKey = publicKey
     }
 
     public var description: String { "\(id)@\(endpoint)" }
+
+    /// What a caller's connection to it is keyed by: the endpoint and the server key it was made with.
+    var clientKey: String { publicKey.map { endpoint + "#" + $0 } ?? endpoint }
 }
 
 /// Where actors live: which node owns a region now, and whether this node may serve it.

@@ -29,7 +29,8 @@ public final class DatabasePlacement: ActorPlacement {
         }
         var fresh: [String: (address: NodeAddress, token: FencingToken)] = [:]
         for r in rows {
-            fresh[try r.decode(0, as: String.self)] = (NodeAddress(id: try r.decode(1, as: String.self), endpoint: try r.decode(3, as: String.self)),
+            fresh[try r.decode(0, as: String.self)] = (NodeAddress(id: try r.decode(1, as: String.self), endpoint: try r.decode(3, as: String.self),
+                                                                   publicKey: try r.decode(5, as: String?.self)),
                                                        FencingToken(UInt64(try r.decode(2, as: Int64.self))))
         }
         state.withLock { s in
@@ -78,7 +79,9 @@ public final class ClusterClient: Sendable {
     /// Deadline of one attempt.
     public let attemptTimeout: Duration
 
-    public init(database: PostgresConfiguration, attemptTimeout: Duration = .seconds(1), logger: Logger) async throws {
+    /// `curve`: the client's key pair (a principal of the deployment: an operator, a gateway);
+    /// required to call nodes that serve CURVE. nil: plaintext nodes only.
+    public init(database: PostgresConfiguration, curve: CurveKeyPair? = nil, attemptTimeout: Duration = .seconds(1), logger: Logger) async throws {
         self.attemptTimeout = attemptTimeout
         self.logger = logger
         connection = try await PostgresConnection.connect(database, logger: logger)
@@ -87,6 +90,7 @@ public final class ClusterClient: Sendable {
         var config = ClusterActorSystem.Configuration(nodeID: "client-\(UInt32.random(in: 0 ... .max))")
         config.eventEndpoint = nil
         config.defaultTimeout = attemptTimeout
+        config.curve = curve
         do {
             system = try await ClusterActorSystem(context: context, configuration: config, placement: placement, logger: logger)
             try await CounterActor.registerTargets(on: system)
@@ -148,7 +152,7 @@ public final class ClusterClient: Sendable {
         }
         for r in rows where try r.decode(4, as: String.self) == NodeStatus.alive.rawValue {
             try await system.connect(to: NodeAddress(id: try r.decode(0, as: String.self), endpoint: try r.decode(1, as: String.self),
-                                                     eventEndpoint: try r.decode(6, as: String?.self)))
+                                                     eventEndpoint: try r.decode(6, as: String?.self), publicKey: try r.decode(7, as: String?.self)))
         }
     }
 

@@ -1,4 +1,5 @@
 import Base
+import Messaging
 import Storage
 
 /// Everything a node process needs. Timings default so that a crashed node's regions are owned
@@ -33,6 +34,12 @@ public struct NodeConfiguration: Sendable {
     /// Fault injection for tests only: skip the node's own lease check before journal writes, so a
     /// stale node (e.g. resumed after SIGSTOP) reaches the database and is fenced there.
     public var chaosSkipLocalFence: Bool
+    /// The node's CURVE key pair: every port serves CURVE, only principals of `principals` (with a
+    /// role a target admits) get in, and the node registers its public key (`cluster_nodes`,
+    /// and as principal `node:<id>`). nil: plaintext (development and tests only).
+    public var curve: CurveKeyPair? = nil
+    /// How often the node re-reads `principals` (a revoked key is refused from then on).
+    public var principalsRefresh: Duration = .seconds(2)
 
     public init(id: NodeID, listen: String, regions: [RegionKey], database: PostgresConfiguration = .init(),
                 schema: String? = nil, heartbeatInterval: Duration = .milliseconds(500), ttl: Duration = .seconds(3)) {

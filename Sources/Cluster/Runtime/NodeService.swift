@@ -58,7 +58,9 @@ public final class NodeService: Sendable {
     // MARK: lifecycle
 
     private func lifecycle() async throws {
-        let context = try MessagingContext(logger: logger.child("messaging"))
+        let directory: PrincipalDirectory? = configuration.curve == nil ? nil : try PrincipalDirectory()
+        let context = try MessagingContext(logger: logger.child("messaging"), curveAuthority: directory?.keys)
+        state.withLock { $0.directory = directory }
         do {
             try await lifecycle(context)
         } catch {
@@ -75,6 +77,7 @@ public final class NodeService: Sendable {
         let pool = PostgresPool(database, size: 4, acquireTimeout: cfg.statementTimeout, logger: logger.child("pg"))
         let journal = Journal(pool: pool, node: cfg.id, timeout: cfg.statementTimeout)
         var systemConfig = ClusterActorSystem.Configuration(nodeID: cfg.id.rawValue)
+        systemConfig.curve = cfg.curve
         systemConfig.endpoint = cfg.listen
         systemConfig.eventEndpoint = cfg.events
         systemConfig.maxInboundInFlight = cfg.maxInFlight
@@ -105,6 +108,17 @@ public final class NodeService: Sendable {
                 }
             }
             for check in extensions.prepare { try await check(control, logger) }
+            if let keys = cfg.curve, let directory = state.withLock({ $0.directory }) {
+                // The node's own key is a principal of role node; then who may connect is read before anyone can.
+                _ = try await withDeadline(cfg.statementTimeout, "register node key") {
+                    try await control.execute(PrincipalDirectory.upsert, [keys.publicKey, "node:\(cfg.id.rawValue)", Principal.node, ""],
+                                              purpose: "register node key")
+                }
+                let n = try await directory.refresh(pool)
+                logger.info("CURVE on every port", ["public_key": keys.publicKey, "principals": n])
+            } else {
+                logger.warning("serving plaintext: anyone who reaches this node's ports can call it (development only; pass a key)")
+            }
             try await register(control, endpoint: endpoint)
             logger.info("node up", ["endpoint": endpoint, "regions": cfg.regions.count])
             try await withThrowingTaskGroup(of: Void.self) { group in
@@ -115,6 +129,10 @@ public final class NodeService: Sendable {
                     await withTaskGroup(of: Bool.self) { inner in
                         inner.addTask { await system.run(); return true }
                         for service in services { inner.addTask { await service(system, pool, logger); return false } }
+                        if let directory = self.state.withLock({ $0.directory }) {
+                            let every = self.configuration.principalsRefresh
+                            inner.addTask { await directory.run(pool, every: every, logger: logger); return false }
+                        }
                         while let systemEnded = await inner.next() { if systemEnded { inner.cancelAll() } }
                     }
                 }
@@ -142,7 +160,7 @@ public final class NodeService: Sendable {
         let id = configuration.id.rawValue
         let events = state.withLock { $0.system?.address.eventEndpoint }
         let rows = try await withDeadline(configuration.statementTimeout, "register") {
-            try await control.query(ClusterSchema.registerNodeWithEvents, [id, endpoint, events], purpose: "register node")
+            try await control.query(ClusterSchema.registerNodeWithEvents, [id, endpoint, events, self.configuration.curve?.publicKey], purpose: "register node")
         }
         let started = try rows[0].decode(0, as: Int64.self)
         state.withLock { $0.startedAtUs = started }
@@ -202,8 +220,8 @@ public final class NodeService: Sendable {
     /// Tells the actor system about a live peer (its call client, and its events once peers publish).
     private func connect(_ node: NodeID, _ endpoint: String) async {
         guard node != configuration.id, let system = state.withLock({ $0.system }) else { return }
-        let events = state.withLock { $0.peerEvents[node] }
-        do { try await system.connect(to: NodeAddress(id: node.rawValue, endpoint: endpoint, eventEndpoint: events)) } catch {
+        let (events, key) = state.withLock { ($0.peerEvents[node], $0.peerKeys[node]) }
+        do { try await system.connect(to: NodeAddress(id: node.rawValue, endpoint: endpoint, eventEndpoint: events, publicKey: key)) } catch {
             logger.warning("connect to \(node) at \(endpoint) failed: \(error)")
         }
     }
@@ -252,7 +270,11 @@ public final class NodeService: Sendable {
             }
             leases = try results[2].map(Self.lease)
             let events = try results[1].map { r in (NodeID(try r.decode(0, as: String.self)), try r.decode(6, as: String?.self)) }
-            state.withLock { s in s.peerEvents = Dictionary(events.compactMap { id, e in e.map { (id, $0) } }, uniquingKeysWith: { a, _ in a }) }
+            let keys = try results[1].map { r in (NodeID(try r.decode(0, as: String.self)), try r.decode(7, as: String?.self)) }
+            state.withLock { s in
+                s.peerEvents = Dictionary(events.compactMap { id, e in e.map { (id, $0) } }, uniquingKeysWith: { a, _ in a })
+                s.peerKeys = Dictionary(keys.compactMap { id, k in k.map { (id, $0) } }, uniquingKeysWith: { a, _ in a })
+            }
             guard let nowUs = try results[1].first?.decode(5, as: Int64.self) ?? results[2].first?.decode(4, as: Int64.self) else { return }
             now = Timestamp(microsecondsSinceEpoch: nowUs)
         } catch {
@@ -261,9 +283,12 @@ public final class NodeService: Sendable {
         }
         let beatOK = !results[0].isEmpty
         let endpoints = Dictionary(nodes.filter { $0.status == .alive }.map { ($0.id, $0.endpoint) }, uniquingKeysWith: { a, _ in a })
+        let nodeKeys = state.withLock { $0.peerKeys }
         var owners: [String: NodeAddress] = [:]
         for l in leases where l.isHeld(at: now) {
-            if let o = l.owner, let e = endpoints[o] { owners[l.region.rawValue] = NodeAddress(id: o.rawValue, endpoint: e) }
+            if let o = l.owner, let e = endpoints[o] {
+                owners[l.region.rawValue] = NodeAddress(id: o.rawValue, endpoint: e, publicKey: o == cfg.id ? cfg.curve?.publicKey : nodeKeys[o])
+            }
         }
         let (directives, woken) = state.withLock { s in
             s.dbNow = now
@@ -368,7 +393,7 @@ public final class NodeService: Sendable {
                 s.draining.remove(region)
                 s.lastToken[region] = token
                 var owners = s.owners
-                if let e = s.endpoint { owners[region.rawValue] = NodeAddress(id: configuration.id.rawValue, endpoint: e) }
+                if let e = s.endpoint { owners[region.rawValue] = NodeAddress(id: configuration.id.rawValue, endpoint: e, publicKey: configuration.curve?.publicKey) }
                 return s.setOwners(owners, force: true)
             }
             for w in woken { w.resume() }
@@ -456,6 +481,10 @@ struct NodeState: Sendable {
     var nextWaiter: UInt64 = 0
     /// Peers' event endpoints from the last read of `cluster_nodes`.
     var peerEvents: [NodeID: String] = [:]
+    /// Peers' CURVE public keys from the last read of `cluster_nodes`.
+    var peerKeys: [NodeID: String] = [:]
+    /// Who may connect (CURVE), refreshed from `principals`; nil when the node serves plaintext.
+    var directory: PrincipalDirectory?
     var leaveRequested = false
     var leaving = false
 

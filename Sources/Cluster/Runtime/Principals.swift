@@ -1,4 +1,5 @@
 import Base
+import Messaging
 import Storage
 import Synchronization
 
@@ -26,9 +27,19 @@ public struct Principal: Sendable, Hashable, Codable, CustomStringConvertible {
 /// table (a revoked key disappears at the next refresh). Thread-safe: one `Mutex`.
 public final class PrincipalDirectory: Sendable {
     private let table = Mutex<[String: Principal]>([:])
+    /// What the messaging context's ZAP handler asks (kept equal to `table`).
+    public let keys: CurveKeyTable
 
-    public init(_ principals: [Principal] = []) {
-        table.withLock { t in for p in principals { t[p.publicKey] = p } }
+    public init(_ principals: [Principal] = []) throws {
+        keys = try CurveKeyTable()
+        try replace(principals)
+    }
+
+    private func replace(_ principals: [Principal]) throws {
+        var ids: [String: CurveIdentity] = [:]
+        for p in principals { ids[p.publicKey] = try CurveIdentity(userID: p.userID, role: p.role) }
+        try keys.replaceAll(ids)
+        table.withLock { t in t = Dictionary(principals.map { ($0.publicKey, $0) }, uniquingKeysWith: { a, _ in a }) }
     }
 
     public func lookup(publicKey: String) -> Principal? { table.withLock { $0[publicKey] } }
@@ -41,13 +52,12 @@ public final class PrincipalDirectory: Sendable {
         let rows = try await withDeadline(timeout, "read principals") {
             try await pool.query(Self.readLive, purpose: "read principals")
         }
-        var fresh: [String: Principal] = [:]
+        var fresh: [Principal] = []
         for r in rows {
-            let p = Principal(publicKey: try r.decode(0, as: String.self), userID: try r.decode(1, as: String.self),
-                              role: try r.decode(2, as: String.self), scope: try r.decode(3, as: String.self))
-            fresh[p.publicKey] = p
+            fresh.append(Principal(publicKey: try r.decode(0, as: String.self), userID: try r.decode(1, as: String.self),
+                                   role: try r.decode(2, as: String.self), scope: try r.decode(3, as: String.self)))
         }
-        table.withLock { $0 = fresh }
+        try replace(fresh)
         return fresh.count
     }
 

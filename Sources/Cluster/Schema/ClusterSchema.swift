@@ -118,10 +118,10 @@ public enum ClusterSchema {
     /// `registerNode` with the node's event endpoint. $1 id, $2 endpoint, $3 event endpoint (text or
     /// NULL). Returns started_at_us, now_us.
     public static let registerNodeWithEvents = """
-        INSERT INTO cluster_nodes (id, endpoint, event_endpoint, started_at, last_heartbeat, status)
-        VALUES ($1, $2, $3, now(), now(), 'alive')
+        INSERT INTO cluster_nodes (id, endpoint, event_endpoint, public_key, started_at, last_heartbeat, status)
+        VALUES ($1, $2, $3, $4, now(), now(), 'alive')
         ON CONFLICT (id) DO UPDATE
-            SET endpoint = EXCLUDED.endpoint, event_endpoint = EXCLUDED.event_endpoint,
+            SET endpoint = EXCLUDED.endpoint, event_endpoint = EXCLUDED.event_endpoint, public_key = EXCLUDED.public_key,
                 started_at = GREATEST(EXCLUDED.started_at, cluster_nodes.started_at + interval '1 microsecond'),
                 last_heartbeat = EXCLUDED.last_heartbeat, status = 'alive'
         RETURNING daybreak_us(started_at) AS started_at_us, daybreak_us(now()) AS now_us
@@ -139,7 +139,7 @@ public enum ClusterSchema {
     /// Columns: id, endpoint, started_at_us, last_heartbeat_us, status, now_us, event_endpoint (nullable; migration 5).
     public static let readNodes = """
         SELECT id, endpoint, daybreak_us(started_at) AS started_at_us,
-               daybreak_us(last_heartbeat) AS last_heartbeat_us, status, daybreak_us(now()) AS now_us, event_endpoint
+               daybreak_us(last_heartbeat) AS last_heartbeat_us, status, daybreak_us(now()) AS now_us, event_endpoint, public_key
         FROM cluster_nodes ORDER BY id
         """
 
@@ -203,7 +203,7 @@ public enum ClusterSchema {
     /// node's endpoint. No parameters. Columns: region, owner, token, endpoint, event_endpoint.
     /// A client's placement cache; the callee still checks its own lease before serving.
     public static let readPlacement = """
-        SELECT l.region, l.owner, l.token, n.endpoint, n.event_endpoint
+        SELECT l.region, l.owner, l.token, n.endpoint, n.event_endpoint, n.public_key
         FROM region_leases l JOIN cluster_nodes n ON n.id = l.owner
         WHERE l.expires_at > now() AND n.status = 'alive'
         ORDER BY l.region
