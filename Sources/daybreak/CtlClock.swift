@@ -4,6 +4,7 @@ import DaybreakNode
 import DispatchPlanning
 import Foundation
 import Geo
+import Messaging
 import Storage
 
 // `daybreak ctl clock [advance --to TIME | --by DURATION]`: the deployment's clock.
@@ -41,7 +42,7 @@ let ctlClockCommand = Command(
     let logger = Logger(label: "ctl", level: .warning)
     let pool = PostgresPool(config, size: 2, acquireTimeout: .seconds(5), logger: logger)
     do {
-        let status = try await ctlClock(verb: verb, target: target, step: step, timeout: timeout, json: args.flag("json"),
+        let status = try await ctlClock(verb: verb, target: target, step: step, timeout: timeout, json: args.flag("json"), identity: try clientIdentity(args),
                                         config: config, pool: pool, logger: logger)
         await pool.close()
         return status
@@ -51,7 +52,7 @@ let ctlClockCommand = Command(
     }
 }
 
-func ctlClock(verb: String?, target: Instant?, step: Int64?, timeout: Int, json: Bool, config: PostgresConfiguration,
+func ctlClock(verb: String?, target: Instant?, step: Int64?, timeout: Int, json: Bool, identity: CurveKeyPair?, config: PostgresConfiguration,
               pool: PostgresPool, logger: Logger) async throws -> Int32 {
     let setting: ClockSetting
     do {
@@ -80,7 +81,7 @@ func ctlClock(verb: String?, target: Instant?, step: Int64?, timeout: Int, json:
     }
     let destination = target ?? current + (step ?? 0)
     let client: ClusterClient
-    do { client = try await ClusterClient(database: config, logger: logger) } catch {
+    do { client = try await ClusterClient(database: config, curve: identity, logger: logger) } catch {
         printErr("daybreak ctl clock advance: \(error)")
         return ExitStatus.unavailable
     }

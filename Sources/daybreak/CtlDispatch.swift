@@ -4,6 +4,7 @@ import DaybreakNode
 import DispatchPlanning
 import Fleet
 import Foundation
+import Messaging
 import Geo
 import Storage
 
@@ -57,7 +58,7 @@ let ctlDispatchCommand = Command(
 ) { args in
     let invocation = try CtlDispatchInvocation(args, now: Date())
     let database = try databaseConfiguration(args)
-    return await CtlDispatchRunner(invocation, database: database).run()
+    return await CtlDispatchRunner(invocation, database: database, identity: try clientIdentity(args)).run()
 }
 
 /// What `ctl dispatch` was asked to do, fully validated.
@@ -231,11 +232,13 @@ struct CtlNoAnswer: Error, CustomStringConvertible {
 struct CtlDispatchRunner: Sendable {
     let invocation: CtlDispatchInvocation
     let database: PostgresConfiguration
+    /// The operator's CURVE key pair (nil: a plaintext cluster).
+    let identity: CurveKeyPair?
     /// The deadline of one attempt (never beyond the overall deadline).
     let attemptTimeout: Duration = .seconds(5)
 
-    init(_ invocation: CtlDispatchInvocation, database: PostgresConfiguration) {
-        self.invocation = invocation; self.database = database
+    init(_ invocation: CtlDispatchInvocation, database: PostgresConfiguration, identity: CurveKeyPair? = nil) {
+        self.invocation = invocation; self.database = database; self.identity = identity
     }
 
     static let retriable: Set<ClusterCallError.Code> = [.timeout, .nodeDown, .notOwner, .fenced, .overloaded, .unknownActor]
@@ -247,9 +250,9 @@ struct CtlDispatchRunner: Sendable {
         let deadline = ContinuousClock.now + invocation.timeout
         let client: ClusterClient
         do {
-            let db = database
+            let db = database, identity = self.identity
             client = try await withDeadline(min(invocation.timeout, .seconds(10)), "connect to the cluster's database") {
-                try await ClusterClient(database: db, attemptTimeout: .seconds(5), logger: logger)
+                try await ClusterClient(database: db, curve: identity, attemptTimeout: .seconds(5), logger: logger)
             }
         } catch {
             printErr("\(region): cluster unreachable: \(error)")

@@ -4,6 +4,7 @@ import DaybreakNode
 import DispatchPlanning
 import Foundation
 import Geo
+import Messaging
 import Storage
 
 // `daybreak node …`: one cluster node process. SIGTERM/SIGINT cancel the run group, which makes
@@ -32,6 +33,8 @@ let nodeCommand = Command(
         .value("heartbeat-ms", "N", "heartbeat and observation period (default 500)"),
         .value("ttl-ms", "N", "silence after which a node is declared down (default 3000; lease = ttl + 1000)"),
         .value("log-level", "LEVEL", "trace|debug|info|notice|warning|error (default info)"),
+        .value("key", "FILE", "this node's CURVE secret key file (mode 0600; `daybreak keys new --out FILE`): every port serves CURVE and admits only the deployment's principals"),
+        .flag("insecure", "serve plaintext without a key: anyone who reaches the ports can call (development and tests only)"),
         .flag("chaos-skip-local-fence", "TESTS ONLY: write with the last token even when the lease is lost, so the journal must fence"),
     ]
 ) { args in
@@ -59,6 +62,16 @@ let nodeCommand = Command(
     cfg.advertise = args.string("advertise")
     cfg.events = args.string("events")
     cfg.chaosSkipLocalFence = args.flag("chaos-skip-local-fence")
+    switch (args.string("key"), args.flag("insecure")) {
+    case (let file?, false):
+        do { cfg.curve = try CurveKeyFile.readSecret(from: file) } catch {
+            printErr("daybreak node: --key \(file): \(error)")
+            return FileManager.default.fileExists(atPath: file) ? ExitStatus.dataError : ExitStatus.noInput
+        }
+    case (nil, true): break
+    case (_?, true): throw UsageError("--key and --insecure exclude each other")
+    case (nil, false): throw UsageError("pass --key FILE (the node's CURVE secret key; make one with `daybreak keys new --out FILE`) or --insecure for a plaintext development cluster")
+    }
     do throws(NodeConfigurationError) { try cfg.validate() } catch { throw UsageError(error.description) }
 
     let clock = try args.choice("clock", ClockMode.allCases.map(\.rawValue), default: "wall").flatMap(ClockMode.init(rawValue:)) ?? .wall

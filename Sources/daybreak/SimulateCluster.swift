@@ -5,6 +5,7 @@ import DispatchPlanning
 import Fleet
 import Foundation
 import Geo
+import Messaging
 import Simulation
 import Storage
 import Synchronization
@@ -34,6 +35,7 @@ func makeClusterSimulationBackend(nodes: Int, database: String?, configs: [Regio
     let processes = Mutex<[String: Process]>([:])
     var client: ClusterClient?
     var pool: PostgresPool?
+    var keys: String?
     let backend: ClusterSimulationBackend
     do {
         _ = try await Migrator(DomainSchema.allMigrations, schema: schema, logger: logger).migrate(admin)
@@ -41,12 +43,22 @@ func makeClusterSimulationBackend(nodes: Int, database: String?, configs: [Regio
         // The simulated day is the clock's principal: the deployment's clock is driven from the scenario's start.
         _ = try await DeploymentClock.ensure(mode: .driven, start: deployment.clockStart, offset: deployment.offset, on: admin,
                                              who: "the simulated day")
+        // Keys end to end: each node its own secret key file (0600, in a directory of this run's),
+        // the day itself a gateway principal; every port serves CURVE.
+        let gatewayKey = try CurveKeyPair.generate()
+        _ = try await admin.execute(PrincipalDirectory.upsert, [gatewayKey.publicKey, "gateway:simulate", Principal.gateway, ""],
+                                    purpose: "the simulated day's key")
+        let keyDir = FileManager.default.temporaryDirectory.appendingPathComponent("daybreak-\(schema)-keys").path
+        try FileManager.default.createDirectory(atPath: keyDir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        keys = keyDir
         for i in 1 ... nodes {
             let id = "n\(i)"
-            let p = try ClusterSimulationBackend.startNode(id, schema: schema, database: database, regionsFile: regionsFile, deployment: deployment)
+            try CurveKeyFile.writeSecret(try CurveKeyPair.generate(), to: "\(keyDir)/\(id).key", overwrite: true)
+            let p = try ClusterSimulationBackend.startNode(id, schema: schema, database: database, regionsFile: regionsFile, deployment: deployment,
+                                                           keyFile: "\(keyDir)/\(id).key")
             processes.withLock { $0[id] = p }
         }
-        let c = try await ClusterClient(database: base.withSearchPath(schema), attemptTimeout: .seconds(2), logger: logger)
+        let c = try await ClusterClient(database: base.withSearchPath(schema), curve: gatewayKey, attemptTimeout: .seconds(2), logger: logger)
         client = c
         // Every configured region owned by a live node.
         let until = ContinuousClock.now + .seconds(60)
@@ -71,6 +83,7 @@ func makeClusterSimulationBackend(nodes: Int, database: String?, configs: [Regio
         for p in processes.withLock({ Array($0.values) }) where p.isRunning { kill(p.processIdentifier, SIGKILL) }
         await client?.close()
         await pool?.close()
+        if let keys { try? FileManager.default.removeItem(atPath: keys) }
         // DAYBREAK_SIMULATE_KEEP=1 keeps the day's journal, outbox and leases for inspection (psql, ctl dispatch --schema).
         if ProcessInfo.processInfo.environment["DAYBREAK_SIMULATE_KEEP"] == "1" {
             FileHandle.standardError.write(Data("simulate: kept schema \(schema) (DAYBREAK_SIMULATE_KEEP=1)\n".utf8))
@@ -108,12 +121,13 @@ final class ClusterSimulationBackend: SimulationBackend {
         return "\(started), PostgreSQL \(database.map { "at \($0)" } ?? "from the PG* environment") (schema \(schema))"
     }
 
-    static func startNode(_ id: String, schema: String, database: String?, regionsFile: String, deployment: SimulatedDeployment) throws -> Process {
+    static func startNode(_ id: String, schema: String, database: String?, regionsFile: String, deployment: SimulatedDeployment,
+                          keyFile: String) throws -> Process {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
         var arguments = ["node", "--id", id, "--listen", "tcp://127.0.0.1:*", "--events", "tcp://127.0.0.1:*", "--regions", regionsFile,
                          "--schema", schema, "--log-level", "warning", "--operations", deployment.operationsFile, "--clock", "driven",
-                         "--seed", String(deployment.seed)]
+                         "--seed", String(deployment.seed), "--key", keyFile]
         if let database, !database.isEmpty { arguments += ["--database", database] }
         p.arguments = arguments
         p.standardOutput = FileHandle.nullDevice
@@ -182,6 +196,7 @@ final class ClusterSimulationBackend: SimulationBackend {
         await client.close()
         await pump.value
         await clockPool.close()
+        try? FileManager.default.removeItem(at: FileManager.default.temporaryDirectory.appendingPathComponent("daybreak-\(schema)-keys"))
         let all = processes.withLock { Array($0.values) }
         for p in all where p.isRunning { kill(p.processIdentifier, SIGTERM) }
         let until = ContinuousClock.now + .seconds(15)

@@ -23,7 +23,7 @@ let statusCommand = Command(
     let config = try databaseConfiguration(args)
     let logger = Logger(label: "status", level: .error)
     let client: ClusterClient
-    do { client = try await ClusterClient(database: config, logger: logger) } catch {
+    do { client = try await ClusterClient(database: config, curve: try clientIdentity(args), logger: logger) } catch {
         printErr("daybreak status: \(error)")
         return ExitStatus.unavailable
     }

@@ -64,7 +64,7 @@ extension NodeProcessSuites {
             #expect(try Self.ctl(["node", "--id", "n1", "--listen", "tcp://127.0.0.1:*", "--regions", regions, "--ttl-ms", "500", "--heartbeat-ms", "400"]).status == 64)
             #expect(try Self.ctl(["node", "--id", "n1", "--listen", "tcp://127.0.0.1:*", "--regions", "/nonexistent.json"]).status == 66)
             let down = try Self.ctl(["node", "--id", "n1", "--listen", "tcp://127.0.0.1:*", "--regions", regions,
-                                     "--database", "host=/nonexistent-daybreak-socket-dir port=1"])
+                                     "--database", "host=/nonexistent-daybreak-socket-dir port=1", "--insecure"])
             #expect(down.status == 69, "\(down.stderr)")
         }
 
@@ -81,7 +81,7 @@ extension NodeProcessSuites {
             }
             let schema = "t_nodeid_\(UInt32.random(in: 0 ... .max))"
             let r = try await Self.ctlOffPool(["node", "--id", id, "--listen", "tcp://127.0.0.1:*", "--regions", NodeProcess.regionsFile,
-                                               "--operations", "none", "--schema", schema])
+                                               "--operations", "none", "--insecure", "--schema", schema])
             let created = try await c.query("SELECT count(*) FROM pg_namespace WHERE nspname = $1", [schema], purpose: "schema exists")[0]
                 .decode(0, as: Int64.self)
             _ = try? await c.executeScript("DROP SCHEMA IF EXISTS \(schema) CASCADE", purpose: "drop")

@@ -140,7 +140,7 @@ import Testing
     @Test func theShippedRegionsFileStillLoadsEverywhere() throws {
         // node gets past the file to the (unreachable) database: 69, not 65.
         let r = try CLIProcess.run(["node", "--id", "n1", "--listen", "tcp://127.0.0.1:*", "--regions", Self.repo("Regions/seoul.json"),
-                                    "--operations", "none", "--database", "host=/nonexistent-daybreak-socket-dir port=1"])
+                                    "--operations", "none", "--insecure", "--database", "host=/nonexistent-daybreak-socket-dir port=1"])
         #expect(r.status == 69, "\(r.stderr)")
     }
 

@@ -267,7 +267,7 @@ final class NodeChild: @unchecked Sendable {
         _ = FileManager.default.createFile(atPath: log.path, contents: nil)
         process.executableURL = binary
         process.arguments = ["node", "--id", id, "--listen", "tcp://127.0.0.1:*", "--events", "tcp://127.0.0.1:*", "--schema", schema,
-                             "--heartbeat-ms", "100", "--ttl-ms", "1000"] + arguments
+                             "--heartbeat-ms", "100", "--ttl-ms", "1000", "--insecure"] + arguments
         process.standardOutput = FileHandle.nullDevice
         process.standardError = try FileHandle(forWritingTo: log)
         try process.run()
@@ -376,7 +376,7 @@ final class NodeChild: @unchecked Sendable {
             try await c.executeScript("SET search_path TO \(schema)", purpose: "use schema")
             _ = try await DeploymentClock.ensure(mode: .driven, start: O.at(0, 9), offset: .seoul, on: c, who: "the test")
             let r = try await CtlChild.run(["node", "--id", "w1", "--listen", "tcp://127.0.0.1:*", "--regions", O.regionsFile, "--schema", schema,
-                                            "--operations", O.operationsFile, "--clock", "wall"])
+                                            "--operations", O.operationsFile, "--clock", "wall", "--insecure"])
             #expect(r.status == 65, "\(r.stderr)")
             #expect(r.stderr.contains("--clock wall") && r.stderr.contains("clock is driven") && r.stderr.contains("start it with --clock driven"), "\(r.stderr)")
             #expect(try await DomainTestDatabase.count(c, "SELECT count(*) FROM cluster_nodes") == 0, "the refused node never joined")

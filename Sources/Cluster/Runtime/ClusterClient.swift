@@ -86,7 +86,9 @@ public final class ClusterClient: Sendable {
         self.logger = logger
         connection = try await PostgresConnection.connect(database, logger: logger)
         placement = DatabasePlacement(connection: connection)
-        context = try MessagingContext(logger: logger.child("messaging"))
+        // A client serves nobody: with a key, its own (unused) call port is CURVE with an authority
+        // that admits no one, so it answers nothing to anyone.
+        context = try MessagingContext(logger: logger.child("messaging"), curveAuthority: curve == nil ? nil : try CurveKeyTable())
         var config = ClusterActorSystem.Configuration(nodeID: "client-\(UInt32.random(in: 0 ... .max))")
         config.eventEndpoint = nil
         config.defaultTimeout = attemptTimeout

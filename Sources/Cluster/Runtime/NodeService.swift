@@ -59,7 +59,7 @@ public final class NodeService: Sendable {
 
     private func lifecycle() async throws {
         let directory: PrincipalDirectory? = configuration.curve == nil ? nil : try PrincipalDirectory()
-        let context = try MessagingContext(logger: logger.child("messaging"), curveAuthority: directory?.keys)
+        let context = try MessagingContext(logger: logger.child("messaging"), curveAuthority: directory.map { NodePortAuthority(directory: $0) })
         state.withLock { $0.directory = directory }
         do {
             try await lifecycle(context)

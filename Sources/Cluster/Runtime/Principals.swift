@@ -86,3 +86,22 @@ public final class PrincipalDirectory: Sendable {
         SELECT public_key, user_id, role, scope, daybreak_us(created_at), daybreak_us(revoked_at) FROM principals ORDER BY user_id, created_at
         """
 }
+
+/// What a node's ZAP handler asks: the deployment's principals, and which roles may connect to
+/// which of the node's ports at all (a courier's or a customer's key, valid at the edge gateway,
+/// gets nothing from a node): calls (`daybreak-node`) take nodes, gateways and operators; the
+/// event stream (`daybreak-events`) nodes and gateways only. Synchronous and in memory.
+public struct NodePortAuthority: CurveAuthority {
+    public let directory: PrincipalDirectory
+    public static let callRoles: Set<String> = [Principal.node, Principal.gateway, Principal.operatorRole]
+    public static let eventRoles: Set<String> = [Principal.node, Principal.gateway]
+
+    public init(directory: PrincipalDirectory) { self.directory = directory }
+
+    public func authenticate(publicKey: String, domain: String, address: String) -> CurveIdentity? {
+        guard let p = directory.lookup(publicKey: publicKey) else { return nil }
+        let allowed = domain == "daybreak-events" ? Self.eventRoles : Self.callRoles
+        guard allowed.contains(p.role) else { return nil }
+        return try? CurveIdentity(userID: p.userID, role: p.role)
+    }
+}
