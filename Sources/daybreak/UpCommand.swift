@@ -1,5 +1,9 @@
 import Base
 import Foundation
+import Cluster
+import Storage
+import DaybreakNode
+import Messaging
 import Geo
 
 // `daybreak up`: a whole local deployment in one command, supervised in the foreground (like
@@ -100,7 +104,24 @@ struct UpPlan: Sendable {
                  "--database", database, "--schema", schema]
         if let clock { a += ["--clock", clock] }
         if let operations { a += ["--operations", operations] }
+        a += ["--key", keyFile(node.id)]
         return a
+    }
+
+    /// DIR/keys: one secret key per node and the operator's (what `ctl`, `status` and `down` use).
+    var keysDir: String { dataDir + "/keys" }
+    func keyFile(_ name: String) -> String { keysDir + "/" + name + ".key" }
+
+    /// Makes the keys that are missing (kept across restarts: a node keeps its key) and returns the
+    /// operator's pair. Secrets are written 0600 in a 0700 directory.
+    func ensureKeys() throws -> CurveKeyPair {
+        try FileManager.default.createDirectory(atPath: keysDir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        for name in nodes.map(\.id) + ["operator"] where !FileManager.default.fileExists(atPath: keyFile(name)) {
+            let pair = try CurveKeyPair.generate()
+            try CurveKeyFile.writeSecret(pair, to: keyFile(name))
+            try CurveKeyFile.writePublic(pair.publicKey, to: keyFile(name) + ".pub", overwrite: true)
+        }
+        return try CurveKeyFile.readSecret(from: keyFile("operator"))
     }
 
     /// An input file as an absolute path: relative to the current directory, else to the directories
@@ -312,6 +333,7 @@ actor Supervisor {
             self.conninfo = conninfo
             say(startedNow ? "PostgreSQL started in \(postgres.root)" : "PostgreSQL already running in \(postgres.root): reusing it")
             try Task.checkCancellation()
+            try await admitOperator(conninfo)
             for i in members.indices { try startNode(i) }
             try writeDeployment()
             printEndpoints()
@@ -319,6 +341,28 @@ actor Supervisor {
         } catch is CancellationError {
             return
         }
+    }
+
+    /// Keys for every node and the operator under DIR/keys; the schema migrated here (the nodes
+    /// would do it too) so the operator's public key is a principal before any node starts.
+    private func admitOperator(_ conninfo: String) async throws {
+        let operatorKey: CurveKeyPair
+        do { operatorKey = try plan.ensureKeys() } catch {
+            throw CommandFailure(message: "keys in \(plan.keysDir): \(error)", status: ExitStatus.software)
+        }
+        let logger = Logger(label: "up", level: .warning)
+        let conn = try await PostgresConnection.connect(PostgresConfiguration(conninfo, applicationName: "daybreak-up"), logger: logger)
+        do {
+            _ = try await Migrator(DomainSchema.allMigrations, schema: plan.schema, logger: logger).migrate(conn)
+            try await conn.executeScript("SET search_path TO \(plan.schema)", purpose: "use the deployment's schema")
+            _ = try await conn.execute(PrincipalDirectory.upsert, [operatorKey.publicKey, "operator:\(NSUserName())", Principal.operatorRole, ""],
+                                       purpose: "admit the operator's key")
+        } catch {
+            await conn.close()
+            throw error
+        }
+        await conn.close()
+        say("keys in \(plan.keysDir) (operator: \(operatorKey.publicKey))")
     }
 
     private func supervise() async throws {
