@@ -150,7 +150,8 @@ extension LoopState {
         var a = a
         return a.withUTF8 { u in
             let n = u.count
-            return strncmp(b, UnsafeRawPointer(u.baseAddress!).assumingMemoryBound(to: CChar.self), n) == 0 && b[n] == 0
+            guard n > 0, let base = u.baseAddress else { return b[0] == 0 }
+            return strncmp(b, UnsafeRawPointer(base).assumingMemoryBound(to: CChar.self), n) == 0 && b[n] == 0
         }
     }
 
@@ -206,8 +207,9 @@ extension LoopState {
         switch Int32(event) {
         case ZMQ_EVENT_ACCEPTED:
             var buf = [CChar](repeating: 0, count: 96)
+            // A connection that failed at once may be closed before this event is read.
             let address = daybreak_peer_name(value, &buf, buf.count) == 0
-                ? buf.withUnsafeBufferPointer { String(cString: $0.baseAddress!) } : "fd \(value)"
+                ? buf.withUnsafeBufferPointer { String(cString: $0.baseAddress!) } : "unknown"
             // A descriptor is reused after close: the new connection replaces the old entry.
             s.connections[value] = PeerConnection(address: address)
         case ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL, ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL, ZMQ_EVENT_HANDSHAKE_FAILED_AUTH:
@@ -223,7 +225,7 @@ extension LoopState {
             if let f = s.pendingHandshakeFailure {
                 s.pendingHandshakeFailure = nil
                 if Int32(f.event) != ZMQ_EVENT_HANDSHAKE_FAILED_AUTH {
-                    let address = c?.address ?? "?"
+                    let address = c?.address ?? "unknown"
                     let host = address.split(separator: ":").first.map(String.init) ?? address
                     let why = Int32(f.event) == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL
                         ? "protocol error 0x\(String(UInt32(bitPattern: f.value), radix: 16))"

@@ -1,6 +1,15 @@
 /// The sending side of fan-out: an XPUB with ZMQ_XPUB_VERBOSE (it sees every subscription, so
-/// `waitForSubscribers` replaces sleeping for slow joiners) and ZMQ_XPUB_NODROP (a subscriber at
-/// its high-water mark holds messages back instead of libzmq dropping them).
+/// `waitForSubscribers` replaces sleeping for slow joiners).
+///
+/// A subscriber at its high-water mark (`SocketOptions.slowSubscribers`): with `.backpressure`
+/// (the default over inproc) it holds every message back until it drains, the outbox fills and
+/// `publish` throws `.outboxFull`; with `.drop(after:)` (the default over tcp/ipc) the publisher
+/// waits at most that long, then libzmq drops messages for that subscriber only while the others
+/// keep receiving (counted in `stats`, logged at warning with the subscriber's address).
+///
+/// With `SocketOptions.curveServer`, only subscribers the context's `CurveAuthority` accepts
+/// receive anything. A key revoked while its subscriber is connected keeps receiving until that
+/// connection ends (an XPUB cannot tell its subscribers apart per message).
 ///
 /// Topic filtering is a prefix match on the first frame, done by libzmq.
 public final class Publisher: Sendable {

@@ -53,6 +53,25 @@ func identityEcho(_ server: RequestServer, _ received: Received) async throws {
         }
     }
 
+    @Test func anIdentityWithoutARoleComesBackWithNone() async throws {
+        let f = try CurveFixture(userID: "node:n2", role: nil)
+        try await withMessagingContext(logger: testLogger, curveAuthority: f.table) { ctx in
+            let server = try await ctx.bindServer("tcp://127.0.0.1:*", options: f.serverOptions())
+            let received = Received()
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await identityEcho(server, received) }
+                let client = try await ctx.connectClient(server.endpoint, options: f.clientOptions())
+                for i in 0..<3 {  // the first fills the cache, the others hit it
+                    let r = try await client.request(Message("\(i)"), timeout: .seconds(5))
+                    #expect(r.frames == [bytes("node:n2"), bytes("-"), bytes("127.0.0.1"), bytes(f.client.publicKey), bytes("\(i)")])
+                }
+                #expect(received.all.allSatisfy { $0.peer?.role == nil && $0.peer?.userID == "node:n2" })
+                await server.close()
+                try await group.waitForAll()
+            }
+        }
+    }
+
     @Test func anUnknownKeyAndAClientWithoutCurveGetNothing() async throws {
         let f = try CurveFixture()
         let capture = CapturingLogSink()
@@ -95,9 +114,13 @@ func identityEcho(_ server: RequestServer, _ received: Received) async throws {
         #expect(refused.first?.level == .warning)
         #expect(refused.first?.fields.contains { $0 == ("address", "127.0.0.1") } == true)
         #expect(refused.first?.fields.contains { $0 == ("key", f.stranger.publicKey) } == true)
+        // Failed handshakes: at most one line per host (the address of a connection that failed
+        // before the monitor's ACCEPTED was read is "unknown", a host of its own).
         let failed = capture.captured.filter { $0.message.contains("handshake failed") }
-        #expect(failed.count == 1, "one line for 127.0.0.1 within 10 s: \(failed.map(\.message))")
-        #expect(failed.first?.fields.contains { $0.0 == "address" && $0.1.hasPrefix("127.0.0.1:") } == true)
+        let hosts = failed.map { r in r.fields.first { $0.0 == "address" }.map { $0.1.split(separator: ":").first.map(String.init) ?? "" } ?? "" }
+        #expect(!failed.isEmpty)
+        #expect(Set(hosts).count == hosts.count, "\(failed.map(\.fields))")
+        #expect(hosts.allSatisfy { $0 == "127.0.0.1" || $0 == "unknown" }, "\(hosts)")
     }
 
     @Test func aRevokedKeyLosesItsSessionAtTheNextMessageAndIsRefusedAtTheNextConnection() async throws {
