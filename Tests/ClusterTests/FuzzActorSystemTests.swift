@@ -77,12 +77,11 @@ import Testing
                 }
                 for r in results { answers[r, default: 0] += 1 }
             }
-            // An oversized frame is refused with a typed answer too.
-            let big = try await raw.request(Message([UInt8](repeating: 0xDB, count: 100 << 10)), timeout: .seconds(5))
-            guard case .errorReply(_, .malformedFrame, let text) = try WireCodec().decode(big.first) else {
-                Issue.record("oversized: \(big)"); return
+            // A frame over the wire's limit is not even read: libzmq (ZMQ_MAXMSGSIZE = the limit) drops the
+            // sender's connection before allocating it, so it gets no answer.
+            await #expect(throws: MessagingError.self) {
+                _ = try await raw.request(Message([UInt8](repeating: 0xDB, count: 100 << 10)), timeout: .seconds(2))
             }
-            #expect(text.contains("limit"))
 
             #expect(answers.values.reduce(0, +) == total)
             #expect(answers.keys.allSatisfy { !$0.hasPrefix("unexpected") }, "\(answers)")

@@ -156,6 +156,8 @@ extension ClusterActorSystem {
     /// `options` with CURVE towards `node` when this system holds a key: the node's published key is
     /// the server key. A node that publishes no key is not called (it would be plaintext).
     func curveOptions(_ options: SocketOptions, for node: NodeAddress) throws -> SocketOptions {
+        var options = options
+        options.maxMessageSize = min(options.maxMessageSize, configuration.limits.maxMessageBytes)
         guard let keys = configuration.curve else { return options }
         guard let server = node.publicKey else {
             throw ClusterCallError(.nodeDown, "\(node) serves without a CURVE key; this process only talks to authenticated nodes")

@@ -143,6 +143,10 @@ public final class ClusterActorSystem: DistributedActorSystem, Sendable {
         self.logger = logger.child("actors").with("node", configuration.nodeID)
         self.codec = WireCodec(limits: configuration.limits)
         var serverOptions = configuration.serverOptions, publisherOptions = configuration.publisherOptions
+        // No peer may hand this node a frame larger than the wire's largest message: libzmq drops the
+        // connection of a peer announcing one, before allocating it (a flood of 10 MB frames costs nothing).
+        serverOptions.maxMessageSize = min(serverOptions.maxMessageSize, configuration.limits.maxMessageBytes)
+        publisherOptions.maxMessageSize = min(publisherOptions.maxMessageSize, configuration.limits.maxMessageBytes)
         if let keys = configuration.curve {
             serverOptions.curveServer = try CurveServer(keyPair: keys, domain: "daybreak-node")
             publisherOptions.curveServer = try CurveServer(keyPair: keys, domain: "daybreak-events", recheckEachMessage: false)
