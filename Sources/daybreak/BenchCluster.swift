@@ -17,10 +17,11 @@ let benchClusterCommand = Command(
         .value("events", "N", "events per throughput round (default 500000)"),
         .flag("json", "print one JSON line instead of the table"),
         .flag("serve", "(internal) be the benchmark's second node: print endpoints, serve until stopped"),
+        .value("client-key", "KEY", "(internal, with --serve) the measuring process's CURVE public key"),
         .flag("codec", "only measure the per-event CPU cost of encoding and decoding, in one thread"),
     ]
 ) { args in
-    if args.flag("serve") { return try await ClusterBench.serve() }
+    if args.flag("serve") { return try await ClusterBench.serve(clientKey: args.string("client-key")) }
     if args.flag("codec") { return ClusterBench.codecCost(try args.int("events", default: 500_000, range: 1_000...100_000_000)) }
     let bench = ClusterBench(rounds: try args.int("rounds", default: 5, range: 1...1_000),
                              calls: try args.int("calls", default: 10_000, range: 10...10_000_000),
@@ -77,6 +78,8 @@ distributed actor BenchEcho {
     distributed func shutdown() { stop.continuation.finish() }
 
     static let id = ActorIdentity(kind: "bench-echo", key: "1", region: "bench")
+    /// The same echo on the child's CURVE node.
+    static let secureID = ActorIdentity(kind: "bench-echo", key: "1", region: "bench-secure")
 
     static func register(on system: ClusterActorSystem) async throws {
         let p = try BenchEcho.resolve(id: ActorIdentity(kind: "manifest", key: "-", region: "-"), using: system)
@@ -127,8 +130,19 @@ struct ClusterBench {
 
     // MARK: - The second process
 
-    static func serve() async throws -> Int32 {
+    static func serve(clientKey: String?) async throws -> Int32 {
         let ctx = try MessagingContext(logger: .disabled)
+        // The same node again with CURVE: its own context (ZAP authority: the parent's key, role node).
+        let secureKeys = try CurveKeyPair.generate()
+        let table = try CurveKeyTable(clientKey.map { [$0: try CurveIdentity(userID: "node:bench-client", role: "node")] } ?? [:])
+        let sctx = try MessagingContext(logger: .disabled, curveAuthority: table)
+        var sconfig = ClusterActorSystem.Configuration(nodeID: "bench-secure")
+        sconfig.serveOnIOThread = true
+        sconfig.curve = secureKeys
+        let splacement = InMemoryPlacement(localNodeID: "bench-secure")
+        let ssystem = try await ClusterActorSystem(context: sctx, configuration: sconfig, placement: splacement, logger: .disabled)
+        splacement.assign("bench-secure", to: ssystem.address)
+        try await BenchEcho.register(on: ssystem)
         var config = ClusterActorSystem.Configuration(nodeID: "bench-server")
         config.serveOnIOThread = true   // the echo actor is thin glue: no thread hops on the callee
         let placement = InMemoryPlacement(localNodeID: "bench-server")
@@ -137,12 +151,15 @@ struct ClusterBench {
         try await BenchEcho.register(on: system)
         let stop = BenchStop()
         let echo = system.withIdentity(BenchEcho.id) { BenchEcho(actorSystem: system, stop: stop) }
+        let secureEcho = ssystem.withIdentity(BenchEcho.secureID) { BenchEcho(actorSystem: ssystem, stop: stop) }
         let rawCtx = MessagingBench.ContextBox()
         let (rawThread, rawEndpoint) = await MessagingBench.BenchThread.run { MessagingBench.rawEchoServer(rawCtx, "tcp://127.0.0.1:*") }
         // Unbuffered: the parent waits for this line.
-        FileHandle.standardOutput.write(Data("READY \(system.address.endpoint) \(system.address.eventEndpoint ?? "-") \(rawEndpoint)\n".utf8))
+        FileHandle.standardOutput.write(Data(("READY \(system.address.endpoint) \(system.address.eventEndpoint ?? "-") \(rawEndpoint) "
+                                              + "\(ssystem.address.endpoint) \(ssystem.address.eventEndpoint ?? "-") \(secureKeys.publicKey)\n").utf8))
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await system.run() }
+            group.addTask { await ssystem.run() }
             group.addTask {
                 // Stop on the parent's word, or after 15 minutes if it vanished.
                 await withTaskGroup(of: Void.self) { g in
@@ -152,10 +169,13 @@ struct ClusterBench {
                     g.cancelAll()
                 }
                 await system.shutdown(drainFor: .milliseconds(500))   // lets the stop call's reply out
+                await ssystem.shutdown(drainFor: .milliseconds(100))
             }
         }
         _ = echo
+        _ = secureEcho
         await ctx.shutdown()
+        await sctx.shutdown()
         await MessagingBench.BenchThread.run { rawCtx.shutdownAndTerm(joining: [rawThread]) }
         return ExitStatus.ok
     }
@@ -165,7 +185,8 @@ struct ClusterBench {
     func run() async throws -> Int32 {
         let child = Process()
         child.executableURL = URL(fileURLWithPath: "/proc/self/exe")
-        child.arguments = ["bench", "cluster", "--serve"]
+        let clientKeys = try CurveKeyPair.generate()
+        child.arguments = ["bench", "cluster", "--serve", "--client-key", clientKeys.publicKey]
         let out = Pipe()
         child.standardOutput = out
         try child.run()
@@ -180,13 +201,23 @@ struct ClusterBench {
             return String(decoding: bytes, as: UTF8.self)
         }
         let parts = line.split(separator: " ").map(String.init)
-        guard parts.count == 4, parts[0] == "READY" else {
+        guard parts.count == 7, parts[0] == "READY" else {
             child.terminate()
             printErr("bench cluster: the serving process did not start (\(line))")
             return ExitStatus.software
         }
         let server = NodeAddress(id: "bench-server", endpoint: parts[1], eventEndpoint: parts[2])
         let rawEndpoint = parts[3]
+        let secureServer = NodeAddress(id: "bench-secure", endpoint: parts[4], eventEndpoint: parts[5], publicKey: parts[6])
+        // The CURVE client: its own context (its unused call port admits no one).
+        let sctx = try MessagingContext(logger: .disabled, curveAuthority: try CurveKeyTable())
+        var sconfig = ClusterActorSystem.Configuration(nodeID: "bench-client-secure")
+        sconfig.curve = clientKeys
+        let ssystem = try await ClusterActorSystem(context: sctx, configuration: sconfig,
+                                                   placement: InMemoryPlacement(localNodeID: "bench-client-secure", owners: ["bench-secure": secureServer]),
+                                                   logger: .disabled)
+        try await BenchEcho.register(on: ssystem)
+        try await ssystem.connect(to: secureServer)
 
         let ctx = try MessagingContext(logger: .disabled)
         let placement = InMemoryPlacement(localNodeID: "bench-client", owners: ["bench": server])
@@ -196,9 +227,12 @@ struct ClusterBench {
         try await system.connect(to: server)
         let result: Int32 = try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await system.run() }
+            group.addTask { await ssystem.run() }
             defer { group.cancelAll() }
             let proxy = try BenchEcho.resolve(id: BenchEcho.id, using: system)
+            let secureProxy = try BenchEcho.resolve(id: BenchEcho.secureID, using: ssystem)
             var raw: [Latency] = [], onExecutor: [Latency] = [], onPool: [Latency] = [], rates: [Double] = [], pubRates: [Double] = []
+            var curveCalls: [Latency] = [], curveRates: [Double] = []
             let n = calls
             for r in 0..<rounds {
                 printErr("bench cluster: round \(r + 1)/\(rounds)")
@@ -208,14 +242,18 @@ struct ClusterBench {
                 let (received, published) = try await measureEvents(system, proxy)
                 rates.append(received)
                 pubRates.append(published)
+                curveCalls.append(try await withTaskExecutorPreference(ssystem.taskExecutor) { try await Self.measure(secureProxy, n) })
+                curveRates.append(try await measureEvents(ssystem, secureProxy).received)
             }
             // The child closes its sockets as soon as it is told, so this reply may never come.
             try? await ClusterCall.$timeout.withValue(.seconds(1)) { try await proxy.shutdown() }
-            report(raw: raw, executor: onExecutor, pool: onPool, rates: rates, pubRates: pubRates)
+            report(raw: raw, executor: onExecutor, pool: onPool, rates: rates, pubRates: pubRates, curve: curveCalls, curveRates: curveRates)
             return ExitStatus.ok
         }
         await system.shutdown()
+        await ssystem.shutdown()
         await ctx.shutdown()
+        await sctx.shutdown()
         await MessagingBench.BenchThread.run {
             for _ in 0..<500 where child.isRunning { usleep(10_000) }   // up to 5 s, on a plain thread
             if child.isRunning { child.terminate() }
@@ -268,13 +306,13 @@ struct ClusterBench {
         return MessagingBench.percentiles(out)
     }
 
-    func report(raw: [Latency], executor: [Latency], pool: [Latency], rates: [Double], pubRates: [Double]) {
+    func report(raw: [Latency], executor: [Latency], pool: [Latency], rates: [Double], pubRates: [Double], curve: [Latency], curveRates: [Double]) {
         func med(_ xs: [Double]) -> Double {
             let s = xs.sorted()
             return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
         }
         func m(_ ls: [Latency]) -> Latency { Latency(p50: med(ls.map(\.p50)), p99: med(ls.map(\.p99))) }
-        let r = m(raw), e = m(executor), p = m(pool), rate = med(rates), pubRate = med(pubRates)
+        let r = m(raw), e = m(executor), p = m(pool), rate = med(rates), pubRate = med(pubRates), c = m(curve), cRate = med(curveRates)
         if json {
             let fields: [(String, JSONValue)] = [
                 ("benchmark", "cluster"), ("rounds", .int(rounds)), ("calls", .int(calls)), ("events", .int(events)),
@@ -284,6 +322,8 @@ struct ClusterBench {
                 ("raw_p50_us", .double(r.p50)), ("raw_p99_us", .double(r.p99)),
                 ("call_p50_ratio", .double(e.p50 / r.p50)), ("call_pool_p50_ratio", .double(p.p50 / r.p50)),
                 ("events_per_s", .double(rate)), ("events_published_per_s", .double(pubRate)),
+                ("curve_call_p50_us", .double(c.p50)), ("curve_call_p99_us", .double(c.p99)), ("curve_call_p50_vs_plain", .double(c.p50 / e.p50)),
+                ("curve_events_per_s", .double(cRate)),
             ]
             print(JSONValue.object(fields).rendered())
         } else {
@@ -297,6 +337,9 @@ struct ClusterBench {
             print(pad("actor call, caller on the cooperative pool", 52) + pad("\(f(p.p50)) / \(f(p.p99))", 18) + f(p.p50 / r.p50, 2) + "x")
             print(pad("events child -> parent (batches of 1000), events/s", 52) + f(rate, 0))
             print(pad("  publisher side (encode + send), events/s", 52) + f(pubRate, 0))
+            print(pad("actor call over CURVE, caller on ctx.taskExecutor", 52) + pad("\(f(c.p50)) / \(f(c.p99))", 18) + f(c.p50 / r.p50, 2)
+                  + "x (\(f(c.p50 / e.p50, 2))x plaintext)")
+            print(pad("events child -> parent over CURVE, events/s", 52) + f(cRate, 0))
         }
     }
 }
