@@ -150,6 +150,60 @@ import Testing
         }
     }
 
+    /// The resident memory of this process (the node runs in it), in bytes.
+    static func residentBytes() -> Int {
+        guard let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+              let line = text.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
+              let kb = Int(line.split(separator: " ").dropFirst().first { !$0.isEmpty } ?? "") else { return 0 }
+        return kb * 1024
+    }
+
+    /// A principal floods the node's call port with 10 MB frames: each costs the sender its
+    /// connection before the node allocates it, the node's memory stays under a bound, and it keeps
+    /// serving. (Bound: 150 MB of growth for 20 frames, 200 MB sent; the sender's own copies of two
+    /// frames in flight are part of it.)
+    @Test func aFloodOfTenMegabyteFramesLeavesTheNodesMemoryBoundedWhileItServes() async throws {
+        let keys = Keys()
+        let operating = try O.config(start: O.at(0, 9))
+        try await DomainTestDatabase.withSchema(prefix: "flood") { c, schema in
+            _ = try await Migrator(DomainSchema.allMigrations, schema: schema, logger: DomainTestDatabase.logger).migrate(c)
+            try await c.executeScript("SET search_path TO \(schema)", purpose: "use schema")
+            _ = try await c.execute(PrincipalDirectory.upsert, [keys.gateway.publicKey, "gateway:flood", "gateway", ""], purpose: "principal")
+            let node = Self.secureNode(schema, operating: operating, key: keys.node)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await node.run() }
+                defer { group.cancelAll() }
+                try await NodeHostingTests.waitUntil("the node serves gangnam", within: .seconds(20)) { node.servingRegions().count == 1 }
+                let endpoint = try #require(node.endpoint)
+                try await withMessagingContext(logger: DomainTestDatabase.logger) { ctx in
+                    var options = SocketOptions()
+                    options.curveClient = try CurveClient(serverPublicKey: keys.node.publicKey, keyPair: keys.gateway)
+                    let raw = try await ctx.connectClient(endpoint, options: options)
+                    let before = Self.residentBytes()
+                    var peak = before
+                    let frame = Message([UInt8](repeating: 0x5A, count: 10_000_000))
+                    for _ in 0..<10 {
+                        await withTaskGroup(of: Void.self) { burst in
+                            for _ in 0..<2 { burst.addTask { _ = try? await raw.request(frame, timeout: .milliseconds(600)) } }
+                        }
+                        peak = max(peak, Self.residentBytes())
+                    }
+                    await raw.close()
+                    #expect(peak - before < 150_000_000, "resident memory grew by \(peak - before) bytes under the flood")
+                }
+                // Still serving: a gateway call answers.
+                let client = try await ClusterClient(database: PostgresConfiguration("").withSearchPath(schema), curve: keys.gateway,
+                                                     attemptTimeout: .seconds(2), logger: DomainTestDatabase.logger)
+                try await RegionDispatcher.registerTargets(on: client.system)
+                let status = try? await ClusterCall.$timeout.withValue(.seconds(5)) {
+                    try await RegionDispatcher.resolve(id: RegionDispatcher.identity(region: "gangnam"), using: client.system).status(now: nil)
+                }
+                await client.close()
+                #expect(status?.days.isEmpty == false, "the node answers after the flood")
+            }
+        }
+    }
+
     /// Rotating an operator's key without downtime: a second key for the same user id works beside
     /// the first; once the first is revoked it gets nothing, and the second still works.
     @Test func aKeyIsRotatedWithTwoKeysValidInBetween() async throws {
