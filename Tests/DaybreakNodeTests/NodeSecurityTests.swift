@@ -34,24 +34,37 @@ import Testing
         return NodeService(cfg, logger: DomainTestDatabase.logger, extensions: DomainNode.extensions(operating: operating, drainEvery: .milliseconds(50)))
     }
 
+    /// A fresh schema with `principals` admitted, a secure node serving gangnam in it, and `body`
+    /// once it serves; the node is stopped and the schema dropped afterwards.
+    static func withSecureNode(prefix: String, node key: CurveKeyPair, principals: [(CurveKeyPair, String, String)],
+                               _ body: (NodeService, PostgresConnection, String) async throws -> Void) async throws {
+        let operating = try O.config(start: O.at(0, 9))
+        try await DomainTestDatabase.withSchema(prefix: prefix) { c, schema in
+            _ = try await Migrator(DomainSchema.allMigrations, schema: schema, logger: DomainTestDatabase.logger).migrate(c)
+            try await c.executeScript("SET search_path TO \(schema)", purpose: "use schema")
+            for (k, user, role) in principals {
+                _ = try await c.execute(PrincipalDirectory.upsert, [k.publicKey, user, role, ""], purpose: "principal")
+            }
+            let node = Self.secureNode(schema, operating: operating, key: key)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await node.run() }
+                defer { group.cancelAll() }
+                try await NodeHostingTests.waitUntil("the node serves gangnam", within: .seconds(20)) { node.servingRegions().count == 1 }
+                try await body(node, c, schema)
+            }
+        }
+    }
+
     /// Events an eavesdropper received (shared with its listening tasks).
     final class Heard: Sendable { let n = Atomic<Int>(0) }
 
     @Test func outsidersGetNothingFromANodesPortsAndTheBopisTheftFailsAtBothSteps() async throws {
         let keys = Keys()
         let operating = try O.config(start: O.at(0, 9))
-        try await DomainTestDatabase.withSchema(prefix: "secure") { c, schema in
-            _ = try await Migrator(DomainSchema.allMigrations, schema: schema, logger: DomainTestDatabase.logger).migrate(c)
-            try await c.executeScript("SET search_path TO \(schema)", purpose: "use schema")
-            for (key, user, role) in [(keys.gateway, "gateway:test", "gateway"), (keys.operatorKey, "operator:test", "operator"),
-                                      (keys.courier, "courier:vehicle:gangnam-day-van-001", "courier")] {
-                _ = try await c.execute(PrincipalDirectory.upsert, [key.publicKey, user, role, ""], purpose: "principal")
-            }
-            let node = Self.secureNode(schema, operating: operating, key: keys.node)
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask { try await node.run() }
-                defer { group.cancelAll() }
-                try await NodeHostingTests.waitUntil("the node serves gangnam", within: .seconds(20)) { node.servingRegions().count == 1 }
+        try await Self.withSecureNode(prefix: "secure", node: keys.node, principals: [
+            (keys.gateway, "gateway:test", "gateway"), (keys.operatorKey, "operator:test", "operator"),
+            (keys.courier, "courier:vehicle:gangnam-day-van-001", "courier")]) { _, c, schema in
+            do {
                 let database = PostgresConfiguration("").withSearchPath(schema)
                 func client(_ key: CurveKeyPair?) async throws -> ClusterClient {
                     let c = try await ClusterClient(database: database, curve: key, attemptTimeout: .milliseconds(700), logger: DomainTestDatabase.logger)
@@ -165,15 +178,8 @@ import Testing
     @Test func aFloodOfTenMegabyteFramesLeavesTheNodesMemoryBoundedWhileItServes() async throws {
         let keys = Keys()
         let operating = try O.config(start: O.at(0, 9))
-        try await DomainTestDatabase.withSchema(prefix: "flood") { c, schema in
-            _ = try await Migrator(DomainSchema.allMigrations, schema: schema, logger: DomainTestDatabase.logger).migrate(c)
-            try await c.executeScript("SET search_path TO \(schema)", purpose: "use schema")
-            _ = try await c.execute(PrincipalDirectory.upsert, [keys.gateway.publicKey, "gateway:flood", "gateway", ""], purpose: "principal")
-            let node = Self.secureNode(schema, operating: operating, key: keys.node)
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask { try await node.run() }
-                defer { group.cancelAll() }
-                try await NodeHostingTests.waitUntil("the node serves gangnam", within: .seconds(20)) { node.servingRegions().count == 1 }
+        try await Self.withSecureNode(prefix: "flood", node: keys.node, principals: [(keys.gateway, "gateway:flood", "gateway")]) { node, _, schema in
+            do {
                 let endpoint = try #require(node.endpoint)
                 try await withMessagingContext(logger: DomainTestDatabase.logger) { ctx in
                     var options = SocketOptions()
@@ -210,15 +216,8 @@ import Testing
         let keys = Keys()
         let next = try CurveKeyPair.generate()
         let operating = try O.config(start: O.at(0, 9))
-        try await DomainTestDatabase.withSchema(prefix: "rotate") { c, schema in
-            _ = try await Migrator(DomainSchema.allMigrations, schema: schema, logger: DomainTestDatabase.logger).migrate(c)
-            try await c.executeScript("SET search_path TO \(schema)", purpose: "use schema")
-            _ = try await c.execute(PrincipalDirectory.upsert, [keys.operatorKey.publicKey, "operator:kim", "operator", ""], purpose: "old key")
-            let node = Self.secureNode(schema, operating: operating, key: keys.node)
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask { try await node.run() }
-                defer { group.cancelAll() }
-                try await NodeHostingTests.waitUntil("the node serves gangnam", within: .seconds(20)) { node.servingRegions().count == 1 }
+        try await Self.withSecureNode(prefix: "rotate", node: keys.node, principals: [(keys.operatorKey, "operator:kim", "operator")]) { _, c, schema in
+            do {
                 let database = PostgresConfiguration("").withSearchPath(schema)
                 func answers(_ key: CurveKeyPair) async -> Bool {
                     guard let client = try? await ClusterClient(database: database, curve: key, attemptTimeout: .milliseconds(700), logger: DomainTestDatabase.logger)
