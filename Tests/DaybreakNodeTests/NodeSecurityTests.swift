@@ -177,7 +177,6 @@ import Testing
     /// frames in flight are part of it.)
     @Test func aFloodOfTenMegabyteFramesLeavesTheNodesMemoryBoundedWhileItServes() async throws {
         let keys = Keys()
-        let operating = try O.config(start: O.at(0, 9))
         try await Self.withSecureNode(prefix: "flood", node: keys.node, principals: [(keys.gateway, "gateway:flood", "gateway")]) { node, _, schema in
             do {
                 let endpoint = try #require(node.endpoint)
@@ -215,7 +214,6 @@ import Testing
     @Test func aKeyIsRotatedWithTwoKeysValidInBetween() async throws {
         let keys = Keys()
         let next = try CurveKeyPair.generate()
-        let operating = try O.config(start: O.at(0, 9))
         try await Self.withSecureNode(prefix: "rotate", node: keys.node, principals: [(keys.operatorKey, "operator:kim", "operator")]) { _, c, schema in
             do {
                 let database = PostgresConfiguration("").withSearchPath(schema)
