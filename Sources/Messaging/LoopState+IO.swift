@@ -274,7 +274,7 @@ extension LoopState {
             var bytes = 0
             var now: UInt64 = 0
             let curve = s.curve
-            let byteCap = s.shared.options.receiveBufferBytes
+            let byteCap = s.receiveByteCap
             while batch.count < limit, bytes < byteCap, receiveFrame(h) {
                 let rid = frameBytes()
                 guard frameMore, receiveFrame(h) else { malformed(s, "request without a header"); continue }
@@ -325,7 +325,7 @@ extension LoopState {
         case .subscriber:
             var batch: [Message] = []
             var bytes = 0
-            let byteCap = s.shared.options.receiveBufferBytes
+            let byteCap = s.receiveByteCap
             while batch.count < limit, bytes < byteCap, receiveFrame(h) {
                 let first = frameBytes()
                 bytes &+= first.count

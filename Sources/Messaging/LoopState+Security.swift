@@ -188,6 +188,13 @@ extension LoopState {
         return .success(m)
     }
 
+    /// Puts the monitor drain in the timer heap while any socket has a monitor.
+    func scheduleMonitorDrain(_ now: UInt64) {
+        guard !monitorDrainScheduled, order.contains(where: { $0.monitor != nil }) else { return }
+        monitorDrainScheduled = true
+        timers.push(.init(deadline: now &+ LoopState.monitorDrainInterval, socket: LoopState.monitorDrainSocket, id: 0))
+    }
+
     /// Monitor events: [event: UInt16, value: Int32] (host order), then the endpoint.
     func readMonitor(_ s: SocketState) {
         guard let m = s.monitor else { return }
@@ -249,6 +256,7 @@ extension LoopState {
     /// which connections are behind (their kernel send queue is full) and start counting for them.
     func fellBehind(_ s: SocketState, blockedFor: UInt64, now: UInt64) {
         s.shared.slowSubscriberEpisodes.wrappingAdd(1, ordering: .relaxed)
+        readMonitor(s)  // the connections as of now
         var found = 0
         for (fd, var c) in s.connections {
             let queued = daybreak_send_queue(fd), buffer = daybreak_send_buffer(fd)

@@ -7,13 +7,13 @@ import Synchronization
 // Owned by the Messaging work: `daybreak bench messaging`.
 let benchMessagingCommand = Command(
     name: "messaging",
-    summary: "Async request-reply and fan-out over ZeroMQ beside raw blocking libzmq, same run.",
+    summary: "Async request-reply and fan-out over ZeroMQ beside raw blocking libzmq, and CURVE beside plaintext, same run.",
     usage: "[--rounds N] [--requests N] [--messages N] [--only WHAT] [--busy-poll-us N] [--json]",
     options: [
         .value("rounds", "N", "rounds per figure; medians are reported (default 5)"),
         .value("requests", "N", "round trips per request-reply round (default 10000)"),
         .value("messages", "N", "100-byte messages per fan-out round (default 500000)"),
-        .value("only", "WHAT", "run only 'request-reply' or 'fan-out' (default both)"),
+        .value("only", "WHAT", "run only 'request-reply', 'fan-out' or 'curve' (default all)"),
         .value("busy-poll-us", "N", "Messaging I/O thread busy-polls N us after activity (default 0: off)"),
         .flag("json", "print one JSON line instead of the table"),
     ]
@@ -22,7 +22,7 @@ let benchMessagingCommand = Command(
     let requests = try args.int("requests", default: 10_000, range: 10...10_000_000)
     let messages = try args.int("messages", default: 500_000, range: 1_000...100_000_000)
     let busy = try args.int("busy-poll-us", default: 0, range: 0...1_000_000)
-    let only = try args.choice("only", ["request-reply", "fan-out"])
+    let only = try args.choice("only", ["request-reply", "fan-out", "curve"])
     return try await MessagingBench(rounds: rounds, requests: requests, messages: messages,
                                     busyPoll: .microseconds(busy), only: only, json: args.flag("json")).run()
 }
@@ -66,8 +66,12 @@ struct MessagingBench {
         var raw: [String: [Latency]] = [:]
         var asy: [String: [Variant: [Latency]]] = [:]
         var fanRaw: [Double] = [], fanAsync: [Double] = []
-        let transports = only == "fan-out" ? [] : ["tcp", "inproc"]
-        let fanOutRounds = only == "request-reply" ? 0 : rounds
+        // CURVE beside plaintext: Messaging on both ends over tcp, same shapes, alternating.
+        var plainRR: [Latency] = [], curveRR: [Latency] = []
+        var plainFan: [Double] = [], curveFan: [Double] = []
+        let transports = only == nil || only == "request-reply" ? ["tcp", "inproc"] : []
+        let fanOutRounds = only == nil || only == "fan-out" ? rounds : 0
+        let curveRounds = only == nil || only == "curve" ? rounds : 0
         for transport in transports {
             for r in 0..<rounds {
                 printErr("bench messaging: request-reply \(transport) round \(r + 1)/\(rounds)")
@@ -81,6 +85,13 @@ struct MessagingBench {
             printErr("bench messaging: fan-out tcp round \(r + 1)/\(rounds)")
             fanRaw.append(try await rawFanOut())
             fanAsync.append(try await asyncFanOut())
+        }
+        for r in 0..<curveRounds {
+            printErr("bench messaging: CURVE beside plaintext, tcp, round \(r + 1)/\(rounds)")
+            plainRR.append(try await asyncRequestReply("tcp", .bothAsync))
+            curveRR.append(try await asyncRequestReply("tcp", .bothAsync, curve: true))
+            plainFan.append(try await asyncFanOut())
+            curveFan.append(try await asyncFanOut(curve: true))
         }
 
         func med(_ xs: [Double]) -> Double {
@@ -110,6 +121,18 @@ struct MessagingBench {
             fields.append(("fanout_tcp_raw_msgs_per_s", .double(fanR)))
             fields.append(("fanout_tcp_async_msgs_per_s", .double(fanA)))
             fields.append(("fanout_ratio", .double(fanA / fanR)))
+            if curveRounds > 0 {
+                let p = medLatency(plainRR), c = medLatency(curveRR)
+                let pf = med(plainFan), cf = med(curveFan)
+                fields.append(("plain_request_p50_us", .double(p.p50)))
+                fields.append(("plain_request_p99_us", .double(p.p99)))
+                fields.append(("curve_request_p50_us", .double(c.p50)))
+                fields.append(("curve_request_p99_us", .double(c.p99)))
+                fields.append(("curve_request_p50_ratio", .double(c.p50 / p.p50)))
+                fields.append(("plain_events_per_s", .double(pf)))
+                fields.append(("curve_events_per_s", .double(cf)))
+                fields.append(("curve_events_ratio", .double(cf / pf)))
+            }
             print(JSONValue.object(fields).rendered())
         } else {
             func f(_ x: Double, _ digits: Int = 1) -> String { String(format: "%.\(digits)f", x) }
@@ -128,6 +151,15 @@ struct MessagingBench {
             }
             if !fanRaw.isEmpty { print(pad("fan-out tcp, 1 subscriber, msgs/s", 46) + pad(f(fanR, 0), 18) + pad(f(fanA, 0), 18)
                   + f(fanA / fanR, 2) + "x") }
+            if curveRounds > 0 {
+                let p = medLatency(plainRR), c = medLatency(curveRR)
+                let pf = med(plainFan), cf = med(curveFan)
+                print(pad("CURVE, tcp, Messaging on both ends", 46) + pad("plaintext", 18) + pad("CURVE", 18) + "ratio")
+                print(pad("  request-reply p50 / p99 in us", 46) + pad("\(f(p.p50)) / \(f(p.p99))", 18)
+                      + pad("\(f(c.p50)) / \(f(c.p99))", 18) + f(c.p50 / p.p50, 2) + "x")
+                print(pad("  fan-out, 1 subscriber, msgs/s", 46) + pad(f(pf, 0), 18) + pad(f(cf, 0), 18)
+                      + f(cf / pf, 2) + "x")
+            }
         }
         return ExitStatus.ok
     }
@@ -265,18 +297,22 @@ struct MessagingBench {
 
     // MARK: - Async Messaging
 
-    func asyncRequestReply(_ transport: String, _ variant: Variant) async throws -> Latency {
+    /// `curve`: the Messaging server serves CURVE and the client presents a key the context's
+    /// authority (an in-memory table) accepts; every request is then re-checked against it too.
+    func asyncRequestReply(_ transport: String, _ variant: Variant, curve: Bool = false) async throws -> Latency {
         let asyncServer = variant == .bothAsync
         let n = requests
         let id = UInt64.random(in: 0..<UInt64.max)
-        return try await withMessagingContext(logger: .disabled, busyPoll: busyPoll) { ctx in
+        let keys = curve ? try BenchCurve() : nil
+        return try await withMessagingContext(logger: .disabled, busyPoll: busyPoll, curveAuthority: keys?.table) { ctx in
             var rawCtx: ContextBox? = nil
             var rawServer: RawThread? = nil
             let endpoint: String
             var server: RequestServer? = nil
             if asyncServer || transport == "inproc" {
                 // inproc needs the same context, so the inproc server is always a Messaging server.
-                let s = try await ctx.bindServer(transport == "tcp" ? "tcp://127.0.0.1:*" : "inproc://async-echo-\(id)")
+                let s = try await ctx.bindServer(transport == "tcp" ? "tcp://127.0.0.1:*" : "inproc://async-echo-\(id)",
+                                                 options: keys?.serverOptions(SocketOptions()) ?? SocketOptions())
                 server = s
                 endpoint = s.endpoint
             } else {
@@ -292,7 +328,7 @@ struct MessagingBench {
                     let pref: (any TaskExecutor)? = variant == .executorClient ? ctx.taskExecutor : nil
                     group.addTask(executorPreference: pref) { try await s.serve { $0.message }; return [] }
                 }
-                let client = try await ctx.connectClient(endpoint)
+                let client = try await ctx.connectClient(endpoint, options: keys?.clientOptions(SocketOptions()) ?? SocketOptions())
                 let measure = { @Sendable () async throws -> [UInt64] in
                     let m = Message(Self.payload)
                     var out: [UInt64] = []
@@ -319,14 +355,21 @@ struct MessagingBench {
         }
     }
 
-    func asyncFanOut() async throws -> Double {
+    /// Messages/s from the first to the last received. The publisher keeps back pressure
+    /// (`.backpressure`, as the raw XPUB keeps NODROP): every message counts, none is dropped.
+    /// `curve`: CURVE publisher and subscriber, the subscriber's key accepted by the authority.
+    func asyncFanOut(curve: Bool = false) async throws -> Double {
         let n = messages
+        let keys = curve ? try BenchCurve() : nil
+        var pubOptions = SocketOptions.bulk
+        pubOptions.slowSubscribers = .backpressure
         // Publisher and subscriber in separate contexts (two I/O threads), as the raw side uses
         // two threads, and as two nodes would.
-        return try await withMessagingContext(logger: .disabled, busyPoll: busyPoll) { ctx in
+        return try await withMessagingContext(logger: .disabled, busyPoll: busyPoll, curveAuthority: keys?.table) { ctx in
           try await withMessagingContext(logger: .disabled, busyPoll: busyPoll) { subCtx in
-            let pub = try await ctx.bindPublisher("tcp://127.0.0.1:*", options: .bulk)
-            let sub = try await subCtx.connectSubscriber(pub.endpoint, topics: [[]], options: .bulk)
+            let pub = try await ctx.bindPublisher("tcp://127.0.0.1:*", options: keys?.serverOptions(pubOptions) ?? pubOptions)
+            let sub = try await subCtx.connectSubscriber(pub.endpoint, topics: [[]],
+                                                         options: keys?.clientOptions(.bulk) ?? .bulk)
             try await pub.waitForSubscribers(1, timeout: .seconds(5))
             let batch = (0..<1_000).map { _ in Message(Self.payload) }
             return try await withThrowingTaskGroup(of: UInt64.self) { group in
@@ -354,6 +397,31 @@ struct MessagingBench {
                 return Double(n - 1) / (Double(ns) / 1e9)
             }
           }
+        }
+    }
+
+    /// Fresh keys for one CURVE figure and the table that accepts the client's.
+    struct BenchCurve {
+        let server: CurveKeyPair
+        let client: CurveKeyPair
+        let table: CurveKeyTable
+
+        init() throws {
+            server = try CurveKeyPair.generate()
+            client = try CurveKeyPair.generate()
+            table = try CurveKeyTable([client.publicKey: CurveIdentity(userID: "bench:client", role: "bench")])
+        }
+
+        func serverOptions(_ base: SocketOptions) throws -> SocketOptions {
+            var o = base
+            o.curveServer = try CurveServer(keyPair: server, domain: "bench")
+            return o
+        }
+
+        func clientOptions(_ base: SocketOptions) throws -> SocketOptions {
+            var o = base
+            o.curveClient = try CurveClient(serverPublicKey: server.publicKey, keyPair: client)
+            return o
         }
     }
 
