@@ -29,7 +29,8 @@ import Base
             })
             let start = ContinuousClock.now
             await ctx.shutdown()
-            #expect(ContinuousClock.now - start < .seconds(2))
+            // Not a hang: well under the requests' own deadlines (generous for a loaded CI machine).
+            #expect(ContinuousClock.now - start < .seconds(8))
             var codes: [MessagingError.Code?] = []
             for try await c in group { codes.append(c) }
             #expect(codes.count == 102)
