@@ -50,8 +50,9 @@ public actor RegionDays: JournaledActivation {
     private var instances: [LocalDay: RegionDispatchShell] = [:]
     private var configs: [LocalDay: RegionDispatchConfig] = [:]
     private var lastTick: [LocalDay: Instant] = [:]
-    /// Days being opened (a second caller awaits the same opening).
-    private var opening: [LocalDay: Task<RegionDispatchShell, any Error>] = [:]
+    /// Days being opened, with the callers waiting for that opening to end (a second caller never
+    /// opens a day again; it waits, then finds the day's shell or opens it itself if that failed).
+    private var opening: [LocalDay: [CheckedContinuation<Void, Never>]] = [:]
     private var directoryLoaded = false
     /// The driven clock's time as this owner last learned it.
     private var drivenNow: Instant?
@@ -143,31 +144,27 @@ public actor RegionDays: JournaledActivation {
     /// day's sites as store actors with its stock (keyed: safe to repeat after a failover).
     func open(_ config: RegionDispatchConfig) async throws -> (outcome: DispatcherOpenOutcome, shell: RegionDispatchShell?) {
         let day = config.serviceDay
-        if let pending = opening[day] {
-            let s = try await pending.value
-            return (.alreadyOpen, s)
+        while opening[day] != nil {
+            await withCheckedContinuation { opening[day, default: []].append($0) }
+            if let s = shells[day] { return (.alreadyOpen, s) }
+        }
+        opening[day] = []
+        defer {
+            for waiter in opening.removeValue(forKey: day) ?? [] { waiter.resume() }
         }
         let region = self.region
-        let task = Task { [self] () async throws -> RegionDispatchShell in
+        do {
             let shell = instance(day)
             let outcome = try await shell.open(config, also: { tx, _ in
                 _ = try await tx.execute(DeploymentSchema.insertDay, [region, day.isoDate], purpose: "record service day")
             })
-            if case .refused(let why) = outcome { throw DispatcherError(region: region, message: why) }
+            if case .refused(let why) = outcome { return (.refused(why), nil) }
             try await openSites(config)
-            return shell
-        }
-        opening[day] = task
-        defer { opening[day] = nil }
-        do {
-            let shell = try await task.value
             let stored = try await shell.read { $0.config }
             shells[day] = shell
             configs[day] = stored ?? config
             if stored == config { logger?.info("service day open", ["region": region, "day": day.isoDate]) }
-            return (stored == config ? .opened : .alreadyOpen, shell)
-        } catch let e as DispatcherError {
-            return (.refused(e.message), nil)
+            return (stored == config && outcome == .opened ? .opened : .alreadyOpen, shell)
         }
     }
 
