@@ -38,12 +38,17 @@ let package = Package(
         .target(name: "DispatchPlanning", dependencies: ["Fleet", "Geo", "Routing", "Base"], swiftSettings: strict),
         // The domain as journaled distributed actors hosted by the cluster's nodes (Docs/ACTORS.md).
         .target(name: "DaybreakNode", dependencies: ["Cluster", "DispatchPlanning", "Fleet", "Geo", "Messaging", "Storage", "Base"], swiftSettings: strict),
+        // The edge protocol (Docs/EDGE.md): wire types, JSON codec, roles and access. Pure.
+        .target(name: "Edge", dependencies: ["DispatchPlanning", "Fleet", "Geo", "Base"], swiftSettings: strict),
+        // The edge gateway process's server and the edge client (handheld SDK, ctl, simulate).
+        .target(name: "Gateway", dependencies: ["Edge", "DaybreakNode", "Cluster", "DispatchPlanning", "Fleet", "Geo", "Messaging", "Storage", "Base"],
+                swiftSettings: strict),
         // The simulated day: a client of the operations contract (DispatchGateway), never a shortcut into the system.
         .target(name: "Simulation", dependencies: ["DispatchPlanning", "Fleet", "Geo", "Routing", "Base"], swiftSettings: strict),
 
         // The thin executable.
         .executableTarget(name: "daybreak",
-                          dependencies: ["Base", "Messaging", "Storage", "Cluster", "Routing", "DispatchPlanning", "DaybreakNode", "Simulation", "Fleet", "Geo", "CZeroMQ", "CLibPQ"],
+                          dependencies: ["Base", "Messaging", "Storage", "Cluster", "Routing", "DispatchPlanning", "DaybreakNode", "Simulation", "Edge", "Gateway", "Fleet", "Geo", "CZeroMQ", "CLibPQ"],
                           swiftSettings: strict),
 
         .testTarget(name: "BaseTests", dependencies: ["Base"], swiftSettings: strict),
@@ -55,6 +60,9 @@ let package = Package(
         .testTarget(name: "DispatchPlanningTests", dependencies: ["DispatchPlanning", "Fleet", "Geo", "Routing", "Base"], swiftSettings: strict),
         .testTarget(name: "SimulationTests", dependencies: ["Simulation", "DispatchPlanning", "Fleet", "Geo", "Base"], swiftSettings: strict),
         .testTarget(name: "DaybreakNodeTests", dependencies: ["DaybreakNode", "DispatchPlanning", "Cluster", "Fleet", "Geo", "Storage", "Messaging", "Base"],
+                    swiftSettings: strict),
+        .testTarget(name: "EdgeTests", dependencies: ["Edge", "DispatchPlanning", "Fleet", "Geo", "Base"], swiftSettings: strict),
+        .testTarget(name: "GatewayTests", dependencies: ["Gateway", "Edge", "DaybreakNode", "DispatchPlanning", "Cluster", "Fleet", "Geo", "Storage", "Messaging", "Base"],
                     swiftSettings: strict),
         .testTarget(name: "DaybreakCLITests", dependencies: ["daybreak", "Base"], swiftSettings: strict),
         .testTarget(name: "RoutingTests", dependencies: ["Routing"],

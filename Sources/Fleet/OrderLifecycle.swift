@@ -32,7 +32,7 @@ public enum CancelReason: String, Sendable, Hashable, Codable, CaseIterable {
 }
 
 public struct DeliveryProof: Sendable, Hashable, Codable {
-    public enum Kind: String, Sendable, Hashable, Codable { case pin, photo, signature, leftAtDoor }
+    public enum Kind: String, Sendable, Hashable, Codable, CaseIterable { case pin, photo, signature, leftAtDoor }
     public var kind: Kind
     /// A PIN check result id, a photo object key, a signature reference: never personal data.
     public var reference: String

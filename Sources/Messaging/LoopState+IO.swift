@@ -255,6 +255,8 @@ extension LoopState {
         switch s.shared.kind {
         case .client:
             var n = 0
+            var pushes: [Message] = []
+            var pushBytes = 0
             while n < limit, receiveFrame(h) {
                 n += 1
                 guard let id = frameHeader(), frameMore else {
@@ -265,10 +267,14 @@ extension LoopState {
                 guard let body = receiveBody(h) else { continue }
                 if let k = s.pending.removeValue(forKey: id) {
                     k.resume(returning: .success(body))
+                } else if id == 0, s.messages != nil {
+                    pushBytes += body.first.count
+                    pushes.append(body)
                 } else {
                     s.shared.unmatchedReplies.wrappingAdd(1, ordering: .relaxed)
                 }
             }
+            if let ch = s.messages, !pushes.isEmpty, ch.push(pushes, bytes: pushBytes) { s.readPaused = true }
         case .server:
             var batch: [IncomingRequest] = []
             var bytes = 0

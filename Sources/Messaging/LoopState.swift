@@ -338,6 +338,12 @@ final class LoopState {
             var max = Int64(options.maxMessageSize)
             if zmq_setsockopt(h, ZMQ_MAXMSGSIZE, &max, MemoryLayout<Int64>.size) != 0 { failed = "MAXMSGSIZE" }
         }
+        if let hb = options.heartbeat {
+            let ms = Int32(clamping: hb.components.seconds * 1000 + hb.components.attoseconds / 1_000_000_000_000_000)
+            setInt(ZMQ_HEARTBEAT_IVL, ms, "HEARTBEAT_IVL")
+            setInt(ZMQ_HEARTBEAT_TIMEOUT, ms &* 3, "HEARTBEAT_TIMEOUT")
+            setInt(ZMQ_HEARTBEAT_TTL, min(ms &* 3, 6_553_500), "HEARTBEAT_TTL")
+        }
         switch shared.kind {
         case .server: setInt(ZMQ_ROUTER_MANDATORY, 1, "ROUTER_MANDATORY")
         case .publisher:

@@ -99,8 +99,9 @@ public final class MessagingContext: Sendable {
     /// Connecting succeeds before the peer exists (libzmq reconnects in the background).
     public func connectClient(_ endpoint: String, options: SocketOptions = .init()) async throws(MessagingError) -> RequestClient {
         let shared = try makeShared(.client, options)
-        let resolved = try await open(.client, endpoint, bind: false, options: options, shared: shared)
-        return RequestClient(loop: loop, shared: shared, endpoint: resolved)
+        let pushes: BatchChannel<Message>? = options.receivePushes ? channel(shared) : nil
+        let resolved = try await open(.client, endpoint, bind: false, options: options, messages: pushes, shared: shared)
+        return RequestClient(loop: loop, shared: shared, endpoint: resolved, pushes: pushes)
     }
 
     /// An XPUB bound to `endpoint` (verbose): fan-out with a bounded outbox. A subscriber that cannot

@@ -40,13 +40,24 @@ public struct Reply: Sendable {
 public final class RequestClient: Sendable {
     let loop: IOLoop
     let shared: SocketShared
+    let pushChannel: BatchChannel<Message>?
     /// The endpoint connected to.
     public let endpoint: String
 
-    init(loop: IOLoop, shared: SocketShared, endpoint: String) {
+    init(loop: IOLoop, shared: SocketShared, endpoint: String, pushes: BatchChannel<Message>? = nil) {
         self.loop = loop
         self.shared = shared
         self.endpoint = endpoint
+        self.pushChannel = pushes
+    }
+
+    /// Messages the server pushed (correlation id 0), in batches, with `SocketOptions.receivePushes`;
+    /// one consuming task. Ends when the socket closes (at once without `receivePushes`).
+    public var pushes: Batches<Message> {
+        if let pushChannel { return Batches(channel: pushChannel) }
+        let none = BatchChannel<Message>(limit: 1) {}
+        none.finish()
+        return Batches(channel: none)
     }
 
     /// Sends `message` and waits for the reply or the deadline, whichever comes first.

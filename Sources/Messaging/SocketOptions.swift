@@ -40,6 +40,14 @@ public struct SocketOptions: Sendable, CustomStringConvertible {
     public var curveServer: CurveServer? = nil
     /// Client-side sockets (`connectClient`, `connectSubscriber`): connect with CURVE.
     public var curveClient: CurveClient? = nil
+    /// ZMTP heartbeats (ZMQ_HEARTBEAT_IVL): a PING every `heartbeat`; a peer silent for three
+    /// intervals is disconnected (ZMQ_HEARTBEAT_TIMEOUT), and the remote side is asked to do the
+    /// same (ZMQ_HEARTBEAT_TTL). nil: none (libzmq's default).
+    public var heartbeat: Duration? = nil
+    /// Clients (`connectClient`) only: a message with correlation id 0 is a push from the server,
+    /// delivered on `RequestClient.pushes` (which must then be drained: a full push buffer stops
+    /// reading the socket, replies included). false: such messages count as unmatched replies.
+    public var receivePushes: Bool = false
 
     public init() {}
 
@@ -109,6 +117,12 @@ public struct SocketOptions: Sendable, CustomStringConvertible {
             try check(kind == .server, "requestRateLimit applies to servers (bindServer) only")
             try check(r.perSecond > 0 && r.perSecond.isFinite, "requestRateLimit.perSecond must be positive, got \(r.perSecond)")
             try check(r.burst >= 1, "requestRateLimit.burst must be at least 1, got \(r.burst)")
+        }
+        if receivePushes {
+            try check(kind == .client, "receivePushes applies to clients (connectClient) only")
+        }
+        if let h = heartbeat {
+            try check(h >= .milliseconds(100) && h <= .seconds(3600), "heartbeat must be 100 ms to 1 h, got \(h)")
         }
         if slowSubscribers != nil {
             try check(kind == .publisher, "slowSubscribers applies to publishers (bindPublisher) only")

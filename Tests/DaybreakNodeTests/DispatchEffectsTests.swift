@@ -93,11 +93,29 @@ import Testing
         }
     }
 
+    @Test func aDevicesReportsApplyOnceAndInSequence() throws {
+        var m = CourierModel()
+        let v = CourierRef.vehicle("V-1"), t = Fixtures.seoul(9)
+        func send(_ r: HandheldReport, _ device: String, _ seq: Int64) throws { m.apply(try m.decide(CourierCommand(r, device: device, seq: seq))) }
+        // A gap: nothing applied, the last applied number named.
+        #expect(throws: DeviceSequenceError.gap(last: 0)) { try send(.shiftStarted(v, at: t, position: Coordinate(lat: 37.5, lon: 127)), "d1", 2) }
+        try send(.shiftStarted(v, at: t, position: Coordinate(lat: 37.5, lon: 127)), "d1", 1)
+        #expect(m.status == .idle && m.lastSeq(of: "d1") == 1)
+        // A report the courier's own record refuses (a second shift start) still takes its number.
+        try send(.shiftStarted(v, at: t, position: Coordinate(lat: 37.5, lon: 127)), "d1", 2)
+        #expect(m.lastSeq(of: "d1") == 2 && m.status == .idle)
+        #expect(throws: DeviceSequenceError.duplicate(last: 2)) { try send(.position(v, Coordinate(lat: 37.6, lon: 127), at: t + 60), "d1", 2) }
+        #expect(m.position == Coordinate(lat: 37.5, lon: 127))
+        // Another device of the same courier has its own sequence.
+        try send(.position(v, Coordinate(lat: 37.51, lon: 127), at: t + 60), "d2", 1)
+        #expect(m.lastSeq(of: "d2") == 1 && m.lastSeq(of: "d1") == 2 && m.position == Coordinate(lat: 37.51, lon: 127))
+    }
+
     @Test func theCourierModelKeepsStatusStopsAndDistance() throws {
         var m = CourierModel()
         let v = CourierRef.vehicle("V-1"), t = Fixtures.seoul(9)
-        #expect(throws: CourierRejection.self) { try m.decide(.position(v, Coordinate(lat: 37.5, lon: 127), at: t)) }
-        func send(_ r: HandheldReport) throws { m.apply(try m.decide(r)) }
+        #expect(throws: CourierRejection.self) { try m.decide(CourierCommand(.position(v, Coordinate(lat: 37.5, lon: 127), at: t))) }
+        func send(_ r: HandheldReport) throws { m.apply(try m.decide(CourierCommand(r))) }
         try send(.shiftStarted(v, at: t, position: Coordinate(lat: 37.50, lon: 127.00)))
         #expect(m.status == .idle)
         try send(.position(v, Coordinate(lat: 37.51, lon: 127.00), at: t + 60))
@@ -108,7 +126,7 @@ import Testing
         try send(.arrived(v, stop: .delivery, orders: ["o-1"], at: t + 300))
         try send(.delivered(v, order: "o-1", proof: DeliveryProof(kind: .pin, reference: "x"), at: t + 310))
         #expect(m.status == .working && m.stopsDone == 1 && m.delivered == 1 && m.onBoard == ["o-2"])
-        #expect(throws: CourierRejection.self) { try m.decide(.position(.rider("R-1"), Coordinate(lat: 37.5, lon: 127), at: t)) }
+        #expect(throws: CourierRejection.self) { try m.decide(CourierCommand(.position(.rider("R-1"), Coordinate(lat: 37.5, lon: 127), at: t))) }
         try send(.breakdown(v, position: Coordinate(lat: 37.52, lon: 127.01), at: t + 400))
         #expect(m.status == .brokenDown)
         try send(.shiftEnded(v, at: t + 500))

@@ -45,6 +45,9 @@ public final class ClusterGateway: DispatchGateway {
     let drivenClock: PostgresPool?
     /// Who advances the driven clock, as journaled in `clock_advances`.
     let principal: String
+    /// The deployment's database: an order's region from `dispatch_orders` when this gateway did not
+    /// place it (another gateway did, or this one restarted). nil: this gateway's memory only.
+    let directory: PostgresPool?
 
     struct State {
         var orderRegion: [OrderID: RegionID] = [:]
@@ -61,8 +64,9 @@ public final class ClusterGateway: DispatchGateway {
     /// Registers the dispatcher and courier wire names on `client.system` (once per client).
     public init(client: ClusterClient, configs: [RegionDispatchConfig], callTimeout: Duration = .seconds(30),
                 attemptTimeout: Duration = .seconds(5), advanceAttemptTimeout: Duration = .seconds(120),
-                notificationCapacity: Int = 200_000, drivenClock: PostgresPool? = nil, principal: String = "gateway") async throws {
-        self.drivenClock = drivenClock; self.principal = principal
+                notificationCapacity: Int = 200_000, drivenClock: PostgresPool? = nil, principal: String = "gateway",
+                directory: PostgresPool? = nil) async throws {
+        self.drivenClock = drivenClock; self.principal = principal; self.directory = directory
         self.client = client; self.configs = configs; self.callTimeout = callTimeout; self.attemptTimeout = attemptTimeout
         self.advanceAttemptTimeout = advanceAttemptTimeout; self.notificationCapacity = notificationCapacity
         var couriers: [CourierRef: RegionID] = [:]
@@ -173,7 +177,21 @@ public final class ClusterGateway: DispatchGateway {
         return try await call("\(region) \(key)", key: key) { try await d.handle(request, idempotencyKey: key) }
     }
 
-    func region(of order: OrderID) -> RegionID? { state.withLock { $0.orderRegion[order] } }
+    /// The order's region: this gateway's memory, else the cluster's order directory.
+    public func region(of order: OrderID) async throws -> RegionID? {
+        if let r = state.withLock({ $0.orderRegion[order] }) { return r }
+        guard let pool = directory else { return nil }
+        let rows = try await withDeadline(.seconds(5), "find order \(order)") {
+            try await pool.query("SELECT region FROM dispatch_orders WHERE order_id = $1", [order.rawValue], purpose: "find an order's region")
+        }
+        guard let row = rows.first else { return nil }
+        let r = RegionID(try row.decode(0, as: String.self))
+        state.withLock { s in if s.orderRegion.count < 1_000_000 { s.orderRegion[order] = r } }
+        return r
+    }
+
+    /// The courier's region from the configs.
+    public func region(of courier: CourierRef) -> RegionID? { couriers[courier] }
 
     static func unexpected(_ r: DispatchResponse, _ what: String) -> ClusterGatewayError {
         ClusterGatewayError("\(what): unexpected reply \(r)")
@@ -191,20 +209,87 @@ public final class ClusterGateway: DispatchGateway {
     }
 
     public func placeOrder(_ draft: OrderDraft, slot: Instant?, at: Instant) async throws -> PlaceOrderOutcome {
+        try await placeOrder(draft, slot: slot, at: at, key: nextKey("place/\(draft.id)")).outcome
+    }
+
+    /// Places with the caller's idempotency key (the edge gateway's: the same on a retry through any
+    /// gateway). Also returns the region (nil when no region takes the destination).
+    public func placeOrder(_ draft: OrderDraft, slot: Instant?, at: Instant, key: String) async throws -> (outcome: PlaceOrderOutcome, region: RegionID?) {
         let region: RegionID
         switch routing.route(draft) {
         case .success(let r): region = r
-        case .failure(let rejection): return .rejected(rejection)
+        case .failure(let rejection): return (.rejected(rejection), nil)
         }
-        let r = try await dispatch(.placeOrder(draft, slot: slot, at: at), region: region, key: nextKey("place/\(draft.id)"))
+        let r = try await dispatch(.placeOrder(draft, slot: slot, at: at), region: region, key: key)
         guard case .placed(let outcome) = r else { throw Self.unexpected(r, "place \(draft.id)") }
         if case .rejected = outcome {} else { state.withLock { $0.orderRegion[draft.id] = region } }
-        return outcome
+        return (outcome, region)
     }
 
     public func cancelOrder(_ order: OrderID, reason: CancelReason, at: Instant) async throws -> Result<Void, DispatchCommandError> {
-        guard let region = region(of: order) else { return .failure(Self.unknown(order)) }
-        return try Self.done(try await dispatch(.cancelOrder(order, reason: reason, at: at), region: region, key: nextKey("cancel/\(order)")))
+        try await cancelOrder(order, reason: reason, at: at, key: nextKey("cancel/\(order)"))
+    }
+
+    public func cancelOrder(_ order: OrderID, reason: CancelReason, at: Instant, key: String) async throws -> Result<Void, DispatchCommandError> {
+        guard let region = try await region(of: order) else { return .failure(Self.unknown(order)) }
+        return try Self.done(try await dispatch(.cancelOrder(order, reason: reason, at: at), region: region, key: key))
+    }
+
+    /// A handheld's sequenced report, to its courier's actor (`deviceReport`): applied at most once
+    /// and in the device's order, whichever gateway it comes through.
+    public func deviceReport(_ report: HandheldReport, device: String, seq: Int64) async throws -> DeviceReportOutcome {
+        let c = report.courier
+        guard let region = couriers[c] else {
+            return .applied(.refused(DispatchCommandError(item: "\(c.kind.rawValue) \(c.id)", problem: .unknownCourier, message: "in no region's config")))
+        }
+        let key = "dev/\(c.kind.rawValue)/\(c.id)/\(device)/\(seq)"
+        switch c.kind {
+        case .vehicle:
+            let a = try VehicleActor.resolve(id: VehicleActor.identity(c.id, region: region.rawValue), using: client.system)
+            return try await call("report \(c.id) #\(seq)", key: key) { try await a.deviceReport(report, device: device, seq: seq) }
+        case .rider:
+            let a = try RiderActor.resolve(id: RiderActor.identity(c.id, region: region.rawValue), using: client.system)
+            return try await call("report \(c.id) #\(seq)", key: key) { try await a.deviceReport(report, device: device, seq: seq) }
+        }
+    }
+
+    /// A site report with the caller's key.
+    public func siteReport(_ report: SiteReport, key: String) async throws -> Result<SiteReply, DispatchCommandError> {
+        let order: OrderID = switch report { case .pickingStarted(_, let o, _), .packed(_, let o, _): o }
+        guard let region = try await region(of: order) else { return .failure(Self.unknown(order)) }
+        let r = try await dispatch(.site(report), region: region, key: key)
+        switch r {
+        case .site(let reply): return .success(reply)
+        case .refused(let e): return .failure(e)
+        default: throw Self.unexpected(r, "site report \(order)")
+        }
+    }
+
+    /// A collection attempt with the caller's key.
+    public func collect(_ order: OrderID, code: String, at: Instant, key: String) async throws -> CollectOutcome {
+        guard let region = try await region(of: order) else { return .unknownOrder }
+        let r = try await dispatch(.collect(order, code: code, at: at), region: region, key: key)
+        switch r {
+        case .collect(let outcome): return outcome
+        case .refused: return .unknownOrder
+        default: throw Self.unexpected(r, "collect \(order)")
+        }
+    }
+
+    /// A dispatcher command with the caller's key.
+    public func command(_ command: DispatcherCommand, region: RegionID, at: Instant, key: String) async throws -> Result<Void, DispatchCommandError> {
+        try Self.done(try await dispatch(.command(command, at: at), region: region, key: key))
+    }
+
+    /// Any request to a region's dispatcher with the caller's key (new request kinds).
+    public func request(_ request: DispatchRequest, region: RegionID, key: String) async throws -> DispatchResponse {
+        try await dispatch(request, region: region, key: key)
+    }
+
+    /// A read on a region's dispatcher, retried like every call.
+    public func read<R: Sendable>(_ what: String, region: RegionID, _ body: @escaping @Sendable (RegionDispatcher) async throws -> R) async throws -> R {
+        let d = try dispatcher(region)
+        return try await call("\(what) \(region)", key: nextKey("read")) { try await body(d) }
     }
 
     public func report(_ report: HandheldReport) async throws -> Result<Manifest, DispatchCommandError> {
@@ -239,7 +324,7 @@ public final class ClusterGateway: DispatchGateway {
 
     public func siteReport(_ report: SiteReport) async throws -> Result<SiteReply, DispatchCommandError> {
         let order: OrderID = switch report { case .pickingStarted(_, let o, _), .packed(_, let o, _): o }
-        guard let region = region(of: order) else { return .failure(Self.unknown(order)) }
+        guard let region = try await region(of: order) else { return .failure(Self.unknown(order)) }
         let r = try await dispatch(.site(report), region: region, key: nextKey("site/\(order)"))
         switch r {
         case .site(let reply): return .success(reply)
@@ -249,7 +334,7 @@ public final class ClusterGateway: DispatchGateway {
     }
 
     public func collect(_ order: OrderID, code: String, at: Instant) async throws -> CollectOutcome {
-        guard let region = region(of: order) else { return .unknownOrder }
+        guard let region = try await region(of: order) else { return .unknownOrder }
         let r = try await dispatch(.collect(order, code: code, at: at), region: region, key: nextKey("collect/\(order)"))
         switch r {
         case .collect(let outcome): return outcome

@@ -16,6 +16,38 @@ public enum CourierFact: Sendable, Hashable, Codable {
     case returned(at: Instant)
     case brokeDown(Coordinate, at: Instant)
     case shiftEnded(at: Instant)
+    /// A report from a handheld, applied in the device's sequence: `seq` is now the device's last
+    /// applied number; `fact` is nil when the report was not a fact of this courier's own record
+    /// (the dispatcher still decided on it).
+    indirect case fromDevice(device: String, seq: Int64, fact: CourierFact?)
+}
+
+/// What a courier actor is asked: a handheld's report, with its device id and per-device sequence
+/// number when it comes through the edge gateway (nil for in-process callers).
+public struct CourierCommand: Sendable, Hashable, Codable {
+    public var report: HandheldReport
+    public var device: String?
+    public var seq: Int64?
+    public init(_ report: HandheldReport, device: String? = nil, seq: Int64? = nil) {
+        self.report = report; self.device = device; self.seq = seq
+    }
+}
+
+/// Why a device's report was not applied: its sequence number was already applied, or one before
+/// it is missing. Carries the device's last applied number.
+public enum DeviceSequenceError: Error, Sendable, Hashable {
+    case duplicate(last: Int64)
+    case gap(last: Int64)
+}
+
+/// The answer to a handheld's sequenced report (`VehicleActor.deviceReport`).
+public enum DeviceReportOutcome: Sendable, Hashable, Codable {
+    /// Applied now, in sequence; the dispatcher's answer.
+    case applied(DispatchResponse)
+    /// Applied before (a replay): nothing new happened; the dispatcher's original answer.
+    case duplicate(lastSeq: Int64, DispatchResponse)
+    /// `seq` is beyond the next expected one: nothing applied; resend from `lastSeq + 1`.
+    case gap(lastSeq: Int64)
 }
 
 /// Why a courier actor refused a report (nothing journaled).
@@ -30,7 +62,7 @@ public struct CourierRejection: Error, Sendable, Hashable, Codable, CustomString
 /// positions). Pure: decide turns a report into a fact; apply folds it.
 public struct CourierModel: DomainState, Hashable {
     public static let kind = "courier"
-    public typealias Command = HandheldReport
+    public typealias Command = CourierCommand
     public typealias Event = CourierFact
 
     public var courier: CourierRef?
@@ -42,12 +74,25 @@ public struct CourierModel: DomainState, Hashable {
     public var failed = 0
     public var onBoard: Set<OrderID> = []
     public var lastReport: Instant?
+    /// Each handheld's last applied sequence number (reports through the edge gateway).
+    public var devices: [String: Int64] = [:]
 
     public init() {}
 
+    /// The device's last applied sequence number (0: none yet).
+    public func lastSeq(of device: String) -> Int64 { devices[device] ?? 0 }
+
     public var kilometres: Double { metres / 1000 }
 
-    public func decide(_ report: HandheldReport) throws -> CourierFact {
+    public func decide(_ command: CourierCommand) throws -> CourierFact {
+        guard let device = command.device, let seq = command.seq else { return try decide(report: command.report) }
+        let last = lastSeq(of: device)
+        if seq <= last { throw DeviceSequenceError.duplicate(last: last) }
+        if seq != last + 1 { throw DeviceSequenceError.gap(last: last) }
+        return .fromDevice(device: device, seq: seq, fact: try? decide(report: command.report))
+    }
+
+    func decide(report: HandheldReport) throws -> CourierFact {
         let who = report.courier
         if let c = courier, c != who { throw CourierRejection(courier: c.id, message: "a report of \(who.kind.rawValue) \(who.id)") }
         if courier == nil, case .shiftStarted = report {} else if courier == nil {
@@ -91,6 +136,9 @@ public struct CourierModel: DomainState, Hashable {
             status = .brokenDown; position = p; lastReport = at
         case .shiftEnded(let at):
             status = .offShift; lastReport = at
+        case .fromDevice(let device, let seq, let fact):
+            devices[device] = seq
+            if let fact { apply(fact) }
         }
     }
 
@@ -105,6 +153,7 @@ public struct CourierModel: DomainState, Hashable {
         case .returned: "courier.returned"
         case .brokeDown: "courier.broke_down"
         case .shiftEnded: "courier.shift_ended"
+        case .fromDevice(_, _, let fact): fact.map(eventType(of:)) ?? "courier.device_report"
         }
     }
 }
@@ -121,7 +170,7 @@ enum CourierReporting {
                                                  message: "sent to \(id)"))
         }
         do {
-            _ = try await entity.handle(report, idempotencyKey: "c:" + key)
+            _ = try await entity.handle(CourierCommand(report), idempotencyKey: "c:" + key)
         } catch is CourierRejection {
             // Not a fact of this courier's own record (e.g. a report before the shift started): nothing
             // journaled here; the dispatcher, the authority on manifests, still decides on the report.
@@ -134,6 +183,42 @@ enum CourierReporting {
                 try await dispatcher.handle(.report(report), idempotencyKey: key)
             }
         }
+    }
+
+    /// A handheld's sequenced report: the courier's journal applies `seq` only as the device's next
+    /// number (a replay is a duplicate, a skipped number a gap, both with nothing new written), then
+    /// the report goes to the dispatcher with the key `dev/<device>/<seq>`, so a replay through any
+    /// gateway, after any failure between the two writes, applies at most once in each journal.
+    static func deviceReport(_ report: HandheldReport, device: String, seq: Int64, actor id: ActorIdentity,
+                             entity: DomainEntity<CourierModel>, system: ClusterActorSystem) async throws -> DeviceReportOutcome {
+        guard report.courier.kind.rawValue == id.kind, report.courier.id == id.key else {
+            return .applied(.refused(DispatchCommandError(item: "\(report.courier.kind.rawValue) \(report.courier.id)", problem: .unknownCourier,
+                                                          message: "sent to \(id)")))
+        }
+        let key = "dev/\(device)/\(seq)"
+        let duplicate: Bool
+        do {
+            duplicate = try await entity.handle(CourierCommand(report, device: device, seq: seq), idempotencyKey: "c:" + key).duplicate
+        } catch DeviceSequenceError.gap(let last) {
+            return .gap(lastSeq: last)
+        } catch DeviceSequenceError.duplicate(let last) {
+            // Applied under another key (cannot happen with keys derived from the sequence); report the last.
+            return .gap(lastSeq: last)
+        } catch {
+            throw NodeCallFailure(error)
+        }
+        let dispatcher = try RegionDispatcher.resolve(id: RegionDispatcher.identity(region: id.region), using: system)
+        let dispatcherKey = "\(id.kind)/\(id.key)/\(key)"
+        let response = try await ClusterCall.$timeout.withValue(.seconds(10)) {
+            try await ClusterCall.$idempotencyKey.withValue(.text(dispatcherKey)) {
+                try await dispatcher.handle(.report(report), idempotencyKey: dispatcherKey)
+            }
+        }
+        if duplicate {
+            let last = (try? await entity.read().state.lastSeq(of: device)) ?? seq
+            return .duplicate(lastSeq: last, response)
+        }
+        return .applied(response)
     }
 
     static func kind(_ kind: String, make: @escaping @Sendable (ClusterActorSystem, DomainEntity<CourierModel>) -> any DistributedActor,
@@ -161,6 +246,11 @@ public distributed actor VehicleActor {
         try await CourierReporting.report(report, key: idempotencyKey, actor: id, entity: entity, system: actorSystem)
     }
 
+    /// A handheld's report with its device id and sequence number (the edge gateway's path).
+    public distributed func deviceReport(_ report: HandheldReport, device: String, seq: Int64) async throws -> DeviceReportOutcome {
+        try await CourierReporting.deviceReport(report, device: device, seq: seq, actor: id, entity: entity, system: actorSystem)
+    }
+
     public distributed func state() async throws -> CommandAck<CourierModel> {
         do { return try await entity.read() } catch { throw NodeCallFailure(error) }
     }
@@ -171,6 +261,9 @@ public distributed actor VehicleActor {
         let proxy = try VehicleActor.resolve(id: ActorIdentity(kind: "manifest", key: "-", region: "-"), using: system)
         try await system.register("vehicle.report", on: proxy) {
             _ = try await $0.report(.returned(.vehicle("-"), at: Instant(epochSeconds: 0)), idempotencyKey: "")
+        }
+        try await system.register("vehicle.device_report", on: proxy) {
+            _ = try await $0.deviceReport(.returned(.vehicle("-"), at: Instant(epochSeconds: 0)), device: "", seq: 0)
         }
         try await system.register("vehicle.state", on: proxy, roles: CallTargetRegistry.nodeAndOperator) { _ = try await $0.state() }
     }
@@ -190,6 +283,11 @@ public distributed actor RiderActor {
         try await CourierReporting.report(report, key: idempotencyKey, actor: id, entity: entity, system: actorSystem)
     }
 
+    /// A handheld's report with its device id and sequence number (the edge gateway's path).
+    public distributed func deviceReport(_ report: HandheldReport, device: String, seq: Int64) async throws -> DeviceReportOutcome {
+        try await CourierReporting.deviceReport(report, device: device, seq: seq, actor: id, entity: entity, system: actorSystem)
+    }
+
     public distributed func state() async throws -> CommandAck<CourierModel> {
         do { return try await entity.read() } catch { throw NodeCallFailure(error) }
     }
@@ -200,6 +298,9 @@ public distributed actor RiderActor {
         let proxy = try RiderActor.resolve(id: ActorIdentity(kind: "manifest", key: "-", region: "-"), using: system)
         try await system.register("rider.report", on: proxy) {
             _ = try await $0.report(.returned(.rider("-"), at: Instant(epochSeconds: 0)), idempotencyKey: "")
+        }
+        try await system.register("rider.device_report", on: proxy) {
+            _ = try await $0.deviceReport(.returned(.rider("-"), at: Instant(epochSeconds: 0)), device: "", seq: 0)
         }
         try await system.register("rider.state", on: proxy, roles: CallTargetRegistry.nodeAndOperator) { _ = try await $0.state() }
     }

@@ -108,36 +108,11 @@ public enum DeploymentClock {
         }
     }
 
-    /// `2026-12-02T23:05:00+09:00`.
-    public static func iso(_ t: Instant, _ offset: UTCOffset) -> String {
-        let day = t.localDay(offset), s = t.secondsOfLocalDay(offset)
-        let sign = offset.seconds < 0 ? "-" : "+", o = abs(offset.seconds)
-        return String(format: "%@T%02lld:%02lld:%02lld%@%02lld:%02lld", day.isoDate, s / 3600, s / 60 % 60, s % 60,
-                      sign, o / 3600, o / 60 % 60)
-    }
+    /// `2026-12-02T23:05:00+09:00` (`Instant.iso8601`).
+    public static func iso(_ t: Instant, _ offset: UTCOffset) -> String { t.iso8601(offset) }
 
-    /// Parses `YYYY-MM-DDTHH:MM[:SS](Z|±HH:MM)`; nil when malformed.
-    public static func parseISO(_ text: String) -> Instant? {
-        let s = Substring(text)
-        guard s.count >= 16, let tIndex = s.firstIndex(of: "T") else { return nil }
-        guard let day = LocalDay(isoDate: String(s[..<tIndex])) else { return nil }
-        var rest = s[s.index(after: tIndex)...]
-        var offset: Int64 = 0
-        if rest.hasSuffix("Z") { rest = rest.dropLast() } else {
-            guard rest.count >= 6 else { return nil }
-            let tz = rest.suffix(6)
-            guard let sign = tz.first, sign == "+" || sign == "-", tz.dropFirst().count == 5, tz[tz.index(tz.startIndex, offsetBy: 3)] == ":",
-                  let h = Int64(tz.dropFirst().prefix(2)), let m = Int64(tz.suffix(2)), h <= 14, m < 60 else { return nil }
-            offset = (h * 3600 + m * 60) * (sign == "-" ? -1 : 1)
-            rest = rest.dropLast(6)
-        }
-        let parts = rest.split(separator: ":", omittingEmptySubsequences: false)
-        guard (2...3).contains(parts.count), parts.allSatisfy({ $0.count == 2 }), let h = Int64(parts[0]), let m = Int64(parts[1]),
-              h < 24, m < 60 else { return nil }
-        var sec: Int64 = 0
-        if parts.count == 3 { guard let x = Int64(parts[2]), x < 60 else { return nil }; sec = x }
-        return Instant.local(day, h * 3600 + m * 60 + sec, UTCOffset(seconds: offset))
-    }
+    /// Parses `YYYY-MM-DDTHH:MM[:SS[.fff]](Z|±HH:MM)` (`Instant(iso8601:)`); nil when malformed.
+    public static func parseISO(_ text: String) -> Instant? { Instant(iso8601: text) }
 
     /// Parses a duration like `15m`, `2h`, `90s`, `1d`, `1h30m`; nil when malformed or not positive.
     public static func parseDuration(_ text: String) -> Int64? {

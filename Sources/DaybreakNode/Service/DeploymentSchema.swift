@@ -45,6 +45,37 @@ public enum DeploymentSchema {
             );
             CREATE INDEX dispatch_orders_day ON dispatch_orders (region, day);
             """),
+        (202, "edge", """
+            -- Tracking tokens handed to storefronts' customers: only their SHA-256 is kept; an
+            -- order may have several (a retried placement issues a fresh one; each stays valid).
+            CREATE TABLE edge_tokens (
+                token_sha256 bytea PRIMARY KEY CHECK (length(token_sha256) = 32),
+                order_id     text NOT NULL,
+                region       text NOT NULL,
+                storefront   text NOT NULL,
+                created_at   timestamptz NOT NULL DEFAULT now()
+            );
+            CREATE INDEX edge_tokens_order ON edge_tokens (order_id);
+            -- Who did what, when, from where: every command and report a gateway accepted or
+            -- refused. Never a customer's address or a full token (`token_ref` is 8 characters).
+            CREATE TABLE edge_audit (
+                id         bigserial PRIMARY KEY,
+                at         timestamptz NOT NULL DEFAULT now(),
+                event_at   bigint,
+                principal  text NOT NULL,
+                role       text NOT NULL,
+                device     text,
+                gateway    text NOT NULL,
+                peer       text,
+                kind       text NOT NULL,
+                order_id   text,
+                region     text,
+                detail     text NOT NULL DEFAULT '',
+                outcome    text NOT NULL
+            );
+            CREATE INDEX edge_audit_order ON edge_audit (order_id, id) WHERE order_id IS NOT NULL;
+            CREATE INDEX edge_audit_principal ON edge_audit (principal, id);
+            """),
     ]
 
     /// $1 region, $2 day (YYYY-MM-DD).

@@ -24,7 +24,7 @@ public enum DispatchPolicy: String, Sendable, Hashable, Codable, CaseIterable {
 
 /// A stop on a courier's manifest, in driving order.
 public struct ManifestStop: Sendable, Hashable, Codable {
-    public enum Kind: String, Sendable, Hashable, Codable {
+    public enum Kind: String, Sendable, Hashable, Codable, CaseIterable {
         /// Load `orders` at `site` (a hub or store), or take them over from `fromCourier` at `location`.
         case pickup
         /// Hand exactly one order (`orders[0]`) to its customer at `location`.

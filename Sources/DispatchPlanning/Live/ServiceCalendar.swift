@@ -97,3 +97,42 @@ extension LocalDay {
         self.init(index: index)
     }
 }
+
+extension Instant {
+    /// `2026-12-02T23:05:00+09:00`: the instant in local time at `offset`, to the second.
+    public func iso8601(_ offset: UTCOffset) -> String {
+        let day = localDay(offset), s = secondsOfLocalDay(offset)
+        let sign = offset.seconds < 0 ? "-" : "+", o = abs(offset.seconds)
+        func two(_ v: Int64) -> String { v < 10 ? "0\(v)" : "\(v)" }
+        return "\(day.isoDate)T\(two(s / 3600)):\(two(s / 60 % 60)):\(two(s % 60))\(sign)\(two(o / 3600)):\(two(o / 60 % 60))"
+    }
+
+    /// Parses `YYYY-MM-DDTHH:MM[:SS[.fraction]](Z|±HH:MM)` (fractions are truncated to the second);
+    /// nil when malformed.
+    public init?(iso8601 text: String) {
+        let s = Substring(text)
+        guard s.count >= 16, s.count <= 64, let tIndex = s.firstIndex(of: "T") else { return nil }
+        guard let day = LocalDay(isoDate: String(s[..<tIndex])) else { return nil }
+        var rest = s[s.index(after: tIndex)...]
+        var offset: Int64 = 0
+        if rest.hasSuffix("Z") { rest = rest.dropLast() } else {
+            guard rest.count >= 6 else { return nil }
+            let tz = rest.suffix(6)
+            guard let sign = tz.first, sign == "+" || sign == "-", tz[tz.index(tz.startIndex, offsetBy: 3)] == ":",
+                  let h = Int64(tz.dropFirst().prefix(2)), let m = Int64(tz.suffix(2)), h <= 14, m < 60 else { return nil }
+            offset = (h * 3600 + m * 60) * (sign == "-" ? -1 : 1)
+            rest = rest.dropLast(6)
+        }
+        if let dot = rest.firstIndex(of: ".") {
+            let fraction = rest[rest.index(after: dot)...]
+            guard !fraction.isEmpty, fraction.count <= 9, fraction.allSatisfy({ $0.isASCII && $0.isNumber }) else { return nil }
+            rest = rest[..<dot]
+        }
+        let parts = rest.split(separator: ":", omittingEmptySubsequences: false)
+        guard (2...3).contains(parts.count), parts.allSatisfy({ $0.count == 2 && $0.allSatisfy { $0.isASCII && $0.isNumber } }),
+              let h = Int64(parts[0]), let m = Int64(parts[1]), h < 24, m < 60 else { return nil }
+        var sec: Int64 = 0
+        if parts.count == 3 { guard let x = Int64(parts[2]), x < 60 else { return nil }; sec = x }
+        self = Instant.local(day, h * 3600 + m * 60 + sec, UTCOffset(seconds: offset))
+    }
+}
