@@ -186,9 +186,12 @@ extension RegionDispatchState {
         return out.sorted { a, b in a.0.due != b.0.due ? a.0.due < b.0.due : a.1 < b.1 }.map(\.0)
     }
 
-    /// The BOPIS orders of `site` declared no-shows (this service day), by when.
+    /// The BOPIS orders of `site` declared no-shows (not collected by the hold's end; this service
+    /// day), by when.
     public func noShows(site: SiteID) -> [NoShowEntry] {
-        orders.values.filter { $0.site == site && $0.order.state == .noShow }
+        // A no-show's goods go back to stock at once (`markNoShow`, then `returnItems`): a BOPIS order
+        // ends `returned` only that way.
+        orders.values.filter { $0.site == site && $0.order.product == .bopis && ($0.order.state == .noShow || $0.order.state == .returned) }
             .map { NoShowEntry(order: $0.order.id, at: $0.noShowAt ?? $0.holdUntil ?? $0.order.promise.latest, holdUntil: $0.holdUntil,
                                lines: $0.order.lines) }
             .sorted { a, b in a.at != b.at ? a.at < b.at : a.order < b.order }
