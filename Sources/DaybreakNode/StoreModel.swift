@@ -26,6 +26,12 @@ public enum StoreCommand: Sendable, Hashable, Codable {
     case handOver(OrderID, code: String, at: Instant)
     /// Holds past their time at `at` become no-shows and their goods go back to stock.
     case expireHolds(at: Instant)
+    /// Staff corrected the count or booked a delivery (the region dispatcher's `StockChange`):
+    /// on-hand of `sku` changes by `delta` (not to below zero or what is reserved). `reason` is
+    /// `StockChange.Reason`'s raw value.
+    case adjustStock(SKU, delta: Int, reason: String, note: String, at: Instant)
+    /// Staff checked the customer's ID after too many wrong codes: the hold's attempts are reset.
+    case unlockHold(OrderID, at: Instant)
 }
 
 /// Why a store actor refused a command (nothing journaled, except a wrong pickup code: the
@@ -66,6 +72,8 @@ public enum StoreEvent: Sendable, Hashable, Codable {
     case codeRejected(OrderID, code: String, at: Instant)
     case noShows([OrderID], at: Instant)
     case released(OrderID)
+    case stockAdjusted(SKU, delta: Int, reason: String, note: String, at: Instant)
+    case holdUnlocked(OrderID, at: Instant)
 }
 
 /// The state of a store: Fleet's `Inventory` (reservations) and `PickupCounter` (BOPIS), plus
@@ -174,6 +182,15 @@ public struct StoreModel: DomainState, Hashable {
             let due = counter.expire(at: at)
             guard !due.isEmpty else { throw reject(nil, .nothingDue) }
             return .noShows(due.compactMap { if case .noShow(let o, _) = $0 { o } else { nil } }, at: at)
+        case .adjustStock(let sku, let delta, let reason, let note, let at):
+            guard delta != 0 else { throw reject(nil, .invalid("a stock change of 0 for \(sku)")) }
+            let count = (inv.onHand[sku] ?? 0) + delta
+            guard count >= 0 else { throw reject(nil, .inventory("\(sku): \(count) on hand after a change of \(delta)")) }
+            do { try inv.setCount(sku, count) } catch { throw reject(nil, .inventory(error.description)) }
+            return .stockAdjusted(sku, delta: delta, reason: reason, note: note, at: at)
+        case .unlockHold(let o, let at):
+            guard orders[o]?.stage == .ready, counter.holds[o] != nil else { throw reject(o, orders[o] == nil ? .unknownOrder : .invalid("not on the shelf")) }
+            return .holdUnlocked(o, at: at)
         }
     }
 
@@ -219,6 +236,10 @@ public struct StoreModel: DomainState, Hashable {
             default: break
             }
             orders[o]?.stage = .released
+        case .stockAdjusted(let sku, let delta, _, _, _):
+            if let inv = inventory { try? inventory?.setCount(sku, (inv.onHand[sku] ?? 0) + delta) }
+        case .holdUnlocked(let o, _):
+            try? counter?.unlock(o)
         }
     }
 
@@ -232,6 +253,8 @@ public struct StoreModel: DomainState, Hashable {
         case .codeRejected: "store.code_rejected"
         case .noShows: "store.no_show"
         case .released: "store.order_released"
+        case .stockAdjusted: "store.stock_adjusted"
+        case .holdUnlocked: "store.hold_unlocked"
         }
     }
 

@@ -21,6 +21,15 @@ public protocol DispatchMachine: Sendable, Codable {
     func pendingWork(at: Instant) -> [DispatchWork]
     /// The stored type of an event: "dispatcher." + the request's kind (e.g. "dispatcher.placeOrder").
     static func eventType(of event: Event) -> String
+    /// The couriers whose manifest `event` may change (called before applying it); nil: none.
+    func manifestProbe(for event: Event) -> ManifestProbe?
+    /// Those couriers' manifests, digested (`ManifestDigest`).
+    func manifestDigests(_ probe: ManifestProbe) -> [ManifestDigest]
+}
+
+extension DispatchMachine {
+    public func manifestProbe(for event: Event) -> ManifestProbe? { nil }
+    public func manifestDigests(_ probe: ManifestProbe) -> [ManifestDigest] { [] }
 }
 
 extension DispatchRequest {
@@ -35,6 +44,8 @@ extension DispatchRequest {
         case .command: "command"
         case .tick: "tick"
         case .workDone: "workDone"
+        case .stock: "stock"
+        case .unlockCollection: "unlockCollection"
         }
     }
 }
@@ -110,6 +121,11 @@ public actor DispatchShell<M: DispatchMachine>: JournaledActivation {
     /// placed order is then written to the order directory (`dispatch_orders`) in the transaction
     /// that journals its placement.
     let serviceDay: String?
+    /// Told (best effort, after the event is journaled and applied) of the couriers whose manifest
+    /// an event changed (`ManifestDigest.differs`: not ETAs alone moving under a minute).
+    let onManifestChanges: (@Sendable ([ManifestDigest]) -> Void)?
+    /// Per courier, the manifest digest last told (or the baseline it is compared with).
+    private var toldManifests: [CourierRef: ManifestDigest] = [:]
 
     private(set) var machine: M?
     private(set) var seq: Int64 = 0
@@ -135,10 +151,12 @@ public actor DispatchShell<M: DispatchMachine>: JournaledActivation {
 
     public init(identity: ActorIdentity, token: FencingToken, journal: Journal, mayWrite: @escaping @Sendable () -> Bool,
                 onFenced: @escaping @Sendable () async -> Void = {}, snapshotEvery: Int64 = 200, serviceDay: String? = nil,
+                onManifestChanges: (@Sendable ([ManifestDigest]) -> Void)? = nil,
                 runEffect: @escaping @Sendable (DispatchEffectCall, String) async throws -> Void) {
         self.identity = identity; self.token = token; self.journal = journal; self.mayWrite = mayWrite
         self.onFenced = onFenced; self.snapshotEvery = max(1, snapshotEvery); self.runEffect = runEffect
         self.serviceDay = serviceDay
+        self.onManifestChanges = onManifestChanges
     }
 
     public var isIdle: Bool { !busy && waiters.isEmpty && !working }
@@ -199,6 +217,9 @@ public actor DispatchShell<M: DispatchMachine>: JournaledActivation {
             }
         }
         let record = DispatcherRecord<M.Config, M.Event>.event(event, response: response, at: at)
+        // The manifests the event may change, as they are before it (the lock keeps them so until the apply).
+        let probe = onManifestChanges == nil ? nil : m.manifestProbe(for: event)
+        let manifestsBefore = probe.map { m.manifestDigests($0) } ?? []
         switch try await append(record, type: M.eventType(of: event), key: key, also: also) {
         case .duplicate:
             if let r = try await storedReply(key) { return r }
@@ -210,10 +231,35 @@ public actor DispatchShell<M: DispatchMachine>: JournaledActivation {
             remember(key, response)
             let calls = Self.calls(effects, at: at ?? Instant(epochSeconds: 0))
             if !calls.isEmpty { pendingEffects[s] = calls }
+            if let probe { tellManifestChanges(probe, before: manifestsBefore) }
         }
         try await runPendingEffects()
         await snapshotIfDue()
         return response
+    }
+
+    /// After an applied event: compares the probed couriers' manifests with what was last told (or,
+    /// never told, with the manifest before the event) and tells the changed ones. Best effort: it
+    /// runs after the commit, and a lost push only means the handheld finds out at its next poll.
+    private func tellManifestChanges(_ probe: ManifestProbe, before: [ManifestDigest]) {
+        guard let onManifestChanges, let m = machine else { return }
+        var baseline: [CourierRef: ManifestDigest] = [:]
+        for d in before { baseline[d.courier] = d }
+        var changed: [ManifestDigest] = []
+        for d in m.manifestDigests(probe) {
+            guard let old = toldManifests[d.courier] ?? baseline[d.courier] else {
+                toldManifests[d.courier] = d
+                changed.append(d)
+                continue
+            }
+            if d.differs(from: old) {
+                toldManifests[d.courier] = d
+                changed.append(d)
+            } else if toldManifests[d.courier] == nil {
+                toldManifests[d.courier] = old
+            }
+        }
+        if !changed.isEmpty { onManifestChanges(changed) }
     }
 
     /// The machine now, for reads (records, manifests).
@@ -497,6 +543,8 @@ extension StoreEffect {
         case .noShow(let o): .noShow(o, at: at)
         // The store knows the order's lines: picked goods go back to stock.
         case .restock(let o, _): .release(o)
+        case .adjust(let sku, let delta, let reason, let note): .adjustStock(sku, delta: delta, reason: reason.rawValue, note: note, at: at)
+        case .unlock(let o): .unlockHold(o, at: at)
         }
     }
 }

@@ -120,6 +120,7 @@ public actor RegionDays: JournaledActivation {
         let id = Self.dayIdentity(region: region, day: day)
         let shell = RegionDispatchShell(identity: id, token: grant.token, journal: grant.journal, mayWrite: grant.mayWrite, onFenced: grant.onFenced,
                                         snapshotEvery: snapshotEvery, serviceDay: day.isoDate,
+                                        onManifestChanges: Self.manifestPublisher(system: system, region: region, day: day, logger: logger),
                                         runEffect: RegionDispatcher.effectRunner(system: system, region: region, day: day, logger: logger))
         instances[day] = shell
         return shell
@@ -237,9 +238,10 @@ public actor RegionDays: JournaledActivation {
         switch request {
         case .placeOrder(let draft, let slot, let at): target = try await day(forNew: draft, slot: slot, at: at)
         case .cancelOrder(let o, _, _), .collect(let o, _, _): guard let d = try await day(of: o) else { return Self.unknownOrder(o) }; target = d
-        case .site(.pickingStarted(_, let o, _)), .site(.packed(_, let o, _)):
+        case .site(.pickingStarted(_, let o, _)), .site(.packed(_, let o, _)), .unlockCollection(let o, _, _):
             guard let d = try await day(of: o) else { return Self.unknownOrder(o) }
             target = d
+        case .stock(let c): target = stockDay(at: c.at)
         case .report(let r): target = try await day(ofCourier: r.courier, at: r.at)
         case .command(let c, let at):
             switch c {
@@ -266,6 +268,25 @@ public actor RegionDays: JournaledActivation {
         let response = try await shell.handle(request, idempotencyKey: key)
         await rescheduleIfEarlier(target)
         return response
+    }
+
+    /// The day a stock change goes to: the operating day at `at` when it is open, else the latest
+    /// open day before it (stock is per day: Docs/DISPATCH.md), else the earliest open one.
+    private func stockDay(at: Instant) -> LocalDay? {
+        guard let today = calendar?.operatingDay(at: at) else { return shells.keys.max() }
+        if shells[today] != nil || operating != nil { return today }
+        return shells.keys.filter { $0 <= today }.max() ?? shells.keys.min()
+    }
+
+    /// Publishes manifest changes on `manifest.<region>` (after the commit, best effort: a full
+    /// publisher outbox drops them, logged; handhelds also poll).
+    static func manifestPublisher(system: ClusterActorSystem, region: String, day: LocalDay, logger: Logger?) -> @Sendable ([ManifestDigest]) -> Void {
+        { digests in
+            let changes = digests.map { ManifestChange(courier: $0.courier, version: $0.version, day: day) }
+            do { try system.publish(topic: ManifestChange.topic(region: region), events: changes) } catch {
+                logger?.warning("manifest changes not published", ["region": region, "couriers": changes.count, "error": "\(error)"])
+            }
+        }
     }
 
     /// A request every open day answers (a tick, a replan): the first refusal, or `.done`.
@@ -313,6 +334,36 @@ public actor RegionDays: JournaledActivation {
         try await loadDirectory(now: at)
         guard let d = try await day(ofCourier: courier, at: at) else { return nil }
         return try await shells[d]?.read { $0.manifest(of: courier, at: at) } ?? nil
+    }
+
+    /// The customer's view of `order` (nil: no day of this region holds it).
+    public func tracking(order: OrderID, at: Instant) async throws -> OrderTracking? {
+        inFlight += 1
+        defer { inFlight -= 1 }
+        try await loadDirectory(now: at)
+        guard let d = try await day(of: order), let shell = try await restore(d) else { return nil }
+        return try await shell.read { $0.tracking(order: order, at: at) } ?? nil
+    }
+
+    /// `site`'s pick queue over every open day, by due time.
+    public func pickQueue(site: SiteID, at: Instant) async throws -> [PickQueueEntry] {
+        inFlight += 1
+        defer { inFlight -= 1 }
+        try await loadDirectory(now: at)
+        var out: [PickQueueEntry] = []
+        for d in shells.keys.sorted() { out += try await shells[d]?.read { $0.pickQueue(site: site, at: at) } ?? [] }
+        // Stable: within a day the state's order (due, then arrival) is kept.
+        return out.enumerated().sorted { a, b in a.element.due != b.element.due ? a.element.due < b.element.due : a.offset < b.offset }.map(\.element)
+    }
+
+    /// `site`'s no-shows over every open day, by when.
+    public func noShows(site: SiteID) async throws -> [NoShowEntry] {
+        inFlight += 1
+        defer { inFlight -= 1 }
+        try await loadDirectory(now: nil)
+        var out: [NoShowEntry] = []
+        for d in shells.keys.sorted() { out += try await shells[d]?.read { $0.noShows(site: site) } ?? [] }
+        return out.sorted { a, b in a.at != b.at ? a.at < b.at : a.order < b.order }
     }
 
     // MARK: - The schedule

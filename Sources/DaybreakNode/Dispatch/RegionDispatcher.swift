@@ -14,6 +14,7 @@ extension RegionDispatchState: DispatchMachine {
     public mutating func apply(event: DispatchEvent) { apply(event) }
     public static func effects(of event: DispatchEvent) -> [DispatchEffect] { event.effects }
     public static func eventType(of event: DispatchEvent) -> String { "dispatcher." + event.request.kindName }
+    // manifestProbe(for:) and manifestDigests(_:): RegionDispatchState's own (ManifestFeed.swift).
 }
 
 /// The journaled shell of a region's dispatcher on the cluster.
@@ -23,7 +24,8 @@ public typealias RegionDispatchShell = DispatchShell<RegionDispatchState>
 /// region's service days (`RegionDays`: one journaled `DispatchShell` over `RegionDispatchState` per
 /// day, each request sent to its day, the schedule of due work). Wire names (stable):
 /// "dispatcher.open", "dispatcher.handle", "dispatcher.records", "dispatcher.manifest",
-/// "dispatcher.advance", "dispatcher.status".
+/// "dispatcher.advance", "dispatcher.status", and for the edge gateway "dispatcher.tracking",
+/// "dispatcher.pickQueue", "dispatcher.noShows".
 public distributed actor RegionDispatcher {
     public typealias ActorSystem = ClusterActorSystem
 
@@ -69,6 +71,25 @@ public distributed actor RegionDispatcher {
         do { return try await days.status(now: now) } catch { throw NodeCallFailure(error) }
     }
 
+    /// The customer's view of one order (`RegionDispatchState.tracking`), from the day holding it
+    /// (nil: no day of this region holds it). Read-only.
+    public distributed func tracking(order: OrderID, at: Instant) async throws -> OrderTracking? {
+        do { return try await days.tracking(order: order, at: at) } catch { throw NodeCallFailure(error) }
+    }
+
+    /// A site's pick queue over the open days (`RegionDispatchState.pickQueue`), by due time. Read-only.
+    public distributed func pickQueue(site: SiteID, at: Instant) async throws -> [PickQueueEntry] {
+        do { return try await days.pickQueue(site: site, at: at) } catch { throw NodeCallFailure(error) }
+    }
+
+    /// A site's BOPIS no-shows over the open days, by when. Read-only.
+    public distributed func noShows(site: SiteID) async throws -> [NoShowEntry] {
+        do { return try await days.noShows(site: site) } catch { throw NodeCallFailure(error) }
+    }
+
+    /// The topic manifest changes of `region` are published on (payload `ManifestChange`).
+    public static func manifestTopic(region: String) -> String { ManifestChange.topic(region: region) }
+
     public static let kind = "dispatcher"
 
     public static func identity(region: String) -> ActorIdentity { ActorIdentity(kind: kind, key: region, region: region) }
@@ -85,6 +106,9 @@ public distributed actor RegionDispatcher {
         }
         try await system.register("dispatcher.advance", on: proxy) { _ = try await $0.advance(to: Instant(epochSeconds: 0)) }
         try await system.register("dispatcher.status", on: proxy) { _ = try await $0.status(now: nil) }
+        try await system.register("dispatcher.tracking", on: proxy) { _ = try await $0.tracking(order: "-", at: Instant(epochSeconds: 0)) }
+        try await system.register("dispatcher.pickQueue", on: proxy) { _ = try await $0.pickQueue(site: "-", at: Instant(epochSeconds: 0)) }
+        try await system.register("dispatcher.noShows", on: proxy) { _ = try await $0.noShows(site: "-") }
     }
 
     /// Only used to name the target while registering (the call is recorded, never made).

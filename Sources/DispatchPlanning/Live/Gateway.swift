@@ -164,6 +164,8 @@ public struct DispatchCommandError: Error, Sendable, Hashable, Codable, CustomSt
         /// The courier cannot take it (capacity, shift, windows, broken down, locked route).
         case infeasible
         case wrongRegion
+        /// A SKU not in the region's catalogue (stock changes).
+        case unknownSKU
     }
     public var item: String
     public var problem: Problem

@@ -30,10 +30,17 @@ public enum DispatchRequest: Sendable, Hashable, Codable {
     case tick(at: Instant)
     /// The result of a `DispatchWork` job.
     case workDone(DispatchWorkResult)
+    /// Staff correct a site's count of a SKU or book a delivery to the shelf (`StockChange`).
+    case stock(StockChange)
+    /// BOPIS: staff checked the customer's ID after the pickup code was locked (too many wrong
+    /// codes): the attempts are reset and `staffReason` recorded.
+    case unlockCollection(OrderID, staffReason: String, at: Instant)
 
     public var at: Instant? {
         switch self {
-        case .placeOrder(_, _, let t), .cancelOrder(_, _, let t), .collect(_, _, let t), .command(_, let t), .tick(let t): return t
+        case .placeOrder(_, _, let t), .cancelOrder(_, _, let t), .collect(_, _, let t), .command(_, let t), .tick(let t),
+             .unlockCollection(_, _, let t): return t
+        case .stock(let c): return c.at
         case .report(let r): return r.at
         case .site(.pickingStarted(_, _, let t)), .site(.packed(_, _, let t)): return t
         case .workDone: return nil
@@ -49,6 +56,8 @@ public enum DispatchResponse: Sendable, Hashable, Codable {
     case collect(CollectOutcome)
     case done
     case refused(DispatchCommandError)
+    /// A stock change: the SKU's level at the site after it.
+    case stock(StockLevel)
 }
 
 /// A lifecycle step or tracking update for an order's own actor (`order/<id>@<region>`).
@@ -83,6 +92,11 @@ public enum StoreEffect: Sendable, Hashable, Codable {
     /// Picked goods back on the shelf: a cancellation after picking, or a failed parcel handed
     /// back at base (Fleet's `Inventory.restock`).
     case restock(OrderID, [OrderLine])
+    /// A stock correction or replenishment (`StockChange`): on-hand of `sku` changes by `delta`
+    /// (never below what is reserved: the dispatcher checked it against the same stock).
+    case adjust(SKU, delta: Int, reason: StockChange.Reason, note: String)
+    /// BOPIS: staff unlocked a hold locked by wrong pickup codes; its attempts are reset.
+    case unlock(OrderID)
 }
 
 /// What an accepted event makes happen outside the dispatcher.

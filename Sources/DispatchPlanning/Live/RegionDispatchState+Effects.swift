@@ -59,7 +59,9 @@ extension RegionDispatchState {
         case .pick(let id): try? inventories[site]?.commit(id)
         case .restock(let id, let lines): try? inventories[site]?.restock(lines, order: id)
         case .noShow(let id): if let lines = orders[id]?.order.lines { try? inventories[site]?.restock(lines, order: id) }
-        case .markReady, .handOver: break   // the counter was changed by the caller
+        case .adjust(let sku, let delta, _, _):
+            if let inv = inventories[site] { try? inventories[site]?.setCount(sku, (inv.onHand[sku] ?? 0) + delta) }
+        case .markReady, .handOver, .unlock: break   // the counter was changed by the caller
         }
         step.add(.store(site, e))
     }

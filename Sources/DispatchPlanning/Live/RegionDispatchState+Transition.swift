@@ -17,6 +17,8 @@ extension RegionDispatchState {
             tick(at, &step)
             response = .done
         case .workDone(let r): response = workDone(r, &step)
+        case .stock(let c): response = stock(c, &step)
+        case .unlockCollection(let id, let reason, let at): response = unlockCollection(id, staffReason: reason, at: at, &step)
         }
         // The machine's rule: a refusal or rejection never has an event (whatever the copy did).
         switch response {
@@ -318,6 +320,7 @@ extension RegionDispatchState {
                 guard case .noShow(let id, _) = d else { continue }
                 store(site, .noShow(id), &step)
                 life(id, .markNoShow, at: at, &step)
+                orders[id]?.noShowAt = at
                 life(id, .returnItems, at: at, &step)
             }
         }

@@ -88,6 +88,10 @@ struct OrderEntry: Sendable, Hashable, Codable {
     var holdUntil: Instant?
     /// Road metres per crow-fly metre at the destination (the travel model's factor, computed once).
     var factor: Double
+    /// BOPIS: when the tick declared the order a no-show (absent in journals written before it).
+    var noShowAt: Instant? = nil
+    /// BOPIS: each time staff unlocked the pickup code after too many wrong ones.
+    var unlocks: [CollectionUnlock]? = nil
 }
 
 /// The dispatcher's view of one courier.
