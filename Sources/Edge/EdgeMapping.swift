@@ -167,7 +167,7 @@ extension EdgeError {
     /// A dispatcher's refusal: nothing changed.
     public init(_ e: DispatchCommandError) {
         let code: EdgeErrorCode = switch e.problem {
-        case .unknownOrder, .unknownCourier, .unknownSite: .notFound
+        case .unknownOrder, .unknownCourier, .unknownSite, .unknownSKU: .notFound
         case .invalidState, .infeasible, .wrongRegion: .refused
         }
         self.init(code, "\(e.item): \(e.message)", problem: EdgeNames.snake(e.problem.rawValue))

@@ -1,4 +1,5 @@
 import Base
+import Cluster
 import Edge
 import Storage
 import Synchronization

@@ -156,7 +156,7 @@ extension EdgeServer {
             }
             var out: [WireRegionStatus] = []
             for r in regions.sorted() {
-                let owner = cluster.client.placement.owner(ofRegion: r).map { "\($0.node)" }
+                let owner = cluster.client.placement.owner(ofRegion: r).map(\.id)
                 do {
                     let s = try await cluster.read("status", region: RegionID(r)) { try await $0.status(now: nil) }
                     out.append(WireRegionStatus(region: r, owner: owner, now: time(s.now), operatingDay: s.operatingDay?.isoDate,
@@ -169,8 +169,10 @@ extension EdgeServer {
             return EdgeCodec.encode("dispatch.status", DispatchStatusReplyBody(regions: out))
         case "clock.advance":
             let b = try body(envelope, ClockAdvanceBody.self)
-            for config in cluster.configs {
-                try await cluster.advance(region: config.region, to: b.to.instant)
+            do {
+                for config in cluster.configs { try await cluster.advance(region: config.region, to: b.to.instant) }
+            } catch let e as ClockError {
+                throw EdgeError(.refused, e.description, field: "to")
             }
             await audit.record(AuditEntry(c, kind: "clock.advance", outcome: "ok", detail: "to \(time(b.to.instant).instant.iso8601(configuration.offset))",
                                           eventAt: b.to.instant.epochSeconds))

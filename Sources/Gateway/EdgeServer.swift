@@ -100,7 +100,7 @@ public final class EdgeServer: Sendable {
                           context: context, server: server, logger: logger)
     }
 
-    /// Serves until `close()`: requests, the principals' refresh, the cluster's notifications and
+    /// Serves until `close()` or cancellation: requests, the principals' refresh, the cluster's notifications and
     /// manifest changes pushed to connected clients.
     public func run() async {
         await withTaskGroup(of: Void.self) { group in
@@ -108,6 +108,12 @@ public final class EdgeServer: Sendable {
             group.addTask { await self.cluster.run() }
             group.addTask { await self.pumpNotifications() }
             group.addTask { await self.pumpManifestChanges() }
+            // Cancellation of `run()` closes the socket (so `serve` ends) and the cluster client (so its pumps end).
+            group.addTask {
+                do { try await Task.sleep(for: .seconds(1_000_000_000)) } catch {}
+                await self.server.close()
+                await self.cluster.client.close()
+            }
             await self.serve()
             group.cancelAll()
         }
@@ -260,4 +266,9 @@ final class GatewayClock: Sendable {
         cache.withLock { $0 = (ContinuousClock.now, now, driven) }
         return driven ? (now ?? wall) : wall
     }
+}
+
+extension EdgeServer {
+    /// Whether `publicKey` is a live principal in this gateway's directory (tests wait on it).
+    public func knows(publicKey: String) -> Bool { directory.lookup(publicKey: publicKey) != nil }
 }

@@ -8,7 +8,7 @@ let topLevel = Command(
     name: "daybreak",
     summary: "Daybreak: actor-based, distributed fleet and last-mile dispatch.",
     usage: "COMMAND [OPTIONS]",
-    subcommands: [versionCommand, upCommand, downCommand, statusCommand, keysCommand, demoCommand, solveCommand, nodeCommand, ctlCommand, benchCommand, simulateCommand]
+    subcommands: [versionCommand, upCommand, downCommand, statusCommand, keysCommand, demoCommand, solveCommand, nodeCommand, gatewayCommand, ctlCommand, benchCommand, simulateCommand]
 )
 
 let status = await CommandLineRunner.run(topLevel, arguments: Array(CommandLine.arguments.dropFirst()))

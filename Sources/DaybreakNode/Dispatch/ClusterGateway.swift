@@ -242,7 +242,11 @@ public final class ClusterGateway: DispatchGateway {
         guard let region = couriers[c] else {
             return .applied(.refused(DispatchCommandError(item: "\(c.kind.rawValue) \(c.id)", problem: .unknownCourier, message: "in no region's config")))
         }
-        let key = "dev/\(c.kind.rawValue)/\(c.id)/\(device)/\(seq)"
+        // The transport key is this call's own: the journals' keys (derived from device and seq in the
+        // courier actor) are what make a replay apply once, and a replay through any gateway must
+        // reach the actor to be told it is a duplicate (a shared transport key would return the
+        // first call's cached answer, "applied").
+        let key = nextKey("dev/\(c.id)/\(device)/\(seq)")
         switch c.kind {
         case .vehicle:
             let a = try VehicleActor.resolve(id: VehicleActor.identity(c.id, region: region.rawValue), using: client.system)
