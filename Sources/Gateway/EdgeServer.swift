@@ -199,6 +199,9 @@ public final class EdgeServer: Sendable {
         do {
             return try await dispatch(envelope, context)
         } catch let e as EdgeError {
+            if e.code == .forbidden {
+                await audit.record(AuditEntry(context, kind: envelope.type, outcome: e.code.rawValue, detail: e.message))
+            }
             return fail(e)
         } catch {
             counters.unavailable.add(1, ordering: .relaxed)
