@@ -1,0 +1,342 @@
+import Base
+import Cluster
+import DaybreakNode
+import DispatchPlanning
+import Edge
+import Fleet
+import Foundation
+import Gateway
+import Geo
+import Messaging
+import Storage
+import Synchronization
+
+// `daybreak bench gateway`: N handhelds over CURVE report positions through an edge gateway to
+// journaled region dispatchers on K node processes; acknowledged reports/s and report → ack
+// latency, beside raw CURVE request-reply at the same rate measured in the same run.
+let benchGatewayCommand = Command(
+    name: "gateway",
+    summary: "handhelds over CURVE → gateway → journaled dispatchers on node processes: reports/s, p50/p99 beside raw CURVE.",
+    usage: "[--database CONNINFO] [--handhelds N] [--nodes K] [--interval-ms N] [--seconds N] [--json]",
+    options: [
+        .value("database", "CONNINFO", "libpq conninfo or URI; default: the PG* environment"),
+        .value("handhelds", "N", "connected handhelds, each its own CURVE connection and key (default 1000)"),
+        .value("nodes", "K", "node processes (default 2)"),
+        .value("interval-ms", "N", "each handheld reports every N ms (default 500: 1000 handhelds offer 2000 reports/s)"),
+        .value("seconds", "N", "measured seconds (default 20, after 5 s of warm-up)"),
+        .value("regions", "FILE", "city file (default Regions/seoul.json)"),
+        .value("operations", "FILE", "operations file (default Regions/seoul-operations.json)"),
+        .flag("json", "print one JSON line instead of the table"),
+    ]
+) { args in
+    var o = GatewayBench.Options()
+    o.conninfo = args.string("database", default: "")
+    o.handhelds = try args.int("handhelds", default: 1_000, range: 1 ... 20_000)
+    o.nodes = try args.int("nodes", default: 2, range: 1 ... 8)
+    o.intervalMs = try args.int("interval-ms", default: 500, range: 1 ... 60_000)
+    o.seconds = try args.int("seconds", default: 20, range: 1 ... 3_600)
+    o.regionsFile = args.string("regions", default: "Regions/seoul.json")
+    o.operationsFile = args.string("operations", default: "Regions/seoul-operations.json")
+    for f in [o.regionsFile, o.operationsFile] where !FileManager.default.fileExists(atPath: f) {
+        printErr("bench gateway: no file at \(f) (run from the repository root or pass --regions/--operations)")
+        return ExitStatus.noInput
+    }
+    do {
+        let r = try await GatewayBench(o).run()
+        print(args.flag("json") ? r.json.rendered() : r.table)
+        return ExitStatus.ok
+    } catch let e as PostgresError where e.code == .connectFailed {
+        printErr("bench gateway: \(e)")
+        return ExitStatus.unavailable
+    }
+}
+
+struct GatewayBench: Sendable {
+    struct Options: Sendable {
+        var conninfo = ""
+        var handhelds = 1_000
+        var nodes = 2
+        var intervalMs = 500
+        var seconds = 20
+        var warmupSeconds = 5
+        var regionsFile = "Regions/seoul.json"
+        var operationsFile = "Regions/seoul-operations.json"
+    }
+
+    /// What one phase measured.
+    struct Phase: Sendable {
+        var sent = 0
+        var acked = 0
+        var failed = 0
+        var latenciesMs: [Double] = []
+        var seconds = 0.0
+        var perSecond: Double { seconds > 0 ? Double(acked) / seconds : 0 }
+        func p(_ q: Double) -> Double {
+            let s = latenciesMs.sorted()
+            return s.isEmpty ? 0 : s[min(s.count - 1, Int((q * Double(s.count - 1)).rounded()))]
+        }
+    }
+
+    struct Result {
+        var options: Options
+        var gateway: Phase
+        var raw: Phase
+        var journal: String
+
+        var table: String {
+            let offered = Double(options.handhelds) * 1000 / Double(options.intervalMs)
+            func row(_ name: String, _ p: Phase) -> String {
+                String(format: "%-34@ %10.0f %10.0f %9.2f %9.2f %8d", name, offered, p.perSecond, p.p(0.5), p.p(0.99), p.failed)
+            }
+            return ["bench gateway: \(options.handhelds) handhelds over CURVE, one report every \(options.intervalMs) ms each, \(options.nodes) node processes, \(options.seconds) s measured",
+                    String(format: "%-34@ %10@ %10@ %9@ %9@ %8@", "path", "offered/s", "acked/s", "p50 ms", "p99 ms", "failed"),
+                    row("handheld → gateway → journals", gateway),
+                    row("raw CURVE request-reply (echo)", raw),
+                    String(format: "ratio p50 gateway / raw CURVE: %.1f×; p99: %.1f×", gateway.p(0.5) / max(raw.p(0.5), 0.001), gateway.p(0.99) / max(raw.p(0.99), 0.001)),
+                    journal].joined(separator: "\n")
+        }
+
+        var json: JSONValue {
+            .object([("bench", "gateway"), ("handhelds", .int(options.handhelds)), ("nodes", .int(options.nodes)), ("interval_ms", .int(options.intervalMs)),
+                     ("seconds", .int(options.seconds)), ("offered_per_s", .double(Double(options.handhelds) * 1000 / Double(options.intervalMs))),
+                     ("reports_per_s", .double(gateway.perSecond.rounded())), ("p50_ms", .double((gateway.p(0.5) * 100).rounded() / 100)),
+                     ("p99_ms", .double((gateway.p(0.99) * 100).rounded() / 100)), ("failed", .int(gateway.failed)),
+                     ("raw_curve_per_s", .double(raw.perSecond.rounded())), ("raw_curve_p50_ms", .double((raw.p(0.5) * 100).rounded() / 100)),
+                     ("raw_curve_p99_ms", .double((raw.p(0.99) * 100).rounded() / 100))])
+        }
+    }
+
+    let options: Options
+    let schema = "bench_gateway_\(ProcessInfo.processInfo.processIdentifier)"
+    let logger = Logger(label: "bench.gateway", level: .warning)
+    init(_ options: Options) { self.options = options }
+
+    func run() async throws -> Result {
+        let base = PostgresConfiguration(options.conninfo, applicationName: "daybreak-bench-gateway")
+        let admin = try await PostgresConnection.connect(base, logger: logger)
+        let keyDir = FileManager.default.temporaryDirectory.appendingPathComponent("daybreak-\(schema)-keys").path
+        var nodes: [Process] = []
+        var service: EdgeGatewayService?
+        let context = try MessagingContext(logger: logger)
+        func cleanUp() async {
+            await service?.close()
+            await context.shutdown()
+            for p in nodes where p.isRunning { kill(p.processIdentifier, SIGTERM) }
+            for p in nodes { p.waitUntilExit() }
+            _ = try? await admin.executeScript("DROP SCHEMA IF EXISTS \(schema) CASCADE", purpose: "drop bench schema")
+            await admin.close()
+            try? FileManager.default.removeItem(atPath: keyDir)
+        }
+        do {
+            _ = try await Migrator(DomainSchema.allMigrations, schema: schema, logger: logger).migrate(admin)
+            try await admin.executeScript("SET search_path TO \(schema)", purpose: "use the bench schema")
+            // A weekday afternoon on a driven clock: day vans, morning EVs and riders on shift.
+            let day = LocalDay(isoDate: "2026-12-02")!
+            let (city, ops) = try OperatingConfig.load(regionsFile: options.regionsFile, operationsFile: options.operationsFile)
+            let start = Instant.local(day, Time.hm(14), ops.offset)
+            _ = try await DeploymentClock.ensure(mode: .driven, start: start, offset: ops.offset, on: admin, who: "bench gateway")
+            var operating = OperatingConfig(city: city, operations: ops, clock: .driven, clockStart: start)
+            operating.wallNow = { start }
+            // Keys: the gateway's admitted before the nodes start; one per node; one per handheld.
+            try FileManager.default.createDirectory(atPath: keyDir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            let gatewayKey = try CurveKeyPair.generate()
+            _ = try await admin.execute(PrincipalDirectory.upsert, [gatewayKey.publicKey, "gateway:bench", Principal.gateway, ""], purpose: "gateway key")
+            let configs = try operating.regions.map { try operating.dayConfig(region: $0, day: day) }
+            let onShift = configs.flatMap(\.couriers).filter { $0.shiftStart <= start && $0.shiftEnd > start + 3_600 }
+            guard !onShift.isEmpty else { throw NodeConfigurationError("no courier on shift at 14:00 in \(options.operationsFile)") }
+            var handheldKeys: [(CourierRef, Coordinate, CurveKeyPair)] = []
+            let sites = Dictionary(configs.flatMap(\.sites).map { ($0.id, $0.location) }, uniquingKeysWith: { a, _ in a })
+            for i in 0 ..< options.handhelds {
+                let c = onShift[i % onShift.count]
+                let k = try CurveKeyPair.generate()
+                _ = try await admin.execute(PrincipalDirectory.upsert, [k.publicKey, "courier:\(EdgeNames.text(c.ref)):hh\(i)", EdgeRole.courier.rawValue,
+                                                                        EdgeNames.text(c.ref)], purpose: "handheld key")
+                handheldKeys.append((c.ref, sites[c.home] ?? Coordinate(lat: 37.5, lon: 127), k))
+            }
+            for i in 1 ... options.nodes {
+                let file = "\(keyDir)/n\(i).key"
+                try CurveKeyFile.writeSecret(try CurveKeyPair.generate(), to: file, overwrite: true)
+                nodes.append(try startNode("n\(i)", keyFile: file, start: start))
+            }
+            var gwOptions = EdgeGatewayService.Options(listen: "tcp://127.0.0.1:*", keyPair: gatewayKey, name: "bench", database: base.withSearchPath(schema),
+                                                       operating: operating)
+            gwOptions.waitForRegions = .seconds(90)
+            let s = try await EdgeGatewayService.start(gwOptions, logger: logger)
+            service = s
+            printErr("bench gateway: \(options.nodes) nodes own every region; \(options.handhelds) handhelds for \(onShift.count) couriers on shift")
+            let result = try await withThrowingTaskGroup(of: Void.self) { group -> Result in
+                group.addTask { await s.run() }
+                defer { group.cancelAll() }
+                let until = ContinuousClock.now + .seconds(30)
+                while !handheldKeys.allSatisfy({ s.server.knows(publicKey: $0.2.publicKey) }) {
+                    guard ContinuousClock.now < until else { throw NodeConfigurationError("the gateway did not load the handhelds' keys within 30 s") }
+                    try await Task.sleep(for: .milliseconds(100))
+                }
+                var clients: [EdgeClient] = []
+                for (_, _, k) in handheldKeys {
+                    clients.append(try await EdgeClient.connect(s.server.endpoint, serverKey: s.server.publicKey, keyPair: k, context: context))
+                }
+                // Every handheld starts its shift (seq 1), a few at a time.
+                let connected = clients, homes = handheldKeys.map(\.1)
+                try await withThrowingTaskGroup(of: Void.self) { g in
+                    for (i, c) in connected.enumerated() {
+                        if i >= 64 { try await g.next() }
+                        g.addTask {
+                            _ = try await c.call("reports", ReportsBody(device: "hh\(i)", reports: [
+                                WireReport(seq: 1, at: WireTime(start), kind: "shift_started", position: WirePosition(homes[i]))]), timeout: .seconds(60))
+                        }
+                    }
+                    try await g.waitForAll()
+                }
+                let gw = try await measure(clients: clients, homes: handheldKeys.map(\.1), start: start)
+                for c in clients { await c.close() }
+                let raw = try await measureRawCurve()
+                let stats = try await admin.query("SELECT count(*) FROM actor_events", purpose: "count events")
+                let events = try stats[0].decode(0, as: Int64.self)
+                return Result(options: options, gateway: gw, raw: raw,
+                              journal: "journal: \(events) events in all; audit rows: \(try await admin.query("SELECT count(*) FROM edge_audit", purpose: "audit")[0].decode(0, as: Int64.self))")
+            }
+            await cleanUp()
+            return result
+        } catch {
+            await cleanUp()
+            throw error
+        }
+    }
+
+    /// Each handheld reports a position every interval (its own phase), one at a time; the
+    /// latencies of acks in the measured window are kept.
+    func measure(clients: [EdgeClient], homes: [Coordinate], start: Instant) async throws -> Phase {
+        let t0 = ContinuousClock.now
+        let measureFrom = t0 + .seconds(options.warmupSeconds)
+        let end = measureFrom + .seconds(options.seconds)
+        let interval = Duration.milliseconds(options.intervalMs)
+        let phases = try await withThrowingTaskGroup(of: Phase.self) { group in
+            for (i, c) in clients.enumerated() {
+                group.addTask {
+                    var p = Phase()
+                    var seq: Int64 = 1
+                    var next = t0 + interval * Double(i) / Double(clients.count)
+                    var step = 0
+                    while next < end {
+                        try await Task.sleep(until: next)
+                        seq += 1; step += 1
+                        let home = homes[i]
+                        let at = start + Int64((ContinuousClock.now - t0).components.seconds)
+                        let pos = WirePosition(lat: home.lat + Double(step % 50) * 0.0002, lon: home.lon + Double(step % 37) * 0.0002)
+                        let sentAt = ContinuousClock.now
+                        let counted = sentAt >= measureFrom
+                        if counted { p.sent += 1 }
+                        do {
+                            let r = try await c.call("reports", ReportsBody(device: "hh\(i)", reports: [WireReport(seq: seq, at: WireTime(at), kind: "position", position: pos)]),
+                                                     timeout: .seconds(10))
+                            let ok = (try? r.expect("reports.ack", ReportsAckBody.self))?.results.first.map { ["applied", "refused"].contains($0.status) } ?? false
+                            if counted, ContinuousClock.now <= end {
+                                if ok { p.acked += 1; p.latenciesMs.append(GatewayBench.ms(ContinuousClock.now - sentAt)) } else { p.failed += 1 }
+                            }
+                            if !ok { seq -= 1 }   // not applied: the same number next time
+                        } catch {
+                            if counted { p.failed += 1 }
+                            seq -= 1
+                        }
+                        next = next + interval
+                    }
+                    return p
+                }
+            }
+            var all: [Phase] = []
+            for try await p in group { all.append(p) }
+            return all
+        }
+        var out = Phase()
+        for p in phases { out.sent += p.sent; out.acked += p.acked; out.failed += p.failed; out.latenciesMs += p.latenciesMs }
+        out.seconds = Double(options.seconds)
+        return out
+    }
+
+    /// The same number of CURVE clients and the same rate against a ROUTER that answers at once.
+    func measureRawCurve() async throws -> Phase {
+        let authority = try CurveKeyTable()
+        let context = try MessagingContext(logger: logger, curveAuthority: authority)
+        do {
+            let out = try await measureRawCurve(context: context, authority: authority)
+            await context.shutdown()
+            return out
+        } catch {
+            await context.shutdown()
+            throw error
+        }
+    }
+
+    func measureRawCurve(context: MessagingContext, authority: CurveKeyTable) async throws -> Phase {
+        let serverKey = try CurveKeyPair.generate()
+        var so = SocketOptions.edge
+        so.curveServer = try CurveServer(keyPair: serverKey, domain: "bench", recheckEachMessage: true)
+        let server = try await context.bindServer("tcp://127.0.0.1:*", options: so)
+        var clients: [RequestClient] = []
+        for _ in 0 ..< options.handhelds {
+            let k = try CurveKeyPair.generate()
+            try authority.grant(k.publicKey, as: try CurveIdentity(userID: "raw", role: "courier"))
+            var co = SocketOptions()
+            co.curveClient = try CurveClient(serverPublicKey: serverKey.publicKey, keyPair: k)
+            clients.append(try await context.connectClient(server.endpoint, options: co))
+        }
+        let body = Message(EdgeCodec.encode("reports", ReportsBody(device: "hh", reports: [
+            WireReport(seq: 2, at: WireTime(Instant(epochSeconds: 0)), kind: "position", position: WirePosition(lat: 37.5, lon: 127))])))
+        let reply = Message(EdgeCodec.encode("reports.ack", ReportsAckBody(lastSeq: 2, results: [ReportResult(seq: 2, status: "applied")], manifest: nil)))
+        let connected = clients
+        let measured = try await withThrowingTaskGroup(of: Phase?.self) { group in
+            group.addTask { try await server.serve { _ in reply }; return nil }
+            let t0 = ContinuousClock.now
+            let seconds = min(options.seconds, 10)
+            let measureFrom = t0 + .seconds(2), end = measureFrom + .seconds(seconds)
+            let interval = Duration.milliseconds(options.intervalMs)
+            let phases = try await withThrowingTaskGroup(of: Phase.self) { g in
+                for (i, c) in connected.enumerated() {
+                    g.addTask {
+                        var p = Phase()
+                        var next = t0 + interval * Double(i) / Double(connected.count)
+                        while next < end {
+                            try await Task.sleep(until: next)
+                            let sentAt = ContinuousClock.now
+                            let counted = sentAt >= measureFrom
+                            if counted { p.sent += 1 }
+                            do {
+                                _ = try await c.request(body, timeout: .seconds(10))
+                                if counted, ContinuousClock.now <= end { p.acked += 1; p.latenciesMs.append(GatewayBench.ms(ContinuousClock.now - sentAt)) }
+                            } catch { if counted { p.failed += 1 } }
+                            next = next + interval
+                        }
+                        return p
+                    }
+                }
+                var all: [Phase] = []
+                for try await p in g { all.append(p) }
+                return all
+            }
+            var out = Phase()
+            for p in phases { out.sent += p.sent; out.acked += p.acked; out.failed += p.failed; out.latenciesMs += p.latenciesMs }
+            out.seconds = Double(seconds)
+            for c in connected { await c.close() }
+            await server.close()
+            group.cancelAll()
+            return out
+        }
+        return measured
+    }
+
+    static func ms(_ d: Duration) -> Double { Double(d.components.seconds) * 1000 + Double(d.components.attoseconds) / 1e15 }
+
+    func startNode(_ id: String, keyFile: String, start: Instant) throws -> Process {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+        var arguments = ["node", "--id", id, "--listen", "tcp://127.0.0.1:*", "--events", "tcp://127.0.0.1:*", "--regions", options.regionsFile,
+                         "--operations", options.operationsFile, "--schema", schema, "--clock", "driven", "--key", keyFile, "--log-level", "warning"]
+        if !options.conninfo.isEmpty { arguments += ["--database", options.conninfo] }
+        p.arguments = arguments
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        return p
+    }
+}
