@@ -17,7 +17,10 @@ let benchJournalCommand = Command(
         .value("pool", "N", "connections in the journal's pool, as a node's (default 4)"),
     ]
 ) { args in
-    let list = args.string("concurrency", default: "1,16,256,1000").split(separator: ",").compactMap { Int($0) }
+    var list: [Int] = []   // distinct, in order (each measurement's actors are named after it)
+    for c in args.string("concurrency", default: "1,16,256,1000").split(separator: ",").compactMap({ Int($0) }) where !list.contains(c) {
+        list.append(c)
+    }
     guard !list.isEmpty, list.allSatisfy({ $0 >= 1 && $0 <= 100_000 }) else {
         printErr("bench journal: --concurrency takes numbers between 1 and 100000, e.g. 1,16,256")
         return ExitStatus.usage
