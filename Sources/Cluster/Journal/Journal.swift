@@ -47,17 +47,36 @@ public struct JournalRecovery: Sendable {
 /// The actor journal in PostgreSQL (`actor_events`, `actor_snapshots`; SQL in `ClusterSchema`).
 /// Every write names this node and the writer's fencing token; the database accepts it only while
 /// the region's lease row shows both, unexpired. Every statement runs with a deadline.
-/// Cost: one round trip per append; recovery reads the snapshot plus events in batches.
+/// Cost: with group commit (the default) concurrent appends share round trips and commits — one
+/// statement per batch of up to `maxBatch` events (`GroupCommitter`); a lone append is one round
+/// trip, at once. Without it, and for appends with `alsoInTransaction`, one round trip (or one
+/// transaction) per append. Recovery reads the snapshot plus events in batches.
 public struct Journal: Sendable {
     public let pool: PostgresPool
     public let node: NodeID
     /// Deadline on each statement.
     public let timeout: Duration
+    /// Whether concurrent appends are written together (see `GroupCommitter`).
+    public let groupCommit: Bool
     public static let replayBatch: Int64 = 10_000
+    /// The default bound on events per group commit.
+    public static let defaultMaxBatch = 256
+    /// Shared by every copy of this journal: the group-commit queue and the counters.
+    let committer: GroupCommitter
 
-    public init(pool: PostgresPool, node: NodeID, timeout: Duration = .seconds(2)) {
+    /// - Parameters:
+    ///   - groupCommit: write concurrent appends in one statement per batch (default); false = one
+    ///     statement per append, as before (benchmark comparison).
+    ///   - maxBatch: the most events one batch carries.
+    public init(pool: PostgresPool, node: NodeID, timeout: Duration = .seconds(2),
+                groupCommit: Bool = true, maxBatch: Int = Journal.defaultMaxBatch) {
         self.pool = pool; self.node = node; self.timeout = timeout
+        self.groupCommit = groupCommit
+        self.committer = GroupCommitter(maxBatch: maxBatch)
     }
+
+    /// This journal's append counters (shared by its copies).
+    public var stats: JournalStats { committer.stats }
 
     /// The two outcomes an acknowledged command can have.
     public enum Appended: Hashable, Sendable {
@@ -86,7 +105,15 @@ public struct Journal: Sendable {
         let parameters: [any PostgresEncodable] = [actor.region, actor.kind, actor.key, seq, type, payload, idempotencyKey,
                                                    Int64(token.value), node.rawValue]
         let outcome: ClusterSchema.AppendOutcome
-        if let also = alsoInTransaction {
+        if alsoInTransaction == nil, groupCommit {
+            let request = GroupCommitter.Request(actor: actor, seq: seq, type: type, payload: payload,
+                                                 idempotencyKey: idempotencyKey, token: token)
+            let timeout = self.timeout
+            outcome = try await committer.submit(request, timeout: timeout) { batch in
+                await Self.writeBatch(batch, pool: pool, node: node, timeout: timeout)
+            }
+        } else if let also = alsoInTransaction {
+            committer.countDirect()
             outcome = try await withDeadline(timeout, "append \(actor) #\(seq) in a transaction") {
                 try await pool.withTransaction(purpose: "append event in a transaction") { tx in
                     let outcome = try Self.appendOutcome(try await tx.query(ClusterSchema.appendEvent, parameters, purpose: "append event"))
@@ -95,6 +122,7 @@ public struct Journal: Sendable {
                 }
             }
         } else {
+            committer.countDirect()
             outcome = try Self.appendOutcome(try await withDeadline(timeout, "append \(actor) #\(seq)") {
                 try await pool.query(ClusterSchema.appendEvent, parameters, purpose: "append event")
             })
@@ -109,9 +137,46 @@ public struct Journal: Sendable {
 
     /// Reads `appendEvent`'s one row.
     private static func appendOutcome(_ rows: PostgresRows) throws -> ClusterSchema.AppendOutcome {
-        let r = rows[0]
-        return ClusterSchema.appendOutcome(leaseOK: try r.decode(0, as: Bool.self), appendedSeq: try r.decode(1, as: Int64?.self),
-                                           duplicateSeq: try r.decode(2, as: Int64?.self))
+        try appendOutcome(rows[0])
+    }
+
+    /// Reads one row of `appendEvent` / `appendEvents` (lease_ok, appended_seq, duplicate_seq).
+    private static func appendOutcome(_ r: PostgresRow) throws -> ClusterSchema.AppendOutcome {
+        ClusterSchema.appendOutcome(leaseOK: try r.decode(0, as: Bool.self), appendedSeq: try r.decode(1, as: Int64?.self),
+                                    duplicateSeq: try r.decode(2, as: Int64?.self))
+    }
+
+    /// One group commit: a lone event through `appendEvent` (today's statement), more through
+    /// `appendEvents` (one statement, one row per event). One round trip under one deadline; its
+    /// failure is every event's outcome (whether they landed is then unknown).
+    static func writeBatch(_ batch: [GroupCommitter.Request], pool: PostgresPool, node: NodeID,
+                           timeout: Duration) async -> [GroupCommitter.Outcome] {
+        do {
+            if batch.count == 1, let e = batch.first {
+                let parameters: [any PostgresEncodable] = [e.actor.region, e.actor.kind, e.actor.key, e.seq, e.type, e.payload,
+                                                           e.idempotencyKey, Int64(e.token.value), node.rawValue]
+                let rows = try await withDeadline(timeout, "append \(e.actor) #\(e.seq)") {
+                    try await pool.query(ClusterSchema.appendEvent, parameters, purpose: "append event")
+                }
+                return [.success(try appendOutcome(rows))]
+            }
+            let parameters: [any PostgresEncodable] = [
+                PostgresArrayText.text(batch.map(\.actor.region)), PostgresArrayText.text(batch.map(\.actor.kind)),
+                PostgresArrayText.text(batch.map(\.actor.key)), PostgresArrayText.int8(batch.map(\.seq)),
+                PostgresArrayText.text(batch.map(\.type)), PostgresArrayText.text(batch.map { PostgresArrayText.hex($0.payload) }),
+                PostgresArrayText.text(batch.map(\.idempotencyKey)), PostgresArrayText.int8(batch.map { Int64($0.token.value) }),
+                node.rawValue,
+            ]
+            let rows = try await withDeadline(timeout, "append \(batch.count) events (group commit)") {
+                try await pool.query(ClusterSchema.appendEvents, parameters, purpose: "append events (group commit)")
+            }
+            guard rows.count == batch.count else {
+                throw JournalError(.corrupt, batch[0].actor, "group commit of \(batch.count) events returned \(rows.count) rows")
+            }
+            return try rows.map { .success(try appendOutcome($0)) }
+        } catch {
+            return Array(repeating: .failure(error), count: batch.count)
+        }
     }
 
     /// Fenced snapshot write; keeps the newest. Returns whether it was written.

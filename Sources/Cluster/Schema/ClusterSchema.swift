@@ -240,6 +240,43 @@ public enum ClusterSchema {
                    AND e.idempotency_key = $7) AS duplicate_seq
         """
 
+    /// The group-commit form of `appendEvent`: many events in one statement, each with its own
+    /// outcome (one row per input, in input order, the same columns as `appendEvent`'s and read the
+    /// same way). Per event exactly `appendEvent`'s rules: written only if $9 (node) holds the event's
+    /// region with the event's token, unexpired; `ON CONFLICT DO NOTHING` per row, so a taken seq or a
+    /// used idempotency key skips that row alone; duplicates are looked up among rows committed
+    /// before the statement. Lease rows are share-locked in region order. Parameters (arrays of equal
+    /// length, one element per event): $1 region text[], $2 actor kind text[], $3 actor key text[],
+    /// $4 seq int8[], $5 type text[], $6 payload as hex text[], $7 idempotency key text[] (NULLs),
+    /// $8 token int8[]; $9 node. The caller puts at most one event per actor in a batch.
+    public static let appendEvents = """
+        WITH input AS (
+            SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int8[], $5::text[], $6::text[], $7::text[], $8::int8[])
+                WITH ORDINALITY AS i(region, actor_kind, actor_key, seq, type, payload_hex, idempotency_key, token, n)
+        ), lease AS (
+            SELECT l.region, l.token FROM region_leases l
+            WHERE l.owner = $9 AND l.expires_at > now() AND (l.region, l.token) IN (SELECT region, token FROM input)
+            ORDER BY l.region
+            FOR SHARE
+        ), ins AS (
+            INSERT INTO actor_events (region, actor_kind, actor_key, seq, type, payload, idempotency_key, token, at)
+            SELECT i.region, i.actor_kind, i.actor_key, i.seq, i.type, decode(i.payload_hex, 'hex'), i.idempotency_key, i.token, now()
+            FROM input i JOIN lease ON lease.region = i.region AND lease.token = i.token
+            ORDER BY i.n
+            ON CONFLICT DO NOTHING
+            RETURNING region, actor_kind, actor_key, seq
+        )
+        SELECT lease.region IS NOT NULL AS lease_ok,
+               ins.seq AS appended_seq,
+               (SELECT e.seq FROM actor_events e
+                 WHERE i.idempotency_key IS NOT NULL AND e.region = i.region AND e.actor_kind = i.actor_kind
+                   AND e.actor_key = i.actor_key AND e.idempotency_key = i.idempotency_key) AS duplicate_seq
+        FROM input i
+        LEFT JOIN lease ON lease.region = i.region AND lease.token = i.token
+        LEFT JOIN ins ON ins.region = i.region AND ins.actor_kind = i.actor_kind AND ins.actor_key = i.actor_key AND ins.seq = i.seq
+        ORDER BY i.n
+        """
+
     /// Fenced snapshot write (same lease check); keeps the newest. $1 region, $2 kind, $3 key,
     /// $4 seq (last event included), $5 state bytea, $6 token, $7 node. Returns lease_ok, written.
     public static let writeSnapshot = """
