@@ -7,8 +7,8 @@ import Storage
 let ctlCommand = Command(
     name: "ctl",
     summary: "Inspect and call a running cluster.",
-    usage: "cluster|call|dispatch|clock [OPTIONS]",
-    subcommands: [ctlClusterCommand, ctlCallCommand, ctlDispatchCommand, ctlClockCommand]
+    usage: "cluster|call|dispatch|clock|keys|audit [OPTIONS]",
+    subcommands: [ctlClusterCommand, ctlCallCommand, ctlDispatchCommand, ctlClockCommand, ctlKeysCommand, ctlAuditCommand]
 )
 
 let databaseOptions: [OptionSpec] = [
