@@ -7,15 +7,15 @@ import Storage
 let ctlCommand = Command(
     name: "ctl",
     summary: "Inspect and call a running cluster.",
-    usage: "cluster|call|dispatch|clock [OPTIONS]",
-    subcommands: [ctlClusterCommand, ctlCallCommand, ctlDispatchCommand, ctlClockCommand]
+    usage: "cluster|call|dispatch|clock|keys|audit [OPTIONS]",
+    subcommands: [ctlClusterCommand, ctlCallCommand, ctlDispatchCommand, ctlClockCommand, ctlKeysCommand, ctlAuditCommand]
 )
 
 let databaseOptions: [OptionSpec] = [
     .value("database", "CONNINFO", "libpq conninfo or URI; default: the deployment in --data, else the PG* environment"),
     .value("schema", "NAME", "schema of the cluster tables; default: the deployment's, else the current schema"),
     .value("data", "DIR", "directory of a `daybreak up` deployment whose database and schema to use when --database is not given (default .daybreak)"),
-    .value("identity", "FILE", "your CURVE secret key file (an operator's), required by nodes that serve CURVE; default: DIR/keys/operator.key of the deployment"),
+    .value("identity", "FILE", "your CURVE secret key file (an operator's), required by nodes that serve CURVE; default: DIR/keys/operator.key of the deployment (ctl dispatch through a gateway: a dispatcher's, default DIR/keys/dispatcher.key)"),
 ]
 
 /// The database an operator command talks to: `--database` when given; else the deployment that

@@ -53,10 +53,20 @@ let ctlDispatchCommand = Command(
         .value("utc-offset", "±HH:MM", "orders/manifest: show times at this UTC offset (default: this machine's time zone)"),
         .value("timeout-ms", "N", "overall deadline including retries (default 20000)"),
         .flag("json", "machine-readable output (orders: one JSON object per line)"),
+        .value("gateway", "ENDPOINT", "go through this edge gateway (tcp://HOST:PORT) as a dispatcher instead of the database; "
+               + "default: the gateway of the deployment in --data, when it records one and --database is not given"),
+        .value("gateway-key", "Z85|FILE.pub", "the gateway's public key (with --gateway; default: the deployment's when the endpoint is its gateway)"),
     ],
     maxPositionals: 4
 ) { args in
     let invocation = try CtlDispatchInvocation(args, now: Date())
+    // Through a gateway (the edge protocol, a dispatcher's key: --identity, default DIR/keys/dispatcher.key).
+    let edge: CtlEdgeTarget?
+    do { edge = try CtlEdgeTarget.resolve(args) } catch let f as CommandFailure {
+        printErr("daybreak ctl dispatch: \(f.message)")
+        return f.status
+    }
+    if let edge { return await CtlEdgeDispatchRunner(invocation, target: edge).run() }
     let database = try databaseConfiguration(args)
     return await CtlDispatchRunner(invocation, database: database, identity: try clientIdentity(args)).run()
 }

@@ -6,13 +6,23 @@ import Foundation
 ///
 /// The file is one JSON object, rewritten whole (temp file + rename) whenever a node (re)starts:
 /// `{"supervisor_pid", "database", "schema", "clock", "regions", "operations",
-///   "nodes": [{"id", "listen", "events", "pid", "log"}], "started_at"}`.
+///   "nodes": [{"id", "listen", "events", "pid", "log"}], "gateway": {"name", "listen", "public_key", "pid", "log"} | null,
+///   "started_at"}`. A file without "gateway" (an older `up`) reads as no gateway.
 /// `clock` and `operations` are null when `up` was not given them (the nodes use their defaults).
 struct Deployment: Sendable, Equatable {
     struct Node: Sendable, Equatable {
         var id: String
         var listen: String
         var events: String
+        var pid: Int32
+        var log: String
+    }
+
+    /// The edge gateway `up` runs (`daybreak gateway`), which `ctl dispatch` goes through by default.
+    struct Gateway: Sendable, Equatable {
+        var name: String
+        var listen: String
+        var publicKey: String
         var pid: Int32
         var log: String
     }
@@ -26,6 +36,7 @@ struct Deployment: Sendable, Equatable {
     var regions: String
     var operations: String?
     var nodes: [Node]
+    var gateway: Gateway?
     /// ISO-8601, when the supervisor started.
     var startedAt: String
 
@@ -53,6 +64,10 @@ struct Deployment: Sendable, Equatable {
                 .object([("id", .string(n.id)), ("listen", .string(n.listen)), ("events", .string(n.events)),
                          ("pid", .int(Int(n.pid))), ("log", .string(n.log))])
             })),
+            ("gateway", gateway.map { g in
+                .object([("name", .string(g.name)), ("listen", .string(g.listen)), ("public_key", .string(g.publicKey)),
+                         ("pid", .int(Int(g.pid))), ("log", .string(g.log))])
+            } ?? .null),
             ("started_at", .string(startedAt)),
         ])
     }
@@ -93,12 +108,18 @@ struct Deployment: Sendable, Equatable {
                               log: try string(n["log"], f + "log")))
         }
         self.nodes = nodes
+        if let g = json["gateway"], g != .null {
+            let f = "gateway."
+            gateway = Gateway(name: try string(g["name"], f + "name"), listen: try string(g["listen"], f + "listen"),
+                              publicKey: try string(g["public_key"], f + "public_key"), pid: try pid(g["pid"], f + "pid"),
+                              log: try string(g["log"], f + "log"))
+        }
     }
 
     init(supervisorPID: Int32, database: String, schema: String, clock: String?, regions: String, operations: String?,
-         nodes: [Node], startedAt: String) {
+         nodes: [Node], gateway: Gateway? = nil, startedAt: String) {
         self.supervisorPID = supervisorPID; self.database = database; self.schema = schema; self.clock = clock
-        self.regions = regions; self.operations = operations; self.nodes = nodes; self.startedAt = startedAt
+        self.regions = regions; self.operations = operations; self.nodes = nodes; self.gateway = gateway; self.startedAt = startedAt
     }
 
     // MARK: The file
@@ -227,6 +248,28 @@ func isDeploymentNode(pid: Int32, id: String) -> Bool {
     let argv = data.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
     guard let at = argv.firstIndex(of: "--id"), at + 1 < argv.count else { return false }
     return argv.contains("node") && argv[at + 1] == id
+}
+
+/// Whether `pid` is still the `daybreak gateway --name NAME` process a deployment file recorded.
+func isDeploymentGateway(pid: Int32, name: String) -> Bool {
+    guard processIsAlive(pid) else { return false }
+    guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return true }
+    let argv = data.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
+    guard let at = argv.firstIndex(of: "--name"), at + 1 < argv.count else { return false }
+    return argv.contains("gateway") && argv[at + 1] == name
+}
+
+/// The gateway of a deployment whose supervisor is gone: SIGTERM, SIGKILL after `grace`.
+func stopLeftoverGateway(_ g: Deployment.Gateway?, grace: Duration) async -> [String] {
+    guard let g, isDeploymentGateway(pid: g.pid, name: g.name) else { return [] }
+    kill(g.pid, SIGTERM)
+    let until = ContinuousClock.now + grace
+    while processIsAlive(g.pid), ContinuousClock.now < until { try? await Task.sleep(for: .milliseconds(100)) }
+    if processIsAlive(g.pid) {
+        kill(g.pid, SIGKILL)
+        return ["gateway \(g.name) (pid \(g.pid)) did not stop within \(grace.components.seconds) s of SIGTERM: killed"]
+    }
+    return ["gateway \(g.name) (pid \(g.pid)) was still running: stopped (SIGTERM)"]
 }
 
 /// Nodes of a deployment whose supervisor is gone: SIGTERM (they leave gracefully), SIGKILL after

@@ -65,6 +65,10 @@ struct Down {
             kill(n.pid, SIGKILL)
             forced.append("node \(n.id) (pid \(n.pid)) was still running: killed (SIGKILL)")
         }
+        if let g = deployment?.gateway, isDeploymentGateway(pid: g.pid, name: g.name) {
+            kill(g.pid, SIGKILL)
+            forced.append("gateway \(g.name) (pid \(g.pid)) was still running: killed (SIGKILL)")
+        }
         forced += await stopPostgresAndRemoveFiles()
         for line in forced { printErr("daybreak down: forced: \(line)") }
         say("stopped the deployment in \(dataDir)", command: "down")
@@ -76,6 +80,7 @@ struct Down {
         var lines: [String] = []
         if let d = deployment {
             lines.append("the supervisor (pid \(d.supervisorPID)) is no longer running; cleaning up after it")
+            lines += await stopLeftoverGateway(d.gateway, grace: .seconds(5))
             lines += await stopLeftoverNodes(d.nodes, grace: .seconds(20))
         }
         lines += await stopPostgresAndRemoveFiles()

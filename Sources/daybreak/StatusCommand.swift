@@ -28,8 +28,18 @@ let statusCommand = Command(
         return ExitStatus.unavailable
     }
     do {
-        let out = try await deploymentStatus(client: client, config: config, ttl: ttl, timeout: timeout, logger: logger)
+        var out = try await deploymentStatus(client: client, config: config, ttl: ttl, timeout: timeout, logger: logger)
         await client.close()
+        // The edge gateway `daybreak up` runs, as deployment.json records it.
+        if args.string("database") == nil, let d = try? Deployment.read(dataDir: args.string("data", default: Deployment.defaultDataDir)), let g = d.gateway {
+            let alive = isDeploymentGateway(pid: g.pid, name: g.name)
+            out.text += "\n\ngateway \(g.name)  \(g.listen)  key \(g.publicKey)  " + (alive ? "alive (pid \(g.pid))" : "not running")
+            if case .object(var fields) = out.json {
+                fields.append(("gateway", .object([("name", .string(g.name)), ("endpoint", .string(g.listen)), ("public_key", .string(g.publicKey)),
+                                                   ("pid", .int(Int(g.pid))), ("alive", .bool(alive))])))
+                out.json = .object(fields)
+            }
+        }
         print(args.flag("json") ? out.json.rendered() : out.text)
         return ExitStatus.ok
     } catch {

@@ -8,7 +8,7 @@ import Geo
 
 // `daybreak up`: a whole local deployment in one command, supervised in the foreground (like
 // `docker compose up`): an embedded PostgreSQL under DIR/pg, then K `daybreak node` processes with
-// fixed ports, restarted with backoff when they die. Ctrl-C, SIGTERM or `daybreak down` stop it.
+// fixed ports and one edge gateway (`daybreak gateway`) after them, restarted with backoff when they die. Ctrl-C, SIGTERM or `daybreak down` stop it.
 let upCommand = Command(
     name: "up",
     summary: "Start a local deployment (embedded PostgreSQL + K supervised nodes) and keep it running in the foreground.",
@@ -17,7 +17,9 @@ let upCommand = Command(
 
         Runs in the foreground until Ctrl-C, SIGTERM or `daybreak down --data DIR`; then every node leaves
         gracefully (SIGKILL after 20 s), PostgreSQL stops, and DIR/deployment.json and DIR/up.lock are removed.
-        Node i (1-based) listens on 127.0.0.1:BASE+2(i-1) (calls) and BASE+2(i-1)+1 (events).
+        Node i (1-based) listens on 127.0.0.1:BASE+2(i-1) (calls) and BASE+2(i-1)+1 (events); the edge gateway
+        on the next port, BASE+2K (its key DIR/keys/gateway.key; a dispatcher's key for `ctl dispatch`,
+        dispatcher:<user> with scope *, in DIR/keys/dispatcher.key). The gateway is supervised like the nodes.
         A node that dies is restarted after 1 s, doubling to 30 s (reset after 60 s of running); one that
         exits 64, 65 or 66 (a configuration error) stops the whole deployment with its status.
 
@@ -35,7 +37,7 @@ let upCommand = Command(
         .value("clock", "wall|driven", "the deployment's clock, passed to every node as --clock (default wall: real time)"),
         .value("regions", "FILE", "city file the nodes serve (default Regions/seoul.json)"),
         .value("operations", "FILE", "fleets, shifts, stores and product terms, passed to every node (default: <regions>-operations.json beside the regions file)"),
-        .value("base-port", "N", "first TCP port on 127.0.0.1; each node takes two (default 7101)"),
+        .value("base-port", "N", "first TCP port on 127.0.0.1; each node takes two, the gateway the next one (default 7101)"),
         .flag("foreground", "run in the foreground (the default and only mode)"),
     ]
 ) { args in
@@ -54,7 +56,11 @@ struct UpPlan: Sendable {
         var listenPort: Int
         var eventsPort: Int
         var log: String
+        /// The edge gateway (`daybreak gateway --name ID`), not a node.
+        var isGateway = false
         var listen: String { "tcp://127.0.0.1:\(listenPort)" }
+        /// How progress lines name it: "node n1", "gateway gw1".
+        var label: String { (isGateway ? "gateway " : "node ") + id }
         var events: String { "tcp://127.0.0.1:\(eventsPort)" }
     }
 
@@ -64,6 +70,8 @@ struct UpPlan: Sendable {
     var operations: String?
     var schema = "daybreak"
     var nodes: [Node]
+    /// The edge gateway (nil without an operations file: a gateway needs one).
+    var gateway: Node?
     /// This executable, which the nodes run.
     var executable: String
 
@@ -73,7 +81,7 @@ struct UpPlan: Sendable {
     init(_ args: ParsedArguments) throws {
         let count = try args.int("nodes", default: 3, range: 1 ... 64)
         clock = try args.choice("clock", ["wall", "driven"], default: "wall")
-        let base = try args.int("base-port", default: 7101, range: 1024 ... 65536 - 2 * count)
+        let base = try args.int("base-port", default: 7101, range: 1024 ... 65536 - 2 * count - 1)
         dataDir = Deployment.absolute(args.string("data", default: Deployment.defaultDataDir))
         if let d = args.string("data"), d.isEmpty { throw UsageError("option '--data' needs a directory, got ''") }
 
@@ -93,6 +101,8 @@ struct UpPlan: Sendable {
         nodes = (1 ... count).map { i in
             Node(id: "n\(i)", listenPort: base + 2 * (i - 1), eventsPort: base + 2 * (i - 1) + 1, log: "\(logs)/n\(i).log")
         }
+        gateway = operations == nil ? nil
+            : Node(id: "gw1", listenPort: base + 2 * count, eventsPort: 0, log: "\(logs)/gateway.log", isGateway: true)
         let a0 = CommandLine.arguments[0]
         executable = a0.contains("/") ? URL(fileURLWithPath: a0).resolvingSymlinksInPath().path
                                       : (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? a0
@@ -100,6 +110,10 @@ struct UpPlan: Sendable {
 
     /// The command line of `daybreak node` for `node` against the server at `database`.
     func arguments(_ node: Node, database: String) -> [String] {
+        if node.isGateway {
+            return ["gateway", "--name", node.id, "--listen", node.listen, "--secret-key", keyFile("gateway"), "--regions", regions,
+                    "--database", database, "--schema", schema] + (operations.map { ["--operations", $0] } ?? [])
+        }
         var a = ["node", "--id", node.id, "--listen", node.listen, "--events", node.events, "--regions", regions,
                  "--database", database, "--schema", schema]
         if let clock { a += ["--clock", clock] }
@@ -108,7 +122,8 @@ struct UpPlan: Sendable {
         return a
     }
 
-    /// DIR/keys: one secret key per node and the operator's (what `ctl`, `status` and `down` use).
+    /// DIR/keys: one secret key per node, the operator's (what `ctl`, `status` and `down` use), the
+    /// gateway's and a dispatcher's (what `ctl dispatch` presents to the gateway).
     var keysDir: String { dataDir + "/keys" }
     func keyFile(_ name: String) -> String { keysDir + "/" + name + ".key" }
 
@@ -116,7 +131,7 @@ struct UpPlan: Sendable {
     /// operator's pair. Secrets are written 0600 in a 0700 directory.
     func ensureKeys() throws -> CurveKeyPair {
         try FileManager.default.createDirectory(atPath: keysDir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        for name in nodes.map(\.id) + ["operator"] where !FileManager.default.fileExists(atPath: keyFile(name)) {
+        for name in nodes.map(\.id) + ["operator", "gateway", "dispatcher"] where !FileManager.default.fileExists(atPath: keyFile(name)) {
             let pair = try CurveKeyPair.generate()
             try CurveKeyFile.writeSecret(pair, to: keyFile(name))
             try CurveKeyFile.writePublic(pair.publicKey, to: keyFile(name) + ".pub", overwrite: true)
@@ -236,11 +251,13 @@ struct Up {
         defer { lock.release() }
         // A supervisor that was killed leaves its nodes running: they hold the ports and answer for the regions.
         if let stale = try? Deployment.read(dataDir: plan.dataDir) {
+            for line in await stopLeftoverGateway(stale.gateway, grace: .seconds(5)) { say(line) }
             for line in await stopLeftoverNodes(stale.nodes, grace: .seconds(20)) { say(line) }
             Deployment.remove(dataDir: plan.dataDir)
         }
-        for node in plan.nodes {
-            for (port, role) in [(node.listenPort, "calls"), (node.eventsPort, "events")] where !portIsFree(port) {
+        for node in plan.nodes + (plan.gateway.map { [$0] } ?? []) {
+            let ports = node.isGateway ? [(node.listenPort, "edge")] : [(node.listenPort, "calls"), (node.eventsPort, "events")]
+            for (port, role) in ports where !portIsFree(port) {
                 throw CommandFailure(message: "port \(port) on 127.0.0.1 (\(node.id) \(role)) is in use: stop what holds it or pick another --base-port",
                                      status: ExitStatus.unavailable)
             }
@@ -322,7 +339,8 @@ actor Supervisor {
     init(_ plan: UpPlan, postgres: EmbeddedPostgres) {
         self.plan = plan
         self.postgres = postgres
-        members = plan.nodes.map { Member(node: $0) }
+        // Nodes first, the gateway last: it starts after them and waits for the regions to have owners.
+        members = (plan.nodes + (plan.gateway.map { [$0] } ?? [])).map { Member(node: $0) }
     }
 
     /// Starts everything, prints the endpoints, then supervises until cancelled (a signal). Throws
@@ -357,6 +375,16 @@ actor Supervisor {
             try await conn.executeScript("SET search_path TO \(plan.schema)", purpose: "use the deployment's schema")
             _ = try await conn.execute(PrincipalDirectory.upsert, [operatorKey.publicKey, "operator:\(NSUserName())", Principal.operatorRole, ""],
                                        purpose: "admit the operator's key")
+            // The gateway's key before any node starts (so no handshake of it is refused), and a
+            // dispatcher's for `ctl dispatch` through the gateway.
+            if let g = plan.gateway {
+                let gatewayKey = try CurveKeyFile.readSecret(from: plan.keyFile("gateway"))
+                let dispatcherKey = try CurveKeyFile.readSecret(from: plan.keyFile("dispatcher"))
+                _ = try await conn.execute(PrincipalDirectory.upsert, [gatewayKey.publicKey, "gateway:\(g.id)", Principal.gateway, ""],
+                                           purpose: "admit the gateway's key")
+                _ = try await conn.execute(PrincipalDirectory.upsert, [dispatcherKey.publicKey, "dispatcher:\(NSUserName())", "dispatcher", "*"],
+                                           purpose: "admit the dispatcher's key")
+            }
         } catch {
             await conn.close()
             throw error
@@ -376,17 +404,17 @@ actor Supervisor {
                     members[i].lastExit = exit
                     switch members[i].policy.exited(exit, ranFor: ranFor) {
                     case .stopDeployment(let status):
-                        printErr("daybreak up: node \(node.id) \(exit), a configuration error: not restarting it; stopping the deployment. "
+                        printErr("daybreak up: \(node.label) \(exit), a configuration error: not restarting it; stopping the deployment. "
                                  + "It said (\(node.log)):\n" + Self.refusal(node.log, from: members[i].logOffset))
                         throw NodeConfigurationStop(status: status)
                     case .restart(let delay):
-                        say("node \(node.id) (pid \(pid)) \(exit) after \(format(ranFor)) s; restarting it in \(format(delay)) s")
+                        say("\(node.label) (pid \(pid)) \(exit) after \(format(ranFor)) s; restarting it in \(format(delay)) s")
                         members[i].restartAt = now + delay
                     }
                 } else if members[i].pid == nil, let at = members[i].restartAt, now >= at {
                     let pid = try startNode(i)
                     try writeDeployment()
-                    say("node \(node.id) restarted (pid \(pid))")
+                    say("\(node.label) restarted (pid \(pid))")
                 }
             }
             try? await Task.sleep(for: .milliseconds(100))
@@ -407,18 +435,29 @@ actor Supervisor {
     }
 
     private func writeDeployment() throws(CommandFailure) {
-        let nodes = members.compactMap { m in
+        let nodes = members.filter { !$0.node.isGateway }.compactMap { m in
             m.pid.map { Deployment.Node(id: m.node.id, listen: m.node.listen, events: m.node.events, pid: $0, log: m.node.log) }
         }
         try Deployment(supervisorPID: getpid(), database: conninfo, schema: plan.schema, clock: plan.clock, regions: plan.regions,
-                       operations: plan.operations, nodes: nodes, startedAt: Self.iso(startedAt)).write(dataDir: plan.dataDir)
+                       operations: plan.operations, nodes: nodes, gateway: gatewayRecord(), startedAt: Self.iso(startedAt)).write(dataDir: plan.dataDir)
+    }
+
+    /// The gateway as deployment.json records it (nil while it is not running).
+    private func gatewayRecord() -> Deployment.Gateway? {
+        guard let m = members.first(where: { $0.node.isGateway }), let pid = m.pid,
+              let key = try? CurveKeyFile.readSecret(from: plan.keyFile("gateway")) else { return nil }
+        return Deployment.Gateway(name: m.node.id, listen: m.node.listen, publicKey: key.publicKey, pid: pid, log: m.node.log)
     }
 
     private func printEndpoints() {
         var lines = ["deployment in \(plan.dataDir) (supervisor pid \(getpid()))",
                      "  database  \(conninfo)  schema \(plan.schema)"]
-        for m in members {
+        for m in members where !m.node.isGateway {
             lines.append("  \(m.node.id)        calls \(m.node.listen)  events \(m.node.events)  pid \(m.pid ?? 0)  log \(m.node.log)")
+        }
+        if let g = gatewayRecord() {
+            lines.append("  \(g.name)       edge  \(g.listen)  key \(g.publicKey)  pid \(g.pid)  log \(g.log)")
+            lines.append("  dispatch  daybreak ctl dispatch REGION orders --data \(plan.dataDir)   (through \(g.name), key \(plan.keyFile("dispatcher")))")
         }
         lines += ["  inspect   daybreak ctl cluster --data \(plan.dataDir)",
                   "  stop      daybreak down --data \(plan.dataDir)   (or Ctrl-C here)"]
@@ -428,7 +467,7 @@ actor Supervisor {
     /// SIGTERM to every node (they hand their regions over), SIGKILL to those still running after 20 s,
     /// then PostgreSQL stops and deployment.json goes. The caller releases the lock.
     func shutdown() async {
-        var running = members.compactMap { m in m.pid.map { (id: m.node.id, pid: $0) } }
+        var running = members.compactMap { m in m.pid.map { (id: m.node.id, pid: $0, label: m.node.label) } }
         if !running.isEmpty {
             say("stopping \(running.map(\.id).joined(separator: ", ")): SIGTERM, up to 20 s to hand their regions over")
         }
@@ -441,7 +480,7 @@ actor Supervisor {
             if !killed, ContinuousClock.now >= until {
                 for n in running {
                     kill(n.pid, SIGKILL)
-                    say("node \(n.id) (pid \(n.pid)) did not stop within 20 s: killed (SIGKILL)")
+                    say("\(n.label) (pid \(n.pid)) did not stop within 20 s: killed (SIGKILL)")
                 }
                 killed = true
             }

@@ -20,17 +20,34 @@ import Testing
             #expect(deployment["schema"]?.stringValue == "daybreak")
             #expect(deployment["database"]?.stringValue?.contains("host=\(up.dir)/pg/socket") == true)
             let postmaster = try #require(up.postmasterPID(), "postmaster.pid of the embedded server")
+            // The gateway: on the port after the nodes', its key recorded; `ctl dispatch` goes through it
+            // with the deployment's dispatcher key; status shows it alive.
+            let gateway = try #require(deployment["gateway"], "deployment.json records the gateway: \(deployment)")
+            #expect(gateway["listen"]?.stringValue == "tcp://127.0.0.1:\(up.basePort + 4)")
+            #expect(gateway["public_key"]?.stringValue?.count == 40)
+            let gatewayPID = Int32(try #require(gateway["pid"]?.doubleValue))
+            #expect(FileManager.default.fileExists(atPath: up.dir + "/keys/dispatcher.key"))
+            let orders = try await UpRun.eventually("ctl dispatch through the gateway", within: .seconds(60)) { () -> CLIProcess.Result? in
+                let r = try await CLIProcess.runOffPool(["ctl", "dispatch", "gangnam", "orders", "--data", up.dir, "--timeout-ms", "5000"])
+                // An answer of the region's dispatcher through the gateway: its orders, or that no day is open yet.
+                return r.status == 0 || r.stderr.contains("gangnam: region gangnam has no open service day") ? r : nil
+            }
+            #expect(orders.status != 0 || orders.stdout.hasSuffix("0 orders in gangnam\n"), "\(orders.stdout)")
+            let status = try await CLIProcess.runOffPool(["status", "--data", up.dir])
+            #expect(status.stdout.contains("gateway gw1  tcp://127.0.0.1:\(up.basePort + 4)") && status.stdout.contains("alive (pid \(gatewayPID))"),
+                    "\(status.stdout)")
 
             let down = try await CLIProcess.runOffPool(["down", "--data", up.dir])
             #expect(down.status == 0, "\(down.stderr)")
             #expect(down.stdout.contains("stopped the deployment in \(up.dir)"), "\(down.stdout)")
             #expect(try await up.exitStatus(within: .seconds(30)) == 0, "up: \(up.stderr)")
             for pid in nodePIDs { #expect(!processIsAlive(pid), "node pid \(pid) still runs") }
+            #expect(!processIsAlive(gatewayPID), "gateway pid \(gatewayPID) still runs")
             #expect(!processIsAlive(postmaster), "postmaster \(postmaster) still runs")
             #expect(!FileManager.default.fileExists(atPath: up.dir + "/pg/data/postmaster.pid"), "the server did not shut down cleanly")
             #expect(!FileManager.default.fileExists(atPath: up.dir + "/deployment.json"))
             #expect(!FileManager.default.fileExists(atPath: up.dir + "/up.lock"))
-            #expect(up.stdout.contains("stopping n1, n2: SIGTERM"), "\(up.stdout)")
+            #expect(up.stdout.contains("stopping n1, n2, gw1: SIGTERM"), "\(up.stdout)")
 
             let again = try await CLIProcess.runOffPool(["down", "--data", up.dir])
             #expect(again.status == 0)
