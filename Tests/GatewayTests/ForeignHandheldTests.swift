@@ -104,12 +104,9 @@ import Testing
             }
             #expect(try await journaled("py-mine") == 1, "the courier's journal")
             // The refused delivery of another courier's parcel should leave no fact in this courier's journal.
-            // Known gateway bug: CourierModel.decide journals `.fromDevice(fact: .delivered)` before the
-            // dispatcher refuses the report, so the journal holds a delivery that never happened.
+            // A refused report uses up its number but is no fact of the courier's record.
             let foreignFacts = try await journaled("py-theirs")
-            withKnownIssue("a refused `delivered` report is journaled as courier.delivered (CourierReporting.deviceReport)") {
-                #expect(foreignFacts == 0, "courier.delivered facts for py-theirs in \(mine)'s journal")
-            }
+            #expect(foreignFacts == 0, "courier.delivered facts for py-theirs in \(mine)'s journal")
 
             // The audit: every sequence number of the device once (replays and duplicates add nothing),
             // the offline ones through the second gateway, the foreign delivery as a refusal.

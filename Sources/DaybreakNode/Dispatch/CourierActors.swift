@@ -28,8 +28,11 @@ public struct CourierCommand: Sendable, Hashable, Codable {
     public var report: HandheldReport
     public var device: String?
     public var seq: Int64?
-    public init(_ report: HandheldReport, device: String? = nil, seq: Int64? = nil) {
-        self.report = report; self.device = device; self.seq = seq
+    /// Sequenced reports: whether the dispatcher accepted the report (only then is it a fact of
+    /// the courier's own record; a refused one only uses up its number).
+    public var accepted: Bool
+    public init(_ report: HandheldReport, device: String? = nil, seq: Int64? = nil, accepted: Bool = true) {
+        self.report = report; self.device = device; self.seq = seq; self.accepted = accepted
     }
 }
 
@@ -89,7 +92,7 @@ public struct CourierModel: DomainState, Hashable {
         let last = lastSeq(of: device)
         if seq <= last { throw DeviceSequenceError.duplicate(last: last) }
         if seq != last + 1 { throw DeviceSequenceError.gap(last: last) }
-        return .fromDevice(device: device, seq: seq, fact: try? decide(report: command.report))
+        return .fromDevice(device: device, seq: seq, fact: command.accepted ? try? decide(report: command.report) : nil)
     }
 
     func decide(report: HandheldReport) throws -> CourierFact {
@@ -185,10 +188,16 @@ enum CourierReporting {
         }
     }
 
-    /// A handheld's sequenced report: the courier's journal applies `seq` only as the device's next
-    /// number (a replay is a duplicate, a skipped number a gap, both with nothing new written), then
-    /// the report goes to the dispatcher with the key `dev/<device>/<seq>`, so a replay through any
-    /// gateway, after any failure between the two writes, applies at most once in each journal.
+    /// A handheld's sequenced report, applied exactly once and in the device's order whichever
+    /// gateway it comes through:
+    /// 1. the device's last applied number is read: a number beyond the next is a gap (nothing done);
+    /// 2. the dispatcher decides on the report under the key `<courier>/dev/<device>/<seq>` (its
+    ///    journal applies a key once and answers a repeat with the original reply);
+    /// 3. the courier's journal takes the number, with the report's fact only when the dispatcher
+    ///    accepted it (a refused report, e.g. another courier's parcel, leaves the courier's record
+    ///    as it was). The entity re-checks the number when it writes (step 1 is only a fast path),
+    ///    so two gateways racing with one report write it once; a crash between 2 and 3 is repaired
+    ///    by the handheld's resend (the dispatcher answers it as a repeat).
     static func deviceReport(_ report: HandheldReport, device: String, seq: Int64, actor id: ActorIdentity,
                              entity: DomainEntity<CourierModel>, system: ClusterActorSystem) async throws -> DeviceReportOutcome {
         guard report.courier.kind.rawValue == id.kind, report.courier.id == id.key else {
@@ -196,29 +205,28 @@ enum CourierReporting {
                                                           message: "sent to \(id)")))
         }
         let key = "dev/\(device)/\(seq)"
-        let duplicate: Bool
-        do {
-            duplicate = try await entity.handle(CourierCommand(report, device: device, seq: seq), idempotencyKey: "c:" + key).duplicate
-        } catch DeviceSequenceError.gap(let last) {
-            return .gap(lastSeq: last)
-        } catch DeviceSequenceError.duplicate(let last) {
-            // Applied under another key (cannot happen with keys derived from the sequence); report the last.
-            return .gap(lastSeq: last)
-        } catch {
-            throw NodeCallFailure(error)
-        }
-        let dispatcher = try RegionDispatcher.resolve(id: RegionDispatcher.identity(region: id.region), using: system)
+        let last: Int64
+        do { last = try await entity.read().state.lastSeq(of: device) } catch { throw NodeCallFailure(error) }
+        if seq > last + 1 { return .gap(lastSeq: last) }
         let dispatcherKey = "\(id.kind)/\(id.key)/\(key)"
+        let dispatcher = try RegionDispatcher.resolve(id: RegionDispatcher.identity(region: id.region), using: system)
         let response = try await ClusterCall.$timeout.withValue(.seconds(10)) {
             try await ClusterCall.$idempotencyKey.withValue(.text(dispatcherKey)) {
                 try await dispatcher.handle(.report(report), idempotencyKey: dispatcherKey)
             }
         }
-        if duplicate {
-            let last = (try? await entity.read().state.lastSeq(of: device)) ?? seq
-            return .duplicate(lastSeq: last, response)
+        if seq <= last { return .duplicate(lastSeq: last, response) }
+        let accepted = if case .manifest = response { true } else { false }
+        do {
+            let ack = try await entity.handle(CourierCommand(report, device: device, seq: seq, accepted: accepted), idempotencyKey: "c:" + key)
+            return ack.duplicate ? .duplicate(lastSeq: ack.state.lastSeq(of: device), response) : .applied(response)
+        } catch DeviceSequenceError.gap(let l) {
+            return .gap(lastSeq: l)
+        } catch DeviceSequenceError.duplicate(let l) {
+            return .duplicate(lastSeq: l, response)
+        } catch {
+            throw NodeCallFailure(error)
         }
-        return .applied(response)
     }
 
     static func kind(_ kind: String, make: @escaping @Sendable (ClusterActorSystem, DomainEntity<CourierModel>) -> any DistributedActor,
