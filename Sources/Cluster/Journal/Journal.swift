@@ -179,6 +179,53 @@ public struct Journal: Sendable {
         }
     }
 
+    /// One event of `appendBatch`.
+    public struct BatchEvent: Sendable {
+        public var seq: Int64
+        public var type: String
+        public var payload: [UInt8]
+        public var idempotencyKey: String?
+        public var also: AlsoInTransaction?
+        public init(seq: Int64, type: String, payload: [UInt8], idempotencyKey: String?, also: AlsoInTransaction?) {
+            self.seq = seq; self.type = type; self.payload = payload; self.idempotencyKey = idempotencyKey; self.also = also
+        }
+    }
+
+    /// `appendBatch` rolled back because event `index` was not appended (its key was journaled
+    /// before, or its seq is taken): nothing of the batch was written. The caller reloads and goes
+    /// one event at a time.
+    public struct BatchRejected: Error, Sendable {
+        public var index: Int
+        public var outcome: ClusterSchema.AppendOutcome
+    }
+
+    /// Several consecutive events of ONE actor (an actor that decided several queued requests in a
+    /// row) in one transaction: each event's fenced append and its `also` writes, in order; one
+    /// commit for all, or nothing. Returns the seqs.
+    /// - Throws: `.fenced` (nothing written); `BatchRejected` (a duplicate or taken seq; nothing
+    ///   written); `PostgresError` / `DeadlineExceeded` (unknown: reload before going on).
+    public func appendBatch(_ actor: ActorIdentity, _ events: [BatchEvent], token: FencingToken) async throws -> [Int64] {
+        let pool = self.pool, node = self.node
+        do {
+            return try await withDeadline(timeout * 2, "append \(events.count) events of \(actor) in a transaction") {
+                try await pool.withTransaction(purpose: "append a batch of events") { tx in
+                    var seqs: [Int64] = []
+                    for (i, e) in events.enumerated() {
+                        let parameters: [any PostgresEncodable] = [actor.region, actor.kind, actor.key, e.seq, e.type, e.payload, e.idempotencyKey,
+                                                                   Int64(token.value), node.rawValue]
+                        let outcome = try Self.appendOutcome(try await tx.query(ClusterSchema.appendEvent, parameters, purpose: "append event"))
+                        guard case .appended(let s) = outcome else { throw BatchRejected(index: i, outcome: outcome) }
+                        if let also = e.also { try await also(tx, s) }
+                        seqs.append(s)
+                    }
+                    return seqs
+                }
+            }
+        } catch let r as BatchRejected where r.outcome == .fenced {
+            throw JournalError(.fenced, actor, "token \(token) of node \(node) is not the current lease of \(actor.region)")
+        }
+    }
+
     /// Fenced snapshot write; keeps the newest. Returns whether it was written.
     /// - Throws: `.fenced` when the lease is not this node's with `token`.
     @discardableResult

@@ -187,9 +187,152 @@ public actor DispatchShell<M: DispatchMachine>: JournaledActivation {
 
     /// decide → (no event: reply) → journal (with the reply, and the `.notify` rows in the same
     /// transaction) → apply → effects → reply. A retry with the same key gets the original reply.
+    ///
+    /// Requests that arrive while one is being journaled queue up; the next holder of the lock
+    /// decides every queued one in order on the state of the moment, applies each, and journals them
+    /// all in ONE transaction (`Journal.appendBatch`) before any is answered: a busy region pays one
+    /// commit per batch, not per request. A batch that cannot be journaled as a whole is undone by
+    /// reloading the journal, and its requests go one at a time.
     public func handle(_ request: DispatchRequest, idempotencyKey key: String) async throws -> DispatchResponse {
+        let mine = QueuedRequest(request, key)
+        queue.append(mine)
         await lock()
         defer { unlock() }
+        while mine.result == nil {
+            let batch = Array(queue.prefix(Self.maxBatch))
+            queue.removeFirst(batch.count)
+            if batch.isEmpty {
+                // Not queued any more yet unanswered cannot happen (every batch answers all of its
+                // requests); answer it on its own rather than spin.
+                do { mine.result = .success(try await handleOne(request, idempotencyKey: key)) } catch { mine.result = .failure(error) }
+                break
+            }
+            await handleBatch(batch)
+        }
+        return try mine.result!.get()
+    }
+
+    /// Requests waiting for the lock (the holder handles them all).
+    private var queue: [QueuedRequest] = []
+    static var maxBatch: Int { 128 }
+    /// Batches journaled and requests in them (tests, status).
+    public private(set) var batchStats = (batches: 0, requests: 0)
+
+    private func handleBatch(_ batch: [QueuedRequest]) async {
+        if batch.count > 1, let staged = await stage(batch), !staged.isEmpty {
+            do {
+                try await commit(staged)
+            } catch is Journal.BatchRejected {
+                // A key journaled before (beyond the replies kept in memory) or a seq taken: undo by
+                // reloading, then one at a time (the single path answers duplicates).
+                loaded = false
+                for s in staged { s.q.result = nil }
+            } catch {
+                loaded = false
+                for s in staged { s.q.result = .failure(error) }
+            }
+        }
+        for q in batch where q.result == nil {
+            do { q.result = .success(try await handleOne(q.request, idempotencyKey: q.key)) } catch { q.result = .failure(error) }
+        }
+    }
+
+    /// One staged event of a batch: decided and applied in memory, not yet journaled.
+    private struct Staged {
+        var q: QueuedRequest
+        var event: M.Event
+        var response: DispatchResponse
+        var type: String
+        var payload: [UInt8]
+        var also: Journal.AlsoInTransaction?
+        var effects: [DispatchEffect]
+        var at: Instant?
+        var probe: ManifestProbe?
+        var manifestsBefore: [ManifestDigest]
+    }
+
+    /// Decides and applies `batch` in order on the machine; answers at once what needs no event.
+    /// nil: could not even start (the caller goes one at a time).
+    private func stage(_ batch: [QueuedRequest]) async -> [Staged]? {
+        do {
+            try await ensureLoaded()
+            try await runPendingEffects()
+        } catch {
+            for q in batch { q.result = .failure(error) }
+            return []
+        }
+        guard machine != nil, mayWrite() else { return nil }
+        var staged: [Staged] = []
+        var random = SystemRandomNumberGenerator()
+        for q in batch {
+            if let r = replies[q.key] { q.result = .success(r); continue }
+            if staged.contains(where: { $0.q.key == q.key }) { continue }   // the same key twice: answered after the batch
+            let m = machine!
+            let (event, response) = m.decide(request: q.request, entropy: random.next())
+            guard let event else {
+                if !repliesComplete, Self.isRefusal(response) {
+                    do { if let r = try await storedReply(q.key) { q.result = .success(r); continue } } catch { q.result = .failure(error); continue }
+                }
+                q.result = .success(response)
+                continue
+            }
+            let at = q.request.at ?? clock
+            let effects = M.effects(of: event)
+            let record = DispatcherRecord<M.Config, M.Event>.event(event, response: response, at: at)
+            let payload: [UInt8]
+            do { payload = try BinaryEncoder().encode(record) } catch { q.result = .failure(error); continue }
+            let probe = onManifestChanges == nil ? nil : m.manifestProbe(for: event)
+            let before = probe.map { m.manifestDigests($0) } ?? []
+            staged.append(Staged(q: q, event: event, response: response, type: M.eventType(of: event), payload: payload,
+                                 also: alsoWrites(q.request, response, effects: effects, key: q.key), effects: effects, at: at,
+                                 probe: probe, manifestsBefore: before))
+            machine!.apply(event: event)   // the next request of the batch decides on this state
+            if let at { clock = max(clock ?? at, at) }
+        }
+        return staged
+    }
+
+    /// Journals the staged events in one transaction, then does what `handleOne` does after an append.
+    private func commit(_ staged: [Staged]) async throws {
+        guard mayWrite() else { throw JournalError(.notServing, identity, "the lease with token \(token) is no longer served here") }
+        let events = staged.enumerated().map { i, s in
+            Journal.BatchEvent(seq: seq + 1 + Int64(i), type: s.type, payload: s.payload, idempotencyKey: s.q.key, also: s.also)
+        }
+        let seqs: [Int64]
+        do { seqs = try await journal.appendBatch(identity, events, token: token) } catch let e as JournalError where e.code == .fenced {
+            await onFenced()
+            throw e
+        }
+        batchStats.batches += 1
+        batchStats.requests += staged.count
+        for (s, at) in zip(staged, seqs) {
+            seq = at
+            remember(s.q.key, s.response)
+            let calls = Self.calls(s.effects, at: s.at ?? Instant(epochSeconds: 0))
+            if !calls.isEmpty { pendingEffects[at] = calls }
+            s.q.result = .success(s.response)
+        }
+        for s in staged { if let probe = s.probe { tellManifestChanges(probe, before: s.manifestsBefore) } }
+        try? await runPendingEffects()
+        await snapshotIfDue()
+    }
+
+    /// The writes that commit with an event: its outbox rows and, for a placement, the order directory.
+    private func alsoWrites(_ request: DispatchRequest, _ response: DispatchResponse, effects: [DispatchEffect], key: String) -> Journal.AlsoInTransaction? {
+        let rows = Self.outboxRows(effects, region: identity.region, key: key)
+        let region = identity.region
+        let placed = Self.placedOrder(request, response, day: serviceDay)
+        let day = serviceDay
+        return rows.isEmpty && placed == nil ? nil : { @Sendable tx, s in
+            if !rows.isEmpty { try await DomainSchema.insert(rows, region: region, seq: s, in: tx) }
+            if let (order, product) = placed, let day {
+                _ = try await tx.execute(DeploymentSchema.insertOrder, [order.rawValue, region, day, product.rawValue], purpose: "order directory")
+            }
+        }
+    }
+
+    /// One request on its own (the lock held): decide, journal, apply, effects, reply.
+    private func handleOne(_ request: DispatchRequest, idempotencyKey key: String) async throws -> DispatchResponse {
         try await ensureLoaded()
         try await runPendingEffects()
         guard let m = machine else {
@@ -525,6 +668,15 @@ public actor DispatchShell<M: DispatchMachine>: JournaledActivation {
     private func unlock() {
         if waiters.isEmpty { busy = false } else { waiters.removeFirst().resume() }
     }
+}
+
+/// A request waiting in a shell's queue, and its answer once handled. Lives only inside the shell
+/// actor (never crosses it), so it needs no synchronisation.
+final class QueuedRequest {
+    let request: DispatchRequest
+    let key: String
+    var result: Result<DispatchResponse, any Error>?
+    init(_ request: DispatchRequest, _ key: String) { self.request = request; self.key = key }
 }
 
 /// Set by a job's `shouldStop` when it stopped the job because this node could not write for the
