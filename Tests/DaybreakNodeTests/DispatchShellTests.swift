@@ -172,6 +172,50 @@ actor FakeRegionNode {
         }
     }
 
+    @Test func concurrentRequestsAreJournaledInBatchesAndAnsweredAsIfOneByOne() async throws {
+        try await DomainTestDatabase.withJournal { journal, c, _ in
+            let node = FakeRegionNode(journal: journal, token: FencingToken(1))
+            try await node.openStore()
+            let shell = node.shell()
+            #expect(try await shell.open("gangnam") == .opened)
+            // 200 placements at once (each order twice under two keys, and one key sent twice): every
+            // request answered, each order placed once, the duplicate key once, in fewer commits.
+            let ids = (0 ..< 100).map { OrderID("b-\($0)") }
+            let replies = try await withThrowingTaskGroup(of: (String, DispatchResponse).self) { group in
+                for id in ids {
+                    group.addTask { (id.rawValue + "/a", try await shell.handle(Self.place(id), idempotencyKey: id.rawValue + "/a")) }
+                    group.addTask { (id.rawValue + "/b", try await shell.handle(Self.place(id), idempotencyKey: id.rawValue + "/b")) }
+                }
+                group.addTask { ("b-0/a again", try await shell.handle(Self.place("b-0"), idempotencyKey: "b-0/a")) }
+                var out: [String: DispatchResponse] = [:]
+                for try await (k, r) in group { out[k] = r }
+                return out
+            }
+            #expect(replies.count == 201)
+            for id in ids {
+                let a = replies[id.rawValue + "/a"]!, b = replies[id.rawValue + "/b"]!
+                let placed = [a, b].filter { if case .placed(.awaitingWave) = $0 { return true }; return false }
+                let refused = [a, b].filter { if case .placed(.rejected(let r)) = $0 { return r.problem == .duplicateOrder }; return false }
+                #expect(placed.count == 1 && refused.count == 1, "\(id): \(a) / \(b)")
+            }
+            #expect(replies["b-0 again"] == nil && replies["b-0/a again"] == replies["b-0/a"])
+            let placements = try await DomainTestDatabase.count(c, "SELECT count(*) FROM actor_events WHERE actor_kind = 'dispatcher' AND type = 'dispatcher.placeOrder'")
+            #expect(placements == 100)
+            let stats = await shell.batchStats
+            #expect(stats.batches >= 1 && stats.requests > stats.batches, "\(stats)")
+            // Seqs are contiguous and a new activation (recovery from the journal) sees every order.
+            let events = try await journal.recover(Self.dispatcher).events
+            #expect(events.map(\.seq) == Array(1 ... Int64(events.count)))
+            let again = node.shell()
+            for id in ids.prefix(5) {
+                guard case .placed(.rejected(let r)) = try await again.handle(Self.place(id), idempotencyKey: "fresh-\(id)") else {
+                    Issue.record("\(id) unknown after recovery"); continue
+                }
+                #expect(r.problem == .duplicateOrder)
+            }
+        }
+    }
+
     @Test func aRetryAfterASnapshotGetsTheJournaledReplyNotTodaysRefusal() async throws {
         try await DomainTestDatabase.withJournal { journal, c, _ in
             let node = FakeRegionNode(journal: journal, token: FencingToken(1))
