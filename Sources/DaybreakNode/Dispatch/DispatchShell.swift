@@ -313,7 +313,11 @@ public actor DispatchShell<M: DispatchMachine>: JournaledActivation {
             s.q.result = .success(s.response)
         }
         for s in staged { if let probe = s.probe { tellManifestChanges(probe, before: s.manifestsBefore) } }
-        try? await runPendingEffects()
+        // As one at a time: a request is answered once its effects are; if some did not answer, its
+        // caller gets the error and its retry (same key) runs them again before it is answered.
+        do { try await runPendingEffects() } catch {
+            for (s, at) in zip(staged, seqs) where pendingEffects[at] != nil { s.q.result = .failure(error) }
+        }
         await snapshotIfDue()
     }
 
