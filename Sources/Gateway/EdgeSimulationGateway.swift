@@ -111,6 +111,7 @@ public final class EdgeSimulationGateway: DispatchGateway {
         var clients: [EdgeClient] = []
         var closed = false
         var pushesIgnored = 0
+        var unassignedLookups = 0
     }
     let state = Mutex(State())
     let counters = Mutex((replayed: 0, duplicates: 0, refusedOnReplay: 0))
@@ -148,13 +149,18 @@ public final class EdgeSimulationGateway: DispatchGateway {
             let g = try EdgeSimulationGateway(endpoint: endpoint, serverKey: serverKey, context: context, keys: keys, options: options,
                                               configs: configs, storefront: s, dispatcher: d, clock: k, sites: sites)
             for c in opened { g.adopt(c) }
-            // Every principal says hello once: a key the gateway does not know yet gets no answer at all.
-            for c in opened { _ = try await g.call(c, "hello", HelloBody(client: "daybreak-simulate")).expect("welcome", WelcomeBody.self) }
             return g
         } catch {
             for c in opened { await c.close() }
             throw error
         }
+    }
+
+    /// Every connected principal says hello once (call it once the gateway serves, e.g. after
+    /// starting `run()` and the server's): a key the gateway does not know gets no answer at all.
+    public func greet() async throws {
+        let clients = [storefront, dispatcher, clock] + sites.values
+        for c in clients { _ = try await call(c, "hello", HelloBody(client: "daybreak-simulate")).expect("welcome", WelcomeBody.self) }
     }
 
     /// Registers a connection: its pushes are pumped by `run()`, it is closed by `close()`.
@@ -248,10 +254,12 @@ public final class EdgeSimulationGateway: DispatchGateway {
             // The storefront learns no courier; the dispatcher's console shows it (the simulated
             // handheld buzzes for it).
             let region = try routing.route(draft).get()
-            let orders = try await call(dispatcher, "dispatch.orders", DispatchOrdersBody(region: region.rawValue, states: ["assigned"]))
+            let orders = try await call(dispatcher, "dispatch.orders", DispatchOrdersBody(region: region.rawValue))
                 .expect("dispatch.orders", DispatchOrdersReplyBody.self)
             guard let text = orders.orders.first(where: { $0.order == draft.id.rawValue })?.courier else {
-                throw EdgeSimulationError("order \(draft.id) placed as assigned, but the dispatcher sees no courier for it")
+                // Accepted all the same (throwing would make the customer place it again): no courier to buzz.
+                state.withLock { $0.unassignedLookups += 1 }
+                return .awaitingWave(site: site, window: window)
             }
             return .assigned(courier: try EdgeDomain.courier(text), site: site, eta: placed.eta?.instant ?? window.latest, window: window)
         case "awaiting_wave": return .awaitingWave(site: site, window: window)

@@ -40,6 +40,8 @@ func makeClusterSimulationBackend(nodes: Int, database: String?, configs: [Regio
     var keys: String?
     var edgeService: EdgeGatewayService?
     var edgeContext: MessagingContext?
+    var edgeGateway: EdgeSimulationGateway?
+    var edgePump: Task<Void, Never>?
     let backend: ClusterSimulationBackend
     do {
         _ = try await Migrator(DomainSchema.allMigrations, schema: schema, logger: logger).migrate(admin)
@@ -102,7 +104,8 @@ func makeClusterSimulationBackend(nodes: Int, database: String?, configs: [Regio
         edgeOptions.duplicateTail = 3
         let edge = try await EdgeSimulationGateway.connect(endpoint: service.server.endpoint, serverKey: service.server.publicKey, context: context,
                                                            keys: keys, configs: configs, options: edgeOptions)
-        // Owned: awaited by `shutdown()` (each returns once closed).
+        edgeGateway = edge
+        // Owned: awaited by `shutdown()` (each returns once closed), or below on a failed start.
         let pump = Task {
             await withTaskGroup(of: Void.self) { group in
                 group.addTask { await gateway.run() }
@@ -110,14 +113,18 @@ func makeClusterSimulationBackend(nodes: Int, database: String?, configs: [Regio
                 group.addTask { await edge.run() }
             }
         }
+        edgePump = pump
+        try await edge.greet()
         backend = ClusterSimulationBackend(gateway: gateway, edge: edge, service: service, context: context, client: c, admin: admin,
                                            clockPool: clockPool, schema: schema, processes: processes.withLock { $0 }, pump: pump,
                                            database: database, logger: logger)
     } catch {
         for p in processes.withLock({ Array($0.values) }) where p.isRunning { kill(p.processIdentifier, SIGKILL) }
+        await edgeGateway?.close()
         await edgeService?.close()
         await edgeContext?.shutdown()
         await client?.close()
+        await edgePump?.value
         await pool?.close()
         if let keys { try? FileManager.default.removeItem(atPath: keys) }
         // DAYBREAK_SIMULATE_KEEP=1 keeps the day's journal, outbox and leases for inspection (psql, ctl dispatch --schema).
