@@ -68,6 +68,9 @@ public struct DayKPIs: Sendable, Equatable {
     public var calls = 0
     public var transportErrors = 0
     public var anomalies = 0
+    /// Handheld reports replayed after an offline spell, and replays answered `duplicate` (nil: no handhelds, in process).
+    public var reportsReplayed: Int?
+    public var duplicatesSuppressed: Int?
     /// On time per product and local hour of the (first) attempt: (on time, judged).
     public var onTimeByHour: [Product: [Int: (Int, Int)]] = [:]
 
@@ -164,6 +167,8 @@ public struct DayKPIs: Sendable, Equatable {
         calls = d.calls
         transportErrors = d.transportErrors
         anomalies = d.anomalies
+        reportsReplayed = d.replay?.replayed
+        duplicatesSuppressed = d.replay?.duplicates
         ordersPerSecond = d.wallSeconds > 0 ? Double(submitted) / d.wallSeconds : 0
         eventsPerSecond = d.wallSeconds > 0 ? Double(d.calls) / d.wallSeconds : 0
         // A dispatcher command naming an unknown order is bad input too.
@@ -218,6 +223,8 @@ public struct DayKPIs: Sendable, Equatable {
             ("notifications_by_kind", .object(NotificationKind.allCases.map { ($0.rawValue, .int(notificationsByKind[$0] ?? 0)) })),
             ("wall_seconds", .double(Self.r(wallSeconds, 2))), ("gateway_calls", .int(calls)),
             ("transport_errors", .int(transportErrors)), ("anomalies", .int(anomalies)),
+            ("reports_replayed", reportsReplayed.map { .int($0) } ?? .null),
+            ("duplicates_suppressed", duplicatesSuppressed.map { .int($0) } ?? .null),
         ])
     }
 }
@@ -271,6 +278,8 @@ extension SimulationResult {
             ("dispatch latency p50 / p99", f(a.latencyP50Ms, 2) + " / " + f(a.latencyP99Ms, 2) + " ms", f(b.latencyP50Ms, 2) + " / " + f(b.latencyP99Ms, 2) + " ms"),
             ("orders/s · events/s", f(a.ordersPerSecond, 0) + " · " + f(a.eventsPerSecond, 0), f(b.ordersPerSecond, 0) + " · " + f(b.eventsPerSecond, 0)),
             ("notifications", "\(a.notifications)", "\(b.notifications)"),
+            ("reports replayed", a.reportsReplayed.map { "\($0)" } ?? "—", b.reportsReplayed.map { "\($0)" } ?? "—"),
+            ("duplicates suppressed", a.duplicatesSuppressed.map { "\($0)" } ?? "—", b.duplicatesSuppressed.map { "\($0)" } ?? "—"),
             ("wall time", f(a.wallSeconds, 1) + " s", f(b.wallSeconds, 1) + " s"),
         ]
         let w0 = rows.map(\.0.count).max()!, w1 = max(10, rows.map(\.1.count).max()!)

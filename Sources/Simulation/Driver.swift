@@ -30,6 +30,8 @@ public struct DayOutcome: Sendable {
     public var anomalies: Int
     public var wallSeconds: Double
     public var killedNode: String?
+    /// Offline handhelds' replays (nil: the backend has none, e.g. in process).
+    public var replay: ReplayCounts? = nil
 }
 
 /// Progress lines (simulated time, counters) for a terminal.
@@ -161,10 +163,11 @@ extension Simulation {
             }
         }
         for x in try await backend.lostOrders(acknowledged: acknowledged) where !lost.contains(x.order) { lost.append(x.order) }
+        let replay = await backend.replayCounts()
         notes.sort { $0.at != $1.at ? $0.at < $1.at : $0.text < $1.text }
         return DayOutcome(label: label, backend: backend.description, orders: orders.sorted { $0.id < $1.id }, couriers: couriers, notes: notes,
                           records: records, notifications: notifications, lost: lost.sorted(), calls: calls, transportErrors: errors,
-                          anomalies: anomalies, wallSeconds: wallSeconds, killedNode: killed)
+                          anomalies: anomalies, wallSeconds: wallSeconds, killedNode: killed, replay: replay)
     }
 
     static func clock(_ t: Instant, _ s: DayScenario) -> String {

@@ -20,7 +20,27 @@ public protocol SimulationBackend: Sendable {
     /// checked against the database on a cluster; `[]` when none. The acknowledged state is the
     /// `OrderState` raw value the simulation last saw confirmed.
     func lostOrders(acknowledged: [OrderIDRegion]) async throws -> [OrderIDRegion]
+    /// Handheld reports queued offline and replayed, and replays the system answered `duplicate`
+    /// (nil: the backend has no handhelds of its own, e.g. in process).
+    func replayCounts() async -> ReplayCounts?
     func shutdown() async
+}
+
+extension SimulationBackend {
+    public func replayCounts() async -> ReplayCounts? { nil }
+}
+
+/// What couriers' handhelds replayed after being offline (through the edge gateway).
+public struct ReplayCounts: Sendable, Hashable {
+    /// Reports queued while offline and sent on reconnection.
+    public var replayed: Int
+    /// Reports the system answered `duplicate` (applied before: nothing applied twice).
+    public var duplicates: Int
+    /// Couriers that went offline during the day.
+    public var offlineCouriers: Int
+    public init(replayed: Int, duplicates: Int, offlineCouriers: Int) {
+        self.replayed = replayed; self.duplicates = duplicates; self.offlineCouriers = offlineCouriers
+    }
 }
 
 /// An order and the region it was placed in.

@@ -46,7 +46,10 @@ public enum SimulationReport {
             ["utilisation (busy / shift)", pct(a.utilisation), pct(b.utilisation)],
             ["dispatch latency p50 (ms)", f(a.latencyP50Ms, 3), f(b.latencyP50Ms, 3)], ["dispatch latency p99 (ms)", f(a.latencyP99Ms, 3), f(b.latencyP99Ms, 3)],
             ["orders / s", f(a.ordersPerSecond, 0), f(b.ordersPerSecond, 0)], ["events / s", f(a.eventsPerSecond, 0), f(b.eventsPerSecond, 0)],
-            ["notifications", "\(a.notifications)", "\(b.notifications)"], ["wall time (s)", f(a.wallSeconds, 1), f(b.wallSeconds, 1)],
+            ["notifications", "\(a.notifications)", "\(b.notifications)"],
+            ["reports replayed", a.reportsReplayed.map { "\($0)" } ?? "—", b.reportsReplayed.map { "\($0)" } ?? "—"],
+            ["duplicates suppressed", a.duplicatesSuppressed.map { "\($0)" } ?? "—", b.duplicatesSuppressed.map { "\($0)" } ?? "—"],
+            ["wall time (s)", f(a.wallSeconds, 1), f(b.wallSeconds, 1)],
         ]
         doc.table(headers: ["KPI", "optimised", "baseline"], rows: rows, numeric: [1, 2])
         if !a.badInputErrors.isEmpty {

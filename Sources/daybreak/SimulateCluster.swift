@@ -3,7 +3,9 @@ import Cluster
 import DaybreakNode
 import DispatchPlanning
 import Fleet
+import Edge
 import Foundation
+import Gateway
 import Geo
 import Messaging
 import Simulation
@@ -36,6 +38,10 @@ func makeClusterSimulationBackend(nodes: Int, database: String?, configs: [Regio
     var client: ClusterClient?
     var pool: PostgresPool?
     var keys: String?
+    var edgeService: EdgeGatewayService?
+    var edgeContext: MessagingContext?
+    var edgeGateway: EdgeSimulationGateway?
+    var edgePump: Task<Void, Never>?
     let backend: ClusterSimulationBackend
     do {
         _ = try await Migrator(DomainSchema.allMigrations, schema: schema, logger: logger).migrate(admin)
@@ -75,13 +81,50 @@ func makeClusterSimulationBackend(nodes: Int, database: String?, configs: [Regio
         let clockPool = PostgresPool(base.withSearchPath(schema), size: 2, acquireTimeout: .seconds(5), logger: logger)
         pool = clockPool
         let gateway = try await ClusterGateway(client: c, configs: configs, drivenClock: clockPool, principal: "simulate")
-        // Owned: awaited by `shutdown()` (it returns once the client is closed).
-        let pump = Task { await gateway.run() }
-        backend = ClusterSimulationBackend(gateway: gateway, client: c, admin: admin, clockPool: clockPool, schema: schema,
-                                           processes: processes.withLock { $0 }, pump: pump, database: database, logger: logger)
+        // The front door: an edge gateway in this process over the same schema, and every actor of
+        // the day with a key of its own (storefront, customers, each courier's handheld, each site's
+        // staff, a dispatcher, the clock) speaking the edge protocol to it over CURVE.
+        let keys = try EdgeSimulationGateway.Keys.generate(configs: configs)
+        for p in keys.principals {
+            _ = try await admin.execute(PrincipalDirectory.upsert, [p.publicKey, p.user, p.role.rawValue, p.scope], purpose: "an edge principal")
+        }
+        let (city, ops) = try OperatingConfig.load(regionsFile: regionsFile, operationsFile: deployment.operationsFile)
+        var operating = OperatingConfig(city: city, operations: ops, seed: deployment.seed, clock: .driven, clockStart: deployment.clockStart)
+        let clockStart = deployment.clockStart
+        operating.wallNow = { clockStart }
+        var serviceOptions = EdgeGatewayService.Options(listen: "tcp://127.0.0.1:*", keyPair: try CurveKeyPair.generate(), name: "simulate",
+                                                        database: base.withSearchPath(schema), operating: operating)
+        serviceOptions.principalRefresh = .milliseconds(500)
+        let service = try await EdgeGatewayService.start(serviceOptions, logger: logger)
+        edgeService = service
+        let context = try MessagingContext(logger: logger)
+        edgeContext = context
+        var edgeOptions = EdgeSimulationGateway.Options(offset: deployment.offset,
+                                                        offline: .seeded(configs: configs, seed: deployment.seed, fraction: 0.05))
+        edgeOptions.duplicateTail = 3
+        let edge = try await EdgeSimulationGateway.connect(endpoint: service.server.endpoint, serverKey: service.server.publicKey, context: context,
+                                                           keys: keys, configs: configs, options: edgeOptions)
+        edgeGateway = edge
+        // Owned: awaited by `shutdown()` (each returns once closed), or below on a failed start.
+        let pump = Task {
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { await gateway.run() }
+                group.addTask { await service.run() }
+                group.addTask { await edge.run() }
+            }
+        }
+        edgePump = pump
+        try await edge.greet()
+        backend = ClusterSimulationBackend(gateway: gateway, edge: edge, service: service, context: context, client: c, admin: admin,
+                                           clockPool: clockPool, schema: schema, processes: processes.withLock { $0 }, pump: pump,
+                                           database: database, logger: logger)
     } catch {
         for p in processes.withLock({ Array($0.values) }) where p.isRunning { kill(p.processIdentifier, SIGKILL) }
+        await edgeGateway?.close()
+        await edgeService?.close()
+        await edgeContext?.shutdown()
         await client?.close()
+        await edgePump?.value
         await pool?.close()
         if let keys { try? FileManager.default.removeItem(atPath: keys) }
         // DAYBREAK_SIMULATE_KEEP=1 keeps the day's journal, outbox and leases for inspection (psql, ctl dispatch --schema).
@@ -98,7 +141,11 @@ func makeClusterSimulationBackend(nodes: Int, database: String?, configs: [Regio
 
 final class ClusterSimulationBackend: SimulationBackend {
     let clusterGateway: ClusterGateway
-    var gateway: any DispatchGateway { clusterGateway }
+    /// The simulated day's gateway: the edge protocol through `service`.
+    let edge: EdgeSimulationGateway
+    let service: EdgeGatewayService
+    let context: MessagingContext
+    var gateway: any DispatchGateway { edge }
     let client: ClusterClient
     let admin: PostgresConnection
     let clockPool: PostgresPool
@@ -109,16 +156,17 @@ final class ClusterSimulationBackend: SimulationBackend {
     let logger: Logger
     let closed = Atomic<Bool>(false)
 
-    init(gateway: ClusterGateway, client: ClusterClient, admin: PostgresConnection, clockPool: PostgresPool, schema: String,
-         processes: [String: Process], pump: Task<Void, Never>, database: String?, logger: Logger) {
-        clusterGateway = gateway; self.client = client; self.admin = admin; self.clockPool = clockPool; self.schema = schema
+    init(gateway: ClusterGateway, edge: EdgeSimulationGateway, service: EdgeGatewayService, context: MessagingContext, client: ClusterClient,
+         admin: PostgresConnection, clockPool: PostgresPool, schema: String, processes: [String: Process], pump: Task<Void, Never>,
+         database: String?, logger: Logger) {
+        clusterGateway = gateway; self.edge = edge; self.service = service; self.context = context; self.client = client; self.admin = admin; self.clockPool = clockPool; self.schema = schema
         self.processes = Mutex(processes); self.pump = pump; self.database = database; self.logger = logger
     }
 
     var description: String {
         let (n, up) = processes.withLock { ($0.count, $0.values.filter(\.isRunning).count) }
         let started = up == n ? "\(n) node processes" : "\(n) node processes (\(n - up) killed)"
-        return "\(started), PostgreSQL \(database.map { "at \($0)" } ?? "from the PG* environment") (schema \(schema))"
+        return "\(started) behind an edge gateway (every actor its own CURVE key), PostgreSQL \(database.map { "at \($0)" } ?? "from the PG* environment") (schema \(schema))"
     }
 
     static func startNode(_ id: String, schema: String, database: String?, regionsFile: String, deployment: SimulatedDeployment,
@@ -191,8 +239,16 @@ final class ClusterSimulationBackend: SimulationBackend {
         return lost
     }
 
+    func replayCounts() async -> ReplayCounts? {
+        let c = edge.counts
+        return ReplayCounts(replayed: c.replayed, duplicates: c.duplicates, offlineCouriers: c.offlineCouriers)
+    }
+
     func shutdown() async {
         guard !closed.exchange(true, ordering: .relaxed) else { return }
+        await edge.close()
+        await service.close()
+        await context.shutdown()
         await client.close()
         await pump.value
         await clockPool.close()
