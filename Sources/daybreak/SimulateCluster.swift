@@ -95,6 +95,10 @@ func makeClusterSimulationBackend(nodes: Int, database: String?, configs: [Regio
         var serviceOptions = EdgeGatewayService.Options(listen: "tcp://127.0.0.1:*", keyPair: try CurveKeyPair.generate(), name: "simulate",
                                                         database: base.withSearchPath(schema), operating: operating)
         serviceOptions.principalRefresh = .milliseconds(500)
+        // Simulated time runs about 1000× wall time: one connection (the storefront's, the shared dawn
+        // hub's staff) sends in a wall second what it would in a quarter of an hour, so the per-connection
+        // rate limit (50/s, burst 100) is raised 100× rather than dropping the day's requests.
+        serviceOptions.socket.requestRateLimit = RequestRateLimit(perSecond: 5_000, burst: 10_000)
         let service = try await EdgeGatewayService.start(serviceOptions, logger: logger)
         edgeService = service
         let context = try MessagingContext(logger: logger)
