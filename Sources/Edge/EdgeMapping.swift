@@ -41,6 +41,8 @@ extension WireReport {
             guard let s = stop, let k = EdgeNames.value(s, as: ManifestStop.Kind.self) else {
                 return bad("stop", "expected one of \(EdgeNames.names(ManifestStop.Kind.self)), got '\((stop ?? "").prefix(40))'")
             }
+            // A return to base carries no orders; a pickup or delivery names them.
+            if (self.orders ?? []).isEmpty, k == .returnToBase { return .success(.arrived(c, stop: k, orders: [], at: t)) }
             return orders().map { .arrived(c, stop: k, orders: $0, at: t) }
         case "picked_up": return orders().map { .pickedUp(c, orders: $0, at: t) }
         case "delivered":

@@ -115,7 +115,11 @@ public struct ManifestGetBody: Codable, Sendable {
     public var ifNewerThan: Int?
     /// Answer `manifest.unchanged` when the manifest's etag is this.
     public var ifNoneMatch: String?
-    public init(ifNewerThan: Int? = nil, ifNoneMatch: String? = nil) { self.ifNewerThan = ifNewerThan; self.ifNoneMatch = ifNoneMatch }
+    /// The handheld's clock (ETAs and the shift it is on are computed for it); default: the deployment's clock.
+    public var at: WireTime?
+    public init(ifNewerThan: Int? = nil, ifNoneMatch: String? = nil, at: WireTime? = nil) {
+        self.ifNewerThan = ifNewerThan; self.ifNoneMatch = ifNoneMatch; self.at = at
+    }
 }
 
 public struct ScanBody: Codable, Sendable { public var label: String; public init(label: String) { self.label = label } }
@@ -361,8 +365,10 @@ public struct OrderPlacedBody: Codable, Sendable {
     public var site: String
     public var window: WireWindow
     public var eta: WireTime?
-    public init(order: String, token: String, outcome: String, site: String, window: WireWindow, eta: WireTime?) {
-        self.order = order; self.token = token; self.outcome = outcome; self.site = site; self.window = window; self.eta = eta
+    /// `assigned`: the courier that has it (`vehicle:ID` / `rider:ID`), for the shop's own tracking page.
+    public var courier: String?
+    public init(order: String, token: String, outcome: String, site: String, window: WireWindow, eta: WireTime?, courier: String? = nil) {
+        self.order = order; self.token = token; self.outcome = outcome; self.site = site; self.window = window; self.eta = eta; self.courier = courier
     }
 }
 

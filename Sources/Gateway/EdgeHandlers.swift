@@ -33,7 +33,7 @@ extension EdgeServer {
             let b = try body(envelope, ManifestGetBody.self)
             let courier = p.courier!
             register(courier: courier, routingID: c.routingID)
-            let m = try await manifest(courier)
+            let m = try await manifest(courier, at: b.at?.instant)
             if let v = b.ifNewerThan, m.version <= v { return EdgeCodec.encode("manifest.unchanged", ManifestUnchangedBody(version: m.version, etag: m.etag)) }
             if let e = b.ifNoneMatch, e == m.etag { return EdgeCodec.encode("manifest.unchanged", ManifestUnchangedBody(version: m.version, etag: m.etag)) }
             return EdgeCodec.encode("manifest", ManifestBody(manifest: m))
@@ -270,12 +270,13 @@ extension EdgeServer {
         }
         let (outcome, region) = try await cluster.placeOrder(draft, slot: b.slot?.instant, at: b.at.instant, key: "place/\(draft.id)")
         let window: PromiseWindow, site: SiteID, kind: String, eta: Instant?
+        var courier: CourierRef? = nil
         switch outcome {
         case .rejected(let r):
             await audit.record(AuditEntry(c, kind: "order.place", order: draft.id.rawValue, region: region?.rawValue,
                                           outcome: "refused: \(r.problem.rawValue)", eventAt: b.at.instant.epochSeconds))
             throw EdgeError(r)
-        case .assigned(_, let s, let e, let w): window = w; site = s; kind = "assigned"; eta = e
+        case .assigned(let c, let s, let e, let w): window = w; site = s; kind = "assigned"; eta = e; courier = c
         case .awaitingWave(let s, let w): window = w; site = s; kind = "awaiting_wave"; eta = nil
         case .awaitingCollection(let s, let w): window = w; site = s; kind = "awaiting_collection"; eta = nil
         }
@@ -290,7 +291,7 @@ extension EdgeServer {
                                       detail: "\(kind) at \(site); token \(TrackingToken.reference(token))…", eventAt: b.at.instant.epochSeconds))
         return EdgeCodec.encode("order.placed", OrderPlacedBody(order: draft.id.rawValue, token: token, outcome: kind, site: site.rawValue,
                                                                 window: WireWindow(from: time(window.earliest), to: time(window.latest)),
-                                                                eta: eta.map(time)))
+                                                                eta: eta.map(time), courier: courier.map(EdgeNames.text)))
     }
 
     struct TokenTarget: Sendable { var order: OrderID; var region: RegionID; var storefront: String }

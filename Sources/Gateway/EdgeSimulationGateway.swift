@@ -251,12 +251,7 @@ public final class EdgeSimulationGateway: DispatchGateway {
         try await subscribe(draft.id, token: placed.token)
         switch placed.outcome {
         case "assigned":
-            // The storefront learns no courier; the dispatcher's console shows it (the simulated
-            // handheld buzzes for it).
-            let region = try routing.route(draft).get()
-            let orders = try await call(dispatcher, "dispatch.orders", DispatchOrdersBody(region: region.rawValue))
-                .expect("dispatch.orders", DispatchOrdersReplyBody.self)
-            guard let text = orders.orders.first(where: { $0.order == draft.id.rawValue })?.courier else {
+            guard let text = placed.courier else {
                 // Accepted all the same (throwing would make the customer place it again): no courier to buzz.
                 state.withLock { $0.unassignedLookups += 1 }
                 return .awaitingWave(site: site, window: window)
@@ -488,7 +483,7 @@ actor Handheld {
         if isOffline(t), let m = manifest { return .success(m) }
         if !pending.isEmpty { _ = try await flush(g, answer: nil) }
         let c = try await connection(g)
-        let r = try await g.call(c, "manifest.get", ManifestGetBody())
+        let r = try await g.call(c, "manifest.get", ManifestGetBody(at: WireTime(t)))
         if let e = r.error { return .failure(EdgeDomain.commandError(e, item: item)) }
         let m = try EdgeDomain.manifest(try r.expect("manifest", ManifestBody.self).manifest, product: g.product)
         manifest = m

@@ -255,6 +255,9 @@ actor RegionWorld {
         calls += 1
         do { return try await body() } catch {
             transportErrors += 1
+            if transportErrors <= 20, ProcessInfo.processInfo.environment["DAYBREAK_SIMULATE_TRACE"] == "1" {
+                FileHandle.standardError.write(Data("transport error: \(what()): \(error)\n".utf8))
+            }
             note(at, "\(what()): \(error)")
             return nil
         }

@@ -67,6 +67,7 @@ struct EdgeCodecTests {
         func map(_ r: WireReport) -> Result<HandheldReport, EdgeError> { r.handheldReport(courier: me, at: "reports[0]") }
         #expect(try map(WireReport(seq: 1, at: at, kind: "position", position: WirePosition(lat: 37.5, lon: 127))).get()
                 == .position(me, Coordinate(lat: 37.5, lon: 127), at: Instant(epochSeconds: 1_000)))
+        #expect(try map(WireReport(seq: 1, at: at, kind: "arrived", stop: "return_to_base")).get() == .arrived(me, stop: .returnToBase, orders: [], at: Instant(epochSeconds: 1_000)))
         let photo = SHA256.hex("x")
         let delivered = try map(WireReport(seq: 2, at: at, kind: "delivered", order: "o-1", proof: WireProof(kind: "photo", reference: "p/1.jpg", sha256: photo))).get()
         guard case .delivered(let c, let o, let proof, _) = delivered else { Issue.record("\(delivered)"); return }
@@ -81,6 +82,7 @@ struct EdgeCodecTests {
             (WireReport(seq: 1, at: at, kind: "teleported"), "reports[0].kind"),
             (WireReport(seq: 1, at: at, kind: "arrived", stop: "moon", orders: ["o"]), "reports[0].stop"),
             (WireReport(seq: 1, at: at, kind: "picked_up", orders: ["bad id"]), "reports[0].orders[0]"),
+            (WireReport(seq: 1, at: at, kind: "arrived", stop: "delivery"), "reports[0].orders"),
         ]
         for (r, field) in cases {
             guard case .failure(let e) = map(r) else { Issue.record("accepted \(r)"); continue }
