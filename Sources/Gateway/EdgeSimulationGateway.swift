@@ -393,7 +393,7 @@ public struct OfflineSchedule: Sendable {
     public init(windows: [CourierRef: Range<Instant>]) { self.windows = windows }
 
     public static func seeded(configs: [RegionDispatchConfig], seed: UInt64, fraction: Double = 0.05) -> OfflineSchedule {
-        var rng = SplitMix(seed: seed ^ 0x0FF1_14E5_0FF1_14E5)
+        var rng = SplitMix64(seed: seed ^ 0x0FF1_14E5_0FF1_14E5)
         // Couriers whose shift leaves room for an outage (starting 30 min in, ending 30 min before the end).
         let couriers = configs.flatMap(\.couriers).filter { $0.shiftEnd - $0.shiftStart >= 3 * 3600 }
             .sorted { EdgeNames.text($0.ref) < EdgeNames.text($1.ref) }
@@ -410,18 +410,6 @@ public struct OfflineSchedule: Sendable {
             windows[c.ref] = start ..< start + length
         }
         return OfflineSchedule(windows: windows)
-    }
-}
-
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
 

@@ -175,15 +175,9 @@ final class Counter: Sendable {
 /// Hostile frames, seeded: random bytes, templates with wrong types and values, truncated JSON,
 /// deep nesting.
 struct Fuzz {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+    var rng: SplitMix64
+    init(seed: UInt64) { rng = SplitMix64(seed: seed) }
+    mutating func next() -> UInt64 { rng.next() }
     static let templates = [
         #"{"v":1,"type":"reports","device":"x","reports":[{"seq":%N,"at":%T,"kind":"%K","position":{"lat":%F,"lon":%F}}]}"#,
         #"{"v":%N,"type":"%K"}"#, #"{"v":1,"type":"scan","label":"%S"}"#, #"{"v":1,"type":"order.place","order":{"id":"%S"}}"#,
