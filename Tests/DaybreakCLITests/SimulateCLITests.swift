@@ -15,9 +15,11 @@ import Testing
         return nil
     }
 
+    /// 100 orders: on a cluster the day goes through the edge gateway (JSON and CURVE on every call),
+    /// which a debug build makes slow.
     @Test func aShortDayOnTwoNodesWithOneKilledLosesNothing() async throws {
         guard let env = try Self.database() else { return }
-        let args = ["simulate", "--nodes", "2", "--orders", "160", "--seed", "3", "--json"]
+        let args = ["simulate", "--nodes", "2", "--orders", "100", "--seed", "3", "--json"]
         let r = try await CLIProcess.runOffPool(args, environment: env)
         try #require(r.status == 0, "simulate exited \(r.status): \(r.stderr.suffix(2000))")
         let line = r.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -32,7 +34,7 @@ import Testing
         #expect(k["killed_node"]?.stringValue?.isEmpty == false, "a node is killed mid-day")
         let accepted = k["accepted"]?.doubleValue ?? -1
         let ends = ["delivered", "returned", "cancelled", "picked_up", "no_show"].map { k[$0]?.doubleValue ?? 0 }.reduce(0, +)
-        #expect(accepted > 100)
+        #expect(accepted > 60)
         #expect(ends == accepted, "every accepted order ends delivered, returned, cancelled, picked up or as a no-show")
         #expect((k["notifications"]?.doubleValue ?? 0) > accepted)
         let p99 = k["dispatch_latency_ms"]?["p99"]?.doubleValue ?? -1
@@ -41,7 +43,7 @@ import Testing
             let v = k["on_time"]?[product]?.doubleValue ?? -1
             #expect(v >= 0 && v <= 1, "on_time.\(product) = \(v)")
         }
-        // km/parcel against the baseline is a property of full days (Docs/BENCHMARKS.md), not of 160 orders
+        // km/parcel against the baseline is a property of full days (Docs/BENCHMARKS.md), not of 100 orders
         // spread over six regions and a fleet of hundreds, where the optimised policy buys promises with
         // kilometres (rescue runs from the hub after the night's breakdown): here only that both drove.
         let km = k["km_per_parcel"]?.doubleValue ?? 0, base = k["baseline"]?["km_per_parcel"]?.doubleValue ?? 0
