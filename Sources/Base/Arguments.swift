@@ -44,7 +44,7 @@ public struct ParsedArguments: Sendable {
             i += 1
             if onlyPositionals || !arg.hasPrefix("--") || arg == "-" {
                 if arg.hasPrefix("-") && arg != "-" && !onlyPositionals {
-                    throw UsageError("unknown option '\(displayed(arg))' (options are spelled --name)")
+                    throw UsageError("unknown option '\(displayed(arg))' (options are spelled --name; put -- before a value that starts with '-')")
                 }
                 positionals.append(arg)
                 continue

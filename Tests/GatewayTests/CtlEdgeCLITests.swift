@@ -66,7 +66,7 @@ import Testing
             #expect(printed.count == 2 && (try? CurveKeyPair(secretKey: printed[1]).publicKey) == printed[0], "\(disp.stdout)")
 
             // Revoked: listed as revoked, the gateway forgets it.
-            let revoke = try await DaybreakChild.run(["ctl", "keys", "revoke", pair.publicKey] + Self.db(d))
+            let revoke = try await DaybreakChild.run(["ctl", "keys", "revoke"] + Self.db(d) + ["--", pair.publicKey])
             #expect(revoke.status == 0 && revoke.stdout.hasPrefix("revoked 1 key"), "\(revoke.stdout)\(revoke.stderr)")
             let list = try await DaybreakChild.run(["ctl", "keys", "list", "--json"] + Self.db(d))
             #expect(list.status == 0, "\(list.stderr)")

@@ -69,9 +69,10 @@ import Testing
             let device = "py-hh-1"
             let run = try await ForeignClients.run(python, [
                 D.root.appendingPathComponent("Tools/clients/handheld.py").path,
-                "--endpoint", gw1.endpoint, "--server-key", gw1.publicKey,
-                "--endpoint2", gw2.endpoint, "--server-key2", gw2.publicKey,
-                "--public-key", key.publicKey, "--secret-key", key.secretKey,
+                // Keys in the --name=value form: a Z85 key may start with '-', which argparse would take for an option.
+                "--endpoint", gw1.endpoint, "--server-key=\(gw1.publicKey)",
+                "--endpoint2", gw2.endpoint, "--server-key2=\(gw2.publicKey)",
+                "--public-key=\(key.publicKey)", "--secret-key=\(key.secretKey)",
                 "--courier", mine, "--order", "py-mine", "--foreign-label", "DBK:py-theirs",
                 "--device", device, "--queue", queue, "--start", "2026-12-02T10:05:00+09:00",
                 // Small batches on replay, the second sent first: the gap and the resend are exercised too.
