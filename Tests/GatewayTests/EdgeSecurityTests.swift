@@ -72,7 +72,7 @@ import Testing
             // A node-port principal (an operator) is not an edge principal.
             let operatorKey = try CurveKeyPair.generate()
             _ = try await d.admin.execute(PrincipalDirectory.upsert, [operatorKey.publicKey, "operator:x", "operator", ""], purpose: "operator")
-            try await Task.sleep(for: .milliseconds(500))
+            try await waitUntil("the gateway has read the operator's key") { d.gateway.server.knows(publicKey: operatorKey.publicKey) }
             let op = try await d.client(operatorKey)
             await #expect(throws: MessagingError.self) { _ = try await op.call("ping", EmptyBody(), timeout: .seconds(2)) }
             // A revoked key is refused at its next message, on a connection already established.
