@@ -76,21 +76,12 @@ extension EdgeServer {
         send(ReplyAddress(routingID: routingID, correlationID: 0), body)
     }
 
-    /// Customer notifications from the cluster → the connections subscribed to their orders.
-    func pumpNotifications() async {
-        while !Task.isCancelled {
-            let batch: [CustomerNotification]
-            do { batch = try await cluster.drainNotifications() } catch {
-                logger.warning("notifications lost", ["error": "\(error)"])
-                continue
-            }
-            for n in batch {
-                let targets = sessions.withLock { $0.subscriptions[n.order] ?? [:] }
-                for (id, ref) in targets {
-                    push(id, EdgeCodec.encode("push.notification", NotificationPushBody(n, tokenRef: ref, offset: configuration.offset)))
-                }
-            }
-            try? await Task.sleep(for: .milliseconds(batch.isEmpty ? 100 : 10))
+    /// A customer notification from the cluster → the connections subscribed to its order (called
+    /// by the cluster gateway's event pump as each arrives).
+    func notify(_ n: CustomerNotification) {
+        let targets = sessions.withLock { $0.subscriptions[n.order] ?? [:] }
+        for (id, ref) in targets {
+            push(id, EdgeCodec.encode("push.notification", NotificationPushBody(n, tokenRef: ref, offset: configuration.offset)))
         }
     }
 

@@ -96,8 +96,10 @@ public final class EdgeServer: Sendable {
         }
         logger.info("edge gateway listening", ["endpoint": server.endpoint, "public_key": configuration.keyPair.publicKey,
                                                 "principals": "\(directory.count)"])
-        return EdgeServer(configuration: configuration, endpoint: server.endpoint, cluster: cluster, pool: pool, directory: directory,
-                          context: context, server: server, logger: logger)
+        let edge = EdgeServer(configuration: configuration, endpoint: server.endpoint, cluster: cluster, pool: pool, directory: directory,
+                              context: context, server: server, logger: logger)
+        cluster.onNotification { [weak edge] n in edge?.notify(n) }
+        return edge
     }
 
     /// Serves until `close()` or cancellation: requests, the principals' refresh, the cluster's notifications and
@@ -106,7 +108,6 @@ public final class EdgeServer: Sendable {
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await self.directory.run(self.pool, every: self.configuration.principalRefresh, logger: self.logger) }
             group.addTask { await self.cluster.run() }
-            group.addTask { await self.pumpNotifications() }
             group.addTask { await self.pumpManifestChanges() }
             // Cancellation of `run()` closes the socket (so `serve` ends) and the cluster client (so its pumps end).
             group.addTask {

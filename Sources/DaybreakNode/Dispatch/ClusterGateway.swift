@@ -58,6 +58,7 @@ public final class ClusterGateway: DispatchGateway {
         var seen: Set<Int64> = []
         var newest: Int64 = 0
         var dropped = 0
+        var onNotification: (@Sendable (CustomerNotification) -> Void)?
     }
     let state = Mutex(State())
 
@@ -100,12 +101,22 @@ public final class ClusterGateway: DispatchGateway {
 
     func receive(_ env: OutboxEnvelope) {
         guard let n = try? BinaryDecoder().decode(CustomerNotification.self, from: env.payload) else { return }
-        state.withLock { s in
-            guard env.id > s.newest - Self.dedupeWindow, s.seen.insert(env.id).inserted else { return }
+        let deliver = state.withLock { s -> (@Sendable (CustomerNotification) -> Void)? in
+            guard env.id > s.newest - Self.dedupeWindow, s.seen.insert(env.id).inserted else { return nil }
             s.newest = max(s.newest, env.id)
             if s.seen.count > 2 * Self.dedupeWindow { s.seen = s.seen.filter { $0 > s.newest - Self.dedupeWindow } }
+            if let h = s.onNotification { return h }
             if s.notifications.count >= notificationCapacity { s.dropped += 1 } else { s.notifications.append(n) }
+            return nil
         }
+        deliver?(n)
+    }
+
+    /// From now on, each new (deduplicated) notification goes to `handler` as it arrives instead of
+    /// the buffer `drainNotifications()` empties (the edge gateway pushes them to subscribed
+    /// connections). `handler` runs on the event pump's task: keep it short and non-blocking.
+    public func onNotification(_ handler: @escaping @Sendable (CustomerNotification) -> Void) {
+        state.withLock { $0.onNotification = handler }
     }
 
     // MARK: - Calls
