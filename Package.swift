@@ -27,6 +27,8 @@ let package = Package(
         .target(name: "Routing", swiftSettings: strict),
         .target(name: "Geo", swiftSettings: strict),
         .target(name: "Fleet", dependencies: ["Geo"], swiftSettings: strict),
+        // The warehouse floor: layouts, multi-robot motion planning, task allocation, sorters (Docs/WAREHOUSE.md).
+        .target(name: "Warehouse", dependencies: ["Base"], swiftSettings: strict),
 
         // I/O runtime.
         .target(name: "Messaging", dependencies: ["CZeroMQ", "Base"], swiftSettings: strict),
@@ -48,7 +50,7 @@ let package = Package(
 
         // The thin executable.
         .executableTarget(name: "daybreak",
-                          dependencies: ["Base", "Messaging", "Storage", "Cluster", "Routing", "DispatchPlanning", "DaybreakNode", "Simulation", "Edge", "Gateway", "Fleet", "Geo", "CZeroMQ", "CLibPQ"],
+                          dependencies: ["Base", "Messaging", "Storage", "Cluster", "Routing", "DispatchPlanning", "DaybreakNode", "Simulation", "Edge", "Gateway", "Fleet", "Geo", "Warehouse", "CZeroMQ", "CLibPQ"],
                           swiftSettings: strict),
 
         .testTarget(name: "BaseTests", dependencies: ["Base"], swiftSettings: strict),
@@ -65,6 +67,7 @@ let package = Package(
         .testTarget(name: "GatewayTests", dependencies: ["Gateway", "Edge", "DaybreakNode", "DispatchPlanning", "Cluster", "Fleet", "Geo", "Storage", "Messaging", "Base"],
                     swiftSettings: strict),
         .testTarget(name: "DaybreakCLITests", dependencies: ["daybreak", "Base"], swiftSettings: strict),
+        .testTarget(name: "WarehouseTests", dependencies: ["Warehouse", "Base"], swiftSettings: strict),
         .testTarget(name: "RoutingTests", dependencies: ["Routing"],
                     resources: [.copy("Fixtures")], swiftSettings: strict),
     ],
