@@ -112,6 +112,12 @@ enum DispatchFixtures {
         guard case .manifest = first else { Issue.record("position refused: \(first)"); return }
         let courier = try await vehicle.state()
         #expect(courier.state.status == .idle && courier.state.metres > 500 && courier.seq == 2)
+        // One durable write per position: the courier's journal has it; the dispatcher applied it
+        // as soft state (no event), and a shift start (a real change) was journaled by both.
+        try await c.executeScript("SET search_path TO \(schema)", purpose: "use schema")
+        #expect(try await DomainTestDatabase.count(c, "SELECT count(*) FROM actor_events WHERE actor_kind = 'vehicle' AND actor_key = 'dawn-1' AND type = 'courier.moved'") == 1)
+        #expect(try await DomainTestDatabase.count(c, "SELECT count(*) FROM actor_events WHERE actor_kind = 'dispatch-day' AND idempotency_key = 'pos-1'") == 0)
+        #expect(try await DomainTestDatabase.count(c, "SELECT count(*) FROM actor_events WHERE actor_kind = 'dispatch-day' AND type = 'dispatcher.report'") >= 1)
 
         // Daytime products.
         for (id, product) in [("sd-1", Product.sameDay), ("sd-2", .sameDay), ("q-1", .quick), ("q-2", .quick), ("b-1", .bopis), ("b-2", .bopis)] {

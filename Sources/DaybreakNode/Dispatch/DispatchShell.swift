@@ -25,9 +25,13 @@ public protocol DispatchMachine: Sendable, Codable {
     func manifestProbe(for event: Event) -> ManifestProbe?
     /// Those couriers' manifests, digested (`ManifestDigest`).
     func manifestDigests(_ probe: ManifestProbe) -> [ManifestDigest]
+    /// Whether `event` (decided on this state) is soft state: applied, never journaled (a
+    /// courier's position, durable in the courier's own journal). Default: no event is.
+    func isSoft(event: Event) -> Bool
 }
 
 extension DispatchMachine {
+    public func isSoft(event: Event) -> Bool { false }
     public func manifestProbe(for event: Event) -> ManifestProbe? { nil }
     public func manifestDigests(_ probe: ManifestProbe) -> [ManifestDigest] { [] }
 }
@@ -217,6 +221,8 @@ public actor DispatchShell<M: DispatchMachine>: JournaledActivation {
     static var maxBatch: Int { 128 }
     /// Batches journaled and requests in them (tests, status).
     public private(set) var batchStats = (batches: 0, requests: 0)
+    /// Soft events applied without a journal write (`DispatchMachine.isSoft`): positions.
+    public private(set) var softApplied = 0
 
     private func handleBatch(_ batch: [QueuedRequest]) async {
         if batch.count > 1, let staged = await stage(batch), !staged.isEmpty {
@@ -277,6 +283,13 @@ public actor DispatchShell<M: DispatchMachine>: JournaledActivation {
                 continue
             }
             let at = q.request.at ?? clock
+            if m.isSoft(event: event) {
+                machine!.apply(event: event)
+                if let at { clock = max(clock ?? at, at) }
+                softApplied += 1
+                q.result = .success(response)
+                continue
+            }
             let effects = M.effects(of: event)
             let record = DispatcherRecord<M.Config, M.Event>.event(event, response: response, at: at)
             let payload: [UInt8]
@@ -352,6 +365,12 @@ public actor DispatchShell<M: DispatchMachine>: JournaledActivation {
             return response
         }
         let at = request.at ?? clock
+        if m.isSoft(event: event) {
+            machine!.apply(event: event)
+            if let at { clock = max(clock ?? at, at) }
+            softApplied += 1
+            return response
+        }
         let effects = M.effects(of: event)
         let rows = Self.outboxRows(effects, region: identity.region, key: key)
         let region = identity.region

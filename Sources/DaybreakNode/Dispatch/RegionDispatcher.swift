@@ -14,6 +14,7 @@ extension RegionDispatchState: DispatchMachine {
     public mutating func apply(event: DispatchEvent) { apply(event) }
     public static func effects(of event: DispatchEvent) -> [DispatchEffect] { event.effects }
     public static func eventType(of event: DispatchEvent) -> String { "dispatcher." + event.request.kindName }
+    public func isSoft(event: DispatchEvent) -> Bool { isSoft(event) }
     // manifestProbe(for:) and manifestDigests(_:): RegionDispatchState's own (ManifestFeed.swift).
 }
 

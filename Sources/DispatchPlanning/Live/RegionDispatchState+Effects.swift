@@ -138,8 +138,12 @@ extension RegionDispatchState {
 
     /// Estimates and "approaching" for every planned delivery (decided by the notification
     /// policy: only moves past the threshold and the first approach are sent).
-    mutating func refresh(now: Instant, _ step: inout Step) {
-        for i in couriers.indices where !couriers[i].trips.isEmpty {
+    /// `only`: the couriers whose schedules the request changed (a report of one courier touches
+    /// that courier alone); nil for every courier. Others are refreshed by their own reports and by
+    /// the periodic tick, so a request's cost does not grow with the region.
+    mutating func refresh(now: Instant, only: Int? = nil, _ step: inout Step) {
+        let which = only.map { [$0] } ?? Array(couriers.indices)
+        for i in which where !couriers[i].trips.isEmpty {
             let c = couriers[i]
             let s = schedule(c, trips: c.trips, now: now)
             // Load time of the site trip the stops belong to (nil: on board or a transfer).
@@ -186,9 +190,11 @@ extension RegionDispatchState {
 
     /// Optimised policy: orders not yet loaded that their courier would now deliver late move to
     /// another courier who can still keep the promise (nothing moves when none can).
-    mutating func repairLate(now: Instant, _ step: inout Step) {
+    /// `only`: the one courier whose schedule a report changed (nil: every courier).
+    mutating func repairLate(now: Instant, only: Int? = nil, _ step: inout Step) {
         guard config.policy == .optimised else { return }
-        for i in couriers.indices where !couriers[i].locked && !couriers[i].trips.isEmpty {
+        let which = only.map { [$0] } ?? Array(couriers.indices)
+        for i in which where !couriers[i].locked && !couriers[i].trips.isEmpty {
             let s = schedule(couriers[i], trips: couriers[i].trips, now: now)
             let loadable = Set(couriers[i].trips.filter { $0.start == .site }.flatMap(\.orders))
             for id in s.late where loadable.contains(id) {

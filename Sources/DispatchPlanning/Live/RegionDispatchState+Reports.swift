@@ -28,9 +28,11 @@ extension RegionDispatchState {
             couriers[i].position = p; couriers[i].positionAt = at
             step.accepted = true
         case .position(_, let p, _):
-            couriers[i].position = p; couriers[i].positionAt = at
+            // A late position (older than what is known, e.g. replayed after a newer one) never
+            // moves the courier back.
+            if let known = couriers[i].positionAt, at < known {} else { couriers[i].position = p; couriers[i].positionAt = at }
             step.accepted = true
-            repairLate(now: at, &step)
+            repairLate(now: at, only: i, &step)
         case .arrived(_, let kind, let ids, _):
             if kind == .delivery {
                 for id in ids where !onBoardTrip().contains(id) { return notOnBoard(id) }
@@ -111,7 +113,11 @@ extension RegionDispatchState {
             step.accepted = true
             rehome(i, at: at, breakdownAt: nil, &step)
         }
-        refresh(now: at, &step)
+        // A position, an arrival, a delivery or a failure changes this courier's schedule alone.
+        switch r {
+        case .position, .arrived, .delivered, .failed: refresh(now: at, only: i, &step)
+        default: refresh(now: at, &step)
+        }
         let m = manifest(of: ref, at: at)!
         if config.policy == .optimised { setLeg(i, after: r, next: m.stops.first?.location) }
         return .manifest(m)

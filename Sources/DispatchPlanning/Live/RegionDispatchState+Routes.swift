@@ -84,6 +84,7 @@ extension RegionDispatchState {
     /// Simulates `trips` for courier `c` from its position at `now`. O(stops) travel-time
     /// evaluations; `detail: false` skips building the stops (metres, ETAs and flags only).
     func schedule(_ c: CourierEntry, trips: [Trip], now: Instant, detail: Bool = true) -> Schedule {
+        WorkProbe.current?.schedules.add(1, ordering: .relaxed)
         let cfg = courierConfig(c)
         let home = homePoint(c)
         var at = originPoint(c)

@@ -221,6 +221,26 @@ public struct RegionDispatchState: Sendable, Codable {
                                 response: response)
     }
 
+    /// Whether `event` (decided on this state) only moves a courier's last known position: a
+    /// position report that changed no order, route, stock, notification or plan version, only the
+    /// reporting courier's position, its driving leg, the observed speed and the clock. Such an
+    /// event is soft state: the courier's own journal has the report durably (one write per
+    /// position), so the cluster's shell applies it without journaling it. After a failover the new
+    /// owner knows the positions as of the last journaled event until each courier reports again.
+    public func isSoft(_ event: DispatchEvent) -> Bool {
+        guard case .report(.position(let ref, _, _)) = event.request, event.effects.isEmpty, let c = event.change,
+              c.orders.isEmpty, c.inventories.isEmpty, c.counters.isEmpty, c.pickFreeAt.isEmpty,
+              c.nextSeq == nextSeq, c.version == version, c.dawnWavePlanned == dawnWavePlanned,
+              c.lastReoptimiseAt == lastReoptimiseAt, c.reoptimisedVersion == reoptimisedVersion else { return false }
+        for k in c.couriers {
+            guard couriers.indices.contains(k.index), couriers[k.index].ref == ref else { return false }
+            var was = couriers[k.index]
+            was.position = k.position; was.positionAt = k.positionAt; was.leg = k.leg
+            guard was == k else { return false }
+        }
+        return true
+    }
+
     /// The inventory as its JSON form decodes (Fleet's decoder rebuilds the reservation totals
     /// without the zero entries a live one keeps), so an event equals itself after a round trip.
     static func normalized(_ i: Inventory) -> Inventory {
