@@ -107,7 +107,12 @@ public struct WireReport: Codable, Sendable, Hashable {
 public struct ReportsBody: Codable, Sendable {
     public var device: String
     public var reports: [WireReport]
-    public init(device: String, reports: [WireReport]) { self.device = device; self.reports = reports }
+    /// The etag of the manifest the handheld holds: the ack leaves the manifest out when it is
+    /// still this one (`manifest_etag` says so), which spares a position report's ack the whole manifest.
+    public var ifNoneMatch: String?
+    public init(device: String, reports: [WireReport], ifNoneMatch: String? = nil) {
+        self.device = device; self.reports = reports; self.ifNoneMatch = ifNoneMatch
+    }
 }
 
 public struct ManifestGetBody: Codable, Sendable {
@@ -323,9 +328,13 @@ public struct ReportsAckBody: Codable, Sendable {
     public var lastSeq: Int64
     /// One per report processed, in order; processing stops at a gap or an unavailable cluster.
     public var results: [ReportResult]
-    /// The manifest after the last applied report.
+    /// The manifest after the last applied report; left out when its etag is the request's `if_none_match`.
     public var manifest: WireManifest?
-    public init(lastSeq: Int64, results: [ReportResult], manifest: WireManifest?) { self.lastSeq = lastSeq; self.results = results; self.manifest = manifest }
+    /// The etag of the manifest after the last applied report (whether or not it is included).
+    public var manifestEtag: String?
+    public init(lastSeq: Int64, results: [ReportResult], manifest: WireManifest?, manifestEtag: String? = nil) {
+        self.lastSeq = lastSeq; self.results = results; self.manifest = manifest; self.manifestEtag = manifestEtag ?? manifest?.etag
+    }
 }
 
 public struct ScanOKBody: Codable, Sendable {

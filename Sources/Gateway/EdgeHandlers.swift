@@ -247,9 +247,11 @@ extension EdgeServer {
             if case .gap = outcome { break }
         }
         if results.count == 1, results[0].status == "gap", let e = results[0].error { throw e }
+        let wire = manifest.map { WireManifest($0, offset: configuration.offset) }
         return EdgeCodec.encode("reports.ack", ReportsAckBody(lastSeq: lastSeq ?? 0, results: results,
-                                                             manifest: manifest.map { WireManifest($0, offset: configuration.offset) }))
+                                                             manifest: wire?.etag == b.ifNoneMatch ? nil : wire, manifestEtag: wire?.etag))
     }
+
 
     func manifest(_ courier: CourierRef, at: Instant? = nil) async throws -> WireManifest {
         let now: Instant

@@ -430,7 +430,9 @@ actor Handheld {
     var acked: [WireReport] = []
     /// Numbers queued while offline (counted as replayed when acknowledged).
     var queuedOffline: Set<Int64> = []
-    var manifest: Manifest?
+    var manifest: Manifest? { didSet { manifestEtag = nil } }
+    /// The etag of `manifest` as the gateway sent it (nil after a local change offline).
+    var manifestEtag: String?
 
     init(courier: CourierRef, device: String, key: CurveKeyPair, offline: Range<Instant>?) {
         self.courier = courier; self.device = device; self.key = key; self.offline = offline
@@ -473,8 +475,10 @@ actor Handheld {
         let c = try await connection(g)
         let r = try await g.call(c, "manifest.get", ManifestGetBody(at: WireTime(t)))
         if let e = r.error { return .failure(EdgeDomain.commandError(e, item: item)) }
-        let m = try EdgeDomain.manifest(try r.expect("manifest", ManifestBody.self).manifest, product: g.product)
+        let w = try r.expect("manifest", ManifestBody.self).manifest
+        let m = try EdgeDomain.manifest(w, product: g.product)
         manifest = m
+        manifestEtag = w.etag
         return .success(m)
     }
 
@@ -507,7 +511,7 @@ actor Handheld {
         var stalls = 0
         while let first = pending.first {
             let batch = Array(pending.prefix(EdgeProtocol.maxBatch))
-            let r = try await g.call(c, "reports", ReportsBody(device: device, reports: batch))
+            let r = try await g.call(c, "reports", ReportsBody(device: device, reports: batch, ifNoneMatch: manifestEtag))
             if let e = r.error {
                 guard e.code == .sequenceGap, let last = e.lastSeq else { throw EdgeSimulationError("\(item) reports from #\(first.seq): \(e)") }
                 // Resend from last_seq + 1: what is at or below it was applied.
@@ -516,7 +520,7 @@ actor Handheld {
                 continue
             }
             let ack = try r.expect("reports.ack", ReportsAckBody.self)
-            if let w = ack.manifest { manifest = try EdgeDomain.manifest(w, product: g.product) }
+            if let w = ack.manifest { manifest = try EdgeDomain.manifest(w, product: g.product); manifestEtag = w.etag }
             var progressed = false
             for x in ack.results {
                 switch x.status {

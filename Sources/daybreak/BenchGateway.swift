@@ -17,13 +17,14 @@ import Synchronization
 let benchGatewayCommand = Command(
     name: "gateway",
     summary: "handhelds over CURVE → gateway → journaled dispatchers on node processes: reports/s, p50/p99 beside raw CURVE.",
-    usage: "[--database CONNINFO] [--handhelds N] [--nodes K] [--interval-ms N] [--seconds N] [--json]",
+    usage: "[--database CONNINFO] [--handhelds N] [--nodes K] [--interval-ms N] [--seconds N] [--client-threads N] [--json]",
     options: [
         .value("database", "CONNINFO", "libpq conninfo or URI; default: the PG* environment"),
         .value("handhelds", "N", "connected handhelds, each its own CURVE connection and key (default 1000)"),
         .value("nodes", "K", "node processes (default 2)"),
         .value("interval-ms", "N", "each handheld reports every N ms (default 500: 1000 handhelds offer 2000 reports/s)"),
         .value("seconds", "N", "measured seconds (default 20, after 5 s of warm-up)"),
+        .value("client-threads", "N", "I/O threads the simulated handhelds' sockets are spread over, the same for raw CURVE (default 8)"),
         .value("regions", "FILE", "city file (default Regions/seoul.json)"),
         .value("operations", "FILE", "operations file (default Regions/seoul-operations.json)"),
         .flag("json", "print one JSON line instead of the table"),
@@ -35,6 +36,7 @@ let benchGatewayCommand = Command(
     o.nodes = try args.int("nodes", default: 2, range: 1 ... 8)
     o.intervalMs = try args.int("interval-ms", default: 500, range: 1 ... 60_000)
     o.seconds = try args.int("seconds", default: 20, range: 1 ... 3_600)
+    o.clientThreads = try args.int("client-threads", default: 8, range: 1 ... 64)
     o.regionsFile = args.string("regions", default: "Regions/seoul.json")
     o.operationsFile = args.string("operations", default: "Regions/seoul-operations.json")
     for f in [o.regionsFile, o.operationsFile] where !FileManager.default.fileExists(atPath: f) {
@@ -59,6 +61,8 @@ struct GatewayBench: Sendable {
         var intervalMs = 500
         var seconds = 20
         var warmupSeconds = 5
+        /// I/O threads the simulated handhelds' sockets are spread over (the same for raw CURVE).
+        var clientThreads = 8
         var regionsFile = "Regions/seoul.json"
         var operationsFile = "Regions/seoul-operations.json"
     }
@@ -117,10 +121,14 @@ struct GatewayBench: Sendable {
         let keyDir = FileManager.default.temporaryDirectory.appendingPathComponent("daybreak-\(schema)-keys").path
         var nodes: [Process] = []
         var service: EdgeGatewayService?
-        let context = try MessagingContext(logger: logger)
+        // The simulated handhelds' sockets, spread over several I/O threads as real devices would be
+        // spread over devices: one thread polling a thousand sockets pays for all of them on every wake.
+        var clientContexts: [MessagingContext] = []
+        for _ in 0 ..< options.clientThreads { clientContexts.append(try MessagingContext(logger: logger)) }
+        let contexts = clientContexts
         func cleanUp() async {
             await service?.close()
-            await context.shutdown()
+            for c in contexts { await c.shutdown() }
             for p in nodes where p.isRunning { kill(p.processIdentifier, SIGTERM) }
             for p in nodes { p.waitUntilExit() }
             _ = try? await admin.executeScript("DROP SCHEMA IF EXISTS \(schema) CASCADE", purpose: "drop bench schema")
@@ -173,8 +181,9 @@ struct GatewayBench: Sendable {
                     try await Task.sleep(for: .milliseconds(100))
                 }
                 var clients: [EdgeClient] = []
-                for (_, _, k) in handheldKeys {
-                    clients.append(try await EdgeClient.connect(s.server.endpoint, serverKey: s.server.publicKey, keyPair: k, context: context))
+                for (i, (_, _, k)) in handheldKeys.enumerated() {
+                    clients.append(try await EdgeClient.connect(s.server.endpoint, serverKey: s.server.publicKey, keyPair: k,
+                                                                context: contexts[i % contexts.count]))
                 }
                 // Every handheld starts its shift (seq 1), a few at a time.
                 let connected = clients, homes = handheldKeys.map(\.1)
@@ -216,6 +225,7 @@ struct GatewayBench: Sendable {
                 group.addTask {
                     var p = Phase()
                     var seq: Int64 = 1
+                    var etag: String? = nil   // the manifest it holds: acks leave it out while unchanged
                     var next = t0 + interval * Double(i) / Double(clients.count)
                     var step = 0
                     while next < end {
@@ -228,9 +238,12 @@ struct GatewayBench: Sendable {
                         let counted = sentAt >= measureFrom
                         if counted { p.sent += 1 }
                         do {
-                            let r = try await c.call("reports", ReportsBody(device: "hh\(i)", reports: [WireReport(seq: seq, at: WireTime(at), kind: "position", position: pos)]),
+                            let r = try await c.call("reports", ReportsBody(device: "hh\(i)", reports: [WireReport(seq: seq, at: WireTime(at), kind: "position", position: pos)],
+                                                                            ifNoneMatch: etag),
                                                      timeout: .seconds(10))
-                            let ok = (try? r.expect("reports.ack", ReportsAckBody.self))?.results.first.map { ["applied", "refused"].contains($0.status) } ?? false
+                            let ack = try? r.expect("reports.ack", ReportsAckBody.self)
+                            if let e = ack?.manifestEtag { etag = e }
+                            let ok = ack?.results.first.map { ["applied", "refused"].contains($0.status) } ?? false
                             if counted, ContinuousClock.now <= end {
                                 if ok { p.acked += 1; p.latenciesMs.append(GatewayBench.ms(ContinuousClock.now - sentAt)) } else { p.failed += 1 }
                             }
@@ -258,17 +271,23 @@ struct GatewayBench: Sendable {
     func measureRawCurve() async throws -> Phase {
         let authority = try CurveKeyTable()
         let context = try MessagingContext(logger: logger, curveAuthority: authority)
-        do {
-            let out = try await measureRawCurve(context: context, authority: authority)
+        var clientContexts: [MessagingContext] = []
+        func shutdown() async {
             await context.shutdown()
+            for c in clientContexts { await c.shutdown() }
+        }
+        do {
+            for _ in 0 ..< options.clientThreads { clientContexts.append(try MessagingContext(logger: logger)) }
+            let out = try await measureRawCurve(context: context, clientContexts: clientContexts, authority: authority)
+            await shutdown()
             return out
         } catch {
-            await context.shutdown()
+            await shutdown()
             throw error
         }
     }
 
-    func measureRawCurve(context: MessagingContext, authority: CurveKeyTable) async throws -> Phase {
+    func measureRawCurve(context: MessagingContext, clientContexts: [MessagingContext], authority: CurveKeyTable) async throws -> Phase {
         let serverKey = try CurveKeyPair.generate()
         var so = SocketOptions.edge
         so.curveServer = try CurveServer(keyPair: serverKey, domain: "bench", recheckEachMessage: true)
@@ -279,7 +298,7 @@ struct GatewayBench: Sendable {
             try authority.grant(k.publicKey, as: try CurveIdentity(userID: "raw", role: "courier"))
             var co = SocketOptions()
             co.curveClient = try CurveClient(serverPublicKey: serverKey.publicKey, keyPair: k)
-            clients.append(try await context.connectClient(server.endpoint, options: co))
+            clients.append(try await clientContexts[clients.count % clientContexts.count].connectClient(server.endpoint, options: co))
         }
         let body = Message(EdgeCodec.encode("reports", ReportsBody(device: "hh", reports: [
             WireReport(seq: 2, at: WireTime(Instant(epochSeconds: 0)), kind: "position", position: WirePosition(lat: 37.5, lon: 127))])))

@@ -74,6 +74,19 @@ import Testing
             let gap = try await other.expectError("reports", ReportsBody(device: "hh-1", reports: [
                 WireReport(seq: 6, at: WireTime(D.at(0, 14)), kind: "position", position: here)]))
             #expect(gap.code == .sequenceGap && gap.lastSeq == 4)
+            // A position with the etag of the manifest it holds: the ack leaves the manifest out
+            // while it is unchanged, and says which one is current.
+            let first = try await other.expect("reports", ReportsBody(device: "hh-1", reports: [
+                WireReport(seq: 5, at: WireTime(D.at(0, 13, 43)), kind: "position", position: here)]), "reports.ack", ReportsAckBody.self)
+            let held = try #require(first.manifest?.etag)
+            #expect(first.manifestEtag == held)
+            let moved = try await other.expect("reports", ReportsBody(device: "hh-1", reports: [
+                WireReport(seq: 6, at: WireTime(D.at(0, 13, 43)), kind: "position", position: here)], ifNoneMatch: held), "reports.ack", ReportsAckBody.self)
+            #expect(moved.results.map(\.status) == ["applied"] && moved.manifest == nil && moved.manifestEtag == held)
+            let stale = try await other.expect("reports", ReportsBody(device: "hh-1", reports: [
+                WireReport(seq: 7, at: WireTime(D.at(0, 13, 43)), kind: "position", position: here)], ifNoneMatch: "0000000000000000"),
+                "reports.ack", ReportsAckBody.self)
+            #expect(stale.manifest?.etag == held && stale.manifestEtag == held)
 
             // The customer sees the delivery by token, and nothing by a guessed one.
             let customer = try await d.client(try await d.principal(.customer, user: "customer:app"))
