@@ -1,0 +1,256 @@
+import Base
+import DispatchPlanning
+import Fleet
+import Foundation
+import Geo
+import Warehouse
+
+// `daybreak bench sorter`: a dawn night's parcels through the Gimpo hub's sorter. The night's van
+// routes come from the dawn-wave planner's construction (`WavePlanner.baseline`, per sector, no
+// optimisation: the sorter only needs each route's parcels and departure), or, with --plan
+// generated, from a seeded stand-in. Chutes are assigned per wave (Warehouse.ChutePlan), the
+// sorter is run as a discrete-event state machine (Warehouse.Sorter). Docs/SITES.md.
+
+let benchSorterCommand = Command(
+    name: "sorter",
+    summary: "Sort a dawn night's parcels at the Gimpo hub: chutes per wave, throughput, mis-sorts, late vans.",
+    usage: "[--orders N] [--vans N] [--seed S] [--plan baseline|generated] [--layout FILE] [--start HH:MM] [--loading-lead MIN] [--svg FILE] [--json]",
+    options: [
+        .value("orders", "N", "dawn orders in the night, 1…60000 (default 30000)"),
+        .value("vans", "N", "dawn vans available, spread over the regions (default 500)"),
+        .value("seed", "S", "seed of the generated orders (default 1)"),
+        .value("plan", "KIND", "baseline: the dawn-wave planner's construction on the seoul demand (default); generated: seeded routes, no planner"),
+        .value("layout", "FILE", "the hub's site layout (default Regions/sites/hub-dawn.site)"),
+        .value("start", "HH:MM", "sorting starts, the evening before (default 23:00, the cutoff)"),
+        .value("loading-lead", "MIN", "loading starts this many minutes before a van's departure (default 30)"),
+        .value("date", "YYYY-MM-DD", "delivery morning (default 2026-12-01)"),
+        .value("svg", "FILE", "write a picture of chute fill per wave over the night"),
+        .flag("json", "print one JSON line instead of the table"),
+    ] + CityInputFiles.options
+) { args in
+    let o = try SorterBenchOptions(args)
+    return try await reportingFailures("bench sorter") { try await SorterBench(o).run() }
+}
+
+struct SorterBenchOptions: Sendable {
+    var orders: Int
+    var vans: Int
+    var seed: UInt64
+    var generated: Bool
+    var layout: String
+    var startMinutes: Int
+    var loadingLead: Double
+    var day: LocalDay
+    var svg: String?
+    var json: Bool
+    var files: CityInputFiles
+
+    init(_ a: ParsedArguments) throws(UsageError) {
+        orders = try a.int("orders", default: 30_000, range: 1...60_000)
+        vans = try a.int("vans", default: 500, range: 1...10_000)
+        seed = try a.uint64("seed", default: 1)
+        generated = try a.choice("plan", ["baseline", "generated"], default: "baseline") == "generated"
+        layout = a.string("layout", default: "Regions/sites/hub-dawn.site")
+        let s = a.string("start", default: "23:00")
+        let parts = s.split(separator: ":").compactMap { Int($0) }
+        guard parts.count == 2, (0...23).contains(parts[0]), (0...59).contains(parts[1]) else { throw UsageError("--start: '\(s)' is not HH:MM") }
+        startMinutes = parts[0] * 60 + parts[1]
+        loadingLead = Double(try a.int("loading-lead", default: 30, range: 0...600)) * 60
+        let d = a.string("date", default: "2026-12-01")
+        guard let day = DemoOptions.parseDate(d) else { throw UsageError("--date: '\(d)' is not a date YYYY-MM-DD") }
+        self.day = day
+        svg = a.string("svg")
+        json = a.flag("json")
+        files = CityInputFiles(a)
+    }
+}
+
+struct SorterBench {
+    let o: SorterBenchOptions
+    init(_ o: SorterBenchOptions) { self.o = o }
+
+    func note(_ s: String) { if !o.json { printErr("sorter: " + s) } }
+
+    /// Routes of the night (van, wave, departure in seconds from local midnight, parcels) and the
+    /// wave departures.
+    func nightRoutes(_ run: DemoRun) async throws -> (routes: [SorterRoute], waves: [Double], source: String) {
+        let inputs = try run.loadInputs()
+        let setup0: WaveSetup
+        do { setup0 = try WaveSetup.dawn(config: inputs.operations, city: inputs.city, deliveryDay: o.day) }
+        catch { throw CommandFailure(message: "\(o.files.operations): \(error)", status: ExitStatus.dataError) }
+        let waves = setup0.waves.map { Double($0 - setup0.origin) }
+        if o.generated {
+            // A seeded stand-in: 60 % of the vans used, 40–160 parcels each, round-robin over the waves.
+            var rng = SplitMix64(seed: o.seed)
+            let n = max(1, o.vans * 6 / 10)
+            let routes = (0..<n).map { i in
+                SorterRoute(van: "van-\(i + 1)", wave: i % waves.count, departure: waves[i % waves.count], parcels: Int.random(in: 40...160, using: &rng))
+            }
+            return (routes, waves, "generated (seed \(o.seed))")
+        }
+        var configs: [RegionID: ProductConfig] = [:]
+        for r in inputs.operations.regions { configs[r.id] = inputs.operations.productConfig(for: r.id) }
+        let orders: [Order]
+        do {
+            orders = try NightOrders.generate(count: o.orders, seed: o.seed, demand: inputs.demand, regions: inputs.city.regions,
+                                              configs: configs, deliveryDay: o.day, offset: inputs.operations.offset)
+        } catch { throw CommandFailure(message: error.description, status: ExitStatus.dataError) }
+        let (byRegion, _) = WavePlanner.partition(orders, setup: setup0)
+        let setup = setup0.scaled(toVans: o.vans, orders: byRegion.mapValues(\.count))
+        let jobs = setup.regions.flatMap { r in r.sectors(orders: byRegion[r.regionID] ?? [], maxOrders: 1500, sites: setup.sites) }
+        note("\(orders.count) orders, \(jobs.count) routing problems: the planner's construction (baseline) on each")
+        // Two at a time (each sector's matrices are ~0.3 GB).
+        var plans: [RegionPlan] = []
+        var next = 0
+        while next < jobs.count {
+            let batch = Array(jobs[next..<min(jobs.count, next + 2)])
+            next += batch.count
+            let done = try await withThrowingTaskGroup(of: RegionPlan.self) { group in
+                for (fleet, regionOrders) in batch {
+                    group.addTask {
+                        let rp = try WavePlanner.prepare(region: fleet, orders: regionOrders, setup: setup, times: .standard)
+                        return WavePlanner.baseline(rp)
+                    }
+                }
+                var out: [RegionPlan] = []
+                for try await p in group { out.append(p) }
+                return out
+            }
+            plans += done
+        }
+        let all = plans.flatMap(\.routes).sorted { $0.departure != $1.departure ? $0.departure < $1.departure : $0.vehicle.rawValue < $1.vehicle.rawValue }
+        let unassigned = plans.reduce(0) { $0 + $1.unassigned.count }
+        note("\(all.count) van routes, \(all.reduce(0) { $0 + $1.parcels }) parcels, \(unassigned) orders unplanned")
+        let routes = all.map { r -> SorterRoute in
+            let dep = Double(r.departure - setup.origin)
+            let wave = waves.enumerated().min { abs($0.element - dep) < abs($1.element - dep) }?.offset ?? 0
+            return SorterRoute(van: r.vehicle.rawValue, wave: wave, departure: dep, parcels: r.parcels)
+        }
+        return (routes, waves, "dawn-wave planner construction, \(o.orders) orders, seed \(o.seed)")
+    }
+
+    func run() async throws -> Int32 {
+        let clock = ContinuousClock()
+        let t0 = clock.now
+        let demo = DemoRun(DemoOptions(regions: o.files.regions, operations: o.files.operations, demand: o.files.demand))
+        let layoutPath = demo.resolve(o.layout)
+        guard let data = FileManager.default.contents(atPath: layoutPath), let text = String(data: data, encoding: .utf8) else {
+            throw CommandFailure(message: "layout \(layoutPath): cannot be read (run from the repository root or pass --layout FILE)", status: ExitStatus.noInput)
+        }
+        let layout: SiteLayout
+        do { layout = try SiteLayout.parse(text, file: o.layout) } catch { throw CommandFailure(message: error.description, status: ExitStatus.dataError) }
+        guard let config = SorterConfig(layout: layout, loadingLeadSeconds: o.loadingLead), let capacity = layout.chuteCapacity else {
+            throw CommandFailure(message: "layout \(o.layout): site \(layout.site) has no sorter (inducts, chutes, induct-per-hour, loop-seconds)", status: ExitStatus.dataError)
+        }
+        let chutes = layout.features(.chute).count
+
+        let (routes, waves, source) = try await nightRoutes(demo)
+        let planSeconds = (clock.now - t0).seconds
+        let start = Double(o.startMinutes * 60 - (o.startMinutes >= 12 * 60 ? 86_400 : 0))
+        var parcels: [SorterParcel] = []
+        for (r, route) in routes.enumerated() {
+            for _ in 0..<route.parcels { parcels.append(SorterParcel(id: parcels.count, route: r, ready: start)) }
+        }
+        let plan: ChutePlan
+        do { plan = try ChutePlan.assign(routes: routes, chutes: chutes, capacity: capacity, start: start) }
+        catch { throw CommandFailure(message: "chute assignment at \(layout.site): \(error)", status: ExitStatus.dataError) }
+        let tSort = clock.now
+        let res = Sorter.run(parcels: parcels, routes: routes, plan: plan, config: config)
+        let sortSeconds = (clock.now - tSort).seconds
+        let late = res.lateRoutes
+
+        if let svg = o.svg {
+            let picture = fillPicture(res, waves: waves, start: start, capacity: capacity)
+            do { try picture.write(toFile: svg, atomically: true, encoding: .utf8) }
+            catch { throw CommandFailure(message: "--svg \(svg): \(error.localizedDescription)", status: ExitStatus.failure) }
+        }
+        if o.json {
+            print(JSONValue.object([
+                ("parcels_per_h", .int(Int(res.parcelsPerHour.rounded()))), ("mis_sorts", .int(res.misSorts)), ("vans_late", .int(late.count)),
+                ("parcels", .int(parcels.count)), ("vans", .int(routes.count)), ("chutes", .int(chutes)),
+                ("chute_capacity", .int(capacity)), ("chute_assignments", .int(plan.assignments.count)), ("inducts", .int(config.inducts)),
+                ("nominal_parcels_per_h", .int(Int(config.nominalParcelsPerHour))), ("span_parcels_per_h", .int(Int(res.spanParcelsPerHour.rounded()))),
+                ("recirculations", .int(res.totalRecirculations)), ("plan", .string(o.generated ? "generated" : "baseline")),
+                ("plan_s", .double(r1(planSeconds))), ("sort_s", .double((sortSeconds * 1000).rounded() / 1000)), ("seed", .int(Int(o.seed))),
+            ]).rendered())
+        } else {
+            print(table(res, routes: routes, plan: plan, waves: waves, layout: layout, config: config, source: source), terminator: "")
+            print(String(format: "routes in %.1f s, sorter simulated in %.2f s", planSeconds, sortSeconds))
+        }
+        return res.misSorts == 0 ? ExitStatus.ok : ExitStatus.software
+    }
+
+    static func clock(_ s: Double) -> String {
+        let m = Int((s / 60).rounded(.down))
+        let d = ((m % 1440) + 1440) % 1440
+        return String(format: "%02d:%02d", d / 60, d % 60)
+    }
+
+    func table(_ res: SortResult, routes: [SorterRoute], plan: ChutePlan, waves: [Double], layout: SiteLayout, config: SorterConfig, source: String) -> String {
+        var s = "hub \(layout.site) (\(layout.name)): \(plan.chutes) chutes of \(plan.capacity) parcels, \(config.inducts) inducts × \(Int(config.inductsPerHour))/h = \(Int(config.nominalParcelsPerHour)) parcels/h nominal, loop \(Int(config.loopSeconds)) s\n"
+        s += "routes: \(source)\n"
+        s += "wave  departs  vans  parcels  chutes  inducted from  all sorted at  min slack  late\n"
+        for (w, id) in res.waves.enumerated() {
+            let members = routes.indices.filter { routes[$0].wave == id }
+            let outs = members.map { res.routes[$0] }
+            let ps = members.reduce(0) { $0 + routes[$1].parcels }
+            let chuteCount = plan.assignments.filter { $0.wave == id }.count
+            let firstIn = parcelsOf(members, res).map { res.inductedAt[$0] }.min()
+            let sorted = outs.map(\.allSortedAt).max() ?? 0
+            let slack = outs.map { $0.departure - $0.allSortedAt }.min() ?? 0
+            let dep = id < waves.count ? Self.clock(waves[id]) : "?"
+            s += pad(String(w), 4) + "  " + pad(dep, 7) + String(format: "  %4d  %7d  %6d  ", members.count, ps, chuteCount)
+                + pad(firstIn.map(Self.clock) ?? "-", 13) + "  " + pad(Self.clock(sorted), 13) + String(format: "  %5d min  %4d\n", Int((slack / 60).rounded(.down)), outs.filter(\.isLate).count)
+        }
+        s += String(format: "parcels %d, vans %d, sorted %@ → %@: %.0f parcels/h in the busiest hour (%.0f over the night), %d recirculations, %d mis-sorts, %d vans late\n",
+                    res.sortedAt.count, routes.count, Self.clock(res.firstInduct), Self.clock(res.lastSort), res.parcelsPerHour, res.spanParcelsPerHour,
+                    res.totalRecirculations, res.misSorts, res.lateRoutes.count)
+        for r in res.lateRoutes.prefix(20) {
+            s += "late: \(r.van) departs \(Self.clock(r.departure)), all sorted \(Self.clock(r.allSortedAt)); \(r.missing.count) parcels missing at departure: \(r.missing.prefix(8).map(String.init).joined(separator: ", "))\(r.missing.count > 8 ? ", …" : "")\n"
+        }
+        return s
+    }
+
+    func parcelsOf(_ routes: [Int], _ res: SortResult) -> [Int] {
+        // Parcels were created route by route in order: route r's parcels are a consecutive run.
+        var firstOfRoute: [Int] = []
+        var k = 0
+        for o in res.routes { firstOfRoute.append(k); k += o.parcels }
+        return routes.flatMap { r in firstOfRoute[r]..<(firstOfRoute[r] + res.routes[r].parcels) }
+    }
+
+    /// Parcels in each wave's chutes over the night, one line per wave, the wave's departure dashed.
+    func fillPicture(_ res: SortResult, waves: [Double], start: Double, capacity: Int) -> String {
+        let w = 900.0, h = 360.0, left = 60.0, right = 20.0, top = 30.0, bottom = 40.0
+        var svg = SVG(width: w, height: h, title: "Chute fill per wave at the hub sorter")
+        let t0 = res.sampleTimes.first ?? start, t1 = max(res.sampleTimes.last ?? start + 1, (waves.max() ?? t0) + 600)
+        let ymax = Double(max(1, (res.waveFill.flatMap { $0 }.max() ?? 1)))
+        func x(_ t: Double) -> Double { left + (t - t0) / max(1, t1 - t0) * (w - left - right) }
+        func y(_ v: Double) -> Double { h - bottom - v / ymax * (h - top - bottom) }
+        svg.rect(x: 0, y: 0, width: w, height: h, style: .init(fill: "#fff"))
+        svg.line(x1: left, y1: h - bottom, x2: w - right, y2: h - bottom, style: .init(stroke: "#444", strokeWidth: 1))
+        svg.line(x1: left, y1: top, x2: left, y2: h - bottom, style: .init(stroke: "#444", strokeWidth: 1))
+        var t = (t0 / 1800).rounded(.up) * 1800
+        while t <= t1 {
+            svg.line(x1: x(t), y1: h - bottom, x2: x(t), y2: h - bottom + 4, style: .init(stroke: "#444", strokeWidth: 1))
+            svg.text(Self.clock(t), x: x(t), y: h - bottom + 16, size: 11, anchor: .middle)
+            t += 1800
+        }
+        for k in 0...4 {
+            let v = ymax * Double(k) / 4
+            svg.text(String(Int(v.rounded())), x: left - 6, y: y(v) + 4, size: 11, anchor: .end)
+        }
+        svg.text("parcels in chutes", x: 12, y: top - 10, size: 12)
+        let colours = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e"]
+        for (k, id) in res.waves.enumerated() {
+            let colour = colours[k % colours.count]
+            let pts = zip(res.sampleTimes, res.waveFill[k]).map { (x: x($0), y: y(Double($1))) }
+            svg.polyline(pts, style: .init(stroke: colour, strokeWidth: 1.5), tooltip: "wave \(k)")
+            if id < waves.count {
+                svg.line(x1: x(waves[id]), y1: top, x2: x(waves[id]), y2: h - bottom, style: .init(stroke: colour, strokeWidth: 1, dash: "4 3"))
+                svg.text("wave \(k) departs \(Self.clock(waves[id]))", x: x(waves[id]) - 4, y: top + 12 + Double(k) * 14, size: 11, anchor: .end, fill: colour)
+            }
+        }
+        return svg.render()
+    }
+}
