@@ -18,9 +18,9 @@ public struct BatteryModel: Sendable, Equatable {
         self.chargePerSecond = chargePerSecond; self.secondsPerStep = secondsPerStep
     }
 
-    /// A picking robot of the hub's size: 1.5 m cells at 1.5 m/s; a full battery drives ~4,000
-    /// cells empty (~1.7 h of driving), ~2,900 loaded, and charges from empty in 1 hour.
-    public static let standard = BatteryModel(drainPerStep: 1.0 / 4000, drainPerStepLoaded: 1.0 / 2900,
+    /// A picking robot of the hub's size: 1.5 m cells at 1.5 m/s; a full battery drives 14,000
+    /// cells empty (~3.9 h of driving), 10,000 carrying, and charges from empty in 1 hour.
+    public static let standard = BatteryModel(drainPerStep: 1.0 / 14_000, drainPerStepLoaded: 1.0 / 10_000,
                                               chargePerSecond: 1.0 / 3600, secondsPerStep: 1.0)
 }
 

@@ -6,20 +6,24 @@ import Geo
 import Warehouse
 
 // `daybreak bench sorter`: a dawn night's parcels through the Gimpo hub's sorter. The night's van
-// routes come from the dawn-wave planner's construction (`WavePlanner.baseline`, per sector, no
-// optimisation: the sorter only needs each route's parcels and departure), or, with --plan
-// generated, from a seeded stand-in. Chutes are assigned per wave (Warehouse.ChutePlan), the
+// routes come from the dawn-wave planner (`bench dawn-wave`'s sectors and `planDawnRegion`, with a
+// short budget per routing problem: the sorter only needs each route's parcels and departure), or
+// its greedy baseline (`--plan baseline`), or a seeded stand-in (`--plan generated`). Chutes are assigned per wave (Warehouse.ChutePlan), the
 // sorter is run as a discrete-event state machine (Warehouse.Sorter). Docs/SITES.md.
 
 let benchSorterCommand = Command(
     name: "sorter",
     summary: "Sort a dawn night's parcels at the Gimpo hub: chutes per wave, throughput, mis-sorts, late vans.",
-    usage: "[--orders N] [--vans N] [--seed S] [--plan baseline|generated] [--layout FILE] [--start HH:MM] [--loading-lead MIN] [--svg FILE] [--json]",
+    usage: "[--orders N] [--vans N] [--seed S] [--plan optimised|baseline|generated] [--budget SECONDS] [--robots N] [--picks N] [--layout FILE] [--start HH:MM] [--loading-lead MIN] [--svg FILE] [--json]",
     options: [
         .value("orders", "N", "dawn orders in the night, 1…60000 (default 30000)"),
         .value("vans", "N", "dawn vans available, spread over the regions (default 500)"),
         .value("seed", "S", "seed of the generated orders (default 1)"),
-        .value("plan", "KIND", "baseline: the dawn-wave planner's construction on the seoul demand (default); generated: seeded routes, no planner"),
+        .value("plan", "KIND", "optimised: the dawn-wave planner on the seoul demand, --budget per routing problem (default); baseline: its greedy comparison plan; generated: seeded routes, no planner"),
+        .value("budget", "SECONDS", "solver time per routing problem (sector of ≤ 1,500 orders) for --plan optimised (default 5)"),
+        .value("robots", "N", "picking robots at the hub for the battery and allocation run (default 60; 0: skip)"),
+        .value("picks", "N", "picks for that run, released evenly over --pick-hours (default 8000)"),
+        .value("pick-hours", "H", "hours over which the picks are released (default 4)"),
         .value("layout", "FILE", "the hub's site layout (default Regions/sites/hub-dawn.site)"),
         .value("start", "HH:MM", "sorting starts, the evening before (default 23:00, the cutoff)"),
         .value("loading-lead", "MIN", "loading starts this many minutes before a van's departure (default 30)"),
@@ -36,7 +40,11 @@ struct SorterBenchOptions: Sendable {
     var orders: Int
     var vans: Int
     var seed: UInt64
-    var generated: Bool
+    var plan: String
+    var budget: Double
+    var robots: Int
+    var picks: Int
+    var pickHours: Double
     var layout: String
     var startMinutes: Int
     var loadingLead: Double
@@ -49,7 +57,11 @@ struct SorterBenchOptions: Sendable {
         orders = try a.int("orders", default: 30_000, range: 1...60_000)
         vans = try a.int("vans", default: 500, range: 1...10_000)
         seed = try a.uint64("seed", default: 1)
-        generated = try a.choice("plan", ["baseline", "generated"], default: "baseline") == "generated"
+        plan = try a.choice("plan", ["optimised", "baseline", "generated"], default: "optimised") ?? "optimised"
+        budget = try a.double("budget", default: 5, range: 0.1...600)
+        robots = try a.int("robots", default: 60, range: 0...1000)
+        picks = try a.int("picks", default: 8000, range: 1...100_000)
+        pickHours = try a.double("pick-hours", default: 4, range: 0.01...48)
         layout = a.string("layout", default: "Regions/sites/hub-dawn.site")
         let s = a.string("start", default: "23:00")
         let parts = s.split(separator: ":").compactMap { Int($0) }
@@ -79,7 +91,7 @@ struct SorterBench {
         do { setup0 = try WaveSetup.dawn(config: inputs.operations, city: inputs.city, deliveryDay: o.day) }
         catch { throw CommandFailure(message: "\(o.files.operations): \(error)", status: ExitStatus.dataError) }
         let waves = setup0.waves.map { Double($0 - setup0.origin) }
-        if o.generated {
+        if o.plan == "generated" {
             // A seeded stand-in: 60 % of the vans used, 40–160 parcels each, round-robin over the waves.
             var rng = SplitMix64(seed: o.seed)
             let n = max(1, o.vans * 6 / 10)
@@ -98,18 +110,24 @@ struct SorterBench {
         let (byRegion, _) = WavePlanner.partition(orders, setup: setup0)
         let setup = setup0.scaled(toVans: o.vans, orders: byRegion.mapValues(\.count))
         let jobs = setup.regions.flatMap { r in r.sectors(orders: byRegion[r.regionID] ?? [], maxOrders: 1500, sites: setup.sites) }
-        note("\(orders.count) orders, \(jobs.count) routing problems: the planner's construction (baseline) on each")
-        // Two at a time (each sector's matrices are ~0.3 GB).
+        note("\(orders.count) orders, \(jobs.count) routing problems, \(o.plan == "baseline" ? "the planner's greedy baseline" : "optimised \(o.budget) s each"), 2 at a time")
+        // Two at a time (each sector's matrices are ~0.3 GB), each on its own thread (the solver's stack).
+        let optimise = o.plan == "optimised", budget = o.budget, seed = o.seed
         var plans: [RegionPlan] = []
         var next = 0
         while next < jobs.count {
             let batch = Array(jobs[next..<min(jobs.count, next + 2)])
             next += batch.count
             let done = try await withThrowingTaskGroup(of: RegionPlan.self) { group in
-                for (fleet, regionOrders) in batch {
+                for (k, (fleet, regionOrders)) in batch.enumerated() {
+                    let jobSeed = seed &+ UInt64(next - batch.count + k)
                     group.addTask {
-                        let rp = try WavePlanner.prepare(region: fleet, orders: regionOrders, setup: setup, times: .standard)
-                        return WavePlanner.baseline(rp)
+                        try await onDedicatedThread(name: "sorter-plan") { () throws(WavePlanError) -> RegionPlan in
+                            if optimise {
+                                return try planDawnRegion(fleet: fleet, orders: regionOrders, setup: setup, budget: budget, seed: jobSeed, cancelled: CancelFlag()).plan
+                            }
+                            return WavePlanner.baseline(try WavePlanner.prepare(region: fleet, orders: regionOrders, setup: setup, times: .standard))
+                        }
                     }
                 }
                 var out: [RegionPlan] = []
@@ -126,7 +144,8 @@ struct SorterBench {
             let wave = waves.enumerated().min { abs($0.element - dep) < abs($1.element - dep) }?.offset ?? 0
             return SorterRoute(van: r.vehicle.rawValue, wave: wave, departure: dep, parcels: r.parcels)
         }
-        return (routes, waves, "dawn-wave planner construction, \(o.orders) orders, seed \(o.seed)")
+        let how = o.plan == "baseline" ? "greedy baseline" : "planner, \(o.budget) s per routing problem"
+        return (routes, waves, "dawn wave of \(o.orders) orders (seed \(o.seed)), \(how), \(unassigned) orders unplanned")
     }
 
     func run() async throws -> Int32 {
@@ -158,6 +177,7 @@ struct SorterBench {
         let res = Sorter.run(parcels: parcels, routes: routes, plan: plan, config: config)
         let sortSeconds = (clock.now - tSort).seconds
         let late = res.lateRoutes
+        let picking = o.robots > 0 ? HubPicking.run(layout: layout, robots: o.robots, picks: o.picks, hours: o.pickHours, seed: o.seed) : nil
 
         if let svg = o.svg {
             let picture = fillPicture(res, waves: waves, start: start, capacity: capacity)
@@ -170,11 +190,18 @@ struct SorterBench {
                 ("parcels", .int(parcels.count)), ("vans", .int(routes.count)), ("chutes", .int(chutes)),
                 ("chute_capacity", .int(capacity)), ("chute_assignments", .int(plan.assignments.count)), ("inducts", .int(config.inducts)),
                 ("nominal_parcels_per_h", .int(Int(config.nominalParcelsPerHour))), ("span_parcels_per_h", .int(Int(res.spanParcelsPerHour.rounded()))),
-                ("recirculations", .int(res.totalRecirculations)), ("plan", .string(o.generated ? "generated" : "baseline")),
+                ("recirculations", .int(res.totalRecirculations)), ("plan", .string(o.plan)),
+                ("picks", .int(picking?.picks ?? 0)), ("picks_done", .int(picking?.done ?? 0)), ("robots", .int(o.robots)),
+                ("picks_per_h", .int(Int((picking?.picksPerHour ?? 0).rounded()))), ("lowest_charge", .double(((picking?.lowestCharge ?? 0) * 1000).rounded() / 1000)),
+                ("charges", .int(picking?.charges ?? 0)), ("picking_kept_up", .bool(picking?.keptUp ?? false)),
                 ("plan_s", .double(r1(planSeconds))), ("sort_s", .double((sortSeconds * 1000).rounded() / 1000)), ("seed", .int(Int(o.seed))),
             ]).rendered())
         } else {
             print(table(res, routes: routes, plan: plan, waves: waves, layout: layout, config: config, source: source), terminator: "")
+            if let p = picking {
+                print(String(format: "picking: %d robots, %d picks released over %.1f h: %d done, %.0f picks/h, %@, %d charges, lowest charge %.1f %%, %.1f km driven (%.1f s)",
+                             p.robots, p.picks, p.releaseHours, p.done, p.picksPerHour, p.keptUp ? "kept up" : "FELL BEHIND", p.charges, p.lowestCharge * 100, p.km, p.seconds))
+            }
             print(String(format: "routes in %.1f s, sorter simulated in %.2f s", planSeconds, sortSeconds))
         }
         return res.misSorts == 0 ? ExitStatus.ok : ExitStatus.software
@@ -252,5 +279,43 @@ struct SorterBench {
             }
         }
         return svg.render()
+    }
+}
+
+/// The hub's picking robots over a busy stretch: random picks (a storage rack's access cell to a
+/// pick station) released evenly, robots starting full, spread over the floor (Warehouse.RobotFleet).
+struct HubPicking {
+    var picks: Int
+    var robots: Int
+    var done: Int
+    var picksPerHour: Double
+    var lowestCharge: Double
+    var charges: Int
+    var km: Double
+    var seconds: Double
+    var releaseHours: Double
+    /// The last pick finished at most 10 minutes after the last release: the fleet kept up.
+    var keptUp: Bool
+
+    static func run(layout: SiteLayout, robots: Int, picks: Int, hours: Double, seed: UInt64) -> HubPicking {
+        let clock = ContinuousClock()
+        let t0 = clock.now
+        var rng = SplitMix64(seed: seed)
+        let racks = layout.features(.storage).map(\.access), stations = layout.features(.pick).map(\.cell)
+        let chargers = layout.features(.charger).map(\.cell)
+        let tasks = (0..<picks).map { i in
+            PickTask(id: i, pickup: racks.randomElement(using: &rng)!, dropoff: stations.randomElement(using: &rng)!,
+                     release: Double(i) * hours * 3600 / Double(picks), handlingSeconds: 8)
+        }
+        // Robots start full, spread over the free floor.
+        let g = layout.grid
+        let featureCells = Set(layout.features.map(\.cell))
+        let free = (0..<g.cellCount).filter { g.isFree($0) && !featureCells.contains($0) }
+        let starts = (0..<robots).map { free[($0 * 97) % free.count] }
+        let run = RobotFleet.run(grid: g, chargers: chargers, robotsAt: starts, tasks: tasks)
+        let span = max(1, run.makespan)
+        return HubPicking(picks: picks, robots: robots, done: run.tasksDone, picksPerHour: Double(run.tasksDone) * 3600 / span,
+                          lowestCharge: run.lowestCharge, charges: run.charges, km: Double(run.steps) * layout.cellMetres / 1000,
+                          seconds: (clock.now - t0).seconds, releaseHours: hours, keptUp: run.tasksDone == picks && run.makespan <= hours * 3600 + 600)
     }
 }
