@@ -57,11 +57,14 @@ public struct ChutePlan: Sendable, Equatable {
 
     /// Assigns chutes wave by wave (waves ordered by their earliest departure). Within a wave,
     /// routes in departure order each take the chutes that free up earliest (ties: lowest chute):
-    /// `chutesNeeded` of them, never a chute already serving this wave. A chute reused from an
+    /// `chutesNeeded` of them (at most `maxChutesPerRoute`: the overflow then recirculates until
+    /// loading empties the chute), never a chute already serving this wave. A chute reused from an
     /// earlier wave is free at its previous route's departure. Fails when a wave has too few
     /// chutes, or a route's chute would only free up at or after its own departure.
-    public static func assign(routes: [SorterRoute], chutes: Int, capacity: Int, start: Double) throws(ChuteAssignmentError) -> ChutePlan {
-        precondition(chutes > 0 && capacity > 0)
+    public static func assign(routes: [SorterRoute], chutes: Int, capacity: Int, start: Double,
+                              maxChutesPerRoute: Int = .max) throws(ChuteAssignmentError) -> ChutePlan {
+        precondition(chutes > 0 && capacity > 0 && maxChutesPerRoute > 0)
+        func chutesFor(_ r: SorterRoute) -> Int { min(maxChutesPerRoute, chutesNeeded(parcels: r.parcels, capacity: capacity)) }
         var freeAt = [Double](repeating: start, count: chutes)
         var assignments: [ChuteAssignment] = []
         let waves = Dictionary(grouping: routes.indices, by: { routes[$0].wave })
@@ -71,12 +74,12 @@ public struct ChutePlan: Sendable, Equatable {
         }
         for w in waveOrder {
             let members = waves[w]!.sorted { routes[$0].departure != routes[$1].departure ? routes[$0].departure < routes[$1].departure : $0 < $1 }
-            let needed = members.reduce(0) { $0 + chutesNeeded(parcels: routes[$1].parcels, capacity: capacity) }
+            let needed = members.reduce(0) { $0 + chutesFor(routes[$1]) }
             guard needed <= chutes else { throw .tooFewChutes(wave: w, routes: members.count, needed: needed, chutes: chutes) }
             var pool = Array(0..<chutes).sorted { freeAt[$0] != freeAt[$1] ? freeAt[$0] < freeAt[$1] : $0 < $1 }[...]
             for r in members {
                 let route = routes[r]
-                for _ in 0..<chutesNeeded(parcels: route.parcels, capacity: capacity) {
+                for _ in 0..<chutesFor(route) {
                     let c = pool.removeFirst()
                     guard freeAt[c] < route.departure else {
                         throw .chuteFreesTooLate(van: route.van, wave: w, chute: c, freeAt: freeAt[c], departure: route.departure)

@@ -14,7 +14,7 @@ import Warehouse
 let benchSorterCommand = Command(
     name: "sorter",
     summary: "Sort a dawn night's parcels at the Gimpo hub: chutes per wave, throughput, mis-sorts, late vans.",
-    usage: "[--orders N] [--vans N] [--seed S] [--plan optimised|baseline|generated] [--budget SECONDS] [--robots N] [--picks N] [--layout FILE] [--start HH:MM] [--loading-lead MIN] [--svg FILE] [--json]",
+    usage: "[--orders N] [--vans N] [--seed S] [--date YYYY-MM-DD] [--plan optimised|baseline|generated] [--budget SECONDS] [--layout FILE] [--chute-capacity N] [--max-chutes-per-route N] [--start HH:MM] [--loading-lead MIN] [--robots N] [--picks N] [--pick-hours H] [--svg FILE] [--json]",
     options: [
         .value("orders", "N", "dawn orders in the night, 1…60000 (default 30000)"),
         .value("vans", "N", "dawn vans available, spread over the regions (default 500)"),
@@ -25,6 +25,8 @@ let benchSorterCommand = Command(
         .value("picks", "N", "picks for that run, released evenly over --pick-hours (default 8000)"),
         .value("pick-hours", "H", "hours over which the picks are released (default 4)"),
         .value("layout", "FILE", "the hub's site layout (default Regions/sites/hub-dawn.site)"),
+        .value("chute-capacity", "N", "override the layout's chute capacity (parcels)"),
+        .value("max-chutes-per-route", "N", "at most N chutes per van route; the overflow recirculates until loading (default: as many as its parcels need)"),
         .value("start", "HH:MM", "sorting starts, the evening before (default 23:00, the cutoff)"),
         .value("loading-lead", "MIN", "loading starts this many minutes before a van's departure (default 30)"),
         .value("date", "YYYY-MM-DD", "delivery morning (default 2026-12-01)"),
@@ -46,6 +48,8 @@ struct SorterBenchOptions: Sendable {
     var picks: Int
     var pickHours: Double
     var layout: String
+    var chuteCapacity: Int?
+    var maxChutesPerRoute: Int
     var startMinutes: Int
     var loadingLead: Double
     var day: LocalDay
@@ -63,6 +67,8 @@ struct SorterBenchOptions: Sendable {
         picks = try a.int("picks", default: 8000, range: 1...100_000)
         pickHours = try a.double("pick-hours", default: 4, range: 0.01...48)
         layout = a.string("layout", default: "Regions/sites/hub-dawn.site")
+        chuteCapacity = a.string("chute-capacity") == nil ? nil : try a.int("chute-capacity", default: 1, range: 1...100_000)
+        maxChutesPerRoute = try a.int("max-chutes-per-route", default: 1_000_000, range: 1...1_000_000)
         let s = a.string("start", default: "23:00")
         let parts = s.split(separator: ":").compactMap { Int($0) }
         guard parts.count == 2, (0...23).contains(parts[0]), (0...59).contains(parts[1]) else { throw UsageError("--start: '\(s)' is not HH:MM") }
@@ -158,7 +164,7 @@ struct SorterBench {
         }
         let layout: SiteLayout
         do { layout = try SiteLayout.parse(text, file: o.layout) } catch { throw CommandFailure(message: error.description, status: ExitStatus.dataError) }
-        guard let config = SorterConfig(layout: layout, loadingLeadSeconds: o.loadingLead), let capacity = layout.chuteCapacity else {
+        guard let config = SorterConfig(layout: layout, loadingLeadSeconds: o.loadingLead), let capacity = o.chuteCapacity ?? layout.chuteCapacity else {
             throw CommandFailure(message: "layout \(o.layout): site \(layout.site) has no sorter (inducts, chutes, induct-per-hour, loop-seconds)", status: ExitStatus.dataError)
         }
         let chutes = layout.features(.chute).count
@@ -171,7 +177,7 @@ struct SorterBench {
             for _ in 0..<route.parcels { parcels.append(SorterParcel(id: parcels.count, route: r, ready: start)) }
         }
         let plan: ChutePlan
-        do { plan = try ChutePlan.assign(routes: routes, chutes: chutes, capacity: capacity, start: start) }
+        do { plan = try ChutePlan.assign(routes: routes, chutes: chutes, capacity: capacity, start: start, maxChutesPerRoute: o.maxChutesPerRoute) }
         catch { throw CommandFailure(message: "chute assignment at \(layout.site): \(error)", status: ExitStatus.dataError) }
         let tSort = clock.now
         let res = Sorter.run(parcels: parcels, routes: routes, plan: plan, config: config)
