@@ -13,8 +13,11 @@ public struct SorterRoute: Sendable, Equatable {
     public var departure: Double
     /// Parcels to sort for this route.
     public var parcels: Int
-    public init(van: String, wave: Int, departure: Double, parcels: Int) {
-        self.van = van; self.wave = wave; self.departure = departure; self.parcels = parcels
+    /// When loading into the van starts (its dock door slot); nil: `SorterConfig.loadingLeadSeconds`
+    /// before its departure.
+    public var loadingStart: Double?
+    public init(van: String, wave: Int, departure: Double, parcels: Int, loadingStart: Double? = nil) {
+        self.van = van; self.wave = wave; self.departure = departure; self.parcels = parcels; self.loadingStart = loadingStart
     }
 }
 

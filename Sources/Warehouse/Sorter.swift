@@ -12,7 +12,8 @@ public struct SorterConfig: Sendable, Equatable {
     public var inductsPerHour: Double
     /// One trip round the loop, seconds; a parcel reaches chute c of n after (c + ½) / n of it.
     public var loopSeconds: Double
-    /// Loading into the van starts this long before its departure (the van is at its dock door).
+    /// Loading into the van starts this long before its departure (the van is at its dock door),
+    /// unless the route has its own `loadingStart` (a dock door schedule).
     public var loadingLeadSeconds: Double
     /// Period of the chute-fill samples (for the picture), seconds.
     public var sampleSeconds: Double
@@ -31,6 +32,9 @@ public struct SorterConfig: Sendable, Equatable {
     }
 
     public var nominalParcelsPerHour: Double { Double(inducts) * inductsPerHour }
+
+    /// When loading into this route's van starts: its own `loadingStart`, else the lead before departure.
+    public func loadingStart(_ route: SorterRoute) -> Double { route.loadingStart ?? route.departure - loadingLeadSeconds }
 }
 
 /// A parcel to sort: its route (index into the routes) and when it is ready at the inducts.
@@ -253,7 +257,7 @@ struct SorterMachine {
         nextSample = t0
         for i in 0..<config.inducts { events.push(t0, .inductFree(i)) }
         for r in routes.indices {
-            events.push(routes[r].departure - config.loadingLeadSeconds, .loadStart(r))
+            events.push(config.loadingStart(routes[r]), .loadStart(r))
             events.push(routes[r].departure, .departure(r))
         }
         while let (t, e) = events.pop() {

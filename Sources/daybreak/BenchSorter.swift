@@ -14,7 +14,7 @@ import Warehouse
 let benchSorterCommand = Command(
     name: "sorter",
     summary: "Sort a dawn night's parcels at the Gimpo hub: chutes per wave, throughput, mis-sorts, late vans.",
-    usage: "[--orders N] [--vans N] [--seed S] [--date YYYY-MM-DD] [--plan optimised|baseline|generated] [--budget SECONDS] [--layout FILE] [--chute-capacity N] [--max-chutes-per-route N] [--start HH:MM] [--loading-lead MIN] [--robots N] [--picks N] [--pick-hours H] [--svg FILE] [--json]",
+    usage: "[--orders N] [--vans N] [--seed S] [--date YYYY-MM-DD] [--plan optimised|baseline|generated] [--budget SECONDS] [--layout FILE] [--chute-capacity N] [--max-chutes-per-route N] [--start HH:MM] [--dock-minutes MIN] [--loading-lead MIN] [--robots N] [--picks N] [--pick-hours H] [--svg FILE] [--json]",
     options: [
         .value("orders", "N", "dawn orders in the night, 1…60000 (default 30000)"),
         .value("vans", "N", "dawn vans available, spread over the regions (default 500)"),
@@ -28,7 +28,8 @@ let benchSorterCommand = Command(
         .value("chute-capacity", "N", "override the layout's chute capacity (parcels)"),
         .value("max-chutes-per-route", "N", "at most N chutes per van route; the overflow recirculates until loading (default: as many as its parcels need)"),
         .value("start", "HH:MM", "sorting starts, the evening before (default 23:00, the cutoff)"),
-        .value("loading-lead", "MIN", "loading starts this many minutes before a van's departure (default 30)"),
+        .value("dock-minutes", "MIN", "each van loads this long at one of the layout's dock doors, scheduled as late as its departure allows (default 15; 0: no doors, use --loading-lead)"),
+        .value("loading-lead", "MIN", "with --dock-minutes 0: loading starts this many minutes before a van's departure (default 30)"),
         .value("date", "YYYY-MM-DD", "delivery morning (default 2026-12-01)"),
         .value("svg", "FILE", "write a picture of chute fill per wave over the night"),
         .flag("json", "print one JSON line instead of the table"),
@@ -52,6 +53,7 @@ struct SorterBenchOptions: Sendable {
     var maxChutesPerRoute: Int
     var startMinutes: Int
     var loadingLead: Double
+    var dockMinutes: Int
     var day: LocalDay
     var svg: String?
     var json: Bool
@@ -74,6 +76,7 @@ struct SorterBenchOptions: Sendable {
         guard parts.count == 2, (0...23).contains(parts[0]), (0...59).contains(parts[1]) else { throw UsageError("--start: '\(s)' is not HH:MM") }
         startMinutes = parts[0] * 60 + parts[1]
         loadingLead = Double(try a.int("loading-lead", default: 30, range: 0...600)) * 60
+        dockMinutes = try a.int("dock-minutes", default: 15, range: 0...600)
         let d = a.string("date", default: "2026-12-01")
         guard let day = DemoOptions.parseDate(d) else { throw UsageError("--date: '\(d)' is not a date YYYY-MM-DD") }
         self.day = day
@@ -169,7 +172,15 @@ struct SorterBench {
         }
         let chutes = layout.features(.chute).count
 
-        let (routes, waves, source) = try await nightRoutes(demo)
+        var (routes, waves, source) = try await nightRoutes(demo)
+        let doors = layout.features(.dock).count
+        var docks = "no dock schedule: loading starts \(Int(o.loadingLead / 60)) min before departure"
+        if o.dockMinutes > 0 {
+            guard doors > 0 else { throw CommandFailure(message: "layout \(o.layout): no dock doors ('D'); use --dock-minutes 0", status: ExitStatus.dataError) }
+            let slots = DockSchedule.latest(departures: routes.map(\.departure), doors: doors, loadingSeconds: Double(o.dockMinutes * 60))
+            for r in routes.indices { routes[r].loadingStart = slots[r].start }
+            docks = "\(doors) dock doors, \(o.dockMinutes) min per van, loading from \(Self.clock(slots.map(\.start).min() ?? 0))"
+        }
         let planSeconds = (clock.now - t0).seconds
         let start = Double(o.startMinutes * 60 - (o.startMinutes >= 12 * 60 ? 86_400 : 0))
         var parcels: [SorterParcel] = []
@@ -193,7 +204,7 @@ struct SorterBench {
         if o.json {
             print(JSONValue.object([
                 ("parcels_per_h", .int(Int(res.parcelsPerHour.rounded()))), ("mis_sorts", .int(res.misSorts)), ("vans_late", .int(late.count)),
-                ("parcels", .int(parcels.count)), ("vans", .int(routes.count)), ("chutes", .int(chutes)),
+                ("parcels", .int(parcels.count)), ("vans", .int(routes.count)), ("chutes", .int(chutes)), ("dock_doors", .int(o.dockMinutes > 0 ? doors : 0)),
                 ("chute_capacity", .int(capacity)), ("chute_assignments", .int(plan.assignments.count)), ("inducts", .int(config.inducts)),
                 ("nominal_parcels_per_h", .int(Int(config.nominalParcelsPerHour))), ("span_parcels_per_h", .int(Int(res.spanParcelsPerHour.rounded()))),
                 ("recirculations", .int(res.totalRecirculations)), ("plan", .string(o.plan)),
@@ -204,6 +215,7 @@ struct SorterBench {
             ]).rendered())
         } else {
             print(table(res, routes: routes, plan: plan, waves: waves, layout: layout, config: config, source: source), terminator: "")
+            print("loading: " + docks)
             if let p = picking {
                 print(String(format: "picking: %d robots, %d picks released over %.1f h: %d done, %.0f picks/h, %@, %d charges, lowest charge %.1f %%, %.1f km driven (%.1f s)",
                              p.robots, p.picks, p.releaseHours, p.done, p.picksPerHour, p.keptUp ? "kept up" : "FELL BEHIND", p.charges, p.lowestCharge * 100, p.km, p.seconds))

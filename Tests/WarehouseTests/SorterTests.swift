@@ -21,6 +21,10 @@ import Testing
             }
         }
         parcels.shuffle(using: &rng)
+        if Bool.random(using: &rng) {
+            let slots = DockSchedule.latest(departures: routes.map(\.departure), doors: Int.random(in: 1...4, using: &rng), loadingSeconds: Double(Int.random(in: 60...600, using: &rng)))
+            for r in routes.indices { routes[r].loadingStart = slots[r].start }
+        }
         let capacity = Int.random(in: 2...15, using: &rng)
         let perWave = (0..<waves).map { w in routes.filter { $0.wave == w }.reduce(0) { $0 + ChutePlan.chutesNeeded(parcels: $1.parcels, capacity: capacity) } }
         let chutes = perWave.max()! + Int.random(in: 0...4, using: &rng)
@@ -46,7 +50,7 @@ import Testing
             guard let q = onChute.firstIndex(of: k) else { Issue.record("parcel \(p.id): assignment \(k) is not chute \(res.chute[i])'s"); continue }
             if q > 0 { #expect(res.routes[plan.assignments[onChute[q - 1]].route].leftAt <= res.sortedAt[i]) }
             #expect(res.sortedAt[i] <= res.routes[p.route].leftAt)
-            if res.sortedAt[i] < routes[p.route].departure - config.loadingLeadSeconds { perAssignmentBeforeLoading[k] += 1 }
+            if res.sortedAt[i] < config.loadingStart(routes[p.route]) { perAssignmentBeforeLoading[k] += 1 }
         }
         // A chute never holds more than its capacity before loading empties it.
         #expect(perAssignmentBeforeLoading.allSatisfy { $0 <= plan.capacity })
@@ -158,9 +162,28 @@ import Testing
         #expect(res.totalRecirculations > 0)
         // Per route, the parcels beyond a chute's capacity drop only once loading has begun.
         for (r, route) in routes.enumerated() {
-            let before = parcels.indices.filter { parcels[$0].route == r && res.sortedAt[$0] < route.departure - config.loadingLeadSeconds }
+            let before = parcels.indices.filter { parcels[$0].route == r && res.sortedAt[$0] < config.loadingStart(route) }
             #expect(before.count <= plan.capacity)
             #expect(res.routes[r].missing.isEmpty || res.routes[r].isLate)
+        }
+    }
+
+    @Test func dockSlotsNeverOverlapAndEndByDeparture() {
+        var rng = SplitMix64(seed: 5)
+        for _ in 0..<50 {
+            let departures = (0..<Int.random(in: 1...40, using: &rng)).map { _ in Double(Int.random(in: 0...4, using: &rng) * 1800) }
+            let doors = Int.random(in: 1...6, using: &rng), load = Double(Int.random(in: 60...1200, using: &rng))
+            let slots = DockSchedule.latest(departures: departures, doors: doors, loadingSeconds: load)
+            for (v, s) in slots.enumerated() {
+                #expect(s.end <= departures[v] && s.end - s.start == load && s.door >= 0 && s.door < doors)
+            }
+            for d in 0..<doors {
+                let mine = slots.filter { $0.door == d }.sorted { $0.start < $1.start }
+                for (a, b) in zip(mine, mine.dropFirst()) { #expect(a.end <= b.start) }
+            }
+            // With a door per van, every van loads right up to its departure.
+            let plenty = DockSchedule.latest(departures: departures, doors: departures.count, loadingSeconds: load)
+            #expect(zip(plenty, departures).allSatisfy { $0.end == $1 })
         }
     }
 
