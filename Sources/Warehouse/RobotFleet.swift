@@ -35,9 +35,12 @@ public struct ChargingPolicy: Sendable, Equatable {
     /// Never take a task that would leave less than this on arrival at the nearest charger after it.
     public var reserve: Double
 
-    public init(low: Double = 0.25, full: Double = 0.9, resumeWhenBusy: Double = 0.6, reserve: Double = 0.05) {
+    /// Idle robots with nothing to do and below `resumeWhenBusy` go to charge (opportunity charging).
+    public var topUpWhenIdle: Bool
+
+    public init(low: Double = 0.25, full: Double = 0.9, resumeWhenBusy: Double = 0.6, reserve: Double = 0.05, topUpWhenIdle: Bool = true) {
         precondition(0 <= reserve && reserve < low && low <= resumeWhenBusy && resumeWhenBusy <= full && full <= 1)
-        self.low = low; self.full = full; self.resumeWhenBusy = resumeWhenBusy; self.reserve = reserve
+        self.low = low; self.full = full; self.resumeWhenBusy = resumeWhenBusy; self.reserve = reserve; self.topUpWhenIdle = topUpWhenIdle
     }
 }
 
@@ -71,6 +74,8 @@ public struct FleetRun: Sendable {
     public var lowestCharge: Double
     public var finalCharge: [Double]
     public var charges: Int
+    /// Of those, top-ups: robots at or above `low` sent because they had nothing to do.
+    public var topUps: Int
     /// Total grid steps driven (empty + loaded).
     public var steps: Int
     public var tasksDone: Int { finishedAt.filter { $0.isFinite }.count }
@@ -91,7 +96,7 @@ public enum RobotFleet {
         var sim = FleetSimulation(grid: grid, chargers: chargers, start: start, tasks: tasks, battery: battery, policy: policy, candidates: candidateTasks)
         sim.run()
         return FleetRun(decisions: sim.log, finishedAt: sim.finished, robotOfTask: sim.robotOf, lowestCharge: sim.lowest,
-                        finalCharge: sim.robots.map(\.charge), charges: sim.charges, steps: sim.steps)
+                        finalCharge: sim.robots.map(\.charge), charges: sim.charges, topUps: sim.topUps, steps: sim.steps)
     }
 }
 
@@ -119,6 +124,7 @@ struct FleetSimulation {
     var robotOf: [Int]
     var lowest = 1.0
     var charges = 0
+    var topUps = 0
     var steps = 0
     var unreachable: Set<Int> = []
 
@@ -192,7 +198,7 @@ struct FleetSimulation {
         // Low robots go to charge (nearest free charger by steps); with nothing to do, robots
         // below `resumeWhenBusy` top up so they are ready when work comes.
         for r in robots.indices where robots[r].activity == .idle
-            && (robots[r].charge < policy.low || robots[r].mustFill || (waiting.isEmpty && robots[r].charge < policy.resumeWhenBusy)) {
+            && (robots[r].charge < policy.low || robots[r].mustFill || (policy.topUpWhenIdle && waiting.isEmpty && robots[r].charge < policy.resumeWhenBusy)) {
             let d = distances(from: robots[r].cell)
             guard let k = chargers.indices.filter({ !chargerBusy[$0] && d[chargers[$0]] != Grid.unreachable })
                 .min(by: { d[chargers[$0]] != d[chargers[$1]] ? d[chargers[$0]] < d[chargers[$1]] : $0 < $1 }) else { continue }
@@ -205,6 +211,7 @@ struct FleetSimulation {
             robots[r].activity = .toCharger(k)
             robots[r].freeAt = now + Double(s) * battery.secondsPerStep
             charges += 1
+            if robots[r].charge >= policy.low && !robots[r].mustFill { topUps += 1 }
             log.append((now, .sendToCharger(robot: r, charger: k)))
             events.push(robots[r].freeAt, r)
         }

@@ -14,7 +14,7 @@ import Warehouse
 let benchSorterCommand = Command(
     name: "sorter",
     summary: "Sort a dawn night's parcels at the Gimpo hub: chutes per wave, throughput, mis-sorts, late vans.",
-    usage: "[--orders N] [--vans N] [--seed S] [--date YYYY-MM-DD] [--plan optimised|baseline|generated] [--budget SECONDS] [--layout FILE] [--chute-capacity N] [--max-chutes-per-route N] [--start HH:MM] [--dock-minutes MIN] [--loading-lead MIN] [--robots N] [--picks N] [--pick-hours H] [--svg FILE] [--json]",
+    usage: "[--orders N] [--vans N] [--seed S] [--date YYYY-MM-DD] [--plan optimised|baseline|generated] [--budget SECONDS] [--layout FILE] [--chute-capacity N] [--max-chutes-per-route N] [--start HH:MM] [--dock-minutes MIN] [--loading-lead MIN] [--robots N] [--picks N] [--pick-hours H] [--no-top-up] [--svg FILE] [--json]",
     options: [
         .value("orders", "N", "dawn orders in the night, 1…60000 (default 30000)"),
         .value("vans", "N", "dawn vans available, spread over the regions (default 500)"),
@@ -24,6 +24,7 @@ let benchSorterCommand = Command(
         .value("robots", "N", "picking robots at the hub for the battery and allocation run (default 60; 0: skip)"),
         .value("picks", "N", "picks for that run, released evenly over --pick-hours (default 8000)"),
         .value("pick-hours", "H", "hours over which the picks are released (default 4)"),
+        .flag("no-top-up", "robots charge only below the low threshold (no opportunity charging when idle)"),
         .value("layout", "FILE", "the hub's site layout (default Regions/sites/hub-dawn.site)"),
         .value("chute-capacity", "N", "override the layout's chute capacity (parcels)"),
         .value("max-chutes-per-route", "N", "at most N chutes per van route; the overflow recirculates until loading (default: as many as its parcels need)"),
@@ -48,6 +49,7 @@ struct SorterBenchOptions: Sendable {
     var robots: Int
     var picks: Int
     var pickHours: Double
+    var topUp: Bool
     var layout: String
     var chuteCapacity: Int?
     var maxChutesPerRoute: Int
@@ -68,6 +70,7 @@ struct SorterBenchOptions: Sendable {
         robots = try a.int("robots", default: 60, range: 0...1000)
         picks = try a.int("picks", default: 8000, range: 1...100_000)
         pickHours = try a.double("pick-hours", default: 4, range: 0.01...48)
+        topUp = !a.flag("no-top-up")
         layout = a.string("layout", default: "Regions/sites/hub-dawn.site")
         chuteCapacity = a.string("chute-capacity") == nil ? nil : try a.int("chute-capacity", default: 1, range: 1...100_000)
         maxChutesPerRoute = try a.int("max-chutes-per-route", default: 1_000_000, range: 1...1_000_000)
@@ -194,7 +197,7 @@ struct SorterBench {
         let res = Sorter.run(parcels: parcels, routes: routes, plan: plan, config: config)
         let sortSeconds = (clock.now - tSort).seconds
         let late = res.lateRoutes
-        let picking = o.robots > 0 ? HubPicking.run(layout: layout, robots: o.robots, picks: o.picks, hours: o.pickHours, seed: o.seed) : nil
+        let picking = o.robots > 0 ? HubPicking.run(layout: layout, robots: o.robots, picks: o.picks, hours: o.pickHours, topUp: o.topUp, seed: o.seed) : nil
 
         if let svg = o.svg {
             let picture = fillPicture(res, waves: waves, start: start, capacity: capacity)
@@ -217,8 +220,8 @@ struct SorterBench {
             print(table(res, routes: routes, plan: plan, waves: waves, layout: layout, config: config, source: source), terminator: "")
             print("loading: " + docks)
             if let p = picking {
-                print(String(format: "picking: %d robots, %d picks released over %.1f h: %d done, %.0f picks/h, %@, %d charges, lowest charge %.1f %%, %.1f km driven (%.1f s)",
-                             p.robots, p.picks, p.releaseHours, p.done, p.picksPerHour, p.keptUp ? "kept up" : "FELL BEHIND", p.charges, p.lowestCharge * 100, p.km, p.seconds))
+                print(String(format: "picking: %d robots, %d picks released over %.1f h: %d done, %.0f picks/h, %@, %d charges (%d top-ups when idle), lowest charge %.1f %%, %.1f km driven (%.1f s)",
+                             p.robots, p.picks, p.releaseHours, p.done, p.picksPerHour, p.keptUp ? "kept up" : "FELL BEHIND", p.charges, p.topUps, p.lowestCharge * 100, p.km, p.seconds))
             }
             print(String(format: "routes in %.1f s, sorter simulated in %.2f s", planSeconds, sortSeconds))
         }
@@ -309,13 +312,14 @@ struct HubPicking {
     var picksPerHour: Double
     var lowestCharge: Double
     var charges: Int
+    var topUps: Int
     var km: Double
     var seconds: Double
     var releaseHours: Double
     /// The last pick finished at most 10 minutes after the last release: the fleet kept up.
     var keptUp: Bool
 
-    static func run(layout: SiteLayout, robots: Int, picks: Int, hours: Double, seed: UInt64) -> HubPicking {
+    static func run(layout: SiteLayout, robots: Int, picks: Int, hours: Double, topUp: Bool, seed: UInt64) -> HubPicking {
         let clock = ContinuousClock()
         let t0 = clock.now
         var rng = SplitMix64(seed: seed)
@@ -330,10 +334,10 @@ struct HubPicking {
         let featureCells = Set(layout.features.map(\.cell))
         let free = (0..<g.cellCount).filter { g.isFree($0) && !featureCells.contains($0) }
         let starts = (0..<robots).map { free[($0 * 97) % free.count] }
-        let run = RobotFleet.run(grid: g, chargers: chargers, robotsAt: starts, tasks: tasks)
+        let run = RobotFleet.run(grid: g, chargers: chargers, robotsAt: starts, tasks: tasks, policy: ChargingPolicy(topUpWhenIdle: topUp))
         let span = max(1, run.makespan)
         return HubPicking(picks: picks, robots: robots, done: run.tasksDone, picksPerHour: Double(run.tasksDone) * 3600 / span,
-                          lowestCharge: run.lowestCharge, charges: run.charges, km: Double(run.steps) * layout.cellMetres / 1000,
+                          lowestCharge: run.lowestCharge, charges: run.charges, topUps: run.topUps, km: Double(run.steps) * layout.cellMetres / 1000,
                           seconds: (clock.now - t0).seconds, releaseHours: hours, keptUp: run.tasksDone == picks && run.makespan <= hours * 3600 + 600)
     }
 }

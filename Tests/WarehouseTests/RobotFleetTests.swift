@@ -86,22 +86,28 @@ import Testing
         // A small battery (≈ 300 steps) so that every robot charges many times in the run.
         let battery = BatteryModel(drainPerStep: 1.0 / 300, drainPerStepLoaded: 1.0 / 200, chargePerSecond: 1.0 / 200, secondsPerStep: 1)
         let starts = (0..<8).map { g.index(GridCell(x: 1 + $0, y: 1)) }
-        let run = RobotFleet.run(grid: g, chargers: l.features(.charger).map(\.cell), robotsAt: starts, tasks: tasks, battery: battery)
-        #expect(run.tasksDone == tasks.count)
-        #expect(run.lowestCharge > 0)
-        #expect(run.lowestCharge >= ChargingPolicy().reserve - 1e-9)
-        #expect(run.charges >= 20)
-        // Every task was done by one robot, after its release.
-        for (i, task) in tasks.enumerated() { #expect(run.robotOfTask[i] >= 0 && run.finishedAt[i] >= task.release) }
-        // Throughput holds: the fleet keeps up with the arrivals (done within 10 minutes of the last release).
-        #expect(run.makespan <= t + 600)
-        // Chargers are never shared: at most one robot sent to a charger until it leaves.
-        var at: [Int: Int] = [:]
-        for d in run.decisions {
-            switch d.decision {
-            case let .sendToCharger(r, k): #expect(at[k] == nil); at[k] = r
-            case let .leaveCharger(r): at = at.filter { $0.value != r }
-            default: break
+        for topUp in [true, false] {
+            let run = RobotFleet.run(grid: g, chargers: l.features(.charger).map(\.cell), robotsAt: starts, tasks: tasks, battery: battery,
+                                     policy: ChargingPolicy(topUpWhenIdle: topUp))
+            if !topUp { #expect(run.topUps == 0) }
+            #expect(run.charges - run.topUps >= 10)   // the low threshold sends robots to charge
+            #expect(run.tasksDone == tasks.count)
+            #expect(run.lowestCharge > 0)
+            #expect(run.lowestCharge >= ChargingPolicy().reserve - 1e-9)
+            #expect(run.charges >= 20)
+            // Every task was done by one robot, after its release.
+            for (i, task) in tasks.enumerated() { #expect(run.robotOfTask[i] >= 0 && run.finishedAt[i] >= task.release) }
+            // Throughput holds: the fleet keeps up with the arrivals (done within 10 minutes of the last
+            // release with opportunity charging, 20 without: robots then all charge from low, in bursts).
+            #expect(run.makespan <= t + (topUp ? 600 : 1200), "top-up \(topUp)")
+            // Chargers are never shared: at most one robot sent to a charger until it leaves.
+            var at: [Int: Int] = [:]
+            for d in run.decisions {
+                switch d.decision {
+                case let .sendToCharger(r, k): #expect(at[k] == nil); at[k] = r
+                case let .leaveCharger(r): at = at.filter { $0.value != r }
+                default: break
+                }
             }
         }
     }
