@@ -117,7 +117,7 @@ struct FleetSimulation {
     var waiting: [Int] = []         // released, unassigned task indices, in release order
     var nextRelease = 0
     let releaseOrder: [Int]
-    var events = EventQueue<Int>()  // payload: robot index, or -1 for a task release
+    var events = TimedEventQueue<Int>()  // payload: robot index, or -1 for a task release
     var now = 0.0
     var log: [(time: Double, decision: FleetDecision)] = []
     var finished: [Double]
@@ -237,7 +237,7 @@ struct FleetSimulation {
             }
         }
         waiting.removeAll { unreachable.contains($0) }
-        let match = Assignment.minimumCost(cost)
+        let match = MinCostAssignment.minimumCost(cost)
         var taken: Set<Int> = []
         for (i, j) in match.enumerated() {
             guard let j, let plan = plans[i][j] else { continue }

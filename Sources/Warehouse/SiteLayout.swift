@@ -266,7 +266,7 @@ extension SiteLayout {
     }
 }
 
-extension Substring {
+fileprivate extension Substring {
     var trimmingSpaces: String {
         var s = self[...]
         while let f = s.first, f == " " || f == "\t" { s = s.dropFirst() }
@@ -275,7 +275,7 @@ extension Substring {
     }
 }
 
-extension String {
+fileprivate extension String {
     /// "key rest of line" → ("key", "rest of line").
     var splitOnce: (String, String) {
         guard let sp = firstIndex(where: { $0 == " " || $0 == "\t" }) else { return (self, "") }

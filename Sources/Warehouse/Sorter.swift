@@ -119,7 +119,7 @@ public enum Sorter {
 
 /// A small binary min-heap of events keyed by (time, sequence): equal times run in the order
 /// they were scheduled, so the run is deterministic.
-struct EventQueue<Payload> {
+struct TimedEventQueue<Payload> {
     private var heap: [(time: Double, seq: Int, payload: Payload)] = []
     private var seq = 0
     var isEmpty: Bool { heap.isEmpty }
@@ -167,7 +167,7 @@ struct SorterMachine {
     let routes: [SorterRoute]
     let plan: ChutePlan
     let config: SorterConfig
-    var events = EventQueue<Event>()
+    var events = TimedEventQueue<Event>()
     var now = -Double.infinity
 
     // Per chute.

@@ -23,7 +23,7 @@ import Testing
         for shape in [(3, 3), (2, 4), (3, 5), (4, 4), (5, 3)] {
             for _ in 0..<60 {
                 let cost = (0..<shape.0).map { _ in (0..<shape.1).map { _ in Int64.random(in: 0...50, using: &rng) } }
-                let match = Assignment.minimumCost(cost)
+                let match = MinCostAssignment.minimumCost(cost)
                 let used = match.compactMap { $0 }
                 #expect(used.count == min(shape.0, shape.1) && Set(used).count == used.count)
                 var total: Int64 = 0

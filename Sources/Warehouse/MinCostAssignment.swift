@@ -1,7 +1,7 @@
 /// Optimal assignment (minimum total cost, Hungarian method with potentials; Kuhn 1955, Munkres
 /// 1957), rectangular: every row gets a distinct column when rows ≤ columns. O(rows² × columns).
 /// Pure. Used to give idle robots pick tasks by total travel (Docs/SITES.md).
-public enum Assignment {
+public enum MinCostAssignment {
     /// `cost[i][j]` for row i, column j (all rows the same length). Returns, per row, its column,
     /// minimising the sum; with more rows than columns, the extra rows get nil.
     public static func minimumCost(_ cost: [[Int64]]) -> [Int?] {
