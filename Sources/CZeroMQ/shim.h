@@ -6,12 +6,38 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/eventfd.h>
+#include <sys/epoll.h>
+#include <stdint.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
 #include <linux/sockios.h>
+
+/* epoll for the messaging loop: the wake eventfd and each socket's ZMQ_FD, keyed by a 64-bit id.
+   (epoll_event is packed and holds a union: kept on this side.) */
+static inline int daybreak_epoll_create(void) { return epoll_create1(EPOLL_CLOEXEC); }
+static inline int daybreak_epoll_add(int ep, int fd, uint64_t key) {
+    struct epoll_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.events = EPOLLIN;
+    ev.data.u64 = key;
+    return epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
+}
+static inline int daybreak_epoll_del(int ep, int fd) {
+    struct epoll_event ev;
+    memset(&ev, 0, sizeof ev);
+    return epoll_ctl(ep, EPOLL_CTL_DEL, fd, &ev);
+}
+/* Waits up to timeout ms (-1: no limit); writes the ready keys; returns how many (or -1, errno set). */
+static inline int daybreak_epoll_wait(int ep, uint64_t *keys, int max, int timeout) {
+    struct epoll_event evs[256];
+    if (max > 256) max = 256;
+    int n = epoll_wait(ep, evs, max, timeout);
+    for (int i = 0; i < n; i++) keys[i] = evs[i].data.u64;
+    return n;
+}
 
 /* Function-like macros do not import into Swift; wrap them. */
 static inline int daybreak_zmq_version(void) { return ZMQ_VERSION; }

@@ -71,6 +71,13 @@ final class SocketState {
     var parkedCount = 0
 
     var hasOutbox: Bool { outboxHead < outbox.count || parkedCount > 0 }
+
+    /// The socket's ZMQ_FD, registered with the loop's epoll set. It only says "look again":
+    /// libzmq signals it when the socket's state may have changed, and reading ZMQ_EVENTS resets it.
+    var notifyFD: Int32 = -1
+    /// ZMQ_EVENTS must be read before the loop sleeps: its fd fired, or an operation on the socket
+    /// (a send, a receive, reading resumed) may have consumed a signal.
+    var check = true
 }
 
 /// One accepted connection of a bound socket, as its monitor reported it.
@@ -92,7 +99,6 @@ final class LoopState {
     let logger: Logger
     var sockets: [Int: SocketState] = [:]
     var order: [SocketState] = []
-    var items: [zmq_pollitem_t] = []
     var timers = DeadlineHeap()
     /// One zmq_msg_t reused for every receive (zmq_msg_recv releases the previous content).
     let msg: UnsafeMutablePointer<zmq_msg_t>
@@ -111,6 +117,15 @@ final class LoopState {
     static let monitorDrainSocket = -1
     static let monitorDrainInterval: UInt64 = 100_000_000
 
+    /// The epoll set: the wake eventfd and every socket's ZMQ_FD. A wake costs what is ready, not
+    /// what is open (zmq_poll costs a ZMQ_EVENTS read and a poll entry per socket on every wake:
+    /// a process with a thousand connected clients paid for all of them on each reply).
+    let epfd: Int32
+    var zapNotifyFD: Int32 = -1
+    var zapCheck = false
+    static let wakeKey = UInt64.max
+    static let zapKey = UInt64.max - 1
+
     init(loop: IOLoop) {
         self.loop = loop
         self.ctx = loop.context.raw
@@ -118,16 +133,64 @@ final class LoopState {
         self.authority = loop.initialAuthority
         msg = .allocate(capacity: 1)
         zmq_msg_init(msg)
+        epfd = daybreak_epoll_create()
+        if epfd >= 0 { _ = Self.watch(epfd, loop.wakeFD, key: Self.wakeKey) }
     }
 
     deinit {
         zmq_msg_close(msg)
         msg.deallocate()
+        if epfd >= 0 { close(epfd) }
+    }
+
+    static func watch(_ epfd: Int32, _ fd: Int32, key: UInt64) -> Bool {
+        daybreak_epoll_add(epfd, fd, key) == 0
+    }
+
+    /// A socket's ZMQ_FD (-1 if libzmq will not say).
+    static func notifyFD(_ h: UnsafeMutableRawPointer) -> Int32 {
+        var fd: Int32 = -1
+        var len = MemoryLayout<Int32>.size
+        return zmq_getsockopt(h, ZMQ_FD, &fd, &len) == 0 ? fd : -1
+    }
+
+    /// ZMQ_EVENTS of a socket (processes its pending commands; resets its ZMQ_FD).
+    static func events(_ h: UnsafeMutableRawPointer) -> Int32 {
+        var ev: Int32 = 0
+        var len = MemoryLayout<Int32>.size
+        return zmq_getsockopt(h, ZMQ_EVENTS, &ev, &len) == 0 ? ev : 0
+    }
+
+    /// Reads and writes what the sockets that need a look can do now. Returns whether any socket
+    /// still needs a look (then the loop must not sleep).
+    func serviceReady() -> Bool {
+        for s in order where s.check {
+            s.check = false
+            let ev = Self.events(s.handle)
+            if ev & Int32(ZMQ_POLLIN) != 0, !s.readPaused {
+                readable(s)
+                s.check = true   // a batch may have stopped at its limit; reading may consume signals
+            }
+            if ev & Int32(ZMQ_POLLOUT) != 0, s.hasOutbox, !s.retryBlocked {
+                let before = s.outbox.count - s.outboxHead + s.parkedCount
+                flush(s)
+                if s.outbox.count - s.outboxHead + s.parkedCount != before { s.check = true }
+            }
+        }
+        if zapCheck, let z = zap {
+            zapCheck = false
+            if Self.events(z) & Int32(ZMQ_POLLIN) != 0 {
+                serveZAP()
+                zapCheck = true
+            }
+        }
+        return zapCheck || order.contains { $0.check }
     }
 
     // MARK: - The loop
 
     func run() {
+        var ready = [UInt64](repeating: 0, count: 256)
         var batch: [LoopCommand] = []
         batch.reserveCapacity(64)
         let spin = loop.busyPollNanos
@@ -149,25 +212,33 @@ final class LoopState {
             var retryAfterBlock = false
             for s in order where s.hasOutbox {
                 flush(s)
+                s.check = true
                 if s.retryBlocked { retryAfterBlock = true }
             }
             let now = monotonicNanos()
             expire(now)
-
-            items.removeAll(keepingCapacity: true)
-            items.append(zmq_pollitem_t(socket: nil, fd: loop.wakeFD, events: Int16(ZMQ_POLLIN), revents: 0))
-            for s in order {
-                var ev: Int16 = 0
-                if !s.readPaused { ev |= Int16(ZMQ_POLLIN) }
-                if s.hasOutbox && !s.retryBlocked { ev |= Int16(ZMQ_POLLOUT) }
-                items.append(zmq_pollitem_t(socket: s.handle, fd: 0, events: ev, revents: 0))
+            if let z = zap, zapNotifyFD < 0 {
+                zapNotifyFD = Self.notifyFD(z)
+                if zapNotifyFD >= 0 { _ = Self.watch(epfd, zapNotifyFD, key: Self.zapKey) }
+                zapCheck = true
             }
-            if let z = zap { items.append(zmq_pollitem_t(socket: z, fd: 0, events: Int16(ZMQ_POLLIN), revents: 0)) }
+            // A socket whose ZMQ_FD could not be watched is looked at on every wake (and every 10 ms).
+            var unwatched = false
+            for s in order where s.notifyFD < 0 { s.check = true; unwatched = true }
+            // What the sockets can do now (a few passes: a reply read may make room to send).
+            var busy = false
+            for _ in 0 ..< 4 {
+                busy = serviceReady()
+                if !busy { break }
+            }
+
             var timeout = -1
             if let d = timers.earliest {
                 timeout = d <= now ? 0 : Int((d - now + 999_999) / 1_000_000)
             }
             if retryAfterBlock && (timeout < 0 || timeout > 1) { timeout = 1 }
+            if busy { timeout = 0 }
+            if unwatched && (timeout < 0 || timeout > 10) { timeout = 10 }
 
             // Busy polling (opt-in): right after activity, poll without sleeping so neither a
             // reply nor a submit pays a thread wake-up. Costs a core while it lasts.
@@ -178,7 +249,7 @@ final class LoopState {
                 return true
             }
             if !sleeping { timeout = 0 }
-            let rc = zmq_poll(&items, Int32(items.count), timeout)
+            let rc = daybreak_epoll_wait(epfd, &ready, Int32(ready.count), Int32(clamping: timeout))
             if sleeping {
                 loop.inbox.withLock { s in
                     s.sleeping = false
@@ -187,22 +258,22 @@ final class LoopState {
             }
             if rc < 0 {
                 let e = daybreak_errno()
-                if e != EINTR { logger.error("zmq_poll failed", ["errno": e]) }
+                if e != EINTR { logger.error("epoll_wait failed", ["errno": e]) }
                 continue
             }
             if rc == 0 { continue }
             if spin > 0 { lastActivity = monotonicNanos() }
-            if items[0].revents & Int16(ZMQ_POLLIN) != 0 {
-                var value: UInt64 = 0
-                _ = read(loop.wakeFD, &value, 8)
+            for k in 0 ..< Int(rc) {
+                let key = ready[k]
+                if key == Self.wakeKey {
+                    var value: UInt64 = 0
+                    _ = read(loop.wakeFD, &value, 8)
+                } else if key == Self.zapKey {
+                    zapCheck = true
+                } else if let s = sockets[Int(truncatingIfNeeded: key)] {
+                    s.check = true
+                }
             }
-            // Same order as the items were built (nothing here opens or closes sockets).
-            var i = 1
-            for s in order {
-                if items[i].revents & Int16(ZMQ_POLLIN) != 0 { readable(s) }
-                i += 1
-            }
-            if zap != nil, items[i].revents & Int16(ZMQ_POLLIN) != 0 { serveZAP() }
         }
         teardown()
     }
@@ -270,6 +341,7 @@ final class LoopState {
             }
         case .resumeReading(let sid):
             sockets[sid]?.readPaused = false
+            sockets[sid]?.check = true
         case .setAuthority(let a):
             authority = a
         case .run(let job, let executor):
@@ -414,6 +486,11 @@ final class LoopState {
         }
         sockets[shared.id] = s
         order.append(s)
+        s.notifyFD = Self.notifyFD(h)
+        if s.notifyFD < 0 || !Self.watch(epfd, s.notifyFD, key: UInt64(truncatingIfNeeded: shared.id)) {
+            logger.error("a socket's ZMQ_FD could not be watched: it is looked at on every wake", ["endpoint": endpoint])
+            s.notifyFD = -1
+        }
         if monitor != nil { scheduleMonitorDrain(monotonicNanos()) }
         logger.debug("socket open", ["kind": "\(shared.kind)", "endpoint": endpoint, "bind": spec.bind,
                                      "curve": options.curveServer != nil ? "server" : (options.curveClient != nil ? "client" : "off")])
@@ -437,6 +514,10 @@ final class LoopState {
         s.messages?.finish()
         for (_, c) in s.connections where c.behindSince != nil { reportBehind(s, c, ended: "closed") }
         s.connections.removeAll()
+        if s.notifyFD >= 0 {
+            _ = daybreak_epoll_del(epfd, s.notifyFD)
+            s.notifyFD = -1
+        }
         zmq_close(s.handle)
         if let m = s.monitor { zmq_close(m) }
         s.monitor = nil

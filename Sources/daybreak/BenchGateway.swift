@@ -73,6 +73,8 @@ struct GatewayBench: Sendable {
         var acked = 0
         var failed = 0
         var latenciesMs: [Double] = []
+        /// CPU used in the measured window (seconds), when taken.
+        var cpu: CPUWindow?
         var seconds = 0.0
         var perSecond: Double { seconds > 0 ? Double(acked) / seconds : 0 }
         func p(_ q: Double) -> Double {
@@ -97,6 +99,8 @@ struct GatewayBench: Sendable {
                     row("handheld → gateway → journals", gateway),
                     row("raw CURVE request-reply (echo)", raw),
                     String(format: "ratio p50 gateway / raw CURVE: %.1f×; p99: %.1f×", gateway.p(0.5) / max(raw.p(0.5), 0.001), gateway.p(0.99) / max(raw.p(0.99), 0.001)),
+                    gateway.cpu.map { "gateway path: " + $0.line(acked: gateway.acked) } ?? "cpu: not measured",
+                    raw.cpu.map { String(format: "raw CURVE: cpu per reply %.3f ms (clients and echo server)", $0.bench / Double(max(raw.acked, 1)) * 1000) } ?? "",
                     journal].joined(separator: "\n")
         }
 
@@ -105,6 +109,8 @@ struct GatewayBench: Sendable {
                      ("seconds", .int(options.seconds)), ("offered_per_s", .double(Double(options.handhelds) * 1000 / Double(options.intervalMs))),
                      ("reports_per_s", .double(gateway.perSecond.rounded())), ("p50_ms", .double((gateway.p(0.5) * 100).rounded() / 100)),
                      ("p99_ms", .double((gateway.p(0.99) * 100).rounded() / 100)), ("failed", .int(gateway.failed)),
+                     ("cpu_ms_per_report", .double(gateway.cpu.map { ($0.total / Double(max(gateway.acked, 1)) * 1e5).rounded() / 100 } ?? 0)),
+                     ("machine_busy_cores", .double(gateway.cpu.map { ($0.machine / $0.wall * 100).rounded() / 100 } ?? 0)),
                      ("raw_curve_per_s", .double(raw.perSecond.rounded())), ("raw_curve_p50_ms", .double((raw.p(0.5) * 100).rounded() / 100)),
                      ("raw_curve_p99_ms", .double((raw.p(0.99) * 100).rounded() / 100))])
         }
@@ -197,7 +203,10 @@ struct GatewayBench: Sendable {
                     }
                     try await g.waitForAll()
                 }
-                let gw = try await measure(clients: clients, homes: handheldKeys.map(\.1), start: start)
+                let backends = try await admin.query("SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()",
+                                                     purpose: "PostgreSQL backends").map { Int32(try $0.decode(0, as: Int32.self)) }
+                let gw = try await measure(clients: clients, homes: handheldKeys.map(\.1), start: start,
+                                           nodePIDs: nodes.map(\.processIdentifier), pgPIDs: backends)
                 for c in clients { await c.close() }
                 let raw = try await measureRawCurve()
                 let stats = try await admin.query("SELECT count(*) FROM actor_events", purpose: "count events")
@@ -215,12 +224,20 @@ struct GatewayBench: Sendable {
 
     /// Each handheld reports a position every interval (its own phase), one at a time; the
     /// latencies of acks in the measured window are kept.
-    func measure(clients: [EdgeClient], homes: [Coordinate], start: Instant) async throws -> Phase {
+    func measure(clients: [EdgeClient], homes: [Coordinate], start: Instant, nodePIDs: [Int32], pgPIDs: [Int32]) async throws -> Phase {
         let t0 = ContinuousClock.now
         let measureFrom = t0 + .seconds(options.warmupSeconds)
         let end = measureFrom + .seconds(options.seconds)
         let interval = Duration.milliseconds(options.intervalMs)
         let phases = try await withThrowingTaskGroup(of: Phase.self) { group in
+            group.addTask {
+                try await Task.sleep(until: measureFrom)
+                let a = CPUWindow.Snapshot.take(nodes: nodePIDs, postgres: pgPIDs)
+                try await Task.sleep(until: end)
+                var p = Phase()
+                p.cpu = CPUWindow(from: a, to: CPUWindow.Snapshot.take(nodes: nodePIDs, postgres: pgPIDs))
+                return p
+            }
             for (i, c) in clients.enumerated() {
                 group.addTask {
                     var p = Phase()
@@ -262,7 +279,7 @@ struct GatewayBench: Sendable {
             return all
         }
         var out = Phase()
-        for p in phases { out.sent += p.sent; out.acked += p.acked; out.failed += p.failed; out.latenciesMs += p.latenciesMs }
+        for p in phases { out.sent += p.sent; out.acked += p.acked; out.failed += p.failed; out.latenciesMs += p.latenciesMs; out.cpu = out.cpu ?? p.cpu }
         out.seconds = Double(options.seconds)
         return out
     }
@@ -311,6 +328,14 @@ struct GatewayBench: Sendable {
             let measureFrom = t0 + .seconds(2), end = measureFrom + .seconds(seconds)
             let interval = Duration.milliseconds(options.intervalMs)
             let phases = try await withThrowingTaskGroup(of: Phase.self) { g in
+                g.addTask {
+                    try await Task.sleep(until: measureFrom)
+                    let a = CPUWindow.Snapshot.take(nodes: [], postgres: [])
+                    try await Task.sleep(until: end)
+                    var p = Phase()
+                    p.cpu = CPUWindow(from: a, to: CPUWindow.Snapshot.take(nodes: [], postgres: []))
+                    return p
+                }
                 for (i, c) in connected.enumerated() {
                     g.addTask {
                         var p = Phase()
@@ -334,7 +359,7 @@ struct GatewayBench: Sendable {
                 return all
             }
             var out = Phase()
-            for p in phases { out.sent += p.sent; out.acked += p.acked; out.failed += p.failed; out.latenciesMs += p.latenciesMs }
+            for p in phases { out.sent += p.sent; out.acked += p.acked; out.failed += p.failed; out.latenciesMs += p.latenciesMs; out.cpu = out.cpu ?? p.cpu }
             out.seconds = Double(seconds)
             for c in connected { await c.close() }
             await server.close()
@@ -357,5 +382,57 @@ struct GatewayBench: Sendable {
         p.standardError = FileHandle.nullDevice
         try p.run()
         return p
+    }
+}
+
+/// CPU seconds used during a measured window: this process (the gateway and the simulated
+/// handhelds), the node processes, the PostgreSQL backends, and the whole machine (so a busy
+/// neighbour shows). Linux `/proc`; zero where a process cannot be read.
+struct CPUWindow: Sendable {
+    var bench = 0.0, nodes = 0.0, postgres = 0.0, machine = 0.0, wall = 0.0
+    var total: Double { bench + nodes + postgres }
+
+    struct Snapshot: Sendable {
+        var bench = 0.0, nodes = 0.0, postgres = 0.0, machine = 0.0
+        var at = ContinuousClock.now
+        static func take(nodes: [Int32], postgres: [Int32]) -> Snapshot {
+            var s = Snapshot()
+            s.bench = CPUWindow.process(getpid())
+            s.nodes = nodes.map(CPUWindow.process).reduce(0, +)
+            s.postgres = postgres.map(CPUWindow.process).reduce(0, +)
+            s.machine = CPUWindow.machineBusy()
+            s.at = ContinuousClock.now
+            return s
+        }
+    }
+
+    init(from a: Snapshot, to b: Snapshot) {
+        bench = b.bench - a.bench; nodes = b.nodes - a.nodes; postgres = b.postgres - a.postgres; machine = b.machine - a.machine
+        let d = (b.at - a.at).components
+        wall = Double(d.seconds) + Double(d.attoseconds) / 1e18
+    }
+
+    func line(acked: Int) -> String {
+        let per = { (s: Double) in acked > 0 ? s / Double(acked) * 1000 : 0 }
+        return String(format: "cpu per acknowledged report: %.3f ms (gateway + handhelds %.3f, nodes %.3f, PostgreSQL %.3f); machine busy %.2f cores, this benchmark %.2f",
+                      per(total), per(bench), per(nodes), per(postgres), wall > 0 ? machine / wall : 0, wall > 0 ? total / wall : 0)
+    }
+
+    static let ticks = Double(sysconf(Int32(_SC_CLK_TCK)))
+
+    /// utime + stime of a process, in seconds (fields 14 and 15 of /proc/PID/stat, after the command's parenthesis).
+    static func process(_ pid: Int32) -> Double {
+        guard let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), let close = text.lastIndex(of: ")") else { return 0 }
+        let fields = text[text.index(after: close)...].split(separator: " ")
+        guard fields.count > 13, let u = Double(fields[11]), let s = Double(fields[12]) else { return 0 }
+        return (u + s) / ticks
+    }
+
+    /// Busy CPU seconds of the whole machine (the first line of /proc/stat, without idle and iowait).
+    static func machineBusy() -> Double {
+        guard let text = try? String(contentsOfFile: "/proc/stat", encoding: .utf8), let line = text.split(separator: "\n").first else { return 0 }
+        let v = line.split(separator: " ").dropFirst().compactMap { Double($0) }
+        guard v.count >= 8 else { return 0 }
+        return (v[0] + v[1] + v[2] + v[5] + v[6] + v[7]) / ticks
     }
 }
