@@ -428,6 +428,14 @@ public actor DispatchShell<M: DispatchMachine>: JournaledActivation {
         if !changed.isEmpty { onManifestChanges(changed) }
     }
 
+    /// The machine as it is in memory, without waiting for the lock: may include a batch's events
+    /// decided but not yet committed. For routing questions whose answer a batch does not change
+    /// (which day claims a courier); nil when not loaded yet (then `read`).
+    public func peek<T: Sendable>(_ body: @Sendable (M) -> T) -> T? {
+        guard loaded else { return nil }
+        return machine.map(body)
+    }
+
     /// The machine now, for reads (records, manifests).
     public func read<T: Sendable>(_ body: @Sendable (M) -> T) async throws -> T? {
         await lock()

@@ -205,7 +205,13 @@ public actor RegionDays: JournaledActivation {
     private func day(ofCourier courier: CourierRef, at: Instant) async throws -> LocalDay? {
         var best: (claim: Int64, day: LocalDay)?
         for d in shells.keys.sorted() {
-            guard let claim = try await shells[d]?.read({ $0.claim(courier: courier, at: at) }) ?? nil else { continue }
+            guard let shell = shells[d] else { continue }
+            // Without waiting for the day's lock (held while a batch commits): a claim changes with
+            // shifts and loads, not with what a batch in flight decides.
+            let peeked = await shell.peek { $0.claim(courier: courier, at: at) }
+            let claim: Int64?
+            if let peeked { claim = peeked } else { claim = try await shell.read({ $0.claim(courier: courier, at: at) }) ?? nil }
+            guard let claim else { continue }
             if best.map({ claim < $0.claim }) ?? true { best = (claim, d) }
         }
         return best?.day
