@@ -24,17 +24,19 @@ public struct RobotSim: Sendable {
         public var jitterMillis: Int64
         public var drainPerMove: Double
         public var chargePerSecond: Double
+        /// Charging adds `chargePerSecond × chargeTickMillis / 1000` percent every `chargeTickMillis`.
+        public var chargeTickMillis: Int64
         public var chargers: Set<GridCell>
         /// nil: never consider fleet control lost.
         public var connectionTimeoutMillis: Int64?
         public var seed: UInt64
         public init(manufacturer: String = "daybreak", serialNumber: String, layout: VDA5050Layout,
                     stepMillis: Int64 = 100, jitterMillis: Int64 = 20, drainPerMove: Double = 0.5,
-                    chargePerSecond: Double = 5, chargers: Set<GridCell> = [],
+                    chargePerSecond: Double = 5, chargeTickMillis: Int64 = 1_000, chargers: Set<GridCell> = [],
                     connectionTimeoutMillis: Int64? = 3_000, seed: UInt64 = 1) {
             self.manufacturer = manufacturer; self.serialNumber = serialNumber; self.layout = layout
             self.stepMillis = stepMillis; self.jitterMillis = jitterMillis; self.drainPerMove = drainPerMove
-            self.chargePerSecond = chargePerSecond; self.chargers = chargers
+            self.chargePerSecond = chargePerSecond; self.chargeTickMillis = max(1, chargeTickMillis); self.chargers = chargers
             self.connectionTimeoutMillis = connectionTimeoutMillis; self.seed = seed
         }
     }
@@ -264,13 +266,13 @@ public struct RobotSim: Sendable {
     // MARK: - Time
 
     /// When something will happen without any input: an arrival, the connection timeout, a charge
-    /// increment (every second while charging below 100 %). nil: nothing until a message comes.
+    /// increment (every `chargeTickMillis` while charging below 100 %). nil: nothing until a message comes.
     public var nextEventAt: Int64? {
         var t: Int64? = move?.arrivesAt
         if let limit = configuration.connectionTimeoutMillis, !connectionLost {
             t = min(t ?? .max, lastContact + limit + 1)
         }
-        if charging, battery < 100 { t = min(t ?? .max, lastChargeAt + 1_000) }
+        if charging, battery < 100 { t = min(t ?? .max, lastChargeAt + configuration.chargeTickMillis) }
         return t
     }
 
@@ -284,10 +286,11 @@ public struct RobotSim: Sendable {
             tryStart(at: m.arrivesAt)
         }
         if charging, battery < 100 {
-            let steps = (t - lastChargeAt) / 1_000
+            let tick = configuration.chargeTickMillis
+            let steps = (t - lastChargeAt) / tick
             if steps > 0 {
-                battery = min(100, battery + Double(steps) * configuration.chargePerSecond)
-                lastChargeAt += steps * 1_000
+                battery = min(100, battery + Double(steps * tick) / 1_000 * configuration.chargePerSecond)
+                lastChargeAt += steps * tick
                 changed()
             }
         } else {
