@@ -34,6 +34,8 @@ let package = Package(
         .target(name: "Messaging", dependencies: ["CZeroMQ", "Base"], swiftSettings: strict),
         .target(name: "Storage", dependencies: ["CLibPQ", "Base"], swiftSettings: strict),
         .target(name: "Cluster", dependencies: ["Messaging", "Storage", "Base"], swiftSettings: strict),
+        // The warehouse floor's robots over ZeroMQ: VDA 5050 link at fleet control, simulated robots (Docs/VDA5050.md).
+        .target(name: "Floor", dependencies: ["Warehouse", "Messaging", "Base"], swiftSettings: strict),
 
         // App layer: dispatch planning that joins the domain and the routing engine.
         // (Not named `Dispatch`: that would shadow libdispatch's module, which Foundation imports.)
@@ -68,6 +70,8 @@ let package = Package(
                     swiftSettings: strict),
         .testTarget(name: "DaybreakCLITests", dependencies: ["daybreak", "Base"], swiftSettings: strict),
         .testTarget(name: "WarehouseTests", dependencies: ["Warehouse", "Base"], swiftSettings: strict),
+        .testTarget(name: "FloorTests", dependencies: ["Floor", "Warehouse", "Messaging", "Base"],
+                    resources: [.copy("Fixtures")], swiftSettings: strict),
         .testTarget(name: "RoutingTests", dependencies: ["Routing"],
                     resources: [.copy("Fixtures")], swiftSettings: strict),
     ],
