@@ -1,0 +1,316 @@
+/// Lifelong multi-agent path finding with task assignment, as in the League of Robot Runners 2024:
+/// robots receive tasks (ordered lists of errand cells); a task is finished when its robot has
+/// visited every errand in order; the pool shows `poolSize` tasks at a time and reveals the next
+/// task of the (cyclic) task list when one finishes. Which robot does which task is ours to decide.
+///
+/// Pure: the simulation reads no clock. `planStep()` computes every robot's next action and
+/// `commit(_:)` applies it (or `commitWait()` when the caller's per-step time budget ran out, as
+/// the competition's rule has every robot wait then).
+public struct LifelongOptions: Sendable {
+    /// Robots have a heading and act by forward, turn clockwise, turn counter-clockwise or wait
+    /// (2023/2024 competition model); without it they move to any free 4-neighbour.
+    public var rotation: Bool
+    public var seed: UInt64
+    /// Distance tables kept (each `free cells × 2` bytes). Must exceed robots + distinct task start cells.
+    public var cacheCapacity: Int?
+    /// Let a free robot take an assigned task whose robot has not reached the first errand yet and
+    /// is farther from it (the robot that loses it is assigned again).
+    public var reassign: Bool
+    public init(rotation: Bool = false, seed: UInt64 = 0, cacheCapacity: Int? = nil, reassign: Bool = true) {
+        self.rotation = rotation; self.seed = seed; self.cacheCapacity = cacheCapacity; self.reassign = reassign
+    }
+}
+
+/// Headings in the competition's order: 0 east, 1 south, 2 west, 3 north (clockwise).
+public enum Heading {
+    public static let east: UInt8 = 0, south: UInt8 = 1, west: UInt8 = 2, north: UInt8 = 3
+}
+
+/// Every robot's next state.
+public struct LifelongMoves: Sendable, Equatable {
+    public var positions: [Int32]
+    public var headings: [UInt8]
+}
+
+public struct LifelongSimulation: Sendable {
+    public let graph: FloorGraph
+    public let options: LifelongOptions
+    public let taskList: [[Int]]
+    public let poolSize: Int
+
+    public private(set) var positions: [Int32]
+    /// Headings (all 0 without the rotation model).
+    public private(set) var headings: [UInt8]
+    public private(set) var step = 0
+    public private(set) var tasksFinished = 0
+    public private(set) var errandsFinished = 0
+    /// Tasks reassigned from a farther robot to a nearer one.
+    public private(set) var reassignments = 0
+
+    // Tasks in the pool, by id (index into taskList modulo its count is `source`).
+    var taskSource: [Int] = []
+    var taskNext: [Int] = []        // next errand index
+    var taskRobot: [Int32] = []     // assigned robot or -1
+    var taskAlive: [Bool] = []
+    var revealed = 0
+    /// Unassigned tasks by first-errand cell.
+    var waiting: [Int: [Int]] = [:]
+    var waitingCells: [Int] = []
+    var waitingCellIndex: [Int: Int] = [:]
+    /// Cost of a task beyond reaching its first errand (its errands' chain length), for choosing short tasks.
+    var taskTail: [Int] = []
+
+    var robotTask: [Int32]
+    var robotSlot: [Int32]
+    var robotPriority: [Double]
+    var robotWaited: [Int]
+    /// Robot in each cell, or -1.
+    var occupant: [Int32]
+    /// Rotation model: a robot stuck for a while picks a free direction and leaves that way
+    /// (deadlocks of robots facing each other); -1 when not escaping.
+    var escapeDirection: [Int8]
+    var escapeUntil: [Int]
+    var cache: DistanceCache
+    var pibt: PIBT
+    var rng: SplitMix
+    var order: [Int32] = []
+    var next: [Int32] = []
+
+    public var cacheComputed: Int { cache.computed }
+    public var robots: Int { positions.count }
+
+    public init(grid: Grid, starts: [Int], tasks: [[Int]], poolSize: Int, options: LifelongOptions = LifelongOptions()) {
+        precondition(!tasks.isEmpty && tasks.allSatisfy { !$0.isEmpty })
+        graph = FloorGraph(grid)
+        self.options = options
+        taskList = tasks
+        self.poolSize = poolSize
+        positions = starts.map(Int32.init)
+        headings = [UInt8](repeating: 0, count: starts.count)
+        robotTask = [Int32](repeating: -1, count: starts.count)
+        robotSlot = [Int32](repeating: -1, count: starts.count)
+        robotPriority = (0..<starts.count).map { Double($0) / Double(starts.count) * 0.5 }
+        robotWaited = [Int](repeating: 0, count: starts.count)
+        occupant = [Int32](repeating: -1, count: grid.cellCount)
+        escapeDirection = [Int8](repeating: -1, count: starts.count)
+        escapeUntil = [Int](repeating: 0, count: starts.count)
+        for (r, c) in starts.enumerated() { occupant[c] = Int32(r) }
+        cache = DistanceCache(graph: graph, capacity: options.cacheCapacity ?? (starts.count + 2048))
+        pibt = PIBT(graph: graph, seed: options.seed &+ 17)
+        rng = SplitMix(seed: options.seed)
+        for _ in 0..<poolSize { reveal() }
+    }
+
+    mutating func reveal() {
+        let id = taskSource.count
+        let src = revealed % taskList.count
+        revealed += 1
+        taskSource.append(src); taskNext.append(0); taskRobot.append(-1); taskAlive.append(true)
+        let errands = taskList[src]
+        var tail = 0
+        if errands.count > 1 {
+            // Exact when the first errand's table is cached; Manhattan otherwise.
+            for k in 1..<errands.count { tail += manhattan(errands[k - 1], errands[k]) }
+        }
+        taskTail.append(tail)
+        addWaiting(id)
+    }
+
+    func manhattan(_ a: Int, _ b: Int) -> Int {
+        let w = graph.grid.width
+        return abs(a % w - b % w) + abs(a / w - b / w)
+    }
+
+    mutating func addWaiting(_ task: Int) {
+        let cell = taskList[taskSource[task]][taskNext[task]]
+        if waiting[cell] == nil {
+            waiting[cell] = [task]
+            waitingCellIndex[cell] = waitingCells.count
+            waitingCells.append(cell)
+        } else {
+            waiting[cell]!.append(task)
+        }
+    }
+
+    mutating func removeWaiting(_ task: Int, cell: Int) {
+        guard var list = waiting[cell], let k = list.firstIndex(of: task) else { return }
+        list.remove(at: k)
+        if list.isEmpty {
+            waiting[cell] = nil
+            let i = waitingCellIndex[cell]!
+            let last = waitingCells.removeLast()
+            if last != cell { waitingCells[i] = last; waitingCellIndex[last] = i }
+            waitingCellIndex[cell] = nil
+        } else {
+            waiting[cell] = list
+        }
+    }
+
+    /// Points robot r at its current errand (or at nothing).
+    mutating func setGoal(_ r: Int) {
+        if robotSlot[r] >= 0 { cache.release(robotSlot[r]); robotSlot[r] = -1 }
+        let t = Int(robotTask[r])
+        guard t >= 0 else { return }
+        let cell = taskList[taskSource[t]][taskNext[t]]
+        guard let s = cache.slot(for: cell) else { preconditionFailure("distance cache smaller than the robots' goals") }
+        cache.retain(s)
+        robotSlot[r] = s
+    }
+
+    /// Distance from `cell` to `goal` for assignment: exact if the goal's table is cached, else Manhattan.
+    func estimate(_ cell: Int, _ goal: Int) -> Int {
+        let s = cache.slotOfCell[goal]
+        return s >= 0 ? cache.distance(slot: s, cell: cell) : manhattan(cell, goal)
+    }
+
+    /// Greedy assignment: every free robot takes the waiting task whose first errand is nearest
+    /// (plus the task's own length, so short tasks go first), looking at each first-errand cell's
+    /// oldest waiting task.
+    mutating func assign() {
+        var free: [Int] = []
+        for r in 0..<robots where robotTask[r] < 0 { free.append(r) }
+        if free.isEmpty || waitingCells.isEmpty { return }
+        // Tables for the cells tasks start from: few (emitters), shared by many tasks; keep them.
+        if waitingCells.count <= 2048 {
+            for c in waitingCells where cache.slotOfCell[c] < 0 {
+                if let s = cache.slot(for: c) { cache.pin(s) }
+            }
+        }
+        var queue = free
+        var guardCount = 0
+        while let r = queue.popLast() {
+            guardCount += 1
+            if guardCount > 4 * robots + 100 { break }
+            guard !waitingCells.isEmpty else { break }
+            let here = Int(positions[r])
+            var best = -1, bestCost = Int.max
+            for c in waitingCells {
+                let list = waiting[c]!
+                let d = estimate(here, c)
+                // The shortest remaining task at this cell (lists are short: revealed tasks per cell).
+                var t = list[0], tail = taskTail[list[0]]
+                for x in list.dropFirst() where taskTail[x] < tail { t = x; tail = taskTail[x] }
+                if d + tail < bestCost { bestCost = d + tail; best = t }
+            }
+            guard best >= 0 else { break }
+            let cell = taskList[taskSource[best]][taskNext[best]]
+            removeWaiting(best, cell: cell)
+            taskRobot[best] = Int32(r)
+            robotTask[r] = Int32(best)
+            setGoal(r)
+        }
+    }
+
+    /// The actions of every robot for this step (PIBT in priority order).
+    public mutating func planStep() -> LifelongMoves {
+        assign()
+        let n = robots
+        // Priority: grows while a robot works towards an errand, drops back when it reaches one.
+        order = (0..<n).map(Int32.init)
+        order.sort { robotPriority[Int($0)] > robotPriority[Int($1)] }
+        let d = CachedGoalDistances(cache: cache, slotOfAgent: robotSlot)
+        if next.count != n { next = [Int32](repeating: -1, count: n) }
+        guard options.rotation else {
+            _ = pibt.step(from: positions, into: &next, order: order, distances: d)
+            return LifelongMoves(positions: next, headings: headings)
+        }
+        // Rotation model: a robot stuck behind others for 3 to 6 steps escapes through a free side.
+        for r in 0..<n {
+            if escapeDirection[r] >= 0 && step >= escapeUntil[r] { escapeDirection[r] = -1 }
+            guard escapeDirection[r] < 0, robotSlot[r] >= 0, robotWaited[r] >= 3 + (r &+ step) % 4 else { continue }
+            let here = Int(positions[r])
+            var open: [Int8] = []
+            for k in 0..<4 { let v = graph.neighbour[4 * here + k]; if v >= 0 && occupant[Int(v)] < 0 { open.append(Int8(k)) } }
+            if !open.isEmpty { escapeDirection[r] = open[rng.below(open.count)]; escapeUntil[r] = step + 4 }
+        }
+        let rd = RotationDistances(base: d, graph: graph, positions: positions, headings: headings, escaping: escapeDirection)
+        _ = pibt.step(from: positions, into: &next, order: order, headings: headings, distances: rd)
+        var newHeadings = headings
+        for r in 0..<n where next[r] == positions[r] && robotSlot[r] >= 0 {
+            newHeadings[r] = turn(r, distances: d)
+        }
+        return LifelongMoves(positions: next, headings: newHeadings)
+    }
+
+    /// The heading a robot that stays this step turns to (one quarter at most): towards its escape
+    /// direction if escaping, else towards its neighbour nearest the goal (fewest turns on ties).
+    func turn(_ r: Int, distances d: CachedGoalDistances) -> UInt8 {
+        let here = Int(positions[r])
+        let h = Int(headings[r])
+        var bestDir = -1
+        if escapeDirection[r] >= 0 {
+            bestDir = Int(escapeDirection[r])
+        } else {
+            var bestKey = Int.max
+            for k in 0..<4 {
+                let dir = (h + [0, 1, 3, 2][k]) & 3   // forward first, then the quarter turns, then behind
+                let v = Int(graph.neighbour[4 * here + dir])
+                guard v >= 0 else { continue }
+                let key = d.distance(agent: r, cell: v) * 4 + [0, 1, 1, 2][k]
+                if key < bestKey { bestKey = key; bestDir = dir }
+            }
+        }
+        guard bestDir >= 0, bestDir != h else { return UInt8(h) }
+        return UInt8((bestDir - h) & 3 == 3 ? (h + 3) & 3 : (h + 1) & 3)
+    }
+
+    /// Applies `moves` (from `planStep()` of this state) and records finished errands and tasks.
+    public mutating func commit(_ moves: LifelongMoves) {
+        let n = robots
+        for r in 0..<n {
+            if moves.positions[r] == positions[r] { robotWaited[r] += 1 } else { robotWaited[r] = 0; escapeDirection[r] = -1 }
+        }
+        for r in 0..<n { occupant[Int(positions[r])] = -1 }
+        for r in 0..<n { occupant[Int(moves.positions[r])] = Int32(r) }
+        positions = moves.positions
+        headings = moves.headings
+        step += 1
+        for r in 0..<n {
+            let t = Int(robotTask[r])
+            guard t >= 0 else { continue }
+            robotPriority[r] += 1
+            let errands = taskList[taskSource[t]]
+            guard Int(positions[r]) == errands[taskNext[t]] else { continue }
+            errandsFinished += 1
+            taskNext[t] += 1
+            robotPriority[r] -= robotPriority[r].rounded(.down)
+            if taskNext[t] == errands.count {
+                tasksFinished += 1
+                taskAlive[t] = false
+                robotTask[r] = -1
+                setGoal(r)
+                reveal()
+            } else {
+                setGoal(r)
+            }
+        }
+    }
+
+    /// Every robot waits (the planner ran out of time).
+    public mutating func commitWait() {
+        commit(LifelongMoves(positions: positions, headings: headings))
+    }
+}
+
+/// Distances for PIBT under the rotation model: a cell's distance plus the quarter turns a robot
+/// there, keeping its heading, needs before it can move closer (0, 1 or 2). PIBT then compares
+/// moving forward with staying (and turning) fairly. An escaping robot prefers moving on.
+struct RotationDistances: GoalDistances {
+    let base: CachedGoalDistances
+    let graph: FloorGraph
+    let positions: [Int32]
+    let headings: [UInt8]
+    let escaping: [Int8]
+    @inline(__always) func distance(agent a: Int, cell v: Int) -> Int {
+        let h = Int(headings[a])
+        let d = base.distance(agent: a, cell: v)
+        if escaping[a] >= 0 && escaping[a] == Int8(h) { return v == Int(positions[a]) ? 1 : 0 }
+        if d == 0 || d == Int(FloorGraph.far) { return d }
+        var turns = 2
+        for (k, cost) in [(0, 0), (1, 1), (3, 1)] {
+            let u = Int(graph.neighbour[4 * v + ((h + k) & 3)])
+            if u >= 0 && base.distance(agent: a, cell: u) < d { turns = min(turns, cost) }
+        }
+        return d + turns
+    }
+}
