@@ -50,6 +50,8 @@ public struct PIBT: Sendable {
     var cand: [Int32] = []
     var key: [Int] = []
     var rng: SplitMix
+    /// Let an agent meeting another head-on in a corridor back off and pull it along (see `push`).
+    public var swapInCorridors = true
 
     public init(graph: FloorGraph, seed: UInt64) {
         self.graph = graph
@@ -129,6 +131,20 @@ public struct PIBT: Sendable {
                 key.swapAt(base + j - 1, base + j); cand.swapAt(base + j - 1, base + j); j -= 1
             }
         }
+        // Head-on in a corridor: the agent j in our best cell wants our cell, and j cannot back
+        // out of the way (dead end or a queue behind it), while we can reach a side branch. Then we
+        // back off (candidates in reverse order) and pull j into our cell behind us, so the two
+        // pass each other at the branch over the next steps instead of pushing in vain.
+        var pulled = -1
+        if swapInCorridors && heading.isEmpty && k > 1 {
+            let v0 = Int(cand[base]), j = Int(occNow[v0])
+            if j >= 0 && j != a && to[j] == -1 && distances.distance(agent: j, cell: here) < distances.distance(agent: j, cell: v0)
+                && !canRetreat(from: here, to: v0) && canRetreat(from: v0, to: here) {
+                var lo = base, hi = base + k - 1
+                while lo < hi { cand.swapAt(lo, hi); key.swapAt(lo, hi); lo += 1; hi -= 1 }
+                pulled = j
+            }
+        }
         for i in 0..<k {
             let v = Int(cand[base + i])
             if occNext[v] != -1 { continue }
@@ -136,9 +152,30 @@ public struct PIBT: Sendable {
             if j >= 0 && j != a && to[j] == Int32(here) { continue }   // would swap with j
             to[a] = Int32(v); occNext[v] = Int32(a); touched.append(Int32(v))
             if j >= 0 && j != a && to[j] == -1 && !push(j, depth: depth + 1, distances: distances) { continue }
+            if pulled >= 0 && v != here && to[pulled] == -1 && occNext[here] == -1 {
+                to[pulled] = Int32(here); occNext[here] = Int32(pulled); touched.append(Int32(here))
+            }
             return true
         }
         to[a] = Int32(here); occNext[here] = Int32(a); touched.append(Int32(here))
         return false
+    }
+
+    /// Whether an agent at `cell`, pushed back away from `front`, reaches a fork (a cell with two or
+    /// more free ways on) before a dead end; free means neither blocked nor occupied now. Walks at
+    /// most 64 cells of corridor.
+    func canRetreat(from front: Int, to cell: Int) -> Bool {
+        var prev = front, cur = cell
+        for _ in 0..<64 {
+            var ways = 0, onward = -1
+            for d in 0..<4 {
+                let v = Int(graph.neighbour[4 * cur + d])
+                if v >= 0 && v != prev && occNow[v] < 0 { ways += 1; onward = v }
+            }
+            if ways == 0 { return false }
+            if ways >= 2 { return true }
+            prev = cur; cur = onward
+        }
+        return true
     }
 }
