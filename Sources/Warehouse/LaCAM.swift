@@ -250,3 +250,32 @@ struct LaCAMSearch {
         return result
     }
 }
+
+/// PIBT alone, step after step, with LaCAM's priority rule (agents away from their goal gain
+/// priority each step; one that arrives drops back): the baseline LaCAM improves on. Incomplete:
+/// it can circle forever, so it stops after `maxSteps`.
+public enum PIBTRollout {
+    public static func solve(_ problem: MAPFProblem, seed: UInt64 = 0, maxSteps: Int = 3000,
+                             shouldStop: @Sendable () -> Bool = { false }) -> (plan: MAPFPlan?, atGoal: Int, steps: Int) {
+        let graph = FloorGraph(problem.grid)
+        let dist = FlatGoalDistances(graph: graph, goals: problem.goals)
+        var pibt = PIBT(graph: graph, seed: seed)
+        let n = problem.agents
+        let goals = problem.goals.map(Int32.init)
+        var now = problem.starts.map(Int32.init), next: [Int32] = []
+        var prio = (0..<n).map { Float(dist.distance(agent: $0, cell: problem.starts[$0])) / 1e6 }
+        var configs = [now]
+        var order = (0..<n).map(Int32.init)
+        for _ in 0..<maxSteps {
+            if now == goals { return (MAPFPlan(configurations: configs), n, configs.count - 1) }
+            if shouldStop() { break }
+            for i in 0..<n { prio[i] = now[i] != goals[i] ? prio[i] + 1 : prio[i] - prio[i].rounded(.down) }
+            order.sort { prio[Int($0)] > prio[Int($1)] }
+            _ = pibt.step(from: now, into: &next, order: order, distances: dist)
+            now = next
+            configs.append(now)
+        }
+        let at = (0..<n).count { now[$0] == goals[$0] }
+        return (now == goals ? MAPFPlan(configurations: configs) : nil, at, configs.count - 1)
+    }
+}

@@ -162,15 +162,15 @@ public struct PIBT: Sendable {
     }
 
     /// Whether an agent at `cell`, pushed back away from `front`, reaches a fork (a cell with two or
-    /// more free ways on) before a dead end; free means neither blocked nor occupied now. Walks at
-    /// most 64 cells of corridor.
+    /// more ways on) before a dead end. Only the map counts, not other agents: a queue can be pushed
+    /// along (counting it as a wall made pairs swap back and forth forever). Walks at most 64 cells.
     func canRetreat(from front: Int, to cell: Int) -> Bool {
         var prev = front, cur = cell
         for _ in 0..<64 {
             var ways = 0, onward = -1
             for d in 0..<4 {
                 let v = Int(graph.neighbour[4 * cur + d])
-                if v >= 0 && v != prev && occNow[v] < 0 { ways += 1; onward = v }
+                if v >= 0 && v != prev { ways += 1; onward = v }
             }
             if ways == 0 { return false }
             if ways >= 2 { return true }

@@ -110,6 +110,7 @@ let benchMAPFCommand = Command(
         .value("map", "FILE", "run one instance: this .map file"),
         .value("scen", "FILE", "run one instance: this .scen file"),
         .value("plan", "OUT", "with --map: write the plan, one line per agent, cells x,y per step"),
+        .flag("pibt", "with --map: run PIBT alone (no LaCAM search) for up to 3000 steps, for comparison"),
         .flag("json", "end with one JSON line {\"runs\":[...]}"),
     ]
 ) { args in
@@ -146,6 +147,16 @@ let benchMAPFCommand = Command(
             let name = ((mapPath as NSString).lastPathComponent as NSString).deletingPathExtension
             let scen = ((scenPath as NSString).lastPathComponent as NSString).deletingPathExtension
             printErr("bench mapf: \(name), \(scen), \(counts[0]) agents, \(formatFixed(timeLimit, decimals: 1)) s, seed \(seed)")
+            if args.flag("pibt") {
+                let start = ContinuousClock.now
+                let r = PIBTRollout.solve(problem, seed: seed)
+                let s = ContinuousClock.now - start
+                let soc = r.plan.map { $0.sumOfCosts(goals: problem.goals) }
+                printOut("PIBT alone: \(r.plan != nil ? "solved" : "not solved") after \(r.steps) steps, \(r.atGoal)/\(problem.agents) at their goals, "
+                         + "SoC \(soc.map(String.init) ?? "-"), valid \(r.plan.map { $0.violation(of: problem) == nil ? "yes" : "NO" } ?? "-"), "
+                         + "\(formatFixed(Double(s.components.seconds) + Double(s.components.attoseconds) * 1e-18, decimals: 2)) s")
+                return ExitStatus.ok
+            }
             let (run, plan) = MAPFBench.run(problem: problem, map: name, scen: scen, timeLimit: timeLimit, seed: seed)
             printOut(MAPFBench.header)
             printOut(MAPFBench.line(run))
