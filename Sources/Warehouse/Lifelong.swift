@@ -66,10 +66,8 @@ public struct LifelongSimulation: Sendable {
     var robotWaited: [Int]
     /// Robot in each cell, or -1.
     var occupant: [Int32]
-    /// Rotation model: a robot stuck for a while picks a free direction and leaves that way
-    /// (deadlocks of robots facing each other); -1 when not escaping.
-    var escapeDirection: [Int8]
-    var escapeUntil: [Int]
+    /// Scratch for the rotation model: the robot planning to move into each cell, or -1.
+    var moverInto: [Int32]
     var cache: DistanceCache
     var pibt: PIBT
     var rng: SplitMix
@@ -92,8 +90,7 @@ public struct LifelongSimulation: Sendable {
         robotPriority = (0..<starts.count).map { Double($0) / Double(starts.count) * 0.5 }
         robotWaited = [Int](repeating: 0, count: starts.count)
         occupant = [Int32](repeating: -1, count: grid.cellCount)
-        escapeDirection = [Int8](repeating: -1, count: starts.count)
-        escapeUntil = [Int](repeating: 0, count: starts.count)
+        moverInto = [Int32](repeating: -1, count: grid.cellCount)
         for (r, c) in starts.enumerated() { occupant[c] = Int32(r) }
         cache = DistanceCache(graph: graph, capacity: options.cacheCapacity ?? (starts.count + 2048))
         pibt = PIBT(graph: graph, seed: options.seed &+ 17)
@@ -214,51 +211,71 @@ public struct LifelongSimulation: Sendable {
             _ = pibt.step(from: positions, into: &next, order: order, distances: d)
             return LifelongMoves(positions: next, headings: headings)
         }
-        // Rotation model: a robot stuck behind others for 3 to 6 steps escapes through a free side.
-        for r in 0..<n {
-            if escapeDirection[r] >= 0 && step >= escapeUntil[r] { escapeDirection[r] = -1 }
-            guard escapeDirection[r] < 0, robotSlot[r] >= 0, robotWaited[r] >= 3 + (r &+ step) % 4 else { continue }
-            let here = Int(positions[r])
-            var open: [Int8] = []
-            for k in 0..<4 { let v = graph.neighbour[4 * here + k]; if v >= 0 && occupant[Int(v)] < 0 { open.append(Int8(k)) } }
-            if !open.isEmpty { escapeDirection[r] = open[rng.below(open.count)]; escapeUntil[r] = step + 4 }
-        }
-        let rd = RotationDistances(base: d, graph: graph, positions: positions, headings: headings, escaping: escapeDirection)
-        _ = pibt.step(from: positions, into: &next, order: order, headings: headings, distances: rd)
+        // Rotation model: plan 4-connected moves with PIBT (turns priced into each robot's
+        // preferences), then act: a robot facing its planned cell moves forward, any other turns
+        // a quarter towards it (or towards its best neighbour when it planned to stay) and stays.
+        // A forward move into a cell whose robot stays is cancelled, and so on back along the chain,
+        // so the result has no vertex or swap conflict (PIBT's plan had none; cancelling only
+        // keeps robots where they are).
+        let rd = RotationDistances(base: d, graph: graph, positions: positions, headings: headings)
+        _ = pibt.step(from: positions, into: &next, order: order, distances: rd)
         var newHeadings = headings
-        for r in 0..<n where next[r] == positions[r] && robotSlot[r] >= 0 {
+        var moving = [Bool](repeating: false, count: n)
+        for r in 0..<n where next[r] != positions[r] {
+            let here = Int(positions[r]), h = Int(headings[r])
+            if Int(graph.neighbour[4 * here + h]) == Int(next[r]) { moving[r] = true; continue }
+            var dir = 0
+            for k in 0..<4 where Int(graph.neighbour[4 * here + k]) == Int(next[r]) { dir = k }
+            newHeadings[r] = quarterTurn(from: h, to: dir)
+            next[r] = positions[r]
+        }
+        for r in 0..<n where next[r] == positions[r] && moving[r] == false && newHeadings[r] == headings[r] && robotSlot[r] >= 0 {
             newHeadings[r] = turn(r, distances: d)
         }
+        // The mover into each cell (at most one, PIBT's plan being conflict-free).
+        var marked: [Int32] = []
+        for r in 0..<n where moving[r] { moverInto[Int(next[r])] = Int32(r); marked.append(next[r]) }
+        for s0 in 0..<n where !moving[s0] {
+            var cell = Int(positions[s0])
+            while true {
+                let m = Int(moverInto[cell])
+                guard m >= 0, moving[m] else { break }
+                moving[m] = false
+                next[m] = positions[m]
+                cell = Int(positions[m])
+            }
+        }
+        for c in marked { moverInto[Int(c)] = -1 }
         return LifelongMoves(positions: next, headings: newHeadings)
     }
 
-    /// The heading a robot that stays this step turns to (one quarter at most): towards its escape
-    /// direction if escaping, else towards its neighbour nearest the goal (fewest turns on ties).
+    func quarterTurn(from h: Int, to dir: Int) -> UInt8 {
+        if dir == h { return UInt8(h) }
+        return UInt8((dir - h) & 3 == 3 ? (h + 3) & 3 : (h + 1) & 3)
+    }
+
+    /// The heading a robot that stays this step turns to (one quarter at most): towards its
+    /// neighbour nearest the goal (fewest turns on ties).
     func turn(_ r: Int, distances d: CachedGoalDistances) -> UInt8 {
         let here = Int(positions[r])
         let h = Int(headings[r])
-        var bestDir = -1
-        if escapeDirection[r] >= 0 {
-            bestDir = Int(escapeDirection[r])
-        } else {
-            var bestKey = Int.max
-            for k in 0..<4 {
-                let dir = (h + [0, 1, 3, 2][k]) & 3   // forward first, then the quarter turns, then behind
-                let v = Int(graph.neighbour[4 * here + dir])
-                guard v >= 0 else { continue }
-                let key = d.distance(agent: r, cell: v) * 4 + [0, 1, 1, 2][k]
-                if key < bestKey { bestKey = key; bestDir = dir }
-            }
+        var bestDir = -1, bestKey = Int.max
+        for k in 0..<4 {
+            let dir = (h + [0, 1, 3, 2][k]) & 3   // forward first, then the quarter turns, then behind
+            let v = Int(graph.neighbour[4 * here + dir])
+            guard v >= 0 else { continue }
+            let key = d.distance(agent: r, cell: v) * 4 + [0, 1, 1, 2][k]
+            if key < bestKey { bestKey = key; bestDir = dir }
         }
-        guard bestDir >= 0, bestDir != h else { return UInt8(h) }
-        return UInt8((bestDir - h) & 3 == 3 ? (h + 3) & 3 : (h + 1) & 3)
+        guard bestDir >= 0 else { return UInt8(h) }
+        return quarterTurn(from: h, to: bestDir)
     }
 
     /// Applies `moves` (from `planStep()` of this state) and records finished errands and tasks.
     public mutating func commit(_ moves: LifelongMoves) {
         let n = robots
         for r in 0..<n {
-            if moves.positions[r] == positions[r] { robotWaited[r] += 1 } else { robotWaited[r] = 0; escapeDirection[r] = -1 }
+            if moves.positions[r] == positions[r] { robotWaited[r] += 1 } else { robotWaited[r] = 0 }
         }
         for r in 0..<n { occupant[Int(positions[r])] = -1 }
         for r in 0..<n { occupant[Int(moves.positions[r])] = Int32(r) }
@@ -292,20 +309,23 @@ public struct LifelongSimulation: Sendable {
     }
 }
 
-/// Distances for PIBT under the rotation model: a cell's distance plus the quarter turns a robot
-/// there, keeping its heading, needs before it can move closer (0, 1 or 2). PIBT then compares
-/// moving forward with staying (and turning) fairly. An escaping robot prefers moving on.
+/// Distances for PIBT under the rotation model: a neighbour's distance plus the quarter turns the
+/// robot needs to face it (0, 1 or 2); for its own cell, the distance plus the turns it needs to
+/// face a nearer neighbour. PIBT then prefers moves the robot can make soon.
 struct RotationDistances: GoalDistances {
     let base: CachedGoalDistances
     let graph: FloorGraph
     let positions: [Int32]
     let headings: [UInt8]
-    let escaping: [Int8]
     @inline(__always) func distance(agent a: Int, cell v: Int) -> Int {
-        let h = Int(headings[a])
+        let h = Int(headings[a]), here = Int(positions[a])
         let d = base.distance(agent: a, cell: v)
-        if escaping[a] >= 0 && escaping[a] == Int8(h) { return v == Int(positions[a]) ? 1 : 0 }
-        if d == 0 || d == Int(FloorGraph.far) { return d }
+        if d == Int(FloorGraph.far) { return d }
+        if v != here {
+            for k in 0..<4 where Int(graph.neighbour[4 * here + k]) == v { return d + [0, 1, 2, 1][(k - h) & 3] }
+            return d
+        }
+        if d == 0 { return 0 }
         var turns = 2
         for (k, cost) in [(0, 0), (1, 1), (3, 1)] {
             let u = Int(graph.neighbour[4 * v + ((h + k) & 3)])
