@@ -80,6 +80,9 @@ public struct LaCAMOptions: Sendable {
     public var maxNodes: Int
     /// Keep searching after the first solution for a cheaper one until `shouldStop` (LaCAM*-style).
     public var anytime: Bool
+    /// Push a configuration met again back on the open stack (its node is expanded with its next
+    /// constraint); without it the search just moves on, as in the first LaCAM.
+    public var reinsert: Bool = true
     public init(seed: UInt64 = 0, shouldStop: @escaping @Sendable () -> Bool = { false }, elapsed: (@Sendable () -> Double)? = nil,
                 maxNodes: Int = 5_000_000, anytime: Bool = false) {
         self.seed = seed; self.shouldStop = shouldStop; self.elapsed = elapsed; self.maxNodes = maxNodes; self.anytime = anytime
@@ -229,7 +232,7 @@ struct LaCAMSearch {
             result.pibtCalls += 1
             guard pibt.step(from: config[t], into: &next, order: order[t], constraints: cons, distances: distances) else { continue }
             if let known = explored[next] {
-                if !options.anytime || bestGoalNode < 0 { open.append(known) }
+                if options.reinsert && (!options.anytime || bestGoalNode < 0) { open.append(known) }
                 continue
             }
             let id = addNode(next, parent: top)

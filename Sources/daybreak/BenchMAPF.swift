@@ -53,11 +53,13 @@ enum MAPFBench {
         return out
     }
 
-    static func run(problem: MAPFProblem, map: String, scen: String, timeLimit: Double, seed: UInt64) -> (MAPFBenchRun, MAPFPlan?) {
+    static func run(problem: MAPFProblem, map: String, scen: String, timeLimit: Double, seed: UInt64, reinsert: Bool = true) -> (MAPFBenchRun, MAPFPlan?) {
         let start = ContinuousClock.now
         let limit = Swift.Duration.milliseconds(Int64(timeLimit * 1000))
         let elapsed: @Sendable () -> Double = { let d = ContinuousClock.now - start; return Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18 }
-        let result = LaCAM.solve(problem, options: LaCAMOptions(seed: seed, shouldStop: { ContinuousClock.now - start > limit }, elapsed: elapsed))
+        var options = LaCAMOptions(seed: seed, shouldStop: { ContinuousClock.now - start > limit }, elapsed: elapsed)
+        options.reinsert = reinsert
+        let result = LaCAM.solve(problem, options: options)
         let seconds = elapsed()
         let valid = result.plan.map { $0.violation(of: problem) == nil } ?? false
         if let p = result.plan, let v = p.violation(of: problem) { printErr("bench mapf: \(map) \(scen) \(problem.agents): INVALID plan: \(v)") }
@@ -110,6 +112,7 @@ let benchMAPFCommand = Command(
         .value("map", "FILE", "run one instance: this .map file"),
         .value("scen", "FILE", "run one instance: this .scen file"),
         .value("plan", "OUT", "with --map: write the plan, one line per agent, cells x,y per step"),
+        .flag("no-reinsert", "LaCAM without pushing configurations met again back on the stack (the first LaCAM), for comparison"),
         .flag("pibt", "with --map: run PIBT alone (no LaCAM search) for up to 3000 steps, for comparison"),
         .flag("json", "end with one JSON line {\"runs\":[...]}"),
     ]
@@ -157,7 +160,7 @@ let benchMAPFCommand = Command(
                          + "\(formatFixed(Double(s.components.seconds) + Double(s.components.attoseconds) * 1e-18, decimals: 2)) s")
                 return ExitStatus.ok
             }
-            let (run, plan) = MAPFBench.run(problem: problem, map: name, scen: scen, timeLimit: timeLimit, seed: seed)
+            let (run, plan) = MAPFBench.run(problem: problem, map: name, scen: scen, timeLimit: timeLimit, seed: seed, reinsert: !args.flag("no-reinsert"))
             printOut(MAPFBench.header)
             printOut(MAPFBench.line(run))
             if let out = args.string("plan"), let plan {
@@ -195,7 +198,7 @@ let benchMAPFCommand = Command(
                     let scenName = "random-\(s)"
                     let problem = try load((dir as NSString).appendingPathComponent(map + ".map"),
                                            (dir as NSString).appendingPathComponent("\(map)-\(scenName).scen"), agents: n)
-                    var (run, _) = MAPFBench.run(problem: problem, map: map, scen: scenName, timeLimit: timeLimit, seed: seed)
+                    var (run, _) = MAPFBench.run(problem: problem, map: map, scen: scenName, timeLimit: timeLimit, seed: seed, reinsert: !args.flag("no-reinsert"))
                     run.reference = reference["\(map)/\(scenName)/\(n)"]
                     runs.append(run)
                     printOut(MAPFBench.line(run))
