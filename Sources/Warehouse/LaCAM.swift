@@ -78,14 +78,12 @@ public struct LaCAMOptions: Sendable {
     public var elapsed: (@Sendable () -> Double)?
     /// Stop after creating this many search nodes even if `shouldStop` stays false.
     public var maxNodes: Int
-    /// Keep searching after the first solution for a cheaper one until `shouldStop` (LaCAM*-style).
-    public var anytime: Bool
     /// Push a configuration met again back on the open stack (its node is expanded with its next
     /// constraint); without it the search just moves on, as in the first LaCAM.
     public var reinsert: Bool = true
     public init(seed: UInt64 = 0, shouldStop: @escaping @Sendable () -> Bool = { false }, elapsed: (@Sendable () -> Double)? = nil,
-                maxNodes: Int = 5_000_000, anytime: Bool = false) {
-        self.seed = seed; self.shouldStop = shouldStop; self.elapsed = elapsed; self.maxNodes = maxNodes; self.anytime = anytime
+                maxNodes: Int = 5_000_000) {
+        self.seed = seed; self.shouldStop = shouldStop; self.elapsed = elapsed; self.maxNodes = maxNodes
     }
 }
 
@@ -95,12 +93,10 @@ public struct MAPFResult: Sendable {
     /// Sum of single-agent shortest distances: no plan costs less.
     public var lowerBound: Int
     public var sumOfCosts: Int?
-    /// `elapsed()` when the first plan was found (nil without `elapsed` or without a plan).
+    /// `elapsed()` when the plan was found (nil without `elapsed` or without a plan).
     public var firstSolutionSeconds: Double?
     public var nodes: Int
     public var pibtCalls: Int
-    /// Sum of costs of the first plan found (equal to `sumOfCosts` unless the anytime search improved it).
-    public var firstSumOfCosts: Int?
 }
 
 /// Lazy Constraints Addition search (LaCAM; Okumura, AAAI-23) over whole configurations, with
@@ -197,7 +193,7 @@ struct LaCAMSearch {
         var result = MAPFResult(plan: nil, lowerBound: lb, sumOfCosts: nil, firstSolutionSeconds: nil, nodes: 0, pibtCalls: 0)
         let root = addNode(problem.starts.map(Int32.init), parent: -1)
         if config[0] == goalConfig {
-            result.plan = plan(to: root); result.sumOfCosts = 0; result.firstSumOfCosts = 0
+            result.plan = plan(to: root); result.sumOfCosts = 0
             result.firstSolutionSeconds = options.elapsed?(); result.nodes = 1
             return result
         }
@@ -205,7 +201,6 @@ struct LaCAMSearch {
         var next = [Int32](repeating: -1, count: n)
         var cons: [(agent: Int32, cell: Int32)] = []
         var iterations = 0
-        var bestGoalNode: Int32 = -1
         while let top = open.last {
             iterations += 1
             if iterations & 63 == 0, options.shouldStop() { break }
@@ -232,20 +227,16 @@ struct LaCAMSearch {
             result.pibtCalls += 1
             guard pibt.step(from: config[t], into: &next, order: order[t], constraints: cons, distances: distances) else { continue }
             if let known = explored[next] {
-                if options.reinsert && (!options.anytime || bestGoalNode < 0) { open.append(known) }
+                if options.reinsert { open.append(known) }
                 continue
             }
             let id = addNode(next, parent: top)
             if next == goalConfig {
                 let p = plan(to: id)
-                let soc = p.sumOfCosts(goals: problem.goals)
-                if bestGoalNode < 0 {
-                    result.firstSolutionSeconds = options.elapsed?()
-                    result.firstSumOfCosts = soc
-                }
-                if result.sumOfCosts.map({ soc < $0 }) ?? true { result.plan = p; result.sumOfCosts = soc; bestGoalNode = id }
-                if !options.anytime { break }
-                continue
+                result.firstSolutionSeconds = options.elapsed?()
+                result.plan = p
+                result.sumOfCosts = p.sumOfCosts(goals: problem.goals)
+                break
             }
             open.append(id)
         }
