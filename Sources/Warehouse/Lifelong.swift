@@ -75,6 +75,8 @@ public struct LifelongSimulation: Sendable {
     var next: [Int32] = []
 
     public var cacheComputed: Int { cache.computed }
+    /// Robots that have not moved for at least `steps` steps (a measure of gridlock).
+    public func robotsStill(for steps: Int) -> Int { robotWaited.count { $0 >= steps } }
     public var robots: Int { positions.count }
 
     public init(grid: Grid, starts: [Int], tasks: [[Int]], poolSize: Int, options: LifelongOptions = LifelongOptions()) {

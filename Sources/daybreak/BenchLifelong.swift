@@ -92,7 +92,8 @@ let benchLifelongCommand = Command(
             if took > budget { late += 1; sim.commitWait() } else { sim.commit(moves) }
             if progress > 0 && (t + 1) % progress == 0 {
                 printErr("  step \(t + 1): \(sim.tasksFinished) tasks, mean \(formatFixed(total / Double(t + 1), decimals: 1)) ms/step, "
-                         + "max \(formatFixed(worst, decimals: 0)) ms, \(sim.cacheComputed) distance tables computed")
+                         + "max \(formatFixed(worst, decimals: 0)) ms, \(sim.cacheComputed) distance tables computed, "
+                         + "\(sim.robotsStill(for: 100)) robots still for 100+ steps")
             }
         }
         let mean = total / Double(steps)
