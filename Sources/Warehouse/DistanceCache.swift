@@ -11,6 +11,12 @@ public struct DistanceCache: Sendable {
     public let compact: [Int32]
     let compactNeighbour: [Int32]
     public let capacity: Int
+    /// Traffic guidance: with it, a step costs 2 along the lane's direction and 3 against it (rows
+    /// alternate east/west by parity of y, columns south/north by parity of x), so two-way traffic
+    /// tends to split into opposite lanes; without it every step costs 1 (plain BFS).
+    public let lanes: Bool
+    /// For `lanes`: the cell of each compact index (to find rows and columns).
+    let cellOfCompact: [Int32]
 
     var tables: [[UInt16]] = []
     var slotOfCell: [Int32]
@@ -27,13 +33,17 @@ public struct DistanceCache: Sendable {
     /// Tables computed so far (misses), for measurements.
     public private(set) var computed = 0
 
-    public init(graph: FloorGraph, capacity: Int) {
+    public init(graph: FloorGraph, capacity: Int, lanes: Bool = false) {
         self.graph = graph
         self.capacity = max(1, capacity)
+        self.lanes = lanes
         var c = [Int32](repeating: -1, count: graph.cellCount)
         var k: Int32 = 0
         for i in 0..<graph.cellCount where graph.grid.passable[i] { c[i] = k; k += 1 }
         compact = c
+        var back = [Int32](repeating: 0, count: Int(k))
+        for i in 0..<graph.cellCount where c[i] >= 0 { back[Int(c[i])] = Int32(i) }
+        cellOfCompact = back
         var nb = [Int32](repeating: -1, count: 4 * Int(k))
         for i in 0..<graph.cellCount where c[i] >= 0 {
             for d in 0..<4 { let v = graph.neighbour[4 * i + d]; if v >= 0 { nb[4 * Int(c[i]) + d] = c[Int(v)] } }
@@ -91,6 +101,7 @@ public struct DistanceCache: Sendable {
     }
 
     mutating func fill(slot s: Int, goal: Int) {
+        if lanes { fillWithLanes(slot: s, goal: goal); return }
         let nb = compactNeighbour
         queue.withUnsafeMutableBufferPointer { q in
             tables[s].withUnsafeMutableBufferPointer { t in
@@ -111,6 +122,49 @@ public struct DistanceCache: Sendable {
                 }
             }
         }
+    }
+
+    /// The cost of stepping from `u` to its neighbour in heading `d` (0 E, 1 S, 2 W, 3 N) with lanes.
+    @inline(__always) func laneCost(from u: Int, heading d: Int) -> UInt16 {
+        let cell = Int(cellOfCompact[u]), w = graph.grid.width
+        let x = cell % w, y = cell / w
+        switch d {
+        case 0: return y & 1 == 0 ? 2 : 3
+        case 2: return y & 1 == 1 ? 2 : 3
+        case 1: return x & 1 == 0 ? 2 : 3
+        default: return x & 1 == 1 ? 2 : 3
+        }
+    }
+
+    /// Costs to the goal with lanes: Dijkstra backwards from the goal with a bucket queue (steps
+    /// cost 2 or 3). A cell u's cost is the cheapest step u → v plus v's cost.
+    mutating func fillWithLanes(slot s: Int, goal: Int) {
+        let n = queue.count
+        var t = [UInt16](repeating: FloorGraph.far, count: n)
+        let g = Int(compact[goal])
+        if g >= 0 {
+            var buckets: [[Int32]] = Array(repeating: [], count: 4)
+            t[g] = 0
+            buckets[0].append(Int32(g))
+            var cur = 0, pending = 1
+            while pending > 0 {
+                let b = cur & 3
+                while let v32 = buckets[b].popLast() {
+                    pending -= 1
+                    let v = Int(v32)
+                    if Int(t[v]) != cur { continue }
+                    // Predecessors u of v: neighbours u with a step u → v (the reverse heading).
+                    for d in 0..<4 {
+                        let u = Int(compactNeighbour[4 * v + d])
+                        guard u >= 0 else { continue }
+                        let c = UInt16(cur) + laneCost(from: u, heading: (d + 2) & 3)
+                        if c < t[u] { t[u] = c; buckets[Int(c) & 3].append(Int32(u)); pending += 1 }
+                    }
+                }
+                cur += 1
+            }
+        }
+        tables[s] = t
     }
 }
 

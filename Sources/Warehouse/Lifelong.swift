@@ -16,8 +16,10 @@ public struct LifelongOptions: Sendable {
     /// Let a free robot take an assigned task whose robot has not reached the first errand yet and
     /// is farther from it (the robot that loses it is assigned again).
     public var reassign: Bool
-    public init(rotation: Bool = false, seed: UInt64 = 0, cacheCapacity: Int? = nil, reassign: Bool = true) {
-        self.rotation = rotation; self.seed = seed; self.cacheCapacity = cacheCapacity; self.reassign = reassign
+    /// Plan with lane costs (see `DistanceCache.lanes`) instead of plain step counts.
+    public var lanes: Bool
+    public init(rotation: Bool = false, seed: UInt64 = 0, cacheCapacity: Int? = nil, reassign: Bool = true, lanes: Bool = false) {
+        self.rotation = rotation; self.seed = seed; self.cacheCapacity = cacheCapacity; self.reassign = reassign; self.lanes = lanes
     }
 }
 
@@ -94,7 +96,7 @@ public struct LifelongSimulation: Sendable {
         occupant = [Int32](repeating: -1, count: grid.cellCount)
         moverInto = [Int32](repeating: -1, count: grid.cellCount)
         for (r, c) in starts.enumerated() { occupant[c] = Int32(r) }
-        cache = DistanceCache(graph: graph, capacity: options.cacheCapacity ?? (starts.count + 2048))
+        cache = DistanceCache(graph: graph, capacity: options.cacheCapacity ?? (starts.count + 2048), lanes: options.lanes)
         pibt = PIBT(graph: graph, seed: options.seed &+ 17)
         rng = SplitMix(seed: options.seed)
         for _ in 0..<poolSize { reveal() }

@@ -38,6 +38,7 @@ let benchLifelongCommand = Command(
         .value("instance", "FILE", "instance JSON (default DATA/mapf/robot-runners/2024/main_round/warehouse.domain/WAREHOUSE.json)"),
         .value("data", "DIR", "benchmark data folder (default ../shared/benchmarks)"),
         .value("steps", "N", "steps to simulate (default the instance's horizon from simulation_time.json, else 5000)"),
+        .flag("lanes", "plan with lane costs: a step costs 2 with the lane's direction, 3 against (rows alternate E/W, columns S/N)"),
         .flag("rotation", "rotation model: forward, turn CW, turn CCW, wait (else 4-connected moves)"),
         .value("time-limit", "MS", "planning budget per step in ms; a late step makes every robot wait (default 1000)"),
         .value("seed", "N", "random seed (default 0)"),
@@ -79,7 +80,7 @@ let benchLifelongCommand = Command(
 
         let setupStart = ContinuousClock.now
         var sim = LifelongSimulation(grid: grid, starts: starts, tasks: tasks, poolSize: instance.poolSize,
-                                     options: LifelongOptions(rotation: rotation, seed: seed))
+                                     options: LifelongOptions(rotation: rotation, seed: seed, lanes: args.flag("lanes")))
         let setupMs = LifelongBench.ms(ContinuousClock.now - setupStart)
         var total = 0.0, worst = 0.0, late = 0
         let budget = Swift.Duration.microseconds(Int64(budgetMs * 1000))

@@ -93,4 +93,28 @@ import Testing
         for (s, goal) in zip(held, free.prefix(2)) { #expect(cache.slot(for: goal) == s) }
         #expect(cache.computed == 12)
     }
+
+    @Test func laneCostsAreShortestPathsWithTwoForAlongAndThreeAgainst() throws {
+        let g = TestFloor.randomGrid(width: 11, height: 9, blocked: 0.2, seed: 6)
+        var cache = DistanceCache(graph: FloorGraph(g), capacity: 2, lanes: true)
+        let free = (0..<g.cellCount).filter { g.passable[$0] }
+        let goal = free[free.count / 2]
+        let slot = cache.slot(for: goal)
+        let s = try #require(slot)
+        let bfs = g.distances(from: goal)
+        // Step cost written out here from the rule: rows alternate east (even y) / west, columns
+        // south (even x) / north; 2 along the lane, 3 against.
+        func cost(_ u: Int, _ v: Int) -> Int {
+            let (ux, uy, vx, vy) = (u % g.width, u / g.width, v % g.width, v / g.width)
+            if vy == uy { return (vx > ux) == (uy % 2 == 0) ? 2 : 3 }
+            return (vy > uy) == (ux % 2 == 0) ? 2 : 3
+        }
+        for c in free {
+            let d = cache.distance(slot: s, cell: c)
+            #expect(d >= 2 * Int(bfs[c]) && d <= 3 * Int(bfs[c]))
+            if c == goal { #expect(d == 0); continue }
+            let best = g.neighbours(c).map { cost(c, $0) + cache.distance(slot: s, cell: $0) }.min()
+            #expect(d == best, "cell \(g.cell(c))")
+        }
+    }
 }
