@@ -13,13 +13,10 @@ public struct LifelongOptions: Sendable {
     public var seed: UInt64
     /// Distance tables kept (each `free cells × 2` bytes). Must exceed robots + distinct task start cells.
     public var cacheCapacity: Int?
-    /// Let a free robot take an assigned task whose robot has not reached the first errand yet and
-    /// is farther from it (the robot that loses it is assigned again).
-    public var reassign: Bool
     /// Plan with lane costs (see `DistanceCache.lanes`) instead of plain step counts.
     public var lanes: Bool
-    public init(rotation: Bool = false, seed: UInt64 = 0, cacheCapacity: Int? = nil, reassign: Bool = true, lanes: Bool = false) {
-        self.rotation = rotation; self.seed = seed; self.cacheCapacity = cacheCapacity; self.reassign = reassign; self.lanes = lanes
+    public init(rotation: Bool = false, seed: UInt64 = 0, cacheCapacity: Int? = nil, lanes: Bool = false) {
+        self.rotation = rotation; self.seed = seed; self.cacheCapacity = cacheCapacity; self.lanes = lanes
     }
 }
 
@@ -46,8 +43,6 @@ public struct LifelongSimulation: Sendable {
     public private(set) var step = 0
     public private(set) var tasksFinished = 0
     public private(set) var errandsFinished = 0
-    /// Tasks reassigned from a farther robot to a nearer one.
-    public private(set) var reassignments = 0
 
     // Tasks in the pool, by id (index into taskList modulo its count is `source`).
     var taskSource: [Int] = []
