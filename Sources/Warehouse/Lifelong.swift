@@ -216,7 +216,7 @@ public struct LifelongSimulation: Sendable {
         // A forward move into a cell whose robot stays is cancelled, and so on back along the chain,
         // so the result has no vertex or swap conflict (PIBT's plan had none; cancelling only
         // keeps robots where they are).
-        let rd = RotationDistances(base: d, graph: graph, positions: positions, headings: headings)
+        let rd = RotationDistances(base: d, graph: graph, positions: positions, headings: headings, turnUnit: options.lanes ? 2 : 1)
         _ = pibt.step(from: positions, into: &next, order: order, distances: rd)
         var newHeadings = headings
         var moving = [Bool](repeating: false, count: n)
@@ -316,12 +316,14 @@ struct RotationDistances: GoalDistances {
     let graph: FloorGraph
     let positions: [Int32]
     let headings: [UInt8]
+    /// What a quarter turn costs in distance units (a step costs 1, or 2–3 with lanes).
+    let turnUnit: Int
     @inline(__always) func distance(agent a: Int, cell v: Int) -> Int {
         let h = Int(headings[a]), here = Int(positions[a])
         let d = base.distance(agent: a, cell: v)
         if d == Int(FloorGraph.far) { return d }
         if v != here {
-            for k in 0..<4 where Int(graph.neighbour[4 * here + k]) == v { return d + [0, 1, 2, 1][(k - h) & 3] }
+            for k in 0..<4 where Int(graph.neighbour[4 * here + k]) == v { return d + turnUnit * [0, 1, 2, 1][(k - h) & 3] }
             return d
         }
         if d == 0 { return 0 }
@@ -330,6 +332,6 @@ struct RotationDistances: GoalDistances {
             let u = Int(graph.neighbour[4 * v + ((h + k) & 3)])
             if u >= 0 && base.distance(agent: a, cell: u) < d { turns = min(turns, cost) }
         }
-        return d + turns
+        return d + turnUnit * turns
     }
 }

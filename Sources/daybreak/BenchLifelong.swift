@@ -33,12 +33,12 @@ enum LifelongBench {
 let benchLifelongCommand = Command(
     name: "lifelong",
     summary: "Lifelong MAPF with task assignment on a League of Robot Runners instance: tasks finished within the horizon.",
-    usage: "[--instance FILE] [--data DIR] [--steps N] [--rotation] [--time-limit MS] [--seed N] [--json]",
+    usage: "[--instance FILE] [--data DIR] [--steps N] [--rotation] [--no-lanes] [--time-limit MS] [--seed N] [--json]",
     options: [
         .value("instance", "FILE", "instance JSON (default DATA/mapf/robot-runners/2024/main_round/warehouse.domain/WAREHOUSE.json)"),
         .value("data", "DIR", "benchmark data folder (default ../shared/benchmarks)"),
         .value("steps", "N", "steps to simulate (default the instance's horizon from simulation_time.json, else 5000)"),
-        .flag("lanes", "plan with lane costs: a step costs 2 with the lane's direction, 3 against (rows alternate E/W, columns S/N)"),
+        .flag("no-lanes", "plan with plain step counts (default: lane costs, a step costs 2 with the lane's direction and 3 against; rows alternate E/W, columns S/N)"),
         .flag("rotation", "rotation model: forward, turn CW, turn CCW, wait (else 4-connected moves)"),
         .value("time-limit", "MS", "planning budget per step in ms; a late step makes every robot wait (default 1000)"),
         .value("seed", "N", "random seed (default 0)"),
@@ -50,6 +50,7 @@ let benchLifelongCommand = Command(
         let data = args.string("data", default: "../shared/benchmarks")
         let path = args.string("instance", default: (data as NSString).appendingPathComponent("mapf/robot-runners/2024/main_round/warehouse.domain/WAREHOUSE.json"))
         let rotation = args.flag("rotation")
+        let lanes = !args.flag("no-lanes")
         let budgetMs = try args.double("time-limit", default: 1000, range: 1...3_600_000)
         let seed = try args.uint64("seed", default: 0)
         let progress = try args.int("progress", default: 500, range: 0...1_000_000)
@@ -75,12 +76,12 @@ let benchLifelongCommand = Command(
         }
         let steps = try args.int("steps", default: LifelongBench.horizon(instancePath: path, name: name) ?? 5000, range: 1...1_000_000)
         printErr("bench lifelong: \(name): \(grid.width)x\(grid.height), \(grid.freeCellCount) free cells, \(starts.count) robots, "
-                 + "\(tasks.count) tasks (pool \(instance.poolSize)), \(steps) steps, \(rotation ? "rotation" : "4-connected") model, "
+                 + "\(tasks.count) tasks (pool \(instance.poolSize)), \(steps) steps, \(rotation ? "rotation" : "4-connected") model, \(lanes ? "lane costs" : "plain distances"), "
                  + "budget \(formatFixed(budgetMs, decimals: 0)) ms per step, seed \(seed), single thread")
 
         let setupStart = ContinuousClock.now
         var sim = LifelongSimulation(grid: grid, starts: starts, tasks: tasks, poolSize: instance.poolSize,
-                                     options: LifelongOptions(rotation: rotation, seed: seed, lanes: args.flag("lanes")))
+                                     options: LifelongOptions(rotation: rotation, seed: seed, lanes: lanes))
         let setupMs = LifelongBench.ms(ContinuousClock.now - setupStart)
         var total = 0.0, worst = 0.0, late = 0
         let budget = Swift.Duration.microseconds(Int64(budgetMs * 1000))
@@ -117,7 +118,7 @@ let benchLifelongCommand = Command(
             printOut(JSONValue.object([
                 ("instance", .string(name)), ("robots", .int(starts.count)), ("steps", .int(steps)), ("tasks_finished", .int(sim.tasksFinished)),
                 ("mean_step_ms", .double((mean * 100).rounded() / 100)), ("max_step_ms", .double((worst * 10).rounded() / 10)),
-                ("late_steps", .int(late)), ("rotation", .bool(rotation)), ("errands_finished", .int(sim.errandsFinished)),
+                ("late_steps", .int(late)), ("rotation", .bool(rotation)), ("lanes", .bool(lanes)), ("errands_finished", .int(sim.errandsFinished)),
             ]).rendered())
         }
         return ExitStatus.ok
