@@ -172,25 +172,36 @@ public struct LifelongSimulation: Sendable {
                 if let s = cache.slot(for: c) { cache.pin(s) }
             }
         }
+        // Per waiting cell (parallel to `waitingCells`): its shortest task and that task's length,
+        // kept up to date as tasks are taken, so each robot costs one pass over the cells.
+        var cellTask: [Int] = [], cellTail: [Int] = []
+        func shortest(_ c: Int) -> (Int, Int) {
+            let list = waiting[c]!
+            var t = list[0], tail = taskTail[list[0]]
+            for x in list.dropFirst() where taskTail[x] < tail { t = x; tail = taskTail[x] }
+            return (t, tail)
+        }
+        for c in waitingCells { let (t, l) = shortest(c); cellTask.append(t); cellTail.append(l) }
         var queue = free
-        var guardCount = 0
         while let r = queue.popLast() {
-            guardCount += 1
-            if guardCount > 4 * robots + 100 { break }
             guard !waitingCells.isEmpty else { break }
             let here = Int(positions[r])
-            var best = -1, bestCost = Int.max
-            for c in waitingCells {
-                let list = waiting[c]!
-                let d = estimate(here, c)
-                // The shortest remaining task at this cell (lists are short: revealed tasks per cell).
-                var t = list[0], tail = taskTail[list[0]]
-                for x in list.dropFirst() where taskTail[x] < tail { t = x; tail = taskTail[x] }
-                if d + tail < bestCost { bestCost = d + tail; best = t }
+            var bestIndex = -1, bestCost = Int.max
+            for (i, c) in waitingCells.enumerated() {
+                let cost = estimate(here, c) + cellTail[i]
+                if cost < bestCost { bestCost = cost; bestIndex = i }
             }
-            guard best >= 0 else { break }
-            let cell = taskList[taskSource[best]][taskNext[best]]
+            guard bestIndex >= 0 else { break }
+            let best = cellTask[bestIndex]
+            let cell = waitingCells[bestIndex]
             removeWaiting(best, cell: cell)
+            if waiting[cell] != nil {
+                (cellTask[bestIndex], cellTail[bestIndex]) = shortest(cell)
+            } else {
+                // removeWaiting moved the last cell into this index; mirror it.
+                let lt = cellTask.removeLast(), ll = cellTail.removeLast()
+                if bestIndex < cellTask.count { cellTask[bestIndex] = lt; cellTail[bestIndex] = ll }
+            }
             taskRobot[best] = Int32(r)
             robotTask[r] = Int32(best)
             setGoal(r)
