@@ -159,9 +159,9 @@ public struct LifelongSimulation: Sendable {
         return s >= 0 ? cache.distance(slot: s, cell: cell) : manhattan(cell, goal)
     }
 
-    /// Greedy assignment: every free robot takes the waiting task whose first errand is nearest
-    /// (plus the task's own length, so short tasks go first), looking at each first-errand cell's
-    /// oldest waiting task.
+    /// Greedy assignment: every free robot (last index first) takes, over the cells where waiting
+    /// tasks start, the shortest task of the cell that minimises its distance to the cell plus that
+    /// task's length (Manhattan along its errands), so short tasks go first.
     mutating func assign() {
         var free: [Int] = []
         for r in 0..<robots where robotTask[r] < 0 { free.append(r) }
