@@ -6,5 +6,5 @@ let benchCommand = Command(
     name: "bench",
     summary: "Run a benchmark and print a table of results.",
     usage: "BENCHMARK [OPTIONS]",
-    subcommands: [benchMessagingCommand, benchStorageCommand, benchJournalCommand, benchRoutingCommand, benchLivePlanCommand, benchClusterCommand, benchFailoverCommand, benchDawnWaveCommand, benchGatewayCommand, benchSorterCommand]
+    subcommands: [benchMessagingCommand, benchStorageCommand, benchJournalCommand, benchRoutingCommand, benchLivePlanCommand, benchClusterCommand, benchFailoverCommand, benchDawnWaveCommand, benchGatewayCommand, benchSorterCommand, benchMAPFCommand, benchLifelongCommand]
 )
