@@ -91,6 +91,13 @@ public actor FloorController {
         self.graph = FloorGraph(grid)
     }
 
+    /// A controller for a site layout: its grid, its map id (the site) and cell size as the VDA 5050
+    /// layout. Tasks name cells of `site.grid` (a storage feature's `access` cell, a pick station's cell).
+    public init(link: RobotLink, site: SiteLayout, robots: [String], tasks: [PickTask], configuration: Configuration = .init()) {
+        self.init(link: link, grid: site.grid, layout: VDA5050Layout(mapId: site.site, cellSize: site.cellMetres),
+                  robots: robots, tasks: tasks, configuration: configuration)
+    }
+
     /// Tasks finished so far.
     public var finishedCount: Int { report.finished.count }
 

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 import Base
 import Messaging
@@ -29,15 +30,15 @@ func pickTasks(_ count: Int, seed: UInt64) -> [PickTask] {
     }
 }
 
-/// Like `withFloor`, on `storeGrid`, with the link recording every state.
-func withStore(_ specs: [RobotSpec], _ body: (RobotLink, [SimulatedRobot]) async throws -> Void) async throws {
+/// Like `withFloor`, on `grid` (`storeGrid` by default), with the link recording every state.
+func withStore(_ specs: [RobotSpec], grid: Grid = storeGrid, vdaLayout: VDA5050Layout = layout, _ body: (RobotLink, [SimulatedRobot]) async throws -> Void) async throws {
     try await withMessagingContext(logger: testLogger) { ctx in
         var config = RobotLink.Configuration()
         config.recordLimit = 200_000
         let link = try await RobotLink.bind(ctx, configuration: config)
         let robots = specs.enumerated().map { i, s in
-            let sim = RobotSim(grid: storeGrid, start: s.start, configuration: .init(
-                serialNumber: s.serial, layout: layout, stepMillis: s.stepMillis, jitterMillis: 3, drainPerMove: 0.1,
+            let sim = RobotSim(grid: grid, start: s.start, configuration: .init(
+                serialNumber: s.serial, layout: vdaLayout, stepMillis: s.stepMillis, jitterMillis: 3, drainPerMove: 0.1,
                 chargePerSecond: 40, chargeTickMillis: 50, chargers: s.chargers,
                 connectionTimeoutMillis: s.connectionTimeoutMillis, seed: UInt64(i + 1)))
             return SimulatedRobot(context: ctx, sim: sim, configuration: .init(
@@ -136,6 +137,29 @@ func dedup(_ cells: [GridCell]) -> [GridCell] {
                 #expect(reportedPath(states, r.serialNumber) == dedup(await r.snapshot.visited))
             }
             #expect(await link.stats.malformed == 0)
+        }
+    }
+
+    @Test func aStoreLayoutFromRegionsSitesWithSixRobots() async throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let file = root.appendingPathComponent("Regions/sites/mfc-central-2.site")
+        let site = try SiteLayout.parse(String(contentsOf: file, encoding: .utf8), file: file.lastPathComponent)
+        let shelves = site.features(.storage).map(\.access), picks = site.features(.pick).map(\.cell)
+        #expect(!shelves.isEmpty && picks.count == 2)
+        var rng = SplitMix(seed: 3)
+        let tasks = (0..<20).map { PickTask(id: $0, pickup: shelves[rng.below(shelves.count)], dropoff: picks[rng.below(picks.count)], release: 0) }
+        let specs = (0..<6).map { RobotSpec(serial: "amr-\($0)", start: GridCell(x: 14 + $0, y: 1), stepMillis: 5) }
+        let siteLayout = VDA5050Layout(mapId: site.site, cellSize: site.cellMetres)
+        try await withStore(specs, grid: site.grid, vdaLayout: siteLayout) { link, robots in
+            let controller = FloorController(link: link, site: site, robots: specs.map(\.serial), tasks: tasks)
+            let report = try await controller.run()
+            #expect(report.finished.sorted() == tasks.map(\.id))
+            let states = await link.recordedStates
+            let conflicts = trajectoryConflicts(states)
+            #expect(conflicts.isEmpty, "\(conflicts.prefix(5))")
+            for r in robots {
+                #expect(reportedPath(states, r.serialNumber) == dedup(await r.snapshot.visited))
+            }
         }
     }
 
