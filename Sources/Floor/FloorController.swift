@@ -65,6 +65,7 @@ public actor FloorController {
     private let configuration: Configuration
     private var queue: [PickTask]
     public private(set) var report = Report()
+    private var started = false
 
     // Per robot (index into `serials`).
     private var position: [Int] = []
@@ -112,6 +113,8 @@ public actor FloorController {
 
     /// Runs until every task is finished (or none can be), then returns what happened.
     public func run() async throws(FloorError) -> Report {
+        guard !started else { throw FloorError(.closed, "this floor controller has already run") }
+        started = true
         let n = serials.count
         position = []; live = []
         for s in serials {
@@ -336,7 +339,8 @@ public actor FloorController {
                         do throws(FloorError) {
                             try await link.send(order, to: serial, timeout: timeout)
                         } catch where error.code == .rejected {
-                            // A faulted robot may refuse; its state says so below.
+                            // A faulted robot may refuse (its state says so below); any other refusal ends the run.
+                            guard await link.state(of: serial)?.hasFatalError == true else { throw error }
                         }
                         let s = try await link.waitForState(of: serial, timeout: timeout) { s in
                             s.lastNodeId == node || (s.hasFatalError && !s.driving)
