@@ -268,25 +268,8 @@ public actor FloorController {
         let n = serials.count
         var occupant: [Int: Int] = [:]
         for r in 0..<n { occupant[position[r]] = r }
-        var moving = (0..<n).map { target[$0] >= 0 && target[$0] != position[$0] }
-        // Cancel cycles of followers, then anything moving into the cell of a robot that stays.
-        for r0 in 0..<n where moving[r0] {
-            var seen: [Int] = [], r = r0
-            while moving[r], let j = occupant[target[r]], !seen.contains(r) {
-                seen.append(r)
-                r = j
-            }
-            if moving[r], seen.contains(r), let k = seen.firstIndex(of: r) {
-                for c in seen[k...] { moving[c] = false; report.heldBack += 1 }
-            }
-        }
-        var changed = true
-        while changed {
-            changed = false
-            for r in 0..<n where moving[r] {
-                if let j = occupant[target[r]], !moving[j] { moving[r] = false; report.heldBack += 1; changed = true }
-            }
-        }
+        let moving = Self.executableMoves(position: position, target: target)
+        report.heldBack += (0..<n).count { target[$0] >= 0 && target[$0] != position[$0] && !moving[$0] }
         var pending = (0..<n).filter { moving[$0] }
         while !pending.isEmpty {
             let wave = pending.filter { occupant[target[$0]] == nil }
@@ -325,6 +308,34 @@ public actor FloorController {
                 }
             }
         }
+    }
+
+    /// Which planned moves (`target[r]`; -1 or `position[r]` for none) the release rule can execute
+    /// this step: not those on a cycle of robots following one another (each would wait for the
+    /// next to leave), nor, transitively, those moving into the cell of a robot that stays.
+    static func executableMoves(position: [Int], target: [Int]) -> [Bool] {
+        let n = position.count
+        var occupant: [Int: Int] = [:]
+        for r in 0..<n { occupant[position[r]] = r }
+        var moving = (0..<n).map { target[$0] >= 0 && target[$0] != position[$0] }
+        for r0 in 0..<n where moving[r0] {
+            var seen: [Int] = [], r = r0
+            while moving[r], let j = occupant[target[r]], !seen.contains(r) {
+                seen.append(r)
+                r = j
+            }
+            if moving[r], let k = seen.firstIndex(of: r) {
+                for c in seen[k...] { moving[c] = false }
+            }
+        }
+        var changed = true
+        while changed {
+            changed = false
+            for r in 0..<n where moving[r] {
+                if let j = occupant[target[r]], !moving[j] { moving[r] = false; changed = true }
+            }
+        }
+        return moving
     }
 
     /// Sends the orders at once and waits for each robot to report its released cell (or a FATAL

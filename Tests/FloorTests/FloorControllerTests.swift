@@ -140,6 +140,16 @@ func dedup(_ cells: [GridCell]) -> [GridCell] {
         }
     }
 
+    @Test func aCycleOfFollowersAndWhoeverFollowsIntoItAreHeldBackButAChainGoes() {
+        // a→b→c→d→a around a 2×2 block; e follows into d's cell; g follows f into a free cell; h stays.
+        let position = [0, 1, 3, 2, 5, 10, 9, 20]
+        let target = [1, 3, 2, 0, 2, 11, 10, 20]
+        #expect(FloorController.executableMoves(position: position, target: target)
+                == [false, false, false, false, false, true, true, false])
+        // Into the cell of a robot out of the plan (target -1): held back.
+        #expect(FloorController.executableMoves(position: [0, 1], target: [1, -1]) == [false, false])
+    }
+
     @Test func aStoreLayoutFromRegionsSitesWithSixRobots() async throws {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         let file = root.appendingPathComponent("Regions/sites/mfc-central-2.site")
