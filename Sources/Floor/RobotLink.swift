@@ -24,6 +24,9 @@ public actor RobotLink {
         public var silenceLimit: Duration = .seconds(5)
         /// Most `send`/`waitForState` calls waiting at once; more fail with `.busy`.
         public var maxWaiters = 4_096
+        /// States kept in `recordedStates` (in arrival order), for checking trajectories in tests
+        /// and benches; 0 keeps none. Past the limit, newer states are not recorded.
+        public var recordLimit = 0
         public init() {
             var o = SocketOptions()
             o.maxMessageSize = 1 << 20
@@ -74,6 +77,17 @@ public actor RobotLink {
     private var nextWait: UInt64 = 0
     private var closed = false
     public private(set) var stats = Stats()
+
+    /// One state as it arrived: its position in the arrival order of this link is its index in
+    /// `recordedStates`.
+    public struct RecordedState: Sendable, Equatable {
+        public var serialNumber: String
+        public var lastNodeId: String
+        public var driving: Bool
+        public var fatal: Bool
+    }
+    /// Every state received, in arrival order, up to `Configuration.recordLimit`.
+    public private(set) var recordedStates: [RecordedState] = []
 
     private init(server: RequestServer, configuration: Configuration) {
         self.server = server
@@ -240,6 +254,10 @@ public actor RobotLink {
                 heard(topic, r.replyAddress.routingID)
                 robots[topic.serialNumber]?.state = s
                 stats.states += 1
+                if recordedStates.count < configuration.recordLimit {
+                    recordedStates.append(RecordedState(serialNumber: topic.serialNumber, lastNodeId: s.lastNodeId,
+                                                        driving: s.driving, fatal: s.hasFatalError))
+                }
                 deliver(s, serial: topic.serialNumber)
             case .connection:
                 let c = try VDA5050Codec.decodeConnection(json)
