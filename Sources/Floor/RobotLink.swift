@@ -139,6 +139,9 @@ public actor RobotLink {
         var o = order
         o.header = try header(serialNumber, .order)
         let before = robots[serialNumber]?.state?.header.headerId ?? -1
+        // The update the robot had of this order before this one: a state still showing a newer one
+        // does not answer an older update (its refusal does).
+        let known = robots[serialNumber]?.state.flatMap { $0.orderId == order.orderId ? $0.orderUpdateId : nil } ?? -1
         try push(serialNumber, .order, VDA5050Codec.encode(o))
         let orderId = o.orderId, update = String(o.orderUpdateId), updateId = o.orderUpdateId
         @Sendable func refusals(_ s: VDA5050.State) -> [VDA5050.AGVError] {
@@ -146,7 +149,8 @@ public actor RobotLink {
         }
         let s = try await waitForState(of: serialNumber, timeout: timeout) { s in
             s.header.headerId > before
-                && (!refusals(s).isEmpty || (s.orderId == orderId && s.orderUpdateId >= updateId))
+                && (!refusals(s).isEmpty
+                    || (s.orderId == orderId && (s.orderUpdateId == updateId || (s.orderUpdateId > updateId && known < updateId))))
         }
         let refused = refusals(s)
         if !refused.isEmpty {
