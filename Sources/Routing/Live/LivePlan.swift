@@ -11,11 +11,11 @@ public final class LivePlan {
     /// Times at one remaining stop.
     public struct ETA: Sendable, Equatable {
         public var job: Int
-        public var arrival: Duration
-        public var serviceStart: Duration
-        public var departure: Duration
+        public var arrival: Ticks
+        public var serviceStart: Ticks
+        public var departure: Ticks
         /// How late service starts after the window closes (0 when on time).
-        public var lateness: Duration
+        public var lateness: Ticks
     }
 
     /// Where an inserted job went.
@@ -199,7 +199,7 @@ public final class LivePlan {
     /// count as done): the stop leaves the plan and the vehicle continues from there. Returns the
     /// job, or nil if the route has no job.
     @discardableResult
-    public func completeNextStop(vehicle v: Int, departedAt time: Duration) -> Int? {
+    public func completeNextStop(vehicle v: Int, departedAt time: Ticks) -> Int? {
         guard engine.jobCount[v] > 0 else { return nil }
         while !engine.isJob[Int(engine.visits[v][1])] {
             let r = Int(engine.visits[v].remove(at: 1))
@@ -219,14 +219,14 @@ public final class LivePlan {
     /// no longer be served on time (hard windows) are moved to other vehicles when possible.
     /// Returns the jobs left unassigned by this change.
     @discardableResult
-    public func updatePosition(vehicle v: Int, node: Int, time: Duration) -> [Int] {
+    public func updatePosition(vehicle v: Int, node: Int, time: Ticks) -> [Int] {
         setStart(v, node: node, time: time)
         return repair([v])
     }
 
     /// Vehicle v is `by` time units later than planned.
     @discardableResult
-    public func delay(vehicle v: Int, by: Duration) -> [Int] {
+    public func delay(vehicle v: Int, by: Ticks) -> [Int] {
         updatePosition(vehicle: v, node: Int(engine.vStart[v]), time: engine.vStartSeg[v].earliest + by)
     }
 
@@ -256,7 +256,7 @@ public final class LivePlan {
         engine.search(options: options, scale: problem.distanceScale, rng: &rng)
     }
 
-    func setStart(_ v: Int, node: Int, time: Duration) {
+    func setStart(_ v: Int, node: Int, time: Ticks) {
         engine.vStart[v] = Int32(node)
         let shiftEnd = problem.vehicles[v].shiftEnd
         engine.vStartSeg[v] = TimeSegment(first: Int32(node), last: Int32(node), duration: 0, timeWarp: 0,

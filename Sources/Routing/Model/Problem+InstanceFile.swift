@@ -19,7 +19,7 @@ extension Problem {
         if let tooBig = InstanceLimits.matrixProblem(nodes: n) { throw InvalidProblem("\(instance.name): \(tooBig)") }
         // Far above anything the readers let through (`InstanceLimits`) and far below Int64.max:
         // the conversion itself can never trap.
-        let largest = Double(Duration.max / 1024)
+        let largest = Double(Ticks.max / 1024)
         func units(_ x: Double, _ what: @autoclosure () -> String) throws(InvalidProblem) -> Int64 {
             guard x.isFinite, abs(x) <= largest else { throw InvalidProblem("\(instance.name): \(what()) \(x) does not fit the solver's integer units") }
             return Int64(x)
@@ -42,7 +42,7 @@ extension Problem {
                 }
             }
         }
-        func t(_ x: Double) throws(InvalidProblem) -> Duration { try units((x * scale).rounded(), "time") }
+        func t(_ x: Double) throws(InvalidProblem) -> Ticks { try units((x * scale).rounded(), "time") }
         var nodes: [Node] = []
         nodes.reserveCapacity(n)
         for (i, f) in instance.nodes.enumerated() {
@@ -51,7 +51,7 @@ extension Problem {
             else if let d = f.deliveryIndex { kind = .pairedPickup(delivery: d) }
             else if let p = f.pickupIndex { kind = .pairedDelivery(pickup: p) }
             else { kind = .delivery }
-            let due = instance.format == .vrplib && f.due == 0 && f.ready == 0 ? Duration.max / 4 : try t(f.due)
+            let due = instance.format == .vrplib && f.due == 0 && f.ready == 0 ? Ticks.max / 4 : try t(f.due)
             let ready = try t(f.ready)
             guard f.demand.magnitude <= UInt(InstanceLimits.maxQuantity) else { throw InvalidProblem("\(instance.name): node \(i): demand \(f.demand) is too large") }
             nodes.append(Node(kind: kind, ready: ready, due: max(ready, due), service: try t(f.service),

@@ -27,18 +27,18 @@ public struct Problem: Sendable {
 
     /// A time window: earliest and latest start of service.
     public struct TimeWindow: Sendable, Equatable {
-        public var ready: Duration
-        public var due: Duration
-        public init(ready: Duration, due: Duration) { self.ready = ready; self.due = due }
+        public var ready: Ticks
+        public var due: Ticks
+        public init(ready: Ticks, due: Ticks) { self.ready = ready; self.due = due }
     }
 
     /// One stop: a depot, or a job with its window, service and demand.
     public struct Node: Sendable, Equatable {
         public var kind: Kind
         /// Earliest and latest start of service (hard unless soft windows are enabled).
-        public var ready: Duration
-        public var due: Duration
-        public var service: Duration
+        public var ready: Ticks
+        public var due: Ticks
+        public var service: Ticks
         /// Non-negative amounts per dimension.
         public var demand: Load
         /// Skills a vehicle must all have (bit set).
@@ -53,7 +53,7 @@ public struct Problem: Sendable {
         /// unassigned costs (1 + priority) times the base penalty.
         public var priority: Int
 
-        public init(kind: Kind, ready: Duration, due: Duration, service: Duration = 0, demand: Load = .zero,
+        public init(kind: Kind, ready: Ticks, due: Ticks, service: Ticks = 0, demand: Load = .zero,
                     requiredSkills: UInt64 = 0, unassignedPenalty: Cost = 0, priority: Int = 0) {
             self.kind = kind; self.ready = ready; self.due = due; self.service = service; self.demand = demand
             self.requiredSkills = requiredSkills; self.unassignedPenalty = unassignedPenalty; self.priority = priority
@@ -72,28 +72,28 @@ public struct Problem: Sendable {
         public var end: Int
         public var capacity: Load
         /// The route may not leave `start` before `shiftStart` and must reach `end` by `shiftEnd`.
-        public var shiftStart: Duration
-        public var shiftEnd: Duration
+        public var shiftStart: Ticks
+        public var shiftEnd: Ticks
         /// Maximum route duration from departure to arrival at the end (including waiting).
-        public var maxDuration: Duration
+        public var maxDuration: Ticks
         /// Cost added when the vehicle is used.
         public var fixedCost: Cost
         public var skills: UInt64
         /// Trips per shift: a vehicle with more than one may return to its end depot to reload
         /// (unload pickups, load the next deliveries), spending `reloadTime` there before the next job.
         public var maxTrips: Int = 1
-        public var reloadTime: Duration = 0
+        public var reloadTime: Ticks = 0
 
-        public init(start: Int, end: Int, capacity: Load, shiftStart: Duration = 0, shiftEnd: Duration = .max / 4,
-                    maxDuration: Duration = .max / 4, fixedCost: Cost = 0, skills: UInt64 = .max) {
+        public init(start: Int, end: Int, capacity: Load, shiftStart: Ticks = 0, shiftEnd: Ticks = .max / 4,
+                    maxDuration: Ticks = .max / 4, fixedCost: Cost = 0, skills: UInt64 = .max) {
             self.start = start; self.end = end; self.capacity = capacity
             self.shiftStart = shiftStart; self.shiftEnd = shiftEnd; self.maxDuration = maxDuration
             self.fixedCost = fixedCost; self.skills = skills
         }
 
-        public init(start: Int, end: Int, capacity: Load, shiftStart: Duration = 0, shiftEnd: Duration = .max / 4,
-                    maxDuration: Duration = .max / 4, fixedCost: Cost = 0, skills: UInt64 = .max,
-                    maxTrips: Int, reloadTime: Duration) {
+        public init(start: Int, end: Int, capacity: Load, shiftStart: Ticks = 0, shiftEnd: Ticks = .max / 4,
+                    maxDuration: Ticks = .max / 4, fixedCost: Cost = 0, skills: UInt64 = .max,
+                    maxTrips: Int, reloadTime: Ticks) {
             self.init(start: start, end: end, capacity: capacity, shiftStart: shiftStart, shiftEnd: shiftEnd,
                       maxDuration: maxDuration, fixedCost: fixedCost, skills: skills)
             self.maxTrips = maxTrips; self.reloadTime = reloadTime
@@ -111,7 +111,7 @@ public struct Problem: Sendable {
     public private(set) var vehicles: [Vehicle]
     /// Row-major node-indexed matrices.
     public let distances: [Distance]
-    public internal(set) var durations: [Duration]
+    public internal(set) var durations: [Ticks]
     /// Internal distance units per unit the caller reports in (10 for DIMACS Solomon, 1000 for exact).
     public var distanceScale: Double
     /// Internal time units per caller time unit.
@@ -124,7 +124,7 @@ public struct Problem: Sendable {
     public var nodeCount: Int { nodes.count }
 
     /// Builds a problem from node-indexed matrices. O(n²) validation.
-    public init(nodes: [Node], vehicles: [Vehicle], distances: [Distance], durations: [Duration],
+    public init(nodes: [Node], vehicles: [Vehicle], distances: [Distance], durations: [Ticks],
                 distanceScale: Double = 1, timeScale: Double = 1, externalIndex: [Int]? = nil) throws(InvalidProblem) {
         let n = nodes.count
         guard distances.count == n * n else { throw InvalidProblem("distance matrix has \(distances.count) entries, expected \(n * n)") }
@@ -160,7 +160,7 @@ public struct Problem: Sendable {
         } else {
             let m = n + copies.count
             let src = (0..<m).map { $0 < n ? $0 : copies[$0 - n].of }
-            var dist = [Distance](repeating: 0, count: m * m), dur = [Duration](repeating: 0, count: m * m)
+            var dist = [Distance](repeating: 0, count: m * m), dur = [Ticks](repeating: 0, count: m * m)
             for i in 0..<m { for j in 0..<m where src[i] != src[j] || i < n && j < n {
                 dist[i * m + j] = distances[src[i] * n + src[j]]; dur[i * m + j] = durations[src[i] * n + src[j]]
                 // Leaving a reload stop for a job costs the reload time; leaving it for the depot or
@@ -182,7 +182,7 @@ public struct Problem: Sendable {
     }
 
     @inlinable public func distance(_ a: Int, _ b: Int) -> Distance { distances[a * nodes.count + b] }
-    @inlinable public func duration(_ a: Int, _ b: Int) -> Duration { durations[a * nodes.count + b] }
+    @inlinable public func duration(_ a: Int, _ b: Int) -> Ticks { durations[a * nodes.count + b] }
 
     /// Indices of the job nodes (everything that is not a depot).
     public var jobs: [Int] { nodes.indices.filter { nodes[$0].isJob } }

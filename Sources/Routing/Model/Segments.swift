@@ -11,23 +11,23 @@
 public struct TimeSegment: Sendable, Equatable {
     public var first: Int32
     public var last: Int32
-    public var duration: Duration
-    public var timeWarp: Duration
-    public var earliest: Duration
-    public var latest: Duration
+    public var duration: Ticks
+    public var timeWarp: Ticks
+    public var earliest: Ticks
+    public var latest: Ticks
 
-    @inlinable public init(first: Int32, last: Int32, duration: Duration, timeWarp: Duration, earliest: Duration, latest: Duration) {
+    @inlinable public init(first: Int32, last: Int32, duration: Ticks, timeWarp: Ticks, earliest: Ticks, latest: Ticks) {
         self.first = first; self.last = last; self.duration = duration; self.timeWarp = timeWarp
         self.earliest = earliest; self.latest = latest
     }
 
     /// A single visit.
-    @inlinable public init(node: Int, ready: Duration, due: Duration, service: Duration) {
+    @inlinable public init(node: Int, ready: Ticks, due: Ticks, service: Ticks) {
         self.init(first: Int32(node), last: Int32(node), duration: service, timeWarp: 0, earliest: ready, latest: due)
     }
 
     /// `a` followed by `b`, with `travel` the time from `a.last` to `b.first`.
-    @inlinable @inline(__always) public static func merge(_ a: TimeSegment, _ b: TimeSegment, travel: Duration) -> TimeSegment {
+    @inlinable @inline(__always) public static func merge(_ a: TimeSegment, _ b: TimeSegment, travel: Ticks) -> TimeSegment {
         let delta = a.duration - a.timeWarp + travel
         let wait = max(b.earliest - delta - a.latest, 0)
         let warp = max(a.earliest + delta - b.latest, 0)

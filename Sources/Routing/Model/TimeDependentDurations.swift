@@ -9,22 +9,22 @@ public struct TimeDependentDurations: Sendable, Equatable {
     public let nodeCount: Int
     /// Length of one slot in internal time units; slot k covers [k·slotLength, (k+1)·slotLength).
     /// Times before 0 use slot 0, times after the last slot use the last one.
-    public let slotLength: Duration
-    public let matrices: [[Duration]]
+    public let slotLength: Ticks
+    public let matrices: [[Ticks]]
     /// When set, slot k's durations are `matrices[0]` × `factors[k]` (a city-wide speed profile,
     /// one matrix in memory instead of one per slot).
     public let factors: [Double]?
     /// Element-wise maximum over the slots.
-    public let upperBound: [Duration]
+    public let upperBound: [Ticks]
 
     /// Slots given as factors of one base matrix (e.g. 1.4 in the morning peak). O(n²).
-    public init(nodeCount: Int, slotLength: Duration, base: [Duration], factors: [Double]) throws(Problem.InvalidProblem) {
+    public init(nodeCount: Int, slotLength: Ticks, base: [Ticks], factors: [Double]) throws(Problem.InvalidProblem) {
         guard slotLength > 0 else { throw Problem.InvalidProblem("time-dependent durations: slot length must be positive") }
         guard base.count == nodeCount * nodeCount else { throw Problem.InvalidProblem("time-dependent durations: base matrix is not \(nodeCount)×\(nodeCount)") }
         guard !factors.isEmpty, factors.allSatisfy({ $0 > 0 && $0.isFinite }) else { throw Problem.InvalidProblem("time-dependent durations: factors must be positive") }
         self.nodeCount = nodeCount; self.slotLength = slotLength; self.matrices = [base]; self.factors = factors
         let top = factors.max()!
-        upperBound = base.map { Duration((Double($0) * top).rounded(.up)) }
+        upperBound = base.map { Ticks((Double($0) * top).rounded(.up)) }
     }
 
     @inline(__always) func slotDuration(_ slot: Int, _ idx: Int) -> Double {
@@ -34,7 +34,7 @@ public struct TimeDependentDurations: Sendable, Equatable {
 
     var slotCount: Int { factors?.count ?? matrices.count }
 
-    public init(nodeCount: Int, slotLength: Duration, matrices: [[Duration]]) throws(Problem.InvalidProblem) {
+    public init(nodeCount: Int, slotLength: Ticks, matrices: [[Ticks]]) throws(Problem.InvalidProblem) {
         guard slotLength > 0 else { throw Problem.InvalidProblem("time-dependent durations: slot length must be positive") }
         guard !matrices.isEmpty, matrices.allSatisfy({ $0.count == nodeCount * nodeCount }) else {
             throw Problem.InvalidProblem("time-dependent durations: every slot needs a \(nodeCount)×\(nodeCount) matrix")
@@ -47,7 +47,7 @@ public struct TimeDependentDurations: Sendable, Equatable {
     }
 
     /// Travel time from a to b leaving at `departure`. O(slots crossed).
-    public func travel(from a: Int, to b: Int, departingAt departure: Duration) -> Duration {
+    public func travel(from a: Int, to b: Int, departingAt departure: Ticks) -> Ticks {
         let idx = a * nodeCount + b
         var slot = departure < 0 ? 0 : Int(departure / slotLength)
         if slot >= slotCount { slot = slotCount - 1 }
@@ -58,7 +58,7 @@ public struct TimeDependentDurations: Sendable, Equatable {
         while true {
             let d = slotDuration(slot, idx)
             let isLast = slot == slotCount - 1
-            let slotEnd = Double(Duration(slot + 1) * slotLength)
+            let slotEnd = Double(Ticks(slot + 1) * slotLength)
             if d == 0 { break }
             let need = left * d
             if isLast || time + need <= slotEnd { time += need; break }
@@ -67,7 +67,7 @@ public struct TimeDependentDurations: Sendable, Equatable {
             slot += 1
         }
         // Rounding the arrival up keeps arrival times monotone in the departure (FIFO).
-        return Duration((time - 1e-9).rounded(.up)) - departure
+        return Ticks((time - 1e-9).rounded(.up)) - departure
     }
 }
 

@@ -33,7 +33,7 @@ final class Engine {
     @exclusivity(unchecked) var vStartSeg: [TimeSegment]
     @exclusivity(unchecked) var vEndSeg: [TimeSegment]
     @exclusivity(unchecked) var vCap: [Load]
-    @exclusivity(unchecked) var vMaxDur: [Duration]
+    @exclusivity(unchecked) var vMaxDur: [Ticks]
     @exclusivity(unchecked) var vFixed: [Cost]
     @exclusivity(unchecked) var vSkills: [UInt64]
     /// Vehicles with identical attributes share a type; only one empty route per type is tried.
