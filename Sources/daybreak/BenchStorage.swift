@@ -282,10 +282,7 @@ final class RawLibpq: @unchecked Sendable {
     }
 }
 
-/// Runs `body` on a new thread and resumes with its result.
+/// Runs `body` on a new thread (a blocking libpq call) and resumes with its result.
 private func onThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { cont in
-        let t = Thread { cont.resume(with: Result { try body() }) }
-        t.start()
-    }
+    try await onDedicatedThread(name: "bench-storage", stackSize: 1 << 20, body)
 }

@@ -340,19 +340,6 @@ final class CancelFlag: Sendable {
     var isSet: Bool { flag.load(ordering: .relaxed) }
 }
 
-/// Runs `body` on a new OS thread and resumes the caller with its result. The thread ends with the body.
-func onDedicatedThread<T: Sendable, E: Error>(name: String, _ body: @escaping @Sendable () throws(E) -> T) async throws(E) -> T {
-    let result: Result<T, E> = await withCheckedContinuation { (c: CheckedContinuation<Result<T, E>, Never>) in
-        let t = Thread {
-            do throws(E) { c.resume(returning: .success(try body())) } catch { c.resume(returning: .failure(error)) }
-        }
-        t.name = name
-        t.stackSize = 16 << 20
-        t.start()
-    }
-    return try result.get()
-}
-
 extension DemoRun {
     /// Writes the plan in one transaction: the wave_plans row, then COPY of every planned stop and
     /// every unassigned order of both variants. Returns the optimised plan's stop rows read back.

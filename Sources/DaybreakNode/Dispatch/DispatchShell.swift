@@ -1,3 +1,4 @@
+import Base
 import Cluster
 import DispatchPlanning
 import Fleet
@@ -486,12 +487,7 @@ public actor DispatchShell<M: DispatchMachine>: JournaledActivation {
 
     /// Runs `job` on a new thread (never the cooperative pool); resumes with its result.
     static func runOnThread(_ job: DispatchWork, shouldStop: @escaping @Sendable () -> Bool) async -> DispatchWorkResult {
-        await withCheckedContinuation { (c: CheckedContinuation<DispatchWorkResult, Never>) in
-            let t = Thread { c.resume(returning: job.run(shouldStop)) }
-            t.name = "dispatch-work-\(job.region)"
-            t.stackSize = 16 << 20
-            t.start()
-        }
+        await onDedicatedThread(name: "dispatch-work-\(job.region)") { job.run(shouldStop) }
     }
 
     public func snapshot() async throws {

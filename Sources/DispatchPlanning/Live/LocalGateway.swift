@@ -1,3 +1,4 @@
+import Base
 import Fleet
 import Foundation
 import Geo
@@ -162,15 +163,9 @@ public actor LocalGateway: DispatchGateway {
     /// Runs `work` on a new thread (CPU-bound: never on the cooperative pool) with a wall-clock
     /// deadline as its `shouldStop`, resuming the caller when it returns.
     static func runOnThread(_ work: DispatchWork, seconds: Double) async -> DispatchWorkResult {
-        await withCheckedContinuation { (cont: CheckedContinuation<DispatchWorkResult, Never>) in
-            let deadline = ContinuousClock.now.advanced(by: .milliseconds(Int64(max(0, seconds) * 1000)))
-            let thread = Thread {
-                let r = work.run({ ContinuousClock.now >= deadline })
-                cont.resume(returning: r)
-            }
-            thread.name = "daybreak.dispatch.\(work.region).\(work.kind.rawValue)"
-            thread.stackSize = 8 << 20
-            thread.start()
+        let deadline = ContinuousClock.now.advanced(by: .milliseconds(Int64(max(0, seconds) * 1000)))
+        return await onDedicatedThread(name: "daybreak.dispatch.\(work.region).\(work.kind.rawValue)", stackSize: 8 << 20) {
+            work.run({ ContinuousClock.now >= deadline })
         }
     }
 
