@@ -11,28 +11,6 @@ import Geo
 public typealias OrderActorCommand = OrderEffect
 
 extension OrderEffect {
-    /// Fleet's command (nil for `create`).
-    public var fleetCommand: OrderCommand? {
-        switch self {
-        case .create: nil
-        case .accept: .accept
-        case .allocate(let s): .allocate(s)
-        case .startPicking: .startPicking
-        case .pack: .pack
-        case .assign(let c): .assign(c)
-        case .unassign: .unassign
-        case .dispatch: .dispatch
-        case .arrive: .arrive
-        case .deliver(let p): .deliver(p)
-        case .fail(let r): .fail(r)
-        case .returnItems: .returnItems
-        case .cancel(let r): .cancel(r)
-        case .markReadyForPickup: .markReadyForPickup
-        case .handOver: .handOver
-        case .markNoShow: .markNoShow
-        }
-    }
-
     /// The name used in errors: Fleet's command kind, or "create".
     public var name: String { fleetCommand?.kind.rawValue ?? "create" }
 }

@@ -126,7 +126,7 @@ struct Harness {
                 guard case .order(let id, let step) = effect else { continue }
                 if case .create(let o) = step { #expect(live[id] == nil, "order \(id) created twice"); live[id] = o; continue }
                 guard var o = live[id] else { Issue.record("order \(id): \(step) before create"); continue }
-                guard let cmd = RegionDispatchState.command(for: step) else { continue }
+                guard let cmd = step.fleetCommand else { continue }
                 do { _ = try o.apply(cmd, at: Instant(epochSeconds: 0)) } catch { Issue.record("illegal lifecycle step: \(error)") }
                 live[id] = o
             }

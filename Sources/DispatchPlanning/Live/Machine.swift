@@ -80,6 +80,31 @@ public enum OrderEffect: Sendable, Hashable, Codable {
     case markNoShow
 }
 
+extension OrderEffect {
+    /// Fleet's lifecycle command for this step (nil for `create`): the one mapping, used by the
+    /// dispatcher's own copy of the order and by the order's actor.
+    public var fleetCommand: OrderCommand? {
+        switch self {
+        case .create: nil
+        case .accept: .accept
+        case .allocate(let s): .allocate(s)
+        case .startPicking: .startPicking
+        case .pack: .pack
+        case .assign(let c): .assign(c)
+        case .unassign: .unassign
+        case .dispatch: .dispatch
+        case .arrive: .arrive
+        case .deliver(let p): .deliver(p)
+        case .fail(let r): .fail(r)
+        case .returnItems: .returnItems
+        case .cancel(let r): .cancel(r)
+        case .markReadyForPickup: .markReadyForPickup
+        case .handOver: .handOver
+        case .markNoShow: .markNoShow
+        }
+    }
+}
+
 /// A change for a store's own actor (`store/<site>@<region>`). The dispatcher's state holds the
 /// same stock (it is the only writer for its region's stores), so its decisions need no round trip.
 public enum StoreEffect: Sendable, Hashable, Codable {

@@ -10,32 +10,11 @@ let etaCommitHorizonSeconds: Int64 = 60 * 60
 extension RegionDispatchState {
     func etaWindow(_ eta: Instant) -> ETAWindow { ETAWindow(earliest: eta - etaHalfWindowSeconds, latest: eta + etaHalfWindowSeconds) }
 
-    static func command(for e: OrderEffect) -> OrderCommand? {
-        switch e {
-        case .create: return nil
-        case .accept: return .accept
-        case .allocate(let s): return .allocate(s)
-        case .startPicking: return .startPicking
-        case .pack: return .pack
-        case .assign(let c): return .assign(c)
-        case .unassign: return .unassign
-        case .dispatch: return .dispatch
-        case .arrive: return .arrive
-        case .deliver(let p): return .deliver(p)
-        case .fail(let r): return .fail(r)
-        case .returnItems: return .returnItems
-        case .cancel(let r): return .cancel(r)
-        case .markReadyForPickup: return .markReadyForPickup
-        case .handOver: return .handOver
-        case .markNoShow: return .markNoShow
-        }
-    }
-
     /// A lifecycle step for the order's actor, applied to the state's copy of the order with Fleet's
     /// transition table (so an illegal step can never be emitted: it is a bug and asserts).
     mutating func life(_ id: OrderID, _ e: OrderEffect, at: Instant, _ step: inout Step) {
         guard var entry = orders[id] else { return }
-        if let cmd = Self.command(for: e) {
+        if let cmd = e.fleetCommand {
             do { _ = try entry.order.apply(cmd, at: at) } catch {
                 assertionFailure("dispatcher emitted an illegal lifecycle step: \(error)")
                 return
