@@ -252,6 +252,16 @@ public struct Journal: Sendable {
         return try rows.first?.decode(0, as: Int64.self)
     }
 
+    /// The payload of the event journaled with `idempotencyKey` for `actor`, or nil.
+    public func payload(of idempotencyKey: String, for actor: ActorIdentity) async throws -> [UInt8]? {
+        let pool = self.pool
+        let rows = try await withDeadline(timeout, "find the event of key \(actor)") {
+            try await pool.query(ClusterSchema.findPayloadByKey, [actor.region, actor.kind, actor.key, idempotencyKey],
+                                 purpose: "find an event by its key")
+        }
+        return try rows.first?.decode(0, as: [UInt8].self)
+    }
+
     /// Snapshot + every later event, in order (reads are not fenced: the writer is).
     public func recover(_ actor: ActorIdentity) async throws -> JournalRecovery {
         let pool = self.pool

@@ -310,6 +310,11 @@ public enum ClusterSchema {
 
     /// The seq at which an idempotency key was journaled, if it was (the UNIQUE index answers).
     /// $1 region, $2 kind, $3 key, $4 idempotency key. Columns: seq.
+    /// The payload of the event journaled with an idempotency key. $1 region, $2 kind, $3 key, $4 idempotency key.
+    public static let findPayloadByKey = """
+        SELECT payload FROM actor_events
+        WHERE region = $1 AND actor_kind = $2 AND actor_key = $3 AND idempotency_key = $4
+        """
     public static let findIdempotencyKey = """
         SELECT seq FROM actor_events
         WHERE region = $1 AND actor_kind = $2 AND actor_key = $3 AND idempotency_key = $4

@@ -531,13 +531,7 @@ public actor DispatchShell<M: DispatchMachine>: JournaledActivation {
 
     /// The reply journaled with `key`, or nil when the key is not in the journal.
     private func storedReply(_ key: String) async throws -> DispatchResponse? {
-        let pool = journal.pool, id = identity
-        let rows = try await withDeadline(journal.timeout, "find reply \(id)") {
-            try await pool.query("SELECT payload FROM actor_events WHERE region = $1 AND actor_kind = $2 AND actor_key = $3 AND idempotency_key = $4",
-                                 [id.region, id.kind, id.key, key], purpose: "find dispatcher reply")
-        }
-        guard let row = rows.first else { return nil }
-        let bytes = try row.decode(0, as: [UInt8].self)
+        guard let bytes = try await journal.payload(of: key, for: identity) else { return nil }
         guard case .event(_, let response, _) = try BinaryDecoder().decode(DispatcherRecord<M.Config, M.Event>.self, from: bytes) else {
             return nil
         }
