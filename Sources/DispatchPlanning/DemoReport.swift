@@ -30,17 +30,8 @@ public enum DemoReport {
     }
 
     public static func dateString(_ d: LocalDay) -> String {
-        // Howard Hinnant's civil_from_days.
-        let z = d.index + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let day = doy - (153 * mp + 2) / 5 + 1
-        let month = mp < 10 ? mp + 3 : mp - 9
-        let year = yoe + era * 400 + (month <= 2 ? 1 : 0)
-        return String(format: "%04lld-%02lld-%02lld", year, month, day)
+        let c = CivilDate.civil(days: Int64(d.index))
+        return String(format: "%04lld-%02lld-%02lld", c.year, c.month, c.day)
     }
 
     static func clock(_ t: Instant, _ off: UTCOffset) -> String {

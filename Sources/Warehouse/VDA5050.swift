@@ -298,18 +298,10 @@ public enum VDA5050 {
     public static func timestamp(unixMillis: Int64) -> String {
         let ms = Int(((unixMillis % 1000) + 1000) % 1000)
         let secs = (unixMillis - Int64(ms)) / 1000
-        var days = Int(secs >= 0 ? secs / 86_400 : (secs - 86_399) / 86_400)
-        let sod = Int(secs - Int64(days) * 86_400)
-        // Civil date from days since the epoch (proleptic Gregorian).
-        days += 719_468
-        let era = (days >= 0 ? days : days - 146_096) / 146_097
-        let doe = days - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let d = doy - (153 * mp + 2) / 5 + 1
-        let m = mp < 10 ? mp + 3 : mp - 9
-        let y = yoe + era * 400 + (m <= 2 ? 1 : 0)
+        let days = secs >= 0 ? secs / 86_400 : (secs - 86_399) / 86_400
+        let sod = Int(secs - days * 86_400)
+        let c = CivilDate.civil(days: days)
+        let y = Int(c.year), m = Int(c.month), d = Int(c.day)
         func pad(_ v: Int, _ n: Int) -> String {
             let s = String(v)
             return String(repeating: "0", count: max(0, n - s.count)) + s

@@ -15,17 +15,8 @@ enum CtlDispatchFormat {
         let local = t.epochSeconds + offset.seconds
         let days = local >= 0 ? local / 86_400 : (local - 86_399) / 86_400
         let sod = local - days * 86_400
-        // Days since 1970-01-01 to a proleptic Gregorian date (eras of 400 years, March-based years).
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let day = doy - (153 * mp + 2) / 5 + 1
-        let month = mp < 10 ? mp + 3 : mp - 9
-        let year = yoe + era * 400 + (month <= 2 ? 1 : 0)
-        return (year, month, day, sod / 3600, sod % 3600 / 60, sod % 60)
+        let c = CivilDate.civil(days: days)
+        return (c.year, c.month, c.day, sod / 3600, sod % 3600 / 60, sod % 60)
     }
 
     static func two(_ n: Int64) -> String { n < 10 ? "0\(n)" : "\(n)" }

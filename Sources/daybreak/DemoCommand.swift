@@ -91,14 +91,9 @@ struct DemoOptions: Sendable {
     static func parseDate(_ s: String) -> LocalDay? {
         let p = s.split(separator: "-")
         guard p.count == 3, let y = Int64(p[0]), let m = Int64(p[1]), let d = Int64(p[2]), (1...12).contains(m), (1...31).contains(d), y >= 1970 else { return nil }
-        // Howard Hinnant's days_from_civil.
-        let yy = m <= 2 ? y - 1 : y
-        let era = yy / 400, yoe = yy - era * 400
-        let doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
-        let day = LocalDay(index: era * 146_097 + doe - 719_468)
         // Reject dates that do not exist (2026-02-30 would otherwise roll into March).
-        return DemoReport.dateString(day) == String(format: "%04lld-%02lld-%02lld", y, m, d) ? day : nil
+        guard CivilDate.isValid(year: y, month: m, day: d) else { return nil }
+        return LocalDay(index: CivilDate.days(year: y, month: m, day: d))
     }
 }
 

@@ -1,3 +1,4 @@
+import Base
 import Fleet
 import Geo
 
@@ -85,15 +86,8 @@ extension LocalDay {
         guard parts.count == 3, parts[0].count == 4, parts[1].count == 2, parts[2].count == 2,
               let y = Int64(parts[0]), let m = Int64(parts[1]), let d = Int64(parts[2]),
               (1...12).contains(m), (1...31).contains(d) else { return nil }
-        // days_from_civil.
-        let yy = m <= 2 ? y - 1 : y
-        let era = (yy >= 0 ? yy : yy - 399) / 400
-        let yoe = yy - era * 400
-        let mp = (m + 9) % 12
-        let doy = (153 * mp + 2) / 5 + d - 1
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
-        let index = era * 146_097 + doe - 719_468
-        guard DemoReport.dateString(LocalDay(index: index)) == s else { return nil }   // e.g. 2026-02-30
+        guard CivilDate.isValid(year: y, month: m, day: d) else { return nil }   // e.g. 2026-02-30
+        let index = CivilDate.days(year: y, month: m, day: d)
         self.init(index: index)
     }
 }
