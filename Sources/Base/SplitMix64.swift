@@ -10,4 +10,6 @@ public struct SplitMix64: RandomNumberGenerator, Sendable {
         z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
         return z ^ (z >> 31)
     }
+    /// A value in 0..<n (n > 0); the modulo bias is negligible for the small n it is used with.
+    @inline(__always) public mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
 }

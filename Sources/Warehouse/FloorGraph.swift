@@ -1,3 +1,4 @@
+import Base
 /// The grid as the planners use it: for every cell its four neighbours in a flat array, in the
 /// heading order east, south, west, north (`-1` where blocked or off the map), and breadth-first
 /// distance tables as 16-bit step counts.
@@ -60,17 +61,3 @@ public struct FloorGraph: Sendable {
     }
 }
 
-/// A small seeded generator (SplitMix64): the planners never use global randomness, so a seed
-/// gives the same plan on every run.
-public struct SplitMix: Sendable {
-    var state: UInt64
-    public init(seed: UInt64) { state = seed }
-    @inline(__always) public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    @inline(__always) public mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
-}

@@ -1,3 +1,4 @@
+import Base
 /// A one-shot multi-agent path finding problem on a 4-connected grid: agent i goes from
 /// `starts[i]` to `goals[i]` (cell indices); moves and waits take one step; no two agents may be
 /// in one cell at a time (vertex conflict) or swap cells in one step (swap conflict).
@@ -143,14 +144,14 @@ struct LaCAMSearch {
     var cDepth: [Int32] = []
 
     var pibt: PIBT
-    var rng: SplitMix
+    var rng: SplitMix64
 
     init(problem: MAPFProblem, graph: FloorGraph, distances: FlatGoalDistances, options: LaCAMOptions) {
         self.problem = problem; self.graph = graph; self.distances = distances; self.options = options
         n = problem.agents
         goalConfig = problem.goals.map(Int32.init)
         pibt = PIBT(graph: graph, seed: options.seed &+ 1)
-        rng = SplitMix(seed: options.seed)
+        rng = SplitMix64(seed: options.seed)
     }
 
     mutating func newConstraint(parent p: Int32, agent: Int32, cell: Int32, depth: Int32) -> Int32 {

@@ -1,3 +1,4 @@
+import Base
 /// Lifelong multi-agent path finding with task assignment, as in the League of Robot Runners 2024:
 /// robots receive tasks (ordered lists of errand cells); a task is finished when its robot has
 /// visited every errand in order; the pool shows `poolSize` tasks at a time and reveals the next
@@ -67,7 +68,7 @@ public struct LifelongSimulation: Sendable {
     var moverInto: [Int32]
     var cache: DistanceCache
     var pibt: PIBT
-    var rng: SplitMix
+    var rng: SplitMix64
     var order: [Int32] = []
     var next: [Int32] = []
 
@@ -93,7 +94,7 @@ public struct LifelongSimulation: Sendable {
         for (r, c) in starts.enumerated() { occupant[c] = Int32(r) }
         cache = DistanceCache(graph: graph, capacity: options.cacheCapacity ?? (starts.count + 2048), lanes: options.lanes)
         pibt = PIBT(graph: graph, seed: options.seed &+ 17)
-        rng = SplitMix(seed: options.seed)
+        rng = SplitMix64(seed: options.seed)
         for _ in 0..<poolSize { reveal() }
     }
 

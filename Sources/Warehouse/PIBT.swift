@@ -1,3 +1,4 @@
+import Base
 /// How far each agent is from its current goal. One-shot planning stores a table per agent; lifelong
 /// planning shares tables between agents with the same goal.
 public protocol GoalDistances {
@@ -49,7 +50,7 @@ public struct PIBT: Sendable {
     var heading: [UInt8] = []
     var cand: [Int32] = []
     var key: [Int] = []
-    var rng: SplitMix
+    var rng: SplitMix64
     /// Let an agent meeting another head-on in a corridor back off and pull it along (see `push`).
     public var swapInCorridors = true
 
@@ -57,7 +58,7 @@ public struct PIBT: Sendable {
         self.graph = graph
         occNow = [Int32](repeating: -1, count: graph.cellCount)
         occNext = [Int32](repeating: -1, count: graph.cellCount)
-        rng = SplitMix(seed: seed)
+        rng = SplitMix64(seed: seed)
     }
 
     /// Computes the next configuration into `next` (resized to `current.count`). `order` lists the

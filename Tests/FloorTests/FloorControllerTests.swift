@@ -23,7 +23,7 @@ let storage = [GridCell(x: 0, y: 1), GridCell(x: 3, y: 1), GridCell(x: 5, y: 1),
 let stations = [GridCell(x: 0, y: 4), GridCell(x: 8, y: 4), GridCell(x: 4, y: 4)]
 
 func pickTasks(_ count: Int, seed: UInt64) -> [PickTask] {
-    var rng = SplitMix(seed: seed)
+    var rng = SplitMix64(seed: seed)
     return (0..<count).map { i in
         PickTask(id: i, pickup: storeGrid.index(storage[rng.below(storage.count)]),
                  dropoff: storeGrid.index(stations[rng.below(stations.count)]), release: 0)
@@ -156,7 +156,7 @@ func dedup(_ cells: [GridCell]) -> [GridCell] {
         let site = try SiteLayout.parse(String(contentsOf: file, encoding: .utf8), file: file.lastPathComponent)
         let shelves = site.features(.storage).map(\.access), picks = site.features(.pick).map(\.cell)
         #expect(!shelves.isEmpty && picks.count == 2)
-        var rng = SplitMix(seed: 3)
+        var rng = SplitMix64(seed: 3)
         let tasks = (0..<20).map { PickTask(id: $0, pickup: shelves[rng.below(shelves.count)], dropoff: picks[rng.below(picks.count)], release: 0) }
         let specs = (0..<6).map { RobotSpec(serial: "amr-\($0)", start: GridCell(x: 14 + $0, y: 1), stepMillis: 5) }
         let siteLayout = VDA5050Layout(mapId: site.site, cellSize: site.cellMetres)

@@ -1,3 +1,4 @@
+import Base
 import Testing
 @testable import Warehouse
 
@@ -12,7 +13,7 @@ import Testing
         let services = chars.indices.filter { chars[$0] == UInt8(ascii: "S") }
         #expect(emitters.count == 40 && services.count == 342)
         let p = TestFloor.randomProblem(g, agents: robots, seed: seed)
-        var rng = SplitMix(seed: seed)
+        var rng = SplitMix64(seed: seed)
         let list = (0..<tasks).map { _ in [emitters[rng.below(emitters.count)], services[rng.below(services.count)]] }
         return (g, p.starts, list)
     }

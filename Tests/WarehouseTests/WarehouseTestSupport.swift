@@ -1,3 +1,4 @@
+import Base
 import Foundation
 @testable import Warehouse
 
@@ -21,7 +22,7 @@ enum TestFloor {
     /// A width × height grid with about `blocked` of its cells blocked (seeded), kept connected:
     /// only cells of the largest component stay free.
     static func randomGrid(width: Int, height: Int, blocked: Double, seed: UInt64) -> Grid {
-        var rng = SplitMix(seed: seed)
+        var rng = SplitMix64(seed: seed)
         var free = (0..<(width * height)).map { _ in Double(rng.next() % 1000) / 1000 >= blocked }
         if !free.contains(true) { free[0] = true }
         let g = Grid(width: width, height: height, passable: free)
@@ -34,7 +35,7 @@ enum TestFloor {
 
     /// `agents` distinct starts and distinct goals on the free cells (seeded).
     static func randomProblem(_ g: Grid, agents: Int, seed: UInt64) -> MAPFProblem {
-        var rng = SplitMix(seed: seed &* 31 &+ 7)
+        var rng = SplitMix64(seed: seed &* 31 &+ 7)
         var cells = (0..<g.cellCount).filter { g.passable[$0] }
         precondition(cells.count >= agents)
         func shuffled() -> [Int] {
