@@ -77,6 +77,9 @@ public actor SimulatedRobot {
     private let outboxInput: AsyncStream<Message>.Continuation
     private var started = false
     private var stopping = false
+    /// Finished by `stop()`: the driven clock waits on it instead of polling.
+    private let stopSignal: AsyncStream<Void>
+    private let stopInput: AsyncStream<Void>.Continuation
     public private(set) var stats = Stats()
 
     public init(context: MessagingContext, sim: RobotSim, configuration: Configuration) {
@@ -87,6 +90,7 @@ public actor SimulatedRobot {
         self.serialNumber = sim.configuration.serialNumber
         self.drivenNow = sim.now
         (outbox, outboxInput) = AsyncStream.makeStream(of: Message.self, bufferingPolicy: .bufferingNewest(max(1, configuration.outboxLimit)))
+        (stopSignal, stopInput) = AsyncStream.makeStream(of: Void.self)
     }
 
     /// The robot's serial number (its name on the link).
@@ -122,7 +126,10 @@ public actor SimulatedRobot {
     }
 
     /// Ends `run()` after telling fleet control OFFLINE.
-    public func stop() { stopping = true }
+    public func stop() {
+        stopping = true
+        stopInput.finish()
+    }
 
     /// Moves simulation time on by `ms` (`.driven` clocking only; ignored otherwise).
     public func advance(byMillis ms: Int64) {
@@ -165,6 +172,12 @@ public actor SimulatedRobot {
     }
 
     private func clockLoop() async {
+        if case .driven = configuration.clocking {
+            // Time moves only with advance(byMillis:), which steps the simulation itself: nothing
+            // to look at here until stop() (or cancellation, which ends the wait too).
+            for await _ in stopSignal {}
+            return
+        }
         let interval = Self.millis(configuration.stateInterval)
         while !stopping, !Task.isCancelled {
             let t = now()
@@ -176,7 +189,7 @@ public actor SimulatedRobot {
                 let next = min(sim.nextEventAt ?? .max, lastStateAt == .min ? t : lastStateAt &+ interval)
                 sleep = min(max(1, next - t), max(1, Self.millis(maxSleep)))
             case .driven:
-                sleep = 20
+                return   // handled above
             }
             do { try await Task.sleep(for: .milliseconds(sleep)) } catch { return }
         }
