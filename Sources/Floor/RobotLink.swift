@@ -24,6 +24,12 @@ public actor RobotLink {
         public var silenceLimit: Duration = .seconds(5)
         /// Most `send`/`waitForState` calls waiting at once; more fail with `.busy`.
         public var maxWaiters = 4_096
+        /// Who may speak for a serial number. nil: any robot (a plaintext link on a trusted floor
+        /// network); otherwise only these serial numbers are accepted.
+        public var allowedRobots: Set<String>? = nil
+        /// Most robots one link tracks; a message from a new serial number past it is refused (a
+        /// peer inventing serial numbers cannot grow the table without bound).
+        public var maxRobots = 10_000
         /// States kept in `recordedStates` (in arrival order), for checking trajectories in tests
         /// and benches; 0 keeps none. Past the limit, newer states are not recorded.
         public var recordLimit = 0
@@ -50,6 +56,11 @@ public actor RobotLink {
         public var lastMalformed: String?
         /// Acknowledgements not sent because the outbox was full.
         public var acksDropped = 0
+        /// Messages refused for who sent them: a serial number not allowed, past `maxRobots`, or
+        /// (CURVE) a key whose User-Id is not `robot:<serial>`.
+        public var refused = 0
+        /// The last refusal, naming the serial number and why.
+        public var lastRefused: String?
     }
 
     struct Robot {
@@ -195,6 +206,9 @@ public actor RobotLink {
     /// The latest state of a robot.
     public func state(of serialNumber: String) -> VDA5050.State? { robots[serialNumber]?.state }
 
+    /// How many robots the link tracks (at most `Configuration.maxRobots`).
+    public var robotCount: Int { robots.count }
+
     /// The robot's connection as fleet control sees it: its last `connection` message, or
     /// CONNECTIONBROKEN when it has been silent beyond `silenceLimit`. nil: never heard from.
     public func connectionState(of serialNumber: String) -> VDA5050.ConnectionState? {
@@ -251,6 +265,11 @@ public actor RobotLink {
     private func receive(_ r: IncomingRequest) {
         do throws(VDA5050DecodingError) {
             let (topic, json) = try FloorFrames.parse(r.message)
+            if let why = refusal(topic.serialNumber, peer: r.peer) {
+                stats.refused += 1
+                stats.lastRefused = "\(topic.serialNumber): \(why)"
+                return
+            }
             switch topic.topic {
             case .state:
                 let s = try VDA5050Codec.decodeState(json)
@@ -276,6 +295,16 @@ public actor RobotLink {
             stats.malformed += 1
             stats.lastMalformed = error.description
         }
+    }
+
+    /// Why a message speaking for `serial` is refused, or nil. On a CURVE link (`peer` set) the
+    /// key's User-Id must be `robot:<serial>`: a robot speaks only for itself, so no peer can take
+    /// over another robot's routing id or report its state.
+    func refusal(_ serial: String, peer: PeerIdentity?) -> String? {
+        if let allowed = configuration.allowedRobots, !allowed.contains(serial) { return "not a robot of this link" }
+        if let peer, peer.userID != "robot:\(serial)" { return "the key of \(peer.userID) may not speak for robot \(serial)" }
+        if robots[serial] == nil, robots.count >= configuration.maxRobots { return "\(configuration.maxRobots) robots already on this link" }
+        return nil
     }
 
     private func heard(_ t: FloorTopic, _ routingID: [UInt8]) {
