@@ -32,34 +32,9 @@ func pickTasks(_ count: Int, seed: UInt64) -> [PickTask] {
 
 /// Like `withFloor`, on `grid` (`storeGrid` by default), with the link recording every state.
 func withStore(_ specs: [RobotSpec], grid: Grid = storeGrid, vdaLayout: VDA5050Layout = layout, _ body: (RobotLink, [SimulatedRobot]) async throws -> Void) async throws {
-    try await withMessagingContext(logger: testLogger) { ctx in
-        var config = RobotLink.Configuration()
-        config.recordLimit = 200_000
-        let link = try await RobotLink.bind(ctx, configuration: config)
-        let robots = specs.enumerated().map { i, s in
-            let sim = RobotSim(grid: grid, start: s.start, configuration: .init(
-                serialNumber: s.serial, layout: vdaLayout, stepMillis: s.stepMillis, jitterMillis: 3, drainPerMove: 0.1,
-                chargePerSecond: 40, chargeTickMillis: 50, chargers: s.chargers,
-                connectionTimeoutMillis: s.connectionTimeoutMillis, seed: UInt64(i + 1)))
-            return SimulatedRobot(context: ctx, sim: sim, configuration: .init(
-                fleetEndpoint: link.endpoint, clocking: .realTime(maxSleep: .milliseconds(5)),
-                stateInterval: .milliseconds(100), ackTimeout: .milliseconds(200), outboxLimit: 256))
-        }
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { await link.run() }
-            for r in robots { group.addTask { try await r.run() } }
-            for r in robots {
-                _ = try await link.waitForState(of: r.serialNumber, timeout: .seconds(5)) { _ in true }
-            }
-            do {
-                try await body(link, robots)
-            } catch {
-                group.cancelAll()
-                throw error
-            }
-            group.cancelAll()
-        }
-    }
+    var config = RobotLink.Configuration()
+    config.recordLimit = 200_000
+    try await withFloor(specs, grid: grid, vdaLayout: vdaLayout, link: config, tuning: .controller, body)
 }
 
 /// Replays the states in arrival order and returns every conflict seen: two robots reporting the
