@@ -105,10 +105,21 @@ public actor RegionDays: JournaledActivation {
     }
 
     /// A day's shell from its journal (nil config: the day was never opened).
+    /// Never publishes a day before its sites are open: an `open` in progress is waited for (its
+    /// config is journaled before its store actors are opened, so reading the journal alone would
+    /// let a request place an order and pick at a store that then opens with its full stock), and
+    /// a restored day opens its sites again (keyed: a no-op when they are; the repair when a node
+    /// died between journaling the day and opening them).
     private func restore(_ day: LocalDay) async throws -> RegionDispatchShell? {
+        while opening[day] != nil {
+            await withCheckedContinuation { opening[day, default: []].append($0) }
+        }
         if let s = shells[day] { return s }
         let shell = instance(day)
         guard let config = try await shell.read({ $0.config }) else { return nil }
+        if let s = shells[day] { return s }   // restored meanwhile
+        try await openSites(config)
+        if let s = shells[day] { return s }
         shells[day] = shell
         configs[day] = config
         return shell
