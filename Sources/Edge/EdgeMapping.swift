@@ -176,8 +176,9 @@ extension EdgeError {
     }
 
     /// A placement's rejection: nothing placed.
-    public init(_ r: PlaceOrderRejection) {
-        self.init(.refused, "order \(r.order): \(r.message)", problem: EdgeNames.snake(r.problem.rawValue))
+    public init(_ r: PlaceOrderRejection, offset: UTCOffset = .utc) {
+        self.init(.refused, "order \(r.order): \(r.message)", problem: EdgeNames.snake(r.problem.rawValue),
+                  offeredSlots: r.offeredSlots.map { $0.map { WireTime($0, offset: offset) } })
     }
 }
 

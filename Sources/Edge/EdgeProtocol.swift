@@ -71,10 +71,12 @@ public struct EdgeError: Error, Sendable, Hashable, Codable, CustomStringConvert
     public var supportedVersions: [Int]?
     /// `refused`: the dispatcher's problem (e.g. `out_of_stock`, `invalid_state`).
     public var problem: String?
+    /// `refused` with problem `slot_full`: the next free slot starts, earliest first.
+    public var offeredSlots: [WireTime]?
     public init(_ code: EdgeErrorCode, _ message: String, field: String? = nil, lastSeq: Int64? = nil,
-                supportedVersions: [Int]? = nil, problem: String? = nil) {
+                supportedVersions: [Int]? = nil, problem: String? = nil, offeredSlots: [WireTime]? = nil) {
         self.code = code; self.message = message; self.field = field; self.lastSeq = lastSeq
-        self.supportedVersions = supportedVersions; self.problem = problem
+        self.supportedVersions = supportedVersions; self.problem = problem; self.offeredSlots = offeredSlots
     }
     public var description: String { "\(code.rawValue)\(field.map { " at \($0)" } ?? ""): \(message)" }
 }

@@ -240,6 +240,7 @@ extension OperationsConfig {
                 throw bad("scheduled.slotStarts", "repeated or past 24:00")
             }
             guard s.leadMinutes >= 0, s.horizonDays >= 0 else { throw bad("scheduled", "negative lead or horizon") }
+            if let c = s.slotCapacity, c < 1 { throw bad("scheduled.slotCapacity", "\(c): a slot must take at least one order (leave it out for no limit)") }
         }
         if let b = t.bopis {
             guard b.readyWithinMinutes > 0, b.holdHours > 0 else { throw bad("bopis", "need readyWithinMinutes > 0 and holdHours > 0") }

@@ -88,9 +88,13 @@ public struct ScheduledConfig: Sendable, Hashable, Codable {
     public var leadMinutes: Int64
     /// How many days ahead (counting today as 0) a slot may be booked.
     public var horizonDays: Int64
+    /// How many scheduled orders one slot of the region takes (nil: as many as the couriers can
+    /// deliver). Checkout refuses a full slot and offers the next free ones (`SlotBook`).
+    public var slotCapacity: Int?
     public init(slotMinutes: Int64 = 120, slotStarts: [TimeOfDay] = stride(from: 8, through: 20, by: 2).map { TimeOfDay(Int64($0)) },
-                leadMinutes: Int64 = 120, horizonDays: Int64 = 7) {
+                leadMinutes: Int64 = 120, horizonDays: Int64 = 7, slotCapacity: Int? = nil) {
         self.slotMinutes = slotMinutes; self.slotStarts = slotStarts; self.leadMinutes = leadMinutes; self.horizonDays = horizonDays
+        self.slotCapacity = slotCapacity
     }
 }
 

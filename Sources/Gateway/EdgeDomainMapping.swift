@@ -64,7 +64,7 @@ public enum EdgeDomain {
     }
 
     static let commandProblems: [DispatchCommandError.Problem] = [.unknownOrder, .unknownCourier, .unknownSite, .invalidState, .infeasible, .wrongRegion, .unknownSKU]
-    static let placeProblems: [PlaceOrderRejection.Problem] = [.invalidOrder, .outsideEveryRegion, .productNotOffered, .outOfStock, .noCapacity, .duplicateOrder]
+    static let placeProblems: [PlaceOrderRejection.Problem] = [.invalidOrder, .outsideEveryRegion, .productNotOffered, .outOfStock, .noCapacity, .duplicateOrder, .slotFull]
 
     /// An error answer as the dispatcher's refusal of `item`: the `problem` the gateway named, else
     /// one read from the code (`not_found` → unknown order, `forbidden` → wrong region, else invalid state).
@@ -84,7 +84,8 @@ public enum EdgeDomain {
     public static func rejection(_ e: EdgeError, order: OrderID) -> PlaceOrderRejection {
         let named = e.problem.flatMap { p in placeProblems.first { EdgeNames.snake($0.rawValue) == p } }
         return PlaceOrderRejection(order: order, problem: named ?? .invalidOrder,
-                                   message: e.field.map { "\($0): \(e.message)" } ?? e.message)
+                                   message: e.field.map { "\($0): \(e.message)" } ?? e.message,
+                                   offeredSlots: e.offeredSlots.map { $0.map(\.instant) })
     }
 }
 

@@ -277,7 +277,7 @@ extension EdgeServer {
         case .rejected(let r):
             await audit.record(AuditEntry(c, kind: "order.place", order: draft.id.rawValue, region: region?.rawValue,
                                           outcome: "refused: \(r.problem.rawValue)", eventAt: b.at.instant.epochSeconds))
-            throw EdgeError(r)
+            throw EdgeError(r, offset: configuration.offset)
         case .assigned(let c, let s, let e, let w): window = w; site = s; kind = "assigned"; eta = e; courier = c
         case .awaitingWave(let s, let w): window = w; site = s; kind = "awaiting_wave"; eta = nil
         case .awaitingCollection(let s, let w): window = w; site = s; kind = "awaiting_collection"; eta = nil

@@ -71,6 +71,8 @@ public struct DayKPIs: Sendable, Equatable {
     /// Handheld reports replayed after an offline spell, and replays answered `duplicate` (nil: no handhelds, in process).
     public var reportsReplayed: Int?
     public var duplicatesSuppressed: Int?
+    /// Scheduled orders whose slot was full at checkout and that took the next free slot offered.
+    public var slotsRebooked = 0
     /// On time per product and local hour of the (first) attempt: (on time, judged).
     public var onTimeByHour: [Product: [Int: (Int, Int)]] = [:]
 
@@ -169,6 +171,7 @@ public struct DayKPIs: Sendable, Equatable {
         anomalies = d.anomalies
         reportsReplayed = d.replay?.replayed
         duplicatesSuppressed = d.replay?.duplicates
+        slotsRebooked = d.orders.filter(\.slotRebooked).count
         ordersPerSecond = d.wallSeconds > 0 ? Double(submitted) / d.wallSeconds : 0
         eventsPerSecond = d.wallSeconds > 0 ? Double(d.calls) / d.wallSeconds : 0
         // A dispatcher command naming an unknown order is bad input too.
@@ -225,6 +228,7 @@ public struct DayKPIs: Sendable, Equatable {
             ("transport_errors", .int(transportErrors)), ("anomalies", .int(anomalies)),
             ("reports_replayed", reportsReplayed.map { .int($0) } ?? .null),
             ("duplicates_suppressed", duplicatesSuppressed.map { .int($0) } ?? .null),
+            ("slots_rebooked", .int(slotsRebooked)),
         ])
     }
 }
@@ -280,6 +284,7 @@ extension SimulationResult {
             ("notifications", "\(a.notifications)", "\(b.notifications)"),
             ("reports replayed", a.reportsReplayed.map { "\($0)" } ?? "—", b.reportsReplayed.map { "\($0)" } ?? "—"),
             ("duplicates suppressed", a.duplicatesSuppressed.map { "\($0)" } ?? "—", b.duplicatesSuppressed.map { "\($0)" } ?? "—"),
+            ("scheduled slots full → next taken", "\(a.slotsRebooked)", "\(b.slotsRebooked)"),
             ("wall time", f(a.wallSeconds, 1) + " s", f(b.wallSeconds, 1) + " s"),
         ]
         let w0 = rows.map(\.0.count).max()!, w1 = max(10, rows.map(\.1.count).max()!)

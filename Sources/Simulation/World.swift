@@ -79,6 +79,8 @@ public struct OrderTruth: Sendable, Hashable {
     /// The system's answer: nil if the call failed (transport), then `rejection` says why.
     public var accepted = false
     public var rejection: String?
+    /// Scheduled: the chosen slot was full at checkout and the customer took the next free one offered.
+    public var slotRebooked = false
     public var promise: PromiseWindow?
     public var site: SiteID?
     public var packedAt: Instant?
@@ -301,6 +303,13 @@ actor RegionWorld {
         var site: SiteID?
         switch outcome {
         case .rejected(let r):
+            if r.problem == .slotFull, let next = r.offeredSlots?.first, so.slot != next {
+                // The checkout shows the next free slot: the customer takes it.
+                scenarioOrders[id]!.slot = next
+                orders[id]!.slotRebooked = true
+                schedule(now, .place(id))
+                return
+            }
             orders[id]!.rejection = r.description
             if so.bad == nil { note(now, "rejected \(r.description)") }
             return

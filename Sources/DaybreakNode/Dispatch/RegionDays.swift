@@ -282,9 +282,26 @@ public actor RegionDays: JournaledActivation {
             return Self.notOpen(region)
         }
         guard let shell = try await shell(for: target) else { return Self.notOpen(region) }
-        let response = try await shell.handle(request, idempotencyKey: key)
+        var response = try await shell.handle(request, idempotencyKey: key)
         await rescheduleIfEarlier(target)
+        if case .placed(.rejected(var r)) = response, r.problem == .slotFull, case .placeOrder(let draft, let slot?, let at) = request {
+            r.offeredSlots = try await freeSlots(after: slot, orderedAt: at, asking: target, order: draft.id)
+            response = .placed(.rejected(r))
+        }
         return response
+    }
+
+    /// The next free slots after a full one, across the region's service days: a day holds only its
+    /// own slots' bookings, so the day that refused counts in those of every other open day (a day
+    /// not open yet has none).
+    private func freeSlots(after full: Instant, orderedAt: Instant, asking target: LocalDay, order: OrderID) async throws -> [Instant] {
+        var others: [Instant: Int] = [:]
+        for (d, shell) in shells where d != target {
+            guard let counts = try await shell.read({ $0.slotBookings() }) else { continue }
+            others.merge(counts, uniquingKeysWith: +)
+        }
+        let booked = others
+        return try await shells[target]?.read { $0.nextFreeSlots(after: full, orderedAt: orderedAt, others: booked) } ?? []
     }
 
     /// The day a stock change goes to: the operating day at `at` when it is open, else the latest

@@ -77,11 +77,17 @@ public struct PlaceOrderRejection: Error, Sendable, Hashable, Codable, CustomStr
         /// No courier can meet the promise (capacity, shifts, windows).
         case noCapacity
         case duplicateOrder
+        /// Scheduled: the chosen slot has no room left; `offeredSlots` are the next free ones.
+        case slotFull
     }
     public var order: OrderID
     public var problem: Problem
     public var message: String
-    public init(order: OrderID, problem: Problem, message: String) { self.order = order; self.problem = problem; self.message = message }
+    /// `slotFull`: the next free slot starts, earliest first (empty when none is free).
+    public var offeredSlots: [Instant]?
+    public init(order: OrderID, problem: Problem, message: String, offeredSlots: [Instant]? = nil) {
+        self.order = order; self.problem = problem; self.message = message; self.offeredSlots = offeredSlots
+    }
     public var description: String { "order \(order): \(problem.rawValue): \(message)" }
 }
 

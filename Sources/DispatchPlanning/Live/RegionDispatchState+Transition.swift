@@ -145,6 +145,7 @@ extension RegionDispatchState {
                                                              message: "dawn delivery on \(day) is not this dispatcher's wave (\(config.serviceDay))"))
                     }
                 }
+                if let full = slotRefusal(o, at: at) { return .rejected(full) }
                 if let sku = stockCovers(hub, o.lines) {
                     return .rejected(PlaceOrderRejection(order: d.id, problem: .outOfStock, message: "SKU \(sku) is out of stock at \(hub)"))
                 }
