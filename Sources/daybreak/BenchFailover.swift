@@ -156,7 +156,7 @@ struct FailoverBench {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
         var arguments = ["node", "--id", id, "--listen", "tcp://127.0.0.1:*", "--regions", options.regionsFile, "--schema", schema,
-                         "--heartbeat-ms", String(options.heartbeatMs), "--ttl-ms", String(options.ttlMs), "--operations", "none", "--insecure"]
+                         "--heartbeat-ms", String(options.heartbeatMs), "--ttl-ms", String(options.ttlMs), "--operations", "none", "--insecure", "--demo-counter"]
         if !options.conninfo.isEmpty { arguments += ["--database", options.conninfo] }
         p.arguments = arguments
         p.standardOutput = FileHandle.nullDevice

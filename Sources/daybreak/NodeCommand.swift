@@ -34,6 +34,7 @@ let nodeCommand = Command(
         .value("ttl-ms", "N", "silence after which a node is declared down (default 3000; lease = ttl + 1000)"),
         .value("log-level", "LEVEL", "trace|debug|info|notice|warning|error (default info)"),
         .value("key", "FILE", "this node's CURVE secret key file (mode 0600; `daybreak keys new --out FILE`): every port serves CURVE and admits only the deployment's principals"),
+        .flag("demo-counter", "also host the demo journaled counter actor (tests, bench failover, ctl call); production nodes host only the domain's actors"),
         .flag("insecure", "serve plaintext without a key: anyone who reaches the ports can call (development and tests only)"),
         .flag("chaos-skip-local-fence", "TESTS ONLY: write with the last token even when the lease is lost, so the journal must fence"),
     ]
@@ -62,6 +63,7 @@ let nodeCommand = Command(
     cfg.advertise = args.string("advertise")
     cfg.events = args.string("events")
     cfg.chaosSkipLocalFence = args.flag("chaos-skip-local-fence")
+    cfg.hostsDemoCounter = args.flag("demo-counter")
     switch (args.string("key"), args.flag("insecure")) {
     case (let file?, false):
         do { cfg.curve = try CurveKeyFile.readSecret(from: file) } catch {

@@ -57,6 +57,19 @@ extension NodeProcessSuites {
             }
         }
 
+        /// A production node (no --demo-counter) hosts only the domain's actor kinds: a call to the
+        /// demo counter is refused as an unknown actor, and no counter is journaled.
+        @Test func aProductionNodeDoesNotHostTheDemoCounter() async throws {
+            try await NodeCluster.with(["n1"], extra: ["--no-demo-counter"]) { cluster in
+                try await cluster.waitForBalance(over: ["n1"])
+                let r = try Self.ctl(["ctl", "call", "--schema", cluster.schema, "--actor", "counter/x@gangnam", "--command", "add:1"])
+                #expect(r.status != 0, "\(r.stdout)")
+                #expect(r.stderr.contains("counter"), "\(r.stderr)")
+                let rows = try await cluster.connection.query("SELECT count(*) FROM actor_events WHERE actor_kind = 'counter'", [], purpose: "counter events")
+                #expect(try rows[0].decode(0, as: Int64.self) == 0)
+            }
+        }
+
         @Test func nodeReportsUsageAndStartFailuresWithTheirExitStatus() throws {
             guard NodeProcess.binary != nil else { Issue.record("daybreak binary not built"); return }
             let regions = NodeProcess.regionsFile

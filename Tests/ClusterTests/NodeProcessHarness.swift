@@ -41,8 +41,11 @@ final class NodeProcess: @unchecked Sendable {
         process.executableURL = binary
         process.arguments = ["node", "--id", id, "--listen", "tcp://127.0.0.1:*", "--regions", Self.regionsFile,
                              "--schema", schema, "--heartbeat-ms", String(heartbeatMs), "--ttl-ms", String(ttlMs),
-                             // The cluster alone: no service days of the domain opened by themselves.
-                             "--operations", "none", "--insecure"] + extra
+                             // The cluster alone: no service days of the domain opened by themselves; the
+                             // demo counter is the journaled actor these tests call (unless `extra` says
+                             // `--no-demo-counter`, which this harness strips: a production node).
+                             "--operations", "none", "--insecure"] + (extra.contains("--no-demo-counter") ? [] : ["--demo-counter"])
+                             + extra.filter { $0 != "--no-demo-counter" }
         process.standardOutput = FileHandle.nullDevice
         process.standardError = try FileHandle(forWritingTo: log)
         try process.run()

@@ -34,6 +34,9 @@ public struct NodeConfiguration: Sendable {
     /// Fault injection for tests only: skip the node's own lease check before journal writes, so a
     /// stale node (e.g. resumed after SIGSTOP) reaches the database and is fenced there.
     public var chaosSkipLocalFence: Bool
+    /// Host the demo journaled counter (`CounterActor`: tests, `bench failover`, `ctl call`).
+    /// Off by default: a production node hosts only the domain's actor kinds.
+    public var hostsDemoCounter = false
     /// The node's CURVE key pair: every port serves CURVE, only principals of `principals` (with a
     /// role a target admits) get in, and the node registers its public key (`cluster_nodes`,
     /// and as principal `node:<id>`). nil: plaintext (development and tests only).

@@ -57,7 +57,7 @@ struct JournalActivator: ActorActivator {
 
     func activate(_ id: ActorIdentity, in system: ClusterActorSystem) async throws -> any DistributedActor {
         let hosted = service.extensions.kinds.first { $0.kind == id.kind }
-        guard id.kind == CounterState.kind || hosted != nil else {
+        guard (id.kind == CounterState.kind && service.configuration.hostsDemoCounter) || hosted != nil else {
             throw ClusterCallError(.unknownActor, "no journaled actor kind '\(id.kind)' on \(service.configuration.id)")
         }
         let region = RegionKey(id.region)

@@ -96,7 +96,7 @@ public final class NodeService: Sendable {
             s.system = system
         }
         do {
-            try await CounterActor.registerTargets(on: system)
+            if cfg.hostsDemoCounter { try await CounterActor.registerTargets(on: system) }
             for k in extensions.kinds { try await k.registerTargets(system) }
             let migrations = ClusterSchema.migrations.map { Migration(Int64($0.version), $0.name, sql: $0.sql) } + extensions.migrations
             let logger = self.logger
