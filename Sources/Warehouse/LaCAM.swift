@@ -251,7 +251,7 @@ struct LaCAMSearch {
 /// it can circle forever, so it stops after `maxSteps`.
 public enum PIBTRollout {
     public static func solve(_ problem: MAPFProblem, seed: UInt64 = 0, maxSteps: Int = 3000,
-                             shouldStop: @Sendable () -> Bool = { false }) -> (plan: MAPFPlan?, atGoal: Int, steps: Int) {
+                             shouldStop: @Sendable () -> Bool = { false }) -> (plan: MAPFPlan?, atGoal: Int, steps: Int, last: [Int32]) {
         let graph = FloorGraph(problem.grid)
         let dist = FlatGoalDistances(graph: graph, goals: problem.goals)
         var pibt = PIBT(graph: graph, seed: seed)
@@ -262,7 +262,7 @@ public enum PIBTRollout {
         var configs = [now]
         var order = (0..<n).map(Int32.init)
         for _ in 0..<maxSteps {
-            if now == goals { return (MAPFPlan(configurations: configs), n, configs.count - 1) }
+            if now == goals { return (MAPFPlan(configurations: configs), n, configs.count - 1, now) }
             if shouldStop() { break }
             for i in 0..<n { prio[i] = now[i] != goals[i] ? prio[i] + 1 : prio[i] - prio[i].rounded(.down) }
             order.sort { prio[Int($0)] > prio[Int($1)] }
@@ -271,6 +271,6 @@ public enum PIBTRollout {
             configs.append(now)
         }
         let at = (0..<n).count { now[$0] == goals[$0] }
-        return (now == goals ? MAPFPlan(configurations: configs) : nil, at, configs.count - 1)
+        return (now == goals ? MAPFPlan(configurations: configs) : nil, at, configs.count - 1, now)
     }
 }

@@ -158,6 +158,12 @@ let benchMAPFCommand = Command(
                 printOut("PIBT alone: \(r.plan != nil ? "solved" : "not solved") after \(r.steps) steps, \(r.atGoal)/\(problem.agents) at their goals, "
                          + "SoC \(soc.map(String.init) ?? "-"), valid \(r.plan.map { $0.violation(of: problem) == nil ? "yes" : "NO" } ?? "-"), "
                          + "\(formatFixed(Double(s.components.seconds) + Double(s.components.attoseconds) * 1e-18, decimals: 2)) s")
+                // Who never got there, and where they are stuck (the first 12).
+                let g = problem.grid
+                for i in (0..<problem.agents).filter({ Int(r.last[$0]) != problem.goals[$0] }).prefix(12) {
+                    let at = g.cell(Int(r.last[i])), goal = g.cell(problem.goals[i])
+                    printOut("  agent \(i) at \(at.x),\(at.y), goal \(goal.x),\(goal.y)")
+                }
                 return ExitStatus.ok
             }
             let (run, plan) = MAPFBench.run(problem: problem, map: name, scen: scen, timeLimit: timeLimit, seed: seed, reinsert: !args.flag("no-reinsert"))
