@@ -55,15 +55,15 @@ public enum DomainNode {
 
 /// The node's schedule of its regions' service days: for every region this node serves, one task
 /// (owned by this service's task group) runs that region's `RegionDays.runSchedule` until the
-/// region is no longer served here; the service wakes when the placement's version changes (a lease
+/// region is no longer served here; the service wakes when the ownership's version changes (a lease
 /// acquired or lost), not on a timer for due work: each region sleeps until its own next due instant.
 enum DaySchedule {
     static func run(_ operating: OperatingConfig, system: ClusterActorSystem, logger: Logger) async {
         let running = RunningRegions()
         await withDiscardingTaskGroup { group in
-            var seen = system.placement.version
+            var seen = system.ownership.version
             while !Task.isCancelled {
-                for r in operating.regions.map(\.rawValue) where system.placement.isServing(region: r) {
+                for r in operating.regions.map(\.rawValue) where system.ownership.isServing(region: r) {
                     guard running.set.withLock({ $0.insert(r).inserted }) else { continue }
                     group.addTask {
                         defer { running.set.withLock { _ = $0.remove(r) } }
@@ -72,7 +72,7 @@ enum DaySchedule {
                 }
                 // Woken when the node's serving set changes (a lease acquired or lost); the timeout only
                 // re-checks regions whose schedule ended early (e.g. after a failure to activate).
-                seen = await system.placement.waitForChange(after: seen, timeout: .seconds(5))
+                seen = await system.ownership.waitForChange(after: seen, timeout: .seconds(5))
             }
         }
     }

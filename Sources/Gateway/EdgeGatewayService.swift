@@ -61,8 +61,8 @@ public final class EdgeGatewayService: Sendable {
             if o.waitForRegions > .zero {
                 let until = ContinuousClock.now + o.waitForRegions
                 while true {
-                    try? await c.placement.refresh()
-                    let missing = configs.filter { c.placement.owner(ofRegion: $0.region.rawValue) == nil }.map(\.region.rawValue)
+                    try? await c.ownership.refresh()
+                    let missing = configs.filter { c.ownership.owner(ofRegion: $0.region.rawValue) == nil }.map(\.region.rawValue)
                     if missing.isEmpty { break }
                     if ContinuousClock.now >= until {
                         throw ClusterGatewayError("regions not owned within \(o.waitForRegions): \(missing.sorted().joined(separator: ", "))")

@@ -156,7 +156,7 @@ extension EdgeServer {
             }
             var out: [WireRegionStatus] = []
             for r in regions.sorted() {
-                let owner = cluster.client.placement.owner(ofRegion: r).map(\.id)
+                let owner = cluster.client.ownership.owner(ofRegion: r).map(\.id)
                 do {
                     let s = try await cluster.read("status", region: RegionID(r)) { try await $0.status(now: nil) }
                     out.append(WireRegionStatus(region: r, owner: owner, now: time(s.now), operatingDay: s.operatingDay?.isoDate,

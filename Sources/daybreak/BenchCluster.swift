@@ -139,15 +139,15 @@ struct ClusterBench {
         var sconfig = ClusterActorSystem.Configuration(nodeID: "bench-secure")
         sconfig.serveOnIOThread = true
         sconfig.curve = secureKeys
-        let splacement = InMemoryPlacement(localNodeID: "bench-secure")
-        let ssystem = try await ClusterActorSystem(context: sctx, configuration: sconfig, placement: splacement, logger: .disabled)
-        splacement.assign("bench-secure", to: ssystem.address)
+        let sownership = StaticRegionOwnership(localNodeID: "bench-secure")
+        let ssystem = try await ClusterActorSystem(context: sctx, configuration: sconfig, ownership: sownership, logger: .disabled)
+        sownership.assign("bench-secure", to: ssystem.address)
         try await BenchEcho.register(on: ssystem)
         var config = ClusterActorSystem.Configuration(nodeID: "bench-server")
         config.serveOnIOThread = true   // the echo actor is thin glue: no thread hops on the callee
-        let placement = InMemoryPlacement(localNodeID: "bench-server")
-        let system = try await ClusterActorSystem(context: ctx, configuration: config, placement: placement, logger: .disabled)
-        placement.assign("bench", to: system.address)
+        let ownership = StaticRegionOwnership(localNodeID: "bench-server")
+        let system = try await ClusterActorSystem(context: ctx, configuration: config, ownership: ownership, logger: .disabled)
+        ownership.assign("bench", to: system.address)
         try await BenchEcho.register(on: system)
         let stop = BenchStop()
         let echo = system.withIdentity(BenchEcho.id) { BenchEcho(actorSystem: system, stop: stop) }
@@ -214,15 +214,15 @@ struct ClusterBench {
         var sconfig = ClusterActorSystem.Configuration(nodeID: "bench-client-secure")
         sconfig.curve = clientKeys
         let ssystem = try await ClusterActorSystem(context: sctx, configuration: sconfig,
-                                                   placement: InMemoryPlacement(localNodeID: "bench-client-secure", owners: ["bench-secure": secureServer]),
+                                                   ownership: StaticRegionOwnership(localNodeID: "bench-client-secure", owners: ["bench-secure": secureServer]),
                                                    logger: .disabled)
         try await BenchEcho.register(on: ssystem)
         try await ssystem.connect(to: secureServer)
 
         let ctx = try MessagingContext(logger: .disabled)
-        let placement = InMemoryPlacement(localNodeID: "bench-client", owners: ["bench": server])
+        let ownership = StaticRegionOwnership(localNodeID: "bench-client", owners: ["bench": server])
         let system = try await ClusterActorSystem(context: ctx, configuration: .init(nodeID: "bench-client"),
-                                                  placement: placement, logger: .disabled)
+                                                  ownership: ownership, logger: .disabled)
         try await BenchEcho.register(on: system)
         try await system.connect(to: server)
         let result: Int32 = try await withThrowingTaskGroup(of: Void.self) { group in

@@ -174,10 +174,10 @@ struct FailoverBench {
     }
 
     private func currentOwners(_ c: ClusterClient) async throws -> [String: String] {
-        try await c.placement.refresh()
+        try await c.ownership.refresh()
         var out: [String: String] = [:]
         for r in try CityMap.load(from: try Data(contentsOf: URL(fileURLWithPath: options.regionsFile))).regionIDs {
-            if let l = c.placement.lease(ofRegion: r) { out[r] = l.address.id }
+            if let l = c.ownership.lease(ofRegion: r) { out[r] = l.address.id }
         }
         return out
     }

@@ -282,7 +282,7 @@ struct CtlDispatchRunner: Sendable {
             printErr("\(region): internal error: \(error)")
             return ExitStatus.software
         }
-        if client.placement.owner(ofRegion: region) == nil, let known = await knownRegions(), !known.contains(region) {
+        if client.ownership.owner(ofRegion: region) == nil, let known = await knownRegions(), !known.contains(region) {
             printErr("\(region): region \(region): unknownRegion: the cluster has no such region (regions: \(known.sorted().joined(separator: ", ")))")
             return ExitStatus.dataError
         }
@@ -381,7 +381,7 @@ struct CtlDispatchRunner: Sendable {
             }
             try await Task.sleep(for: min(backoff, max(.zero, deadline - .now)))
             backoff = min(backoff * 2, .seconds(1))
-            try? await client.placement.refresh()
+            try? await client.ownership.refresh()
         }
     }
 

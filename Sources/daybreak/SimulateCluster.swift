@@ -69,8 +69,8 @@ func makeClusterSimulationBackend(nodes: Int, database: String?, configs: [Regio
         // Every configured region owned by a live node.
         let until = ContinuousClock.now + .seconds(60)
         while true {
-            try? await c.placement.refresh()
-            let missing = configs.filter { c.placement.owner(ofRegion: $0.region.rawValue) == nil }.map(\.region.rawValue)
+            try? await c.ownership.refresh()
+            let missing = configs.filter { c.ownership.owner(ofRegion: $0.region.rawValue) == nil }.map(\.region.rawValue)
             if missing.isEmpty { break }
             if ContinuousClock.now >= until {
                 throw ClusterGatewayError("regions not owned within 60 s of starting \(nodes) nodes: \(missing.sorted().joined(separator: ", "))")
@@ -199,12 +199,12 @@ final class ClusterSimulationBackend: SimulationBackend {
 
     /// SIGKILLs the live node that owns the most regions (never the last live one).
     func killNode() async throws -> String? {
-        try? await client.placement.refresh()
+        try? await client.ownership.refresh()
         let live = processes.withLock { $0.filter { $0.value.isRunning } }
         guard live.count > 1 else { return nil }
         var load: [String: Int] = [:]
         for c in clusterGateway.configs {
-            if let owner = client.placement.owner(ofRegion: c.region.rawValue)?.id { load[owner, default: 0] += 1 }
+            if let owner = client.ownership.owner(ofRegion: c.region.rawValue)?.id { load[owner, default: 0] += 1 }
         }
         let victim = live.keys.sorted().max { (load[$0] ?? 0, $1) < (load[$1] ?? 0, $0) }!
         let p = live[victim]!

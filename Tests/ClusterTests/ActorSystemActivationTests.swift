@@ -114,7 +114,7 @@ import Testing
                 try await eventually("the call is held") { TestGate.named("aDrainingShutdownFinishesCallsInFlightAndRefusesNewOnesAsNotOwner").waiting == 1 }
                 group.addTask { await c[1].system.shutdown(drainFor: .seconds(10)) }
                 try await eventually("draining") { c[1].system.counters.draining.load(ordering: .relaxed) }
-                // A new call is refused before running and retried once the placement moves.
+                // A new call is refused before running and retried once the ownership moves.
                 group.addTask { let node = try await proxy.node(); #expect(node == "n2") }
                 try await eventually("refused as notOwner") { c[0].system.stats.callsRetried >= 1 }
                 c.assign("r1", to: 2)

@@ -8,13 +8,13 @@ import Testing
 let actorTestLogger = Logger(label: "test", level: .error)
 
 /// Several actor systems (nodes) in one process, each with its own MessagingContext (so
-/// killing one closes its sockets like a dead process would), its own placement view and a
+/// killing one closes its sockets like a dead process would), its own ownership view and a
 /// fault injector. Scoped: `TestCluster.with(nodes: 3) { cluster in … }` shuts everything down.
 final class TestCluster: Sendable {
     struct Node: Sendable {
         let system: ClusterActorSystem
         let context: MessagingContext
-        let placement: InMemoryPlacement
+        let ownership: StaticRegionOwnership
         let faults: ScriptedFaults
         var id: String { system.nodeID }
         var address: NodeAddress { system.address }
@@ -53,11 +53,11 @@ final class TestCluster: Sendable {
                 config.eventEndpoint = "inproc://events-\(run)-\(i)"
             }
             configure(&config)
-            let placement = InMemoryPlacement(localNodeID: "n\(i)")
-            let system = try await ClusterActorSystem(context: ctx, configuration: config, placement: placement,
+            let ownership = StaticRegionOwnership(localNodeID: "n\(i)")
+            let system = try await ClusterActorSystem(context: ctx, configuration: config, ownership: ownership,
                                                       activator: activator, logger: actorTestLogger)
             try await TestActors.register(on: system)
-            nodes.append(Node(system: system, context: ctx, placement: placement, faults: faults))
+            nodes.append(Node(system: system, context: ctx, ownership: ownership, faults: faults))
         }
         let cluster = TestCluster(nodes: nodes, sharedContext: shared != nil)
         for (region, i) in owners { cluster.assign(region, to: i) }
@@ -83,7 +83,7 @@ final class TestCluster: Sendable {
     /// Assigns `region` to node `owner` (nil: nobody) in the views of `views` (default: every node).
     func assign(_ region: String, to owner: Int?, views: [Int]? = nil) {
         let address = owner.map { nodes[$0].address }
-        for i in views ?? Array(nodes.indices) { nodes[i].placement.assign(region, to: address) }
+        for i in views ?? Array(nodes.indices) { nodes[i].ownership.assign(region, to: address) }
     }
 
     /// Kills node `i`: its sockets and context close (peers' calls to it then time out).

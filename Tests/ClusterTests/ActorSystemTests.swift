@@ -149,7 +149,7 @@ func expectCallError(_ code: ClusterCallError.Code, _ body: () async throws -> V
         }
     }
 
-    @Test func notOwnerWithoutAHintWaitsForThePlacementToChange() async throws {
+    @Test func notOwnerWithoutAHintWaitsForTheOwnershipToChange() async throws {
         try await TestCluster.with(nodes: 3, owners: ["drain": 1]) { c in
             let proxy = try c.counter("d1", region: "drain", from: 0)
             #expect(try await proxy.node() == "n1")

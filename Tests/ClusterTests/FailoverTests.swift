@@ -176,8 +176,8 @@ extension NodeProcessSuites {
                 let region = "south"
                 let (first, _) = try await cluster.client.addToCounter("p-1", region: region, amount: 5, commandKey: "p-before")
                 #expect(first.seq == 1)
-                try await cluster.client.placement.refresh()
-                let (address, oldToken) = try #require(cluster.client.placement.lease(ofRegion: region))
+                try await cluster.client.ownership.refresh()
+                let (address, oldToken) = try #require(cluster.client.ownership.lease(ofRegion: region))
                 let victim = address.id
                 let endpoint = address.endpoint
 

@@ -124,7 +124,7 @@ import Testing
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await fake.serve { answer($0.message.first) } }
                 let peer = NodeAddress(id: "fake", endpoint: fake.endpoint)
-                c[0].placement.assign("elsewhere", to: peer)
+                c[0].ownership.assign("elsewhere", to: peer)
                 try await body(c, peer)
                 await fake.close()
                 try await group.waitForAll()

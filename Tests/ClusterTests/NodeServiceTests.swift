@@ -45,17 +45,17 @@ import Testing
         await c.close()
     }
 
-    @Test func placementVersionMovesOnlyWhenOwnersChangeOrForced() {
+    @Test func ownershipVersionMovesOnlyWhenOwnersChangeOrForced() {
         var s = NodeState(coordinator: NodeCoordinator(selfID: "a", regions: ["r"]))
         let a = NodeAddress(id: "a", endpoint: "tcp://x:1")
         _ = s.setOwners(["r": a])
-        #expect(s.placementVersion == 1)
+        #expect(s.ownershipVersion == 1)
         _ = s.setOwners(["r": a])
-        #expect(s.placementVersion == 1)
+        #expect(s.ownershipVersion == 1)
         _ = s.setOwners(["r": a], force: true)
-        #expect(s.placementVersion == 2)
+        #expect(s.ownershipVersion == 2)
         _ = s.setOwners([:])
-        #expect(s.placementVersion == 3 && s.owners.isEmpty)
+        #expect(s.ownershipVersion == 3 && s.owners.isEmpty)
         #expect(s.writeToken(for: "r") == nil, "nothing is served before a lease is acquired")
     }
 }

@@ -184,8 +184,8 @@ extension CtlDispatchTests {
                     // r1 leaves: nobody owns the region.
                     services[0].requestLeave()
                     try await NodeHostingTests.waitUntil("the region to have no owner") {
-                        try? await client.placement.refresh()
-                        return client.placement.owner(ofRegion: F.region.rawValue) == nil
+                        try? await client.ownership.refresh()
+                        return client.ownership.owner(ofRegion: F.region.rawValue) == nil
                     }
                     let key = "ctl-retry-\(UInt32.random(in: 0 ... .max))"
                     // No owner within the deadline: 69, and the key to repeat the command with.

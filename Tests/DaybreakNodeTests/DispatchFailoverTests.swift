@@ -48,13 +48,13 @@ import Testing
                 }
                 var config = ClusterActorSystem.Configuration(nodeID: "n\(i)")
                 config.defaultTimeout = .seconds(30)
-                let system = try await ClusterActorSystem(context: ctx, configuration: config, placement: InMemoryPlacement(localNodeID: "n\(i)"),
+                let system = try await ClusterActorSystem(context: ctx, configuration: config, ownership: StaticRegionOwnership(localNodeID: "n\(i)"),
                                                           activator: activator, logger: Self.logger)
                 for kind in DomainNode.kinds { try await kind.registerTargets(system) }
                 systems.append((system, ctx))
             }
             let (a, b) = (systems[0].0, systems[1].0)
-            for (s, _) in systems { (s.placement as? InMemoryPlacement)?.assign(region, to: b.address) }
+            for (s, _) in systems { (s.ownership as? StaticRegionOwnership)?.assign(region, to: b.address) }
             try await a.connect(to: b.address)
             try await b.connect(to: a.address)
 
@@ -82,7 +82,7 @@ import Testing
                     try await c.execute(ClusterSchema.releaseLease, [region, "b", Int64(1)], purpose: "b's lease expires")
                     _ = try await c.query(ClusterSchema.acquireLease, [region, "a", Int64(1), Int64(60_000)], purpose: "a takes over (token 2)")
                     owner.withLock { $0 = (0, 2) }
-                    (a.placement as? InMemoryPlacement)?.assign(region, to: a.address)
+                    (a.ownership as? StaticRegionOwnership)?.assign(region, to: a.address)
 
                     // The caller retries with the same key: node 0 restores the dispatcher and completes the wave.
                     #expect(try await dispatcher.handle(tick, idempotencyKey: "tick-0130") == .done)

@@ -18,10 +18,10 @@ import Testing
         var systems: [(ClusterActorSystem, MessagingContext)] = []
         for i in 0..<2 {
             let ctx = try MessagingContext(logger: logger)
-            let placement = InMemoryPlacement(localNodeID: "n\(i)")
+            let ownership = StaticRegionOwnership(localNodeID: "n\(i)")
             let owner = i == 1
             let activator = DomainActivator(journal: journal) { region in owner && region == "gangnam" ? FencingToken(1) : nil }
-            let system = try await ClusterActorSystem(context: ctx, configuration: .init(nodeID: "n\(i)"), placement: placement,
+            let system = try await ClusterActorSystem(context: ctx, configuration: .init(nodeID: "n\(i)"), ownership: ownership,
                                                       activator: activator, logger: logger)
             try await OrderActor.registerTargets(on: system)
             try await StoreActor.registerTargets(on: system)
@@ -29,7 +29,7 @@ import Testing
         }
         let (a, b) = (systems[0].0, systems[1].0)
         for (s, _) in systems {
-            (s.placement as? InMemoryPlacement)?.assign("gangnam", to: b.address)
+            (s.ownership as? StaticRegionOwnership)?.assign("gangnam", to: b.address)
         }
         try await a.connect(to: b.address)
         try await b.connect(to: a.address)

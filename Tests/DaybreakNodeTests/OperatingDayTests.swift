@@ -309,8 +309,8 @@ final class NodeChild: @unchecked Sendable {
             do {
                 let regions = operating.regions
                 try await NodeHostingTests.waitUntil("every region owned", within: .seconds(30)) {
-                    try await client.placement.refresh()
-                    return regions.allSatisfy { client.placement.owner(ofRegion: $0.rawValue) != nil }
+                    try await client.ownership.refresh()
+                    return regions.allSatisfy { client.ownership.owner(ofRegion: $0.rawValue) != nil }
                 }
                 try await client.connectToNodes()
                 let gateway = try await ClusterGateway(client: client, configs: try regions.map { try operating.dayConfig(region: $0, day: O.day) },
@@ -326,7 +326,7 @@ final class NodeChild: @unchecked Sendable {
                         }
                         orders.append(id)
                     }
-                    let owner = try #require(client.placement.owner(ofRegion: "gangnam")?.id)
+                    let owner = try #require(client.ownership.owner(ofRegion: "gangnam")?.id)
                     try await RegionDispatcher.registerTargets(on: client.system)
                     let d = try RegionDispatcher.resolve(id: RegionDispatcher.identity(region: "gangnam"), using: client.system)
                     try await withThrowingTaskGroup(of: Void.self) { advance in
@@ -338,8 +338,8 @@ final class NodeChild: @unchecked Sendable {
                         nodes.first { $0.id == owner }!.kill(SIGKILL)
                         try await advance.waitForAll()
                     }
-                    try await client.placement.refresh()
-                    #expect(client.placement.owner(ofRegion: "gangnam")?.id != owner)
+                    try await client.ownership.refresh()
+                    #expect(client.ownership.owner(ofRegion: "gangnam")?.id != owner)
                     let waves = "SELECT count(*) FROM actor_events WHERE region = 'gangnam' AND actor_kind = 'dispatch-day' AND actor_key = '2026-12-02' AND idempotency_key LIKE '%/work/dawnWave/%'"
                     #expect(try await DomainTestDatabase.count(c, waves) == 1)
                     let records = try await gateway.records(region: "gangnam")

@@ -176,7 +176,7 @@ extension ClusterActorSystem {
     /// Serves one call (from the wire, or from this node's own caller without sockets).
     func serve(_ call: CallMessage, arrived: ContinuousClock.Instant) async -> WireMessage {
         let region = call.actor.region
-        let servedHere = region.hasPrefix("node:") ? region == Self.nodeRegion(nodeID) : placement.isServing(region: region)
+        let servedHere = region.hasPrefix("node:") ? region == Self.nodeRegion(nodeID) : ownership.isServing(region: region)
         guard servedHere else {
             return .errorReply(correlation: call.correlation, code: .notOwner,
                                message: NotOwnerHint.text(region: region, owner: owner(of: region)))

@@ -4,8 +4,8 @@ import Messaging
 extension ClusterActorSystem {
     /// One remote call from the caller's side, retried within its deadline:
     /// - `notOwner` always (the callee refused before running it): at the owner it named, else
-    ///   after the placement changes;
-    /// - no live owner: waits for the placement to name one (nothing was sent);
+    ///   after the ownership changes;
+    /// - no live owner: waits for the ownership to name one (nothing was sent);
     /// - a lost connection or `fenced` only with an idempotency key (the call may have run).
     /// A timeout is final: the deadline is spent.
     func call(_ id: ActorIdentity, _ target: RemoteCallTarget, _ payload: [UInt8]) async throws -> [UInt8] {
@@ -26,12 +26,12 @@ extension ClusterActorSystem {
             retries += 1
             counters.callsRetried.wrappingAdd(1, ordering: .relaxed)
             if let h = error.owner { hint = h; return }
-            _ = await placement.waitForChange(after: version, timeout: remaining)
+            _ = await ownership.waitForChange(after: version, timeout: remaining)
             try Task.checkCancellation()
         }
 
         while true {
-            let version = placement.version
+            let version = ownership.version
             let remaining = deadline - .now
             guard remaining > .zero else {
                 throw lastError ?? ClusterCallError(.timeout, "\(name) on \(id): deadline passed before sending")
@@ -40,7 +40,7 @@ extension ClusterActorSystem {
             hint = nil
             guard let node else {
                 lastError = ClusterCallError(.nodeDown, "no live node owns region \(id.region)")
-                _ = await placement.waitForChange(after: version, timeout: remaining)
+                _ = await ownership.waitForChange(after: version, timeout: remaining)
                 try Task.checkCancellation()
                 if deadline - .now <= .zero { throw lastError! }
                 continue
@@ -73,14 +73,14 @@ extension ClusterActorSystem {
         }
     }
 
-    /// The node that hosts `region`: `node:<id>` regions live on that node, others follow the placement.
+    /// The node that hosts `region`: `node:<id>` regions live on that node, others follow the ownership.
     func owner(of region: String) -> NodeAddress? {
         if region.hasPrefix("node:") {
             let id = String(region.dropFirst(5))
             if id == nodeID { return address }
             return state.withLock { $0.peers[id] }
         }
-        return placement.owner(ofRegion: region)
+        return ownership.owner(ofRegion: region)
     }
 
     /// Sends one call to `node` (or serves it here without sockets) and returns the decoded answer.

@@ -7,13 +7,13 @@ import Synchronization
 /// go as a Wire `call` frame in a DEALER→ROUTER request, with a deadline on every call; replies
 /// and typed errors come back the same way (Docs/CLUSTER.md, "The actor system").
 ///
-/// - Actors are addressed by `ActorIdentity`; the region decides the node (`ActorPlacement`).
+/// - Actors are addressed by `ActorIdentity`; the region decides the node (`RegionOwnership`).
 ///   Actors created without `withIdentity` get region `node:<node id>` (they live on this node).
 /// - Methods go on the wire by stable names from the `CallTargetRegistry` (`register(_:on:_:)`).
 /// - A call to an actor hosted here never touches the wire (`resolve` returns the instance).
 /// - Virtual actors are activated on their first call by the `ActorActivator`.
 ///
-/// Lifecycle: `try await ClusterActorSystem(context:configuration:placement:…)` binds the server
+/// Lifecycle: `try await ClusterActorSystem(context:configuration:ownership:…)` binds the server
 /// and publisher; `run()` serves (call it in a task group you own); `shutdown()` closes the
 /// sockets, which ends `run()`. The `MessagingContext` belongs to the caller.
 ///
@@ -28,7 +28,7 @@ public final class ClusterActorSystem: DistributedActorSystem, Sendable {
 
     /// Tunables of one node's actor system.
     public struct Configuration: Sendable {
-        /// This node's id (the `cluster_nodes` id); must match what `ActorPlacement` names.
+        /// This node's id (the `cluster_nodes` id); must match what `RegionOwnership` names.
         public var nodeID: String
         /// Where to bind the call server (ROUTER). `tcp://127.0.0.1:*` picks a port.
         public var endpoint: String = "tcp://127.0.0.1:*"
@@ -113,7 +113,7 @@ public final class ClusterActorSystem: DistributedActorSystem, Sendable {
     }
 
     public let configuration: Configuration
-    public let placement: any ActorPlacement
+    public let ownership: any RegionOwnership
     public let activator: (any ActorActivator)?
     public let context: MessagingContext
     let logger: Logger
@@ -134,10 +134,10 @@ public final class ClusterActorSystem: DistributedActorSystem, Sendable {
     public var taskExecutor: any TaskExecutor { context.taskExecutor }
 
     /// Binds the call server (and the publisher) on `context`. Serve with `run()`.
-    public init(context: MessagingContext, configuration: Configuration, placement: any ActorPlacement,
+    public init(context: MessagingContext, configuration: Configuration, ownership: any RegionOwnership,
                 activator: (any ActorActivator)? = nil, logger: Logger) async throws {
         self.configuration = configuration
-        self.placement = placement
+        self.ownership = ownership
         self.activator = activator
         self.context = context
         self.logger = logger.child("actors").with("node", configuration.nodeID)
@@ -190,7 +190,7 @@ public final class ClusterActorSystem: DistributedActorSystem, Sendable {
     /// calls fail with `shutdown`), drops hosted actors. Idempotent.
     ///
     /// With `drainFor` > 0 it first stops admitting calls (new ones are answered `notOwner` with
-    /// no owner named, which callers retry after their placement changes: nothing ran) and waits
+    /// no owner named, which callers retry after their ownership changes: nothing ran) and waits
     /// up to that long for the calls in flight to finish and their replies to be queued.
     public func shutdown(drainFor: Duration = .zero) async {
         if drainFor > .zero && !isShutdown {

@@ -4,11 +4,11 @@ import Messaging
 import Storage
 import Synchronization
 
-/// `ActorPlacement` for a process outside the cluster (a client, `daybreak ctl call`, tests, the
-/// benchmark): owners come from `ClusterSchema.readPlacement` (alive owners with unexpired leases).
+/// `RegionOwnership` for a process outside the cluster (a client, `daybreak ctl call`, tests, the
+/// benchmark): owners come from `ClusterSchema.readOwnership` (alive owners with unexpired leases).
 /// `waitForChange` re-reads the table until something changes or the timeout passes, so a caller
 /// that got `notOwner` or found no owner learns of the take-over without a background loop.
-public final class DatabasePlacement: ActorPlacement {
+public final class DatabaseRegionOwnership: RegionOwnership {
     struct State {
         var owners: [String: (address: NodeAddress, token: FencingToken)] = [:]
         var version: UInt64 = 0
@@ -24,8 +24,8 @@ public final class DatabasePlacement: ActorPlacement {
     /// Re-reads the lease table (one statement, with a deadline); bumps `version` on any change.
     public func refresh() async throws {
         let conn = connection
-        let rows = try await withDeadline(timeout, "read placement") {
-            try await conn.query(ClusterSchema.readPlacement, purpose: "read placement")
+        let rows = try await withDeadline(timeout, "read ownership") {
+            try await conn.query(ClusterSchema.readOwnership, purpose: "read ownership")
         }
         var fresh: [String: (address: NodeAddress, token: FencingToken)] = [:]
         for r in rows {
@@ -58,10 +58,10 @@ public final class DatabasePlacement: ActorPlacement {
 }
 
 /// A caller outside the cluster: a client-only `ClusterActorSystem` (serves nothing) whose
-/// placement is the lease table, plus an outer retry loop: each attempt has its own deadline
+/// ownership is the lease table, plus an outer retry loop: each attempt has its own deadline
 /// (`attemptTimeout`, so a call to a node that was just killed fails fast), and retriable
 /// failures (timeout, node down, not owner, fenced, overloaded) are retried after re-reading the
-/// placement until the overall deadline. Only calls that are safe to repeat are retried: reads,
+/// ownership until the overall deadline. Only calls that are safe to repeat are retried: reads,
 /// and commands carrying an idempotency key.
 public final class ClusterClient: Sendable {
     /// What one call went through (for tests and the benchmark).
@@ -72,7 +72,7 @@ public final class ClusterClient: Sendable {
     }
 
     public let system: ClusterActorSystem
-    public let placement: DatabasePlacement
+    public let ownership: DatabaseRegionOwnership
     public let logger: Logger
     let context: MessagingContext
     let connection: PostgresConnection
@@ -85,7 +85,7 @@ public final class ClusterClient: Sendable {
         self.attemptTimeout = attemptTimeout
         self.logger = logger
         connection = try await PostgresConnection.connect(database, logger: logger)
-        placement = DatabasePlacement(connection: connection)
+        ownership = DatabaseRegionOwnership(connection: connection)
         // A client serves nobody: with a key, its own (unused) call port is CURVE with an authority
         // that admits no one, so it answers nothing to anyone.
         context = try MessagingContext(logger: logger.child("messaging"), curveAuthority: curve == nil ? nil : try CurveKeyTable())
@@ -94,9 +94,9 @@ public final class ClusterClient: Sendable {
         config.defaultTimeout = attemptTimeout
         config.curve = curve
         do {
-            system = try await ClusterActorSystem(context: context, configuration: config, placement: placement, logger: logger)
+            system = try await ClusterActorSystem(context: context, configuration: config, ownership: ownership, logger: logger)
             try await CounterActor.registerTargets(on: system)
-            try? await placement.refresh()
+            try? await ownership.refresh()
         } catch {
             await context.shutdown()
             await connection.close()
@@ -140,7 +140,7 @@ public final class ClusterClient: Sendable {
                 if deadline - .now <= .zero { throw e }
                 try await Task.sleep(for: min(backoff, max(.zero, deadline - .now)))
                 backoff = min(backoff * 2, .milliseconds(200))
-                try? await placement.refresh()
+                try? await ownership.refresh()
             }
         }
     }

@@ -7,7 +7,7 @@ import Synchronization
 /// One Daybreak node: the I/O shell around `NodeCoordinator`. It registers in `cluster_nodes`,
 /// heartbeats, reads nodes and leases with the database's now, feeds the coordinator and carries
 /// out its directives (declare down, acquire / renew / drain / release leases, step down), and
-/// hosts a `ClusterActorSystem` whose placement is this node's lease view (`NodePlacement`) and
+/// hosts a `ClusterActorSystem` whose ownership is this node's lease view (`NodeRegionOwnership`) and
 /// whose virtual actors are restored from the journal (`JournalActivator`).
 ///
 /// Isolation: `run()` owns everything; all mutable state sits in one `Mutex` and is changed only in
@@ -83,7 +83,7 @@ public final class NodeService: Sendable {
         systemConfig.maxInboundInFlight = cfg.maxInFlight
         let system: ClusterActorSystem
         do {
-            system = try await ClusterActorSystem(context: context, configuration: systemConfig, placement: NodePlacement(self),
+            system = try await ClusterActorSystem(context: context, configuration: systemConfig, ownership: NodeRegionOwnership(self),
                                                   activator: JournalActivator(service: self, journal: journal), logger: logger)
         } catch {
             await pool.close()
@@ -474,10 +474,10 @@ struct NodeState: Sendable {
     /// Live activations of journaled actors (to drain and snapshot a region).
     var activations: [ActorIdentity: any JournaledActivation] = [:]
     var system: ClusterActorSystem?
-    /// Placement: region → the node holding its lease (from the last read, adjusted by this node's own changes).
+    /// Ownership: region → the node holding its lease (from the last read, adjusted by this node's own changes).
     var owners: [String: NodeAddress] = [:]
-    var placementVersion: UInt64 = 0
-    var placementWaiters: [UInt64: CheckedContinuation<Void, Never>] = [:]
+    var ownershipVersion: UInt64 = 0
+    var ownershipWaiters: [UInt64: CheckedContinuation<Void, Never>] = [:]
     var nextWaiter: UInt64 = 0
     /// Peers' event endpoints from the last read of `cluster_nodes`.
     var peerEvents: [NodeID: String] = [:]
@@ -499,13 +499,13 @@ struct NodeState: Sendable {
 }
 
 extension NodeState {
-    /// Replaces the owner map; bumps the placement version if anything changed (or `force`, when
+    /// Replaces the owner map; bumps the ownership version if anything changed (or `force`, when
     /// this node's own serving set changed). Returns the waiters to resume outside the lock.
     mutating func setOwners(_ new: [String: NodeAddress], force: Bool = false) -> [CheckedContinuation<Void, Never>] {
         guard force || new != owners else { return [] }
         owners = new
-        placementVersion += 1
-        defer { placementWaiters = [:] }
-        return Array(placementWaiters.values)
+        ownershipVersion += 1
+        defer { ownershipWaiters = [:] }
+        return Array(ownershipWaiters.values)
     }
 }

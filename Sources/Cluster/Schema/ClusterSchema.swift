@@ -201,8 +201,8 @@ public enum ClusterSchema {
 
     /// Where to send a call: every region whose lease is held (unexpired) by an alive node, with that
     /// node's endpoint. No parameters. Columns: region, owner, token, endpoint, event_endpoint.
-    /// A client's placement cache; the callee still checks its own lease before serving.
-    public static let readPlacement = """
+    /// A client's ownership cache; the callee still checks its own lease before serving.
+    public static let readOwnership = """
         SELECT l.region, l.owner, l.token, n.endpoint, n.event_endpoint, n.public_key
         FROM region_leases l JOIN cluster_nodes n ON n.id = l.owner
         WHERE l.expires_at > now() AND n.status = 'alive'

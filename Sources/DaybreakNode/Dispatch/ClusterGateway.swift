@@ -152,23 +152,23 @@ public final class ClusterGateway: DispatchGateway {
             }
             try await Task.sleep(for: min(backoff, max(.zero, deadline - .now)))
             backoff = min(backoff * 2, .seconds(1))
-            try? await client.placement.refresh()
+            try? await client.ownership.refresh()
         }
         throw ClusterGatewayError("\(what): no answer within \(total ?? callTimeout) (last: \(last.map { "\($0)" } ?? "none"))")
     }
 
     /// Runs `body`, abandoning it (as `notOwner`) when `region`'s owner changes meanwhile.
     func watching<R: Sendable>(_ region: RegionID, _ body: @escaping @Sendable () async throws -> R) async throws -> R {
-        try? await client.placement.refresh()
-        let owner = client.placement.owner(ofRegion: region.rawValue)
-        let placement = client.placement
+        try? await client.ownership.refresh()
+        let owner = client.ownership.owner(ofRegion: region.rawValue)
+        let ownership = client.ownership
         return try await withThrowingTaskGroup(of: R?.self) { group in
             group.addTask { try await body() }
             group.addTask {
                 while !Task.isCancelled {
                     try await Task.sleep(for: .milliseconds(500))
-                    try? await placement.refresh()
-                    let now = placement.owner(ofRegion: region.rawValue)
+                    try? await ownership.refresh()
+                    let now = ownership.owner(ofRegion: region.rawValue)
                     if now != owner { throw ClusterCallError(.notOwner, "region \(region) moved while waiting") }
                 }
                 return nil

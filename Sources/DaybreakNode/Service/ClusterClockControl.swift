@@ -41,7 +41,7 @@ public enum ClusterClockControl {
                         }
                         try? await Task.sleep(for: min(backoff, max(.zero, deadline - .now)))
                         backoff = min(backoff * 2, .seconds(1))
-                        try? await client.placement.refresh()
+                        try? await client.ownership.refresh()
                     }
                     return RegionAdvance(region: region, outcome: .failure(ClusterGatewayError("advance \(region): no answer within \(timeout) (last: \(last))")))
                 }

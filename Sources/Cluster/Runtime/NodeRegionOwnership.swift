@@ -1,10 +1,10 @@
 import Distributed
 
-/// `ActorPlacement` from the node's own lease view: `owner(ofRegion:)` is the node holding the
+/// `RegionOwnership` from the node's own lease view: `owner(ofRegion:)` is the node holding the
 /// region's lease as of the last read of `region_leases` (adjusted at once for this node's own
 /// acquisitions and step-downs); `isServing` is `LeaseKeeper.servingToken(for:now:) != nil` and
 /// not draining. Cheap: one `Mutex` section, never a database call.
-final class NodePlacement: ActorPlacement {
+final class NodeRegionOwnership: RegionOwnership {
     // The service outlives the actor system it hosts (it clears `state.system` when it stops).
     let service: NodeService
 
@@ -18,7 +18,7 @@ final class NodePlacement: ActorPlacement {
         return service.state.withLock { s in s.writeToken(for: r) != nil && !s.draining.contains(r) }
     }
 
-    var version: UInt64 { service.state.withLock { $0.placementVersion } }
+    var version: UInt64 { service.state.withLock { $0.ownershipVersion } }
 
     func waitForChange(after version: UInt64, timeout: Duration) async -> UInt64 {
         await withTaskGroup(of: Void.self) { group in
@@ -35,14 +35,14 @@ final class NodePlacement: ActorPlacement {
         await withTaskCancellationHandler {
             await withCheckedContinuation { (k: CheckedContinuation<Void, Never>) in
                 let now = service.state.withLock { s -> Bool in
-                    if s.placementVersion > version || Task.isCancelled { return true }
-                    s.placementWaiters[id] = k
+                    if s.ownershipVersion > version || Task.isCancelled { return true }
+                    s.ownershipWaiters[id] = k
                     return false
                 }
                 if now { k.resume() }
             }
         } onCancel: {
-            let k = service.state.withLock { $0.placementWaiters.removeValue(forKey: id) }
+            let k = service.state.withLock { $0.ownershipWaiters.removeValue(forKey: id) }
             k?.resume()
         }
     }

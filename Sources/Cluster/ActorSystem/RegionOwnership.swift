@@ -25,7 +25,7 @@ public struct NodeAddress: Hashable, Sendable, Codable, CustomStringConvertible 
 
 /// Where actors live: which node owns a region now, and whether this node may serve it.
 /// Implemented by the node service from its `NodeCoordinator` plan and `LeaseKeeper`
-/// (an `InMemoryPlacement` serves tests and benchmarks).
+/// (an `StaticRegionOwnership` serves tests and benchmarks).
 ///
 /// Contract (all members are called on the call path, from any task, concurrently):
 /// - cheap and non-blocking: read a snapshot (a `Mutex`-held value), never query the database;
@@ -33,7 +33,7 @@ public struct NodeAddress: Hashable, Sendable, Codable, CustomStringConvertible 
 ///   region's lease with margin and is not draining it (`LeaseKeeper.servingToken(for:now:) != nil`);
 /// - `version` increases (never decreases) whenever anything `owner(ofRegion:)` or `isServing`
 ///   would answer changes, so a caller that got `notOwner` can wait for news instead of spinning.
-public protocol ActorPlacement: Sendable {
+public protocol RegionOwnership: Sendable {
     /// The node that owns `region` as this node believes now, or nil when no live node owns it
     /// (unassigned, or its owner is down and the take-over has not happened yet).
     func owner(ofRegion region: String) -> NodeAddress?
@@ -71,9 +71,9 @@ extension ActorActivator {
     public func passivate(_ actor: any DistributedActor, id: ActorIdentity, in system: ClusterActorSystem) async {}
 }
 
-/// A static placement map for tests and benchmarks: region → node, changed by `assign`.
+/// A static ownership map for tests and benchmarks: region → node, changed by `assign`.
 /// Every change bumps `version` and wakes `waitForChange`. Thread-safe (one `Mutex`).
-public final class InMemoryPlacement: ActorPlacement {
+public final class StaticRegionOwnership: RegionOwnership {
     struct State {
         var owners: [String: NodeAddress] = [:]
         var version: UInt64 = 0
