@@ -226,7 +226,7 @@ public enum EdgeAccess {
             "reports": [.courier], "manifest.get": [.courier], "scan": [.courier],
             "store.queue": [.store], "store.picking_started": [.store], "store.packed": [.store], "store.handover": [.store],
             "store.unlock": [.store], "store.stock": [.store], "store.no_shows": [.store],
-            "order.place": [.storefront], "order.cancel": [.storefront],
+            "order.place": [.storefront], "order.cancel": [.storefront], "slots.offer": [.storefront, .dispatcher, .observer],
             "order.track": [.storefront, .customer], "order.subscribe": [.storefront, .customer], "order.unsubscribe": [.storefront, .customer],
             "dispatch.command": [.dispatcher], "dispatch.orders": [.dispatcher, .observer],
             "dispatch.manifest": [.dispatcher, .observer], "dispatch.status": [.dispatcher, .observer],

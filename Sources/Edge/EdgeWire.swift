@@ -195,6 +195,28 @@ public struct PlaceOrderBody: Codable, Sendable {
     public init(order: WireOrder, slot: WireTime? = nil, at: WireTime) { self.order = order; self.slot = slot; self.at = at }
 }
 
+/// `slots.offer`: the scheduled slots a checkout may show for a destination.
+public struct SlotsOfferBody: Codable, Sendable {
+    public var destination: WirePosition
+    public var at: WireTime
+    public init(destination: WirePosition, at: WireTime) { self.destination = destination; self.at = at }
+}
+
+public struct WireSlot: Codable, Sendable, Hashable {
+    public var start: WireTime
+    public var end: WireTime
+    /// Orders the slot still takes (absent: the region sets no slot capacity).
+    public var remaining: Int?
+    public init(start: WireTime, end: WireTime, remaining: Int?) { self.start = start; self.end = end; self.remaining = remaining }
+}
+
+/// `slots.offered`: the destination's region and its free slots, earliest first.
+public struct SlotsOfferedBody: Codable, Sendable {
+    public var region: String
+    public var slots: [WireSlot]
+    public init(region: String, slots: [WireSlot]) { self.region = region; self.slots = slots }
+}
+
 public struct TokenBody: Codable, Sendable {
     public var token: String
     public init(token: String) { self.token = token }

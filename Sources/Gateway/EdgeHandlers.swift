@@ -82,6 +82,15 @@ extension EdgeServer {
         case "store.queue", "store.no_shows", "store.unlock", "store.stock":
             return try await storeExtras(envelope, c)
         case "order.place": return try await place(try body(envelope, PlaceOrderBody.self), c)
+        case "slots.offer":
+            let b = try body(envelope, SlotsOfferBody.self)
+            if let problem = b.destination.problem { throw EdgeError(.invalid, problem, field: "destination") }
+            guard let (region, slots) = try await cluster.slotOffers(destination: b.destination.coordinate, at: b.at.instant) else {
+                throw EdgeError(.refused, "destination (\(b.destination.lat), \(b.destination.lon)) is outside every region", problem: "outside_every_region")
+            }
+            return EdgeCodec.encode("slots.offered", SlotsOfferedBody(region: region.rawValue, slots: slots.map {
+                WireSlot(start: time($0.start), end: time($0.end), remaining: $0.remaining)
+            }))
         case "order.cancel":
             let b = try body(envelope, CancelOrderBody.self)
             let t = try await token(b.token)

@@ -391,6 +391,15 @@ public final class ClusterGateway: DispatchGateway {
         return out
     }
 
+    /// The scheduled slots checkout may offer for `destination` at `at`: its region (nil: outside
+    /// every region) and the region's free slots.
+    public func slotOffers(destination: Coordinate, at: Instant) async throws -> (region: RegionID, slots: [SlotOffer])? {
+        guard let region = routing.region(for: destination, product: .scheduled) else { return nil }
+        let d = try dispatcher(region)
+        let slots = try await call("slots \(region)", key: nextKey("slots")) { try await d.slotOffers(at: at) }
+        return (region, slots)
+    }
+
     public func records(region: RegionID) async throws -> [OrderRecord] {
         let d = try dispatcher(region)
         return try await call("records \(region)", key: nextKey("records"), attempt: .seconds(30), total: .seconds(90)) { try await d.records() }

@@ -291,6 +291,23 @@ public actor RegionDays: JournaledActivation {
         return response
     }
 
+    /// The slots checkout offers at `at`, across the region's service days (each day counts its
+    /// own slots' bookings; the latest open day answers with those of the others). Empty when
+    /// no day is open.
+    public func slotOffers(at: Instant) async throws -> [SlotOffer] {
+        inFlight += 1
+        defer { inFlight -= 1 }
+        try await loadDirectory(now: at)
+        guard let answering = shells.keys.max() else { return [] }
+        var others: [Instant: Int] = [:]
+        for (d, shell) in shells where d != answering {
+            guard let counts = try await shell.read({ $0.slotBookings() }) else { continue }
+            others.merge(counts, uniquingKeysWith: +)
+        }
+        let booked = others
+        return try await shells[answering]?.read { $0.slotOffers(orderedAt: at, others: booked) } ?? []
+    }
+
     /// The next free slots after a full one, across the region's service days: a day holds only its
     /// own slots' bookings, so the day that refused counts in those of every other open day (a day
     /// not open yet has none).

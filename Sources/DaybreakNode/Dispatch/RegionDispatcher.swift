@@ -26,7 +26,7 @@ public typealias RegionDispatchShell = DispatchShell<RegionDispatchState>
 /// day, each request sent to its day, the schedule of due work). Wire names (stable):
 /// "dispatcher.open", "dispatcher.handle", "dispatcher.records", "dispatcher.manifest",
 /// "dispatcher.advance", "dispatcher.status", and for the edge gateway "dispatcher.tracking",
-/// "dispatcher.pickQueue", "dispatcher.noShows".
+/// "dispatcher.pickQueue", "dispatcher.noShows", "dispatcher.slotOffers".
 public distributed actor RegionDispatcher {
     public typealias ActorSystem = ClusterActorSystem
 
@@ -83,6 +83,11 @@ public distributed actor RegionDispatcher {
         do { return try await days.pickQueue(site: site, at: at) } catch { throw NodeCallFailure(error) }
     }
 
+    /// The scheduled slots checkout offers at `at` (promisable, with room), over the open days. Read-only.
+    public distributed func slotOffers(at: Instant) async throws -> [SlotOffer] {
+        do { return try await days.slotOffers(at: at) } catch { throw NodeCallFailure(error) }
+    }
+
     /// A site's BOPIS no-shows over the open days, by when. Read-only.
     public distributed func noShows(site: SiteID) async throws -> [NoShowEntry] {
         do { return try await days.noShows(site: site) } catch { throw NodeCallFailure(error) }
@@ -110,6 +115,7 @@ public distributed actor RegionDispatcher {
         try await system.register("dispatcher.tracking", on: proxy) { _ = try await $0.tracking(order: "-", at: Instant(epochSeconds: 0)) }
         try await system.register("dispatcher.pickQueue", on: proxy) { _ = try await $0.pickQueue(site: "-", at: Instant(epochSeconds: 0)) }
         try await system.register("dispatcher.noShows", on: proxy) { _ = try await $0.noShows(site: "-") }
+        try await system.register("dispatcher.slotOffers", on: proxy) { _ = try await $0.slotOffers(at: Instant(epochSeconds: 0)) }
     }
 
     /// Only used to name the target while registering (the call is recorded, never made).

@@ -1,6 +1,15 @@
 import Fleet
 import Geo
 
+/// A scheduled slot a customer may choose at checkout.
+public struct SlotOffer: Sendable, Hashable, Codable {
+    public var start: Instant
+    public var end: Instant
+    /// How many more orders the slot takes; nil when the region sets no slot capacity.
+    public var remaining: Int?
+    public init(start: Instant, end: Instant, remaining: Int?) { self.start = start; self.end = end; self.remaining = remaining }
+}
+
 /// Scheduled slots with a capacity (`ScheduledConfig.slotCapacity`): checkout books a slot only
 /// while it has room, and a full slot is refused with the next free ones offered.
 ///
@@ -39,6 +48,19 @@ extension RegionDispatchState {
     public func nextFreeSlots(after full: Instant, orderedAt: Instant, others: [Instant: Int] = [:], limit: Int = 3) -> [Instant] {
         guard let book = slotBook(adding: others) else { return [] }
         return Array(book.offer(orderedAt: orderedAt, config: config.products).filter { $0 > full }.prefix(limit))
+    }
+
+    /// What checkout shows a customer ordering at `orderedAt`: every slot of the horizon that can
+    /// still be promised and has room, earliest first, with the room left. `others`: bookings the
+    /// region's other service days hold.
+    public func slotOffers(orderedAt: Instant, others: [Instant: Int] = [:]) -> [SlotOffer] {
+        guard let s = config.products.scheduled else { return [] }
+        let length = s.slotMinutes * 60
+        if let book = slotBook(adding: others) {
+            return book.offer(orderedAt: orderedAt, config: config.products).map { SlotOffer(start: $0, end: $0 + length, remaining: book.remaining($0)) }
+        }
+        let open = SlotBook(region: config.region, defaultCapacity: .max)
+        return open.offer(orderedAt: orderedAt, config: config.products).map { SlotOffer(start: $0, end: $0 + length, remaining: nil) }
     }
 
     /// Nil when `order` (scheduled, already validated) fits its slot; else the refusal, offering
