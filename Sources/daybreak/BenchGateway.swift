@@ -273,7 +273,9 @@ struct GatewayBench: Sendable {
                                     p.failures[ack?.results.first?.status ?? r.type, default: 0] += 1
                                 }
                             }
-                            if !ok { seq -= 1 }   // not applied: the same number next time
+                            // Not applied: the same number next time; a duplicate was applied before (an
+                            // earlier try whose ack was lost), so the handheld goes on with the next number.
+                            if !ok && ack?.results.first?.status != "duplicate" { seq -= 1 }
                         } catch {
                             if counted { p.failed += 1; p.failures["no reply (\((error as? MessagingError)?.code.description ?? "error"))", default: 0] += 1 }
                             seq -= 1
