@@ -256,9 +256,10 @@ extension EdgeServer {
             if case .gap = outcome { break }
         }
         if results.count == 1, results[0].status == "gap", let e = results[0].error { throw e }
-        let wire = manifest.map { WireManifest($0, offset: configuration.offset) }
-        return EdgeCodec.encode("reports.ack", ReportsAckBody(lastSeq: lastSeq ?? 0, results: results,
-                                                             manifest: wire?.etag == b.ifNoneMatch ? nil : wire, manifestEtag: wire?.etag))
+        // The etag first: the wire manifest (labels, times) is built only when the handheld lacks it.
+        let etag = manifest.map(WireManifest.etag)
+        let wire = etag == nil || etag == b.ifNoneMatch ? nil : manifest.map { WireManifest($0, offset: configuration.offset) }
+        return EdgeCodec.encode("reports.ack", ReportsAckBody(lastSeq: lastSeq ?? 0, results: results, manifest: wire, manifestEtag: etag))
     }
 
 

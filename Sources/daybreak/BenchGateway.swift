@@ -72,6 +72,8 @@ struct GatewayBench: Sendable {
         var sent = 0
         var acked = 0
         var failed = 0
+        /// Why (ack status or error), for failed ones.
+        var failures: [String: Int] = [:]
         var latenciesMs: [Double] = []
         /// CPU used in the measured window (seconds), when taken.
         var cpu: CPUWindow?
@@ -99,9 +101,10 @@ struct GatewayBench: Sendable {
                     row("handheld → gateway → journals", gateway),
                     row("raw CURVE request-reply (echo)", raw),
                     String(format: "ratio p50 gateway / raw CURVE: %.1f×; p99: %.1f×", gateway.p(0.5) / max(raw.p(0.5), 0.001), gateway.p(0.99) / max(raw.p(0.99), 0.001)),
+                    gateway.failures.isEmpty ? nil : "failed: " + gateway.failures.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "),
                     gateway.cpu.map { "gateway path: " + $0.line(acked: gateway.acked) } ?? "cpu: not measured",
                     raw.cpu.map { String(format: "raw CURVE: cpu per reply %.3f ms (clients and echo server)", $0.bench / Double(max(raw.acked, 1)) * 1000) } ?? "",
-                    journal].joined(separator: "\n")
+                    journal].compactMap { $0 }.joined(separator: "\n")
         }
 
         var json: JSONValue {
@@ -111,6 +114,9 @@ struct GatewayBench: Sendable {
                      ("p99_ms", .double((gateway.p(0.99) * 100).rounded() / 100)), ("failed", .int(gateway.failed)),
                      ("cpu_ms_per_report", .double(gateway.cpu.map { ($0.total / Double(max(gateway.acked, 1)) * 1e5).rounded() / 100 } ?? 0)),
                      ("machine_busy_cores", .double(gateway.cpu.map { ($0.machine / $0.wall * 100).rounded() / 100 } ?? 0)),
+                     ("cpu_ms_per_report_nodes", .double(gateway.cpu.map { ($0.nodes / Double(max(gateway.acked, 1)) * 1e5).rounded() / 100 } ?? 0)),
+                     ("cpu_ms_per_report_bench", .double(gateway.cpu.map { ($0.bench / Double(max(gateway.acked, 1)) * 1e5).rounded() / 100 } ?? 0)),
+                     ("node_switches_per_report", .double(gateway.cpu.map { (Double($0.nodeSwitches) / Double(max(gateway.acked, 1)) * 10).rounded() / 10 } ?? 0)),
                      ("raw_curve_per_s", .double(raw.perSecond.rounded())), ("raw_curve_p50_ms", .double((raw.p(0.5) * 100).rounded() / 100)),
                      ("raw_curve_p99_ms", .double((raw.p(0.99) * 100).rounded() / 100))])
         }
@@ -262,11 +268,16 @@ struct GatewayBench: Sendable {
                             if let e = ack?.manifestEtag { etag = e }
                             let ok = ack?.results.first.map { ["applied", "refused"].contains($0.status) } ?? false
                             if counted, ContinuousClock.now <= end {
-                                if ok { p.acked += 1; p.latenciesMs.append(GatewayBench.ms(ContinuousClock.now - sentAt)) } else { p.failed += 1 }
+                                if ok { p.acked += 1; p.latenciesMs.append(GatewayBench.ms(ContinuousClock.now - sentAt)) } else {
+                                    p.failed += 1
+                                    p.failures[ack?.results.first?.status ?? r.type, default: 0] += 1
+                                }
                             }
-                            if !ok { seq -= 1 }   // not applied: the same number next time
+                            // Not applied: the same number next time; a duplicate was applied before (an
+                            // earlier try whose ack was lost), so the handheld goes on with the next number.
+                            if !ok && ack?.results.first?.status != "duplicate" { seq -= 1 }
                         } catch {
-                            if counted { p.failed += 1 }
+                            if counted { p.failed += 1; p.failures["no reply (\((error as? MessagingError)?.code.description ?? "error"))", default: 0] += 1 }
                             seq -= 1
                         }
                         next = next + interval
@@ -279,7 +290,10 @@ struct GatewayBench: Sendable {
             return all
         }
         var out = Phase()
-        for p in phases { out.sent += p.sent; out.acked += p.acked; out.failed += p.failed; out.latenciesMs += p.latenciesMs; out.cpu = out.cpu ?? p.cpu }
+        for p in phases {
+            out.sent += p.sent; out.acked += p.acked; out.failed += p.failed; out.latenciesMs += p.latenciesMs; out.cpu = out.cpu ?? p.cpu
+            out.failures.merge(p.failures, uniquingKeysWith: +)
+        }
         out.seconds = Double(options.seconds)
         return out
     }
@@ -390,15 +404,20 @@ struct GatewayBench: Sendable {
 /// neighbour shows). Linux `/proc`; zero where a process cannot be read.
 struct CPUWindow: Sendable {
     var bench = 0.0, nodes = 0.0, postgres = 0.0, machine = 0.0, wall = 0.0
+    /// Context switches (voluntary and not, every thread) of this process and of the node processes.
+    var benchSwitches = 0, nodeSwitches = 0
     var total: Double { bench + nodes + postgres }
 
     struct Snapshot: Sendable {
         var bench = 0.0, nodes = 0.0, postgres = 0.0, machine = 0.0
+        var benchSwitches = 0, nodeSwitches = 0
         var at = ContinuousClock.now
         static func take(nodes: [Int32], postgres: [Int32]) -> Snapshot {
             var s = Snapshot()
             s.bench = CPUWindow.process(getpid())
             s.nodes = nodes.map(CPUWindow.process).reduce(0, +)
+            s.benchSwitches = CPUWindow.contextSwitches(getpid())
+            s.nodeSwitches = nodes.map(CPUWindow.contextSwitches).reduce(0, +)
             s.postgres = postgres.map(CPUWindow.process).reduce(0, +)
             s.machine = CPUWindow.machineBusy()
             s.at = ContinuousClock.now
@@ -408,14 +427,30 @@ struct CPUWindow: Sendable {
 
     init(from a: Snapshot, to b: Snapshot) {
         bench = b.bench - a.bench; nodes = b.nodes - a.nodes; postgres = b.postgres - a.postgres; machine = b.machine - a.machine
+        benchSwitches = b.benchSwitches - a.benchSwitches; nodeSwitches = b.nodeSwitches - a.nodeSwitches
         let d = (b.at - a.at).components
         wall = Double(d.seconds) + Double(d.attoseconds) / 1e18
     }
 
     func line(acked: Int) -> String {
         let per = { (s: Double) in acked > 0 ? s / Double(acked) * 1000 : 0 }
-        return String(format: "cpu per acknowledged report: %.3f ms (gateway + handhelds %.3f, nodes %.3f, PostgreSQL %.3f); machine busy %.2f cores, this benchmark %.2f",
-                      per(total), per(bench), per(nodes), per(postgres), wall > 0 ? machine / wall : 0, wall > 0 ? total / wall : 0)
+        let switches = { (n: Int) in acked > 0 ? Double(n) / Double(acked) : 0 }
+        return String(format: "cpu per acknowledged report: %.3f ms (gateway + handhelds %.3f, nodes %.3f, PostgreSQL %.3f); machine busy %.2f cores, this benchmark %.2f;\n  context switches per report: nodes %.1f, gateway + handhelds %.1f",
+                      per(total), per(bench), per(nodes), per(postgres), wall > 0 ? machine / wall : 0, wall > 0 ? total / wall : 0,
+                      switches(nodeSwitches), switches(benchSwitches))
+    }
+
+    /// Voluntary and involuntary context switches of every thread of a process (/proc/PID/task/*/status).
+    static func contextSwitches(_ pid: Int32) -> Int {
+        guard let tasks = try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task") else { return 0 }
+        var n = 0
+        for t in tasks {
+            guard let text = try? String(contentsOfFile: "/proc/\(pid)/task/\(t)/status", encoding: .utf8) else { continue }
+            for line in text.split(separator: "\n") where line.hasSuffix("ctxt_switches") == false && line.contains("ctxt_switches:") {
+                n += Int(line.split(separator: ":").last.map { $0.trimmingCharacters(in: .whitespaces) } ?? "") ?? 0
+            }
+        }
+        return n
     }
 
     static let ticks = Double(sysconf(Int32(_SC_CLK_TCK)))

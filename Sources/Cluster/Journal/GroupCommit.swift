@@ -183,30 +183,28 @@ final class GroupCommitter: Sendable {
         c?.resume(returning: .expired)
     }
 
-    /// Suspends until slot `id` is told something; a timer child expires it at `deadline`.
+    /// Suspends until slot `id` is told something; the process's `DeadlineTimer` expires it at
+    /// `deadline` (no timer task per waiting append).
     private func wait(_ id: UInt64, until deadline: ContinuousClock.Instant) async -> Signal {
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask {
-                try? await Task.sleep(until: deadline, clock: .continuous)
-                self.expire(id)   // a no-op once told (the sleep also ends early when cancelled below)
-            }
-            let signal = await withTaskCancellationHandler {
-                await withCheckedContinuation { (c: CheckedContinuation<Signal, Never>) in
-                    let ready: Signal? = self.state.withLock { s in
-                        switch s.slots[id] {
-                        case .resolved(let signal)?: s.slots[id] = nil; return signal
-                        case .waiting?: s.slots[id] = .waiting(c); return nil
-                        case nil: return .expired   // unreachable: a slot leaves only through its continuation
-                        }
-                    }
-                    if let ready { c.resume(returning: ready) }
-                }
-            } onCancel: {
-                self.expire(id)
-            }
-            group.cancelAll()
-            return signal
+        let ticket = DeadlineTimer.shared.schedule(at: deadline) { [self] in
+            self.expire(id)   // a no-op once told
         }
+        let signal = await withTaskCancellationHandler {
+            await withCheckedContinuation { (c: CheckedContinuation<Signal, Never>) in
+                let ready: Signal? = self.state.withLock { s in
+                    switch s.slots[id] {
+                    case .resolved(let signal)?: s.slots[id] = nil; return signal
+                    case .waiting?: s.slots[id] = .waiting(c); return nil
+                    case nil: return .expired   // unreachable: a slot leaves only through its continuation
+                    }
+                }
+                if let ready { c.resume(returning: ready) }
+            }
+        } onCancel: {
+            self.expire(id)
+        }
+        DeadlineTimer.shared.cancel(ticket)
+        return signal
     }
 }
 

@@ -90,6 +90,22 @@ public actor JournaledEntity<State: EventSourced>: JournaledActivation {
         await lock()
         defer { unlock() }
         try await ensureLoaded()
+        return try await handleLocked(command, idempotencyKey: idempotencyKey)
+    }
+
+    /// The state as applied now, without waiting for the command in progress (if any) to finish:
+    /// for a fast check that the next `handle` re-checks anyway. Loads first (under the lock) when
+    /// not loaded.
+    public func peek<T: Sendable>(_ body: @Sendable (State) -> T) async throws -> T {
+        if loaded { return body(state) }
+        await lock()
+        defer { unlock() }
+        try await ensureLoaded()
+        return body(state)
+    }
+
+    /// `handle` with the lock held and the state loaded.
+    private func handleLocked(_ command: State.Command, idempotencyKey: String?) async throws -> CommandAck<State> {
         if let k = idempotencyKey, let s = keys[k] { return CommandAck(seq: s, duplicate: true, state: state) }
         let event: State.Event
         do {

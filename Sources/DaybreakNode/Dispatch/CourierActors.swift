@@ -189,15 +189,19 @@ enum CourierReporting {
     }
 
     /// A handheld's sequenced report, applied exactly once and in the device's order whichever
-    /// gateway it comes through:
-    /// 1. the device's last applied number is read: a number beyond the next is a gap (nothing done);
+    /// gateway it comes through, with one turn of the courier's lock (the write):
+    /// 1. the device's last applied number is peeked (`JournaledEntity.peek`: not waiting for another
+    ///    report of this courier being written): a number beyond the next is a gap (nothing done);
     /// 2. the dispatcher decides on the report under the key `<courier>/dev/<device>/<seq>` (its
-    ///    journal applies a key once and answers a repeat with the original reply);
+    ///    journal applies a key once and answers a repeat with the original reply; a position that
+    ///    changes nothing but the courier's position is soft state there, not journaled);
     /// 3. the courier's journal takes the number, with the report's fact only when the dispatcher
     ///    accepted it (a refused report, e.g. another courier's parcel, leaves the courier's record
-    ///    as it was). The entity re-checks the number when it writes (step 1 is only a fast path),
-    ///    so two gateways racing with one report write it once; a crash between 2 and 3 is repaired
-    ///    by the handheld's resend (the dispatcher answers it as a repeat).
+    ///    as it was); the append shares a group commit with other couriers' appends. The entity
+    ///    re-checks the number when it writes (step 1 is only a fast path), so two gateways racing
+    ///    with one report write it once, and a number whose predecessor is still being written is
+    ///    answered as a gap (resend); a crash between 2 and 3 is repaired by the handheld's resend
+    ///    (the dispatcher answers it as a repeat).
     static func deviceReport(_ report: HandheldReport, device: String, seq: Int64, actor id: ActorIdentity,
                              entity: DomainEntity<CourierModel>, system: ClusterActorSystem) async throws -> DeviceReportOutcome {
         guard report.courier.kind.rawValue == id.kind, report.courier.id == id.key else {
@@ -206,7 +210,7 @@ enum CourierReporting {
         }
         let key = "dev/\(device)/\(seq)"
         let last: Int64
-        do { last = try await entity.read().state.lastSeq(of: device) } catch { throw NodeCallFailure(error) }
+        do { last = try await entity.peek { $0.lastSeq(of: device) } } catch { throw NodeCallFailure(error) }
         if seq > last + 1 { return .gap(lastSeq: last) }
         let dispatcherKey = "\(id.kind)/\(id.key)/\(key)"
         let dispatcher = try RegionDispatcher.resolve(id: RegionDispatcher.identity(region: id.region), using: system)

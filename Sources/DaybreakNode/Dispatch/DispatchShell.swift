@@ -274,8 +274,9 @@ public actor DispatchShell<M: DispatchMachine>: JournaledActivation {
         for q in batch {
             if let r = replies[q.key] { q.result = .success(r); continue }
             if staged.contains(where: { $0.q.key == q.key }) { continue }   // the same key twice: answered after the batch
-            let m = machine!
-            let (event, response) = m.decide(request: q.request, entropy: random.next())
+            // No local copy of the machine is kept across the apply below: one would make the
+            // in-place apply copy the region's state (copy on write).
+            let (event, response) = machine!.decide(request: q.request, entropy: random.next())
             guard let event else {
                 if !repliesComplete, Self.isRefusal(response) {
                     do { if let r = try await storedReply(q.key) { q.result = .success(r); continue } } catch { q.result = .failure(error); continue }
@@ -284,7 +285,7 @@ public actor DispatchShell<M: DispatchMachine>: JournaledActivation {
                 continue
             }
             let at = q.request.at ?? clock
-            if m.isSoft(event: event) {
+            if machine!.isSoft(event: event) {
                 machine!.apply(event: event)
                 if let at { clock = max(clock ?? at, at) }
                 softApplied += 1
@@ -295,8 +296,8 @@ public actor DispatchShell<M: DispatchMachine>: JournaledActivation {
             let record = DispatcherRecord<M.Config, M.Event>.event(event, response: response, at: at)
             let payload: [UInt8]
             do { payload = try BinaryEncoder().encode(record) } catch { q.result = .failure(error); continue }
-            let probe = onManifestChanges == nil ? nil : m.manifestProbe(for: event)
-            let before = probe.map { m.manifestDigests($0) } ?? []
+            let probe = onManifestChanges == nil ? nil : machine!.manifestProbe(for: event)
+            let before = probe.map { machine!.manifestDigests($0) } ?? []
             staged.append(Staged(q: q, event: event, response: response, type: M.eventType(of: event), payload: payload,
                                  also: alsoWrites(q.request, response, effects: effects, key: q.key), effects: effects, at: at,
                                  probe: probe, manifestsBefore: before))
@@ -353,12 +354,13 @@ public actor DispatchShell<M: DispatchMachine>: JournaledActivation {
     private func handleOne(_ request: DispatchRequest, idempotencyKey key: String) async throws -> DispatchResponse {
         try await ensureLoaded()
         try await runPendingEffects()
-        guard let m = machine else {
+        guard machine != nil else {
             return .refused(DispatchCommandError(item: identity.region, problem: .wrongRegion, message: "the region's dispatcher is not open"))
         }
         if let r = replies[key] { return r }
         var random = SystemRandomNumberGenerator()
-        let (event, response) = m.decide(request: request, entropy: random.next())
+        // No local copy of the machine across the apply (it would make the apply copy the state).
+        let (event, response) = machine!.decide(request: request, entropy: random.next())
         guard let event else {
             // A retry of a request accepted long ago may be refused by today's state: answer the original.
             // (Only refusals are looked up: any other answer without an event is a read of today's state.)
@@ -366,7 +368,7 @@ public actor DispatchShell<M: DispatchMachine>: JournaledActivation {
             return response
         }
         let at = request.at ?? clock
-        if m.isSoft(event: event) {
+        if machine!.isSoft(event: event) {
             machine!.apply(event: event)
             if let at { clock = max(clock ?? at, at) }
             softApplied += 1
@@ -385,8 +387,8 @@ public actor DispatchShell<M: DispatchMachine>: JournaledActivation {
         }
         let record = DispatcherRecord<M.Config, M.Event>.event(event, response: response, at: at)
         // The manifests the event may change, as they are before it (the lock keeps them so until the apply).
-        let probe = onManifestChanges == nil ? nil : m.manifestProbe(for: event)
-        let manifestsBefore = probe.map { m.manifestDigests($0) } ?? []
+        let probe = onManifestChanges == nil ? nil : machine!.manifestProbe(for: event)
+        let manifestsBefore = probe.map { machine!.manifestDigests($0) } ?? []
         switch try await append(record, type: M.eventType(of: event), key: key, also: also) {
         case .duplicate:
             if let r = try await storedReply(key) { return r }

@@ -51,8 +51,9 @@ extension RegionDispatchState {
         guard var e = orders[id] else { return }
         let before = e.notify
         let out = config.notifications.decide(u, order: id, at: at, state: &e.notify)
-        if e.notify != before { step.accepted = true }
-        orders[id] = e
+        // Written back only when it changed: an unchanged write would copy the region's order table
+        // in a `decide` (which works on a copy of the state).
+        if e.notify != before { step.accepted = true; orders[id] = e }
         for n in out { step.add(.notify(n)) }
     }
 

@@ -210,15 +210,44 @@ public struct RegionDispatchState: Sendable, Codable {
     /// (`SystemRandomNumberGenerator`): a BOPIS pickup code is then derived from it, so nobody can
     /// predict it from the order, the store or the config. Without it (tests replaying decisions,
     /// determinism checks) codes come from the config seed and the order id.
+    ///
+    /// The event's change is what differs after the transition: for a position report that moved no
+    /// order between couriers, only what a position can touch is compared (`positionChange`);
+    /// otherwise the whole state (`wholeStateDiff` forces that, for tests).
     public func decide(_ request: DispatchRequest, entropy: UInt64? = nil) -> DispatchDecision {
+        decide(request, entropy: entropy, wholeStateDiff: false)
+    }
+
+    func decide(_ request: DispatchRequest, entropy: UInt64? = nil, wholeStateDiff: Bool) -> DispatchDecision {
         var copy = self
         copy.entropy = entropy
         var step = Step()
         let response = copy.transition(request, &step)
         guard step.accepted else { return DispatchDecision(event: nil, response: response) }
-        return DispatchDecision(event: DispatchEvent(effects: step.effects, request: request, version: copy.version,
-                                                     change: Self.change(from: self, to: copy)),
+        let change = (wholeStateDiff ? nil : Self.positionChange(from: self, to: copy, request)) ?? Self.change(from: self, to: copy)
+        return DispatchDecision(event: DispatchEvent(effects: step.effects, request: request, version: copy.version, change: change),
                                 response: response)
+    }
+
+    /// The change of a position report that kept the plan (same version and order count: no order
+    /// moved between couriers, none was added): such a transition writes only the reporting
+    /// courier's record (position, leg), the orders on its trips (ETA and approach notification
+    /// memory), the observed speed and the clock. So only those are compared: O(the courier's
+    /// orders), not O(the region). nil for any other request or when the plan moved (then the
+    /// whole-state diff). `LivePositionChangeTests` checks it equals the whole-state diff.
+    static func positionChange(from a: RegionDispatchState, to b: RegionDispatchState, _ request: DispatchRequest) -> StateChange? {
+        guard case .report(.position(let ref, _, _)) = request, a.version == b.version, a.nextSeq == b.nextSeq,
+              a.orders.count == b.orders.count, a.couriers.count == b.couriers.count, let i = a.courierIndex(ref) else { return nil }
+        var orders: [OrderEntry] = []
+        for trip in b.couriers[i].trips {
+            for id in trip.orders { if let o = b.orders[id], a.orders[id] != o { orders.append(o) } }
+        }
+        orders.sort { $0.seq < $1.seq }
+        return StateChange(orders: orders, couriers: b.couriers[i] == a.couriers[i] ? [] : [b.couriers[i]],
+                           inventories: [], counters: [], pickFreeAt: [],
+                           nextSeq: b.nextSeq, version: b.version, clock: b.clock, dawnWavePlanned: b.dawnWavePlanned,
+                           lastReoptimiseAt: b.lastReoptimiseAt, reoptimisedVersion: b.reoptimisedVersion,
+                           observedSpeed: b.observedSpeed)
     }
 
     /// Whether `event` (decided on this state) only moves a courier's last known position: a
