@@ -210,6 +210,9 @@ let benchRoutingCommand = Command(
                 // No best-known table (ORTEC): the best of the solvers in this run is the reference.
                 row.bks = [run.feasible ? run.distance : nil, peerRun.flatMap { $0.feasible ? $0.audit.distance : nil }].compactMap { $0 }.min()
             }
+            if row.bks == nil && set.name == "files" {
+                printErr("bench routing: \(stem) has no best-known cost in the --bks table: no gap for it")
+            }
             rows.append(row)
             printOut(RoutingBenchTable.line(row, set, checkpoints: checkpoints, peer: peer != nil))
             if let dir = solutionsDir {
