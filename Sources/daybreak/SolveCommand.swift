@@ -1,20 +1,25 @@
 import Base
 import Foundation
 import Routing
+import Synchronization
 
-// `daybreak solve PATH …`: read an instance file, solve it single-threaded under a time limit,
-// verify the result independently of the solver, and print or write the CVRPLIB solution.
+// `daybreak solve PATH …`: read an instance file, solve it under a time limit on N threads
+// (optionally from a given solution), verify the result independently of the solver, and print or
+// write the CVRPLIB solution.
 
 let solveCommand = Command(
     name: "solve",
     summary: "Solve a VRP instance file (Solomon / Gehring–Homberger, Li & Lim, VRPLIB) and print the solution.",
-    usage: "PATH [--format solomon|lilim|vrplib] [--time-limit SECONDS] [--seed N] [--objective distance|fleet] [--rounding dimacs|exact] [--solution OUT] [--json]",
+    usage: "PATH [--format solomon|lilim|vrplib] [--time-limit SECONDS] [--seed N] [--objective distance|fleet] [--rounding dimacs|exact] [--threads N] [--initial SOLUTION] [--solution OUT] [--json]",
     options: [
         .value("format", "solomon|lilim|vrplib", "instance format (detected from the text when not given)"),
         .value("time-limit", "SECONDS", "search time (default 10; 0 = construction only)"),
         .value("seed", "N", "random seed (default 1)"),
         .value("objective", "distance|fleet", "distance only, or fewest vehicles then distance (default distance)"),
         .value("rounding", "dimacs|exact", "arc lengths truncated to 0.1 (DIMACS), or exact Euclidean (default dimacs)"),
+        .value("threads", "N", "search threads (default: all cores, \(ProcessInfo.processInfo.activeProcessorCount) here); same seed and N give the same search"),
+        .value("initial", "SOLUTION", "start from this CVRPLIB solution ('Route #k:' lines, 'Cost'); an infeasible one is repaired"),
+        .flag("penalised", "penalised search: candidates may break time windows at an adaptive cost per unit of time warp"),
         .value("solution", "OUT", "write the solution (CVRPLIB 'Route #k:' lines and 'Cost') to OUT instead of stdout"),
         .flag("json", "end with one JSON line: instance, feasible, vehicles, distance, time_s, iterations"),
     ],
@@ -27,16 +32,36 @@ let solveCommand = Command(
     let objective = ObjectiveMode(rawValue: try args.choice("objective", ObjectiveMode.allCases.map(\.rawValue), default: "distance")!)!
     let rounding = Rounding(rawValue: try args.choice("rounding", Rounding.allCases.map(\.rawValue), default: "dimacs")!)!
     let json = args.flag("json")
+    let threads = try args.int("threads", default: ProcessInfo.processInfo.activeProcessorCount, range: 1...256)
 
     let instance: InstanceFile
-    do throws(CommandFailure) { instance = try RoutingFiles.readInstance(path, format: format) } catch {
+    var initial: SolutionFile? = nil
+    do throws(CommandFailure) {
+        instance = try RoutingFiles.readInstance(path, format: format)
+        if let start = args.string("initial") {
+            let text = try RoutingFiles.readText(start, what: "initial solution")
+            do throws(InstanceError) { initial = try SolutionFile.parse(text, file: start, for: instance) } catch {
+                throw CommandFailure(message: error.description, status: ExitStatus.dataError)
+            }
+        }
+    } catch {
         printErr("daybreak solve: \(error.message)")
         return error.status
     }
     let run: RoutingRun
-    do throws(CommandFailure) { run = try RoutingRun.solve(instance, rounding: rounding, objective: objective, seed: seed, timeLimit: timeLimit) } catch {
+    do throws(CommandFailure) {
+        run = try await RoutingRun.solve(instance, rounding: rounding, objective: objective, seed: seed, timeLimit: timeLimit,
+                                         threads: threads, initial: initial?.routes, penalised: args.flag("penalised"))
+    } catch {
         printErr("daybreak solve: \(error.message)")
         return error.status
+    }
+    let id = { (i: Int) in SolutionFile.writtenID(i, in: instance) }
+    for r in run.solution.repairs.prefix(20) {
+        printErr("daybreak solve: initial solution: route #\(r.route): customer \(id(r.job)) removed (\(r.reason))")
+    }
+    if run.solution.repairs.count > 20 {
+        printErr("daybreak solve: initial solution: … and \(run.solution.repairs.count - 20) more removed; all were re-inserted by the search unless named below")
     }
 
     let text = SolutionFile(routes: run.solution.routes, cost: run.distance).render(for: instance, decimals: run.decimals)
@@ -51,6 +76,14 @@ let solveCommand = Command(
     for p in run.audit.problems.prefix(10) { printErr("daybreak solve: infeasible: \(p)") }
     if !run.solution.unassigned.isEmpty {
         printErr("daybreak solve: \(run.solution.unassigned.count) customer(s) left unassigned")
+        if initial != nil {
+            // A warm start that could not be made feasible: say which customers and why.
+            let why = Dictionary(run.solution.repairs.map { ($0.job, $0) }, uniquingKeysWith: { a, _ in a })
+            for u in run.solution.unassigned.prefix(20) {
+                let origin = why[u].map { "removed from route #\($0.route) of the initial solution: \($0.reason)" } ?? "not in the initial solution"
+                printErr("daybreak solve: initial solution: customer \(id(u)) could not be placed on any route (\(origin))")
+            }
+        }
     }
     if run.solution.feasible != run.feasible {
         printErr("daybreak solve: warning: the solver says feasible=\(run.solution.feasible), the independent check says \(run.feasible)")
@@ -59,13 +92,15 @@ let solveCommand = Command(
         print(JSONValue.object([
             ("instance", .string(instance.name)), ("feasible", .bool(run.feasible)), ("vehicles", .int(run.audit.vehicles)),
             ("distance", .double(run.distance)), ("time_s", .double(run.seconds.rounded(toPlaces: 3))),
-            ("iterations", .int(run.solution.iterations)),
+            ("iterations", .int(run.solution.iterations)), ("threads", .int(threads)),
+            ("repaired", .int(run.solution.repairs.count)), ("unassigned", .int(run.solution.unassigned.count)),
         ]).rendered())
     } else {
         print("\(instance.name): \(run.audit.vehicles) vehicles, distance \(formatFixed(run.distance, decimals: run.decimals)), "
-              + "\(run.feasible ? "feasible" : "INFEASIBLE"), \(formatFixed(run.seconds, decimals: 2)) s, \(run.solution.iterations) iterations")
+              + "\(run.feasible ? "feasible" : "INFEASIBLE"), \(formatFixed(run.seconds, decimals: 2)) s, \(run.solution.iterations) iterations, \(threads) thread(s)")
     }
-    return ExitStatus.ok
+    // A warm start that stays infeasible is an error (the reasons are printed above).
+    return initial != nil && !run.feasible ? ExitStatus.dataError : ExitStatus.ok
 }
 
 
@@ -129,27 +164,61 @@ struct RoutingRun {
     /// The audited distance without floating-point noise: exact to the convention's unit (1e-4 for exact Euclidean).
     var distance: Double { audit.distance.rounded(toPlaces: decimals == 2 ? 4 : decimals) }
 
-    /// Solves on the calling thread until `timeLimit` seconds have passed (the clock lives here, not in Routing).
+    /// Solves on a dedicated thread (plus the solver's own `threads − 1`) until `timeLimit` seconds have
+    /// passed (the clock lives here, not in Routing); `trace` records each new best with its time.
     static func solve(_ instance: InstanceFile, rounding: Rounding, objective: ObjectiveMode, seed: UInt64,
-                      timeLimit: Double) throws(CommandFailure) -> RoutingRun {
+                      timeLimit: Double, threads: Int = 1, initial: [[Int]]? = nil, penalised: Bool = false,
+                      tune: [String: Double] = [:], trace: IncumbentTrace? = nil) async throws(CommandFailure) -> RoutingRun {
         let problem: Problem
         do { problem = try Problem(instance: instance, rounding: rounding) } catch {
             throw CommandFailure(message: "\(instance.name): \(error)", status: ExitStatus.dataError)
         }
-        let clock = ContinuousClock()
-        let start = clock.now
-        let budget = Swift.Duration.milliseconds(Int64((timeLimit * 1000).rounded()))
-        let deadline = start.advanced(by: budget)
-        let limit = max(timeLimit, 1e-9)
-        let options = SolveOptions(
-            seed: seed, objective: objective,
-            shouldStop: { clock.now >= deadline },
-            progress: { (clock.now - start).seconds / limit })
-        let solution = Routing.solve(problem, options: options)
-        let seconds = (clock.now - start).seconds
+        let result: Result<(Solution, Double), CommandFailure> = await onDedicatedThread(name: "solve") {
+            let clock = ContinuousClock()
+            let start = clock.now
+            let budget = Swift.Duration.milliseconds(Int64((timeLimit * 1000).rounded()))
+            let deadline = start.advanced(by: budget)
+            let limit = max(timeLimit, 1e-9)
+            var options = SolveOptions(
+                seed: seed, objective: objective,
+                shouldStop: { clock.now >= deadline },
+                progress: { (clock.now - start).seconds / limit })
+            options.threads = threads
+            options.penalisedTimeWarp = penalised
+            if let x = tune["cbar"] { options.averageRemoved = x }
+            if let x = tune["ls"] { options.localSearchInterval = Int(x) }
+            if let x = tune["t0"] { options.initialTemperature = x }
+            if let x = tune["tf"] { options.finalTemperature = x }
+            if let x = tune["exchange"] { options.exchangeInterval = Int(x) }
+            if let trace {
+                options.onNewBest = { distance, unassigned in
+                    if unassigned == 0 { trace.record(seconds: (clock.now - start).seconds, distance: distance) }
+                }
+            }
+            let solution: Solution
+            if let initial {
+                do throws(WarmStartError) { solution = try Routing.solve(problem, from: initial, options: options) } catch {
+                    return .failure(CommandFailure(message: "initial solution: \(error.message)", status: ExitStatus.dataError))
+                }
+            } else {
+                solution = Routing.solve(problem, options: options)
+            }
+            return .success((solution, (clock.now - start).seconds))
+        }
+        let (solution, seconds) = try result.get()
         let audit = instance.audit(routes: solution.routes, rounding: rounding)
         let decimals = instance.explicitMatrix != nil ? 0 : (rounding == .dimacs ? 1 : 2)
         return RoutingRun(solution: solution, audit: audit, seconds: seconds, decimals: decimals)
+    }
+}
+
+/// The best feasible distance over time, as the solver reports new bests (from its threads).
+final class IncumbentTrace: Sendable {
+    private let points = Mutex<[(seconds: Double, distance: Double)]>([])
+    func record(seconds: Double, distance: Double) { points.withLock { $0.append((seconds, distance)) } }
+    /// The best distance found by `seconds` (nil before the first feasible solution).
+    func best(at seconds: Double) -> Double? {
+        points.withLock { ps in ps.filter { $0.seconds <= seconds }.map(\.distance).min() }
     }
 }
 

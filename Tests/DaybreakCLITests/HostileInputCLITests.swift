@@ -78,6 +78,24 @@ import Testing
         #expect(r.stdout.contains("\"feasible\":true"), "\(r.stdout.suffix(300))")
     }
 
+    @Test func solveWarmStartRepairsAnInfeasibleStartAndRefusesABadFile() throws {
+        let dir = try Self.scratch()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let instance = Self.repo("Tests/RoutingTests/Fixtures/R101.txt")
+        // Thirty customers on one route: late and over capacity; the repair drops them and the search re-places them.
+        let bad = try Self.write("Route #1: " + (1...30).map(String.init).joined(separator: " ") + "\nCost 1\n", "bad.sol", in: dir)
+        let r = try CLIProcess.run(["solve", instance, "--time-limit", "0.5", "--threads", "2", "--initial", bad, "--json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stderr.contains("initial solution: route #1: customer "), "\(r.stderr)")
+        #expect(r.stdout.contains("\"feasible\":true"), "\(r.stdout.suffix(300))")
+        // A customer the file does not have: refused with 65, naming file and line.
+        let unknown = try Self.write("Route #1: 1 2 999\nCost 1\n", "unknown.sol", in: dir)
+        let u = try CLIProcess.run(["solve", instance, "--time-limit", "0", "--initial", unknown])
+        #expect(u.status == 65, "\(u.stderr)")
+        #expect(u.stderr.contains("unknown.sol:1"), "\(u.stderr)")
+        #expect(u.stderr.contains("999"), "\(u.stderr)")
+    }
+
     // MARK: - regions files: one validation for every command
 
     static func regionsFile(_ regions: [String]) -> String {

@@ -47,7 +47,11 @@ enum Generated {
         return try! Problem(nodes: nodes, vehicles: Array(repeating: v, count: spec.vehicles), distances: dist, durations: dist)
     }
 
-    struct Simulated { var feasible: Bool; var distance: Int64; var duration: Int64; var timeWarp: Int64 }
+    struct Simulated {
+        var feasible: Bool; var distance: Int64; var duration: Int64; var timeWarp: Int64
+        /// Capacity and maximum duration met (time windows aside).
+        var loadAndDurationOK = true
+    }
 
     /// Simulates one route of vehicle `v` (node indices, depots excluded) stop by stop, with the
     /// departure delayed as late as possible (found by trying every candidate departure).
@@ -103,7 +107,8 @@ enum Generated {
             if warp < bestWarp || (warp == bestWarp && dur < bestDur) { bestWarp = warp; bestDur = dur }
         }
         let ok = capOK && bestWarp == 0 && bestDur <= veh.maxDuration
-        return Simulated(feasible: ok, distance: distance, duration: bestDur, timeWarp: bestWarp)
+        return Simulated(feasible: ok, distance: distance, duration: bestDur, timeWarp: bestWarp,
+                         loadAndDurationOK: capOK && bestDur <= veh.maxDuration)
     }
 
     /// Brute-force optimal distance for a small unpaired instance with identical vehicles

@@ -1,4 +1,5 @@
-/// Best-known solutions from a CSV file with the header `instance,vehicles,distance,source`.
+/// Best-known solutions from a CSV file with the header `instance,vehicles,distance,source`, or
+/// the short form `instance,cost` (a cost only; for `bench routing --bks` on any instance files).
 ///
 /// Fields may be quoted (`"a, b"`, with `""` for a quote). An empty vehicles or distance field
 /// means "not known". Lookups ignore case (CVRPLIB writes `C1_2_1`, the files are `c1_2_1.txt`).
@@ -35,13 +36,30 @@ public struct BestKnownTable: Sendable, Equatable {
         var entries: [Entry] = []
         var seen: [String: Int] = [:]
         var header = true
+        var short = false
         for line in t.lines where !line.text.trimmingSpaces.isEmpty {
             let fields = try splitCSV(line.text, line: line.number, file: file)
             if header {
-                guard fields.map({ $0.lowercased() }).starts(with: ["instance", "vehicles", "distance"]) else {
-                    throw t.error(.missingSection, line.number, "expected the header 'instance,vehicles,distance,source', got '\(line.text)'")
+                let names = fields.map { $0.trimmingSpaces.lowercased() }
+                short = names == ["instance", "cost"]
+                guard short || names.starts(with: ["instance", "vehicles", "distance"]) else {
+                    throw t.error(.missingSection, line.number, "expected the header 'instance,vehicles,distance,source' or 'instance,cost', got '\(line.text)'")
                 }
                 header = false
+                continue
+            }
+            if short {
+                guard fields.count == 2 else { throw t.error(.fieldCount, line.number, "expected 2 fields (instance,cost), got \(fields.count)") }
+                let name = fields[0].trimmingSpaces, text = fields[1].trimmingSpaces
+                guard !name.isEmpty else { throw t.error(.invalidValue, line.number, "empty instance name") }
+                guard let d = Double(text), d.isFinite, d > 0 else {
+                    throw t.error(.notANumber, line.number, "cost: expected a positive number, got '\(text)'")
+                }
+                if let first = seen[name.uppercased()] {
+                    throw t.error(.duplicateID, line.number, "duplicate instance \(name) (first on line \(first))")
+                }
+                seen[name.uppercased()] = line.number
+                entries.append(Entry(instance: name, vehicles: nil, distance: d, source: ""))
                 continue
             }
             guard fields.count >= 3 else {

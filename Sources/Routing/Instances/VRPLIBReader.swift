@@ -235,3 +235,7 @@ extension Substring {
         return String(s)
     }
 }
+
+extension String {
+    var trimmingSpaces: String { self[...].trimmingSpaces }
+}

@@ -44,7 +44,12 @@ extension Engine {
             if blink > 0 && rng.unit() < blink { continue }
             let a = vis[i], bnode = vis[i + 1]
             let delta = d(a, c) + d(c, bnode) - d(a, bnode) + fixed
-            if delta >= best.cost && lw == 0 { continue }
+            if lw == 0 {
+                if delta >= best.cost { continue }
+            } else if delta + lw * (f[i].timeWarp + b[i + 1].timeWarp - warpBefore) >= best.cost {
+                // The merged warp is at least the two sides' own: a lower bound on the priced cost.
+                continue
+            }
             let t1 = TimeSegment.merge(f[i], cseg, travel: t(a, c))
             if lw == 0 && t1.timeWarp > 0 { continue }
             let ts = TimeSegment.merge(t1, b[i + 1], travel: t(c, bnode))

@@ -35,6 +35,27 @@ public struct SolveOptions: Sendable {
     /// 2-opt included (runs after `shouldStop`; only up to 600 nodes, where it takes milliseconds; for the same
     /// search trajectory never worse).
     public var segmentPolish: Bool = true
+    /// Penalised search: ruin-and-recreate and local search may break time windows, paying an
+    /// adaptive weight per unit of time warp (raised when fewer than 40% of the candidates are
+    /// feasible, lowered above 60%); a promising infeasible candidate is repaired by a local search
+    /// at ten times the weight. Only feasible solutions become the best. Not with pickup-delivery
+    /// pairs or soft windows (`latenessWeight > 0`), where it is ignored.
+    public var penalisedTimeWarp: Bool = false
+    /// SISR: average number of jobs removed per iteration (c̄, default 10).
+    public var averageRemoved: Double = 10
+    /// Iterations between two local searches of a new best (nil: 0 up to 200 nodes, else n / 5).
+    public var localSearchInterval: Int? = nil
+    /// Search threads: the caller's plus `threads − 1` of the solver's own (default 1). Each runs its
+    /// own search from its own seed; every `exchangeInterval` iterations all meet and the best
+    /// solution of all replaces each worse one. The result depends only on the seed and the thread
+    /// count for an iteration-bounded run (`maxIterations` then bounds each thread).
+    public var threads: Int = 1
+    /// Iterations per thread between two exchanges of the best solution (only with `threads > 1`).
+    public var exchangeInterval: Int = 500
+    /// Called with the distance (caller's unit) and the number of unassigned jobs whenever the
+    /// search finds a new best solution (after construction, the fleet phase, and each new best of
+    /// any thread; from the solver's threads). The solver reads no clock: the caller timestamps it.
+    public var onNewBest: (@Sendable (_ distance: Double, _ unassigned: Int) -> Void)? = nil
 
     public init(seed: UInt64 = 1, objective: ObjectiveMode = .distance,
                 shouldStop: @escaping @Sendable () -> Bool = { false },
@@ -64,6 +85,10 @@ public struct Solution: Sendable, Equatable {
     public var cost: Cost
     /// Distance right after construction (caller's unit), to report what the search gained.
     public var constructionDistance: Double = 0
+    /// Warm start only: the stops dropped from the given routes because they broke a hard
+    /// constraint there (the search then re-inserted them where it could; any it could not are in
+    /// `unassigned`).
+    public var repairs: [WarmStartRepair] = []
     /// Per route, its trips (jobs between reloads; one trip for single-trip vehicles), empty trips left out.
     public var trips: [[[Int]]] = []
 
