@@ -51,9 +51,16 @@ let package = Package(
         .target(name: "Simulation", dependencies: ["DispatchPlanning", "Fleet", "Geo", "Routing", "Base"], swiftSettings: strict),
 
         // The thin executable.
-        .executableTarget(name: "daybreak",
-                          dependencies: ["Base", "Messaging", "Storage", "Cluster", "Routing", "DispatchPlanning", "DaybreakNode", "Simulation", "Edge", "Gateway", "Fleet", "Geo", "Warehouse", "CZeroMQ", "CLibPQ"],
-                          swiftSettings: strict),
+        // The commands (demo, simulate, up, node, gateway, ctl, solve, …) and, apart, the benchmarks
+        // (`daybreak bench …`, which alone reach the C libraries directly for their raw references).
+        .target(name: "DaybreakCLI",
+                dependencies: ["Base", "Messaging", "Storage", "Cluster", "Routing", "DispatchPlanning", "DaybreakNode", "Simulation", "Edge", "Gateway", "Fleet", "Geo", "Warehouse"],
+                swiftSettings: strict),
+        .target(name: "DaybreakBench",
+                dependencies: ["DaybreakCLI", "Base", "Messaging", "Storage", "Cluster", "Routing", "DispatchPlanning", "DaybreakNode", "Simulation", "Edge", "Gateway", "Fleet", "Geo", "Warehouse", "CZeroMQ", "CLibPQ"],
+                swiftSettings: strict),
+        // The thin executable: main.swift joins the two.
+        .executableTarget(name: "daybreak", dependencies: ["DaybreakCLI", "DaybreakBench", "Base"], swiftSettings: strict),
 
         .testTarget(name: "BaseTests", dependencies: ["Base"], swiftSettings: strict),
         .testTarget(name: "MessagingTests", dependencies: ["Messaging", "CZeroMQ", "Base"], swiftSettings: strict),
@@ -68,7 +75,7 @@ let package = Package(
         .testTarget(name: "EdgeTests", dependencies: ["Edge", "DispatchPlanning", "Fleet", "Geo", "Base"], swiftSettings: strict),
         .testTarget(name: "GatewayTests", dependencies: ["Gateway", "Edge", "DaybreakNode", "DispatchPlanning", "Cluster", "Fleet", "Geo", "Storage", "Messaging", "Base"],
                     swiftSettings: strict),
-        .testTarget(name: "DaybreakCLITests", dependencies: ["daybreak", "Base"], swiftSettings: strict),
+        .testTarget(name: "DaybreakCLITests", dependencies: ["daybreak", "DaybreakCLI", "Base"], swiftSettings: strict),
         .testTarget(name: "WarehouseTests", dependencies: ["Warehouse", "Base"],
                     resources: [.copy("Fixtures")], swiftSettings: strict),
         .testTarget(name: "FloorTests", dependencies: ["Floor", "Warehouse", "Messaging", "Base"],

@@ -1,7 +1,7 @@
 import Base
 import Foundation
 import Testing
-@testable import daybreak
+@testable import DaybreakCLI
 
 /// `daybreak up` / `down` as an operator runs them: real processes, a real PostgreSQL that `up`
 /// initialises under a temporary DIR, polling with deadlines (never a fixed sleep as the assertion).

@@ -293,7 +293,3 @@ func stopLeftoverNodes(_ nodes: [Deployment.Node], grace: Duration) async -> [St
     return lines
 }
 
-/// The message of a `CommandFailure` is what a person reads, also where a runner prints the error itself.
-extension CommandFailure: CustomStringConvertible {
-    var description: String { message }
-}

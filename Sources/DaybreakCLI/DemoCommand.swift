@@ -12,7 +12,7 @@ import Synchronization
 // greedy baseline), write the plan to PostgreSQL, print KPIs and write an offline HTML report.
 // The planning is pure (Sources/daybreak/Planning); this file does the I/O, the clock and threads.
 
-let demoCommand = Command(
+package let demoCommand = Command(
     name: "demo",
     summary: "Plan a generated dawn wave for Seoul, store it in PostgreSQL and write an HTML report.",
     usage: "[--orders N] [--seed S] [--time-limit SECONDS] [--database CONNINFO] [--schema NAME] [--report DIR] [--regions FILE] [--operations FILE] [--demand FILE] [--date YYYY-MM-DD] [--json]",
@@ -34,18 +34,18 @@ let demoCommand = Command(
 
 /// The three files a planning command reads (regions, operations, demand), with the same
 /// options and defaults in every command.
-struct CityInputFiles: Sendable {
-    var regions: String
-    var operations: String
-    var demand: String
+package struct CityInputFiles: Sendable {
+    package var regions: String
+    package var operations: String
+    package var demand: String
 
-    static let options: [OptionSpec] = [
+    package static let options: [OptionSpec] = [
         .value("regions", "FILE", "region file (default Regions/seoul.json)"),
         .value("operations", "FILE", "operations file (default Regions/seoul-operations.json)"),
         .value("demand", "FILE", "district demand weights (default: NAME-demand.json next to the region file NAME.json)"),
     ]
 
-    init(_ a: ParsedArguments) {
+    package init(_ a: ParsedArguments) {
         regions = a.string("regions", default: "Regions/seoul.json")
         operations = a.string("operations", default: "Regions/seoul-operations.json")
         // The demand file sits next to the region file: Regions/seoul.json → Regions/seoul-demand.json.
@@ -54,20 +54,20 @@ struct CityInputFiles: Sendable {
     }
 }
 
-struct DemoOptions: Sendable {
-    var orders: Int
-    var seed: UInt64
-    var timeLimit: Double
-    var database: String
-    var schema: String
-    var reportDir: String
-    var regions: String
-    var operations: String
-    var demand: String
-    var date: String?
-    var json: Bool
+package struct DemoOptions: Sendable {
+    package var orders: Int
+    package var seed: UInt64
+    package var timeLimit: Double
+    package var database: String
+    package var schema: String
+    package var reportDir: String
+    package var regions: String
+    package var operations: String
+    package var demand: String
+    package var date: String?
+    package var json: Bool
 
-    init(_ a: ParsedArguments) throws(UsageError) {
+    package init(_ a: ParsedArguments) throws(UsageError) {
         // Matrices are O(n²) per region and kind/slot (≈ 3 GB for the largest region at 20,000 orders).
         orders = try a.int("orders", default: 5000, range: 0...20_000)
         seed = try a.uint64("seed", default: 1)
@@ -88,7 +88,7 @@ struct DemoOptions: Sendable {
     }
 
     /// Days since 1970-01-01 of a proleptic Gregorian date.
-    static func parseDate(_ s: String) -> LocalDay? {
+    package static func parseDate(_ s: String) -> LocalDay? {
         let p = s.split(separator: "-")
         guard p.count == 3, let y = Int64(p[0]), let m = Int64(p[1]), let d = Int64(p[2]), (1...12).contains(m), (1...31).contains(d), y >= 1970 else { return nil }
         // Reject dates that do not exist (2026-02-30 would otherwise roll into March).
@@ -98,31 +98,31 @@ struct DemoOptions: Sendable {
 }
 
 /// Inputs read from disk.
-struct DemoInputs: Sendable {
-    var city: CityRegionsFile
-    var operations: OperationsConfig
-    var demand: DemandModel
+package struct DemoInputs: Sendable {
+    package var city: CityRegionsFile
+    package var operations: OperationsConfig
+    package var demand: DemandModel
 }
 
 /// Timing of one region: solver and baseline results plus wall-clock seconds.
-struct RegionOutcome: Sendable {
-    var optimised: RegionPlan
-    var baseline: RegionPlan
-    var prepareSeconds: Double
-    var solveSeconds: Double
+package struct RegionOutcome: Sendable {
+    package var optimised: RegionPlan
+    package var baseline: RegionPlan
+    package var prepareSeconds: Double
+    package var solveSeconds: Double
 }
 
-struct DemoRun {
-    let o: DemoOptions
-    let progress: Bool
-    let logger = Logger(label: "demo", level: .warning)
-    init(_ o: DemoOptions) { self.o = o; progress = isatty(2) == 1 && !o.json }
+package struct DemoRun {
+    package let o: DemoOptions
+    package let progress: Bool
+    package let logger = Logger(label: "demo", level: .warning)
+    package init(_ o: DemoOptions) { self.o = o; progress = isatty(2) == 1 && !o.json }
 
-    func note(_ s: String) { if progress { printErr("demo: " + s) } }
+    package func note(_ s: String) { if progress { printErr("demo: " + s) } }
 
     /// A relative path is looked up in the current directory, then in the directories above the
     /// executable (`.build/release/daybreak` → the repository root), so `Regions/…` works from anywhere.
-    func resolve(_ path: String) -> String {
+    package func resolve(_ path: String) -> String {
         guard !path.hasPrefix("/"), !FileManager.default.fileExists(atPath: path) else { return path }
         var dir = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
         for _ in 0..<4 {
@@ -133,7 +133,7 @@ struct DemoRun {
         return path
     }
 
-    func read(_ given: String, what: String) throws(CommandFailure) -> Data {
+    package func read(_ given: String, what: String) throws(CommandFailure) -> Data {
         let path = resolve(given)
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir), !isDir.boolValue else {
@@ -145,7 +145,7 @@ struct DemoRun {
         return d
     }
 
-    func loadInputs() throws(CommandFailure) -> DemoInputs {
+    package func loadInputs() throws(CommandFailure) -> DemoInputs {
         let rData = try read(o.regions, what: "regions"), oData = try read(o.operations, what: "operations")
         let dData = try read(o.demand, what: "demand")
         let city: CityRegionsFile, ops: OperationsConfig, demand: DemandModel
@@ -159,7 +159,7 @@ struct DemoRun {
         return DemoInputs(city: city, operations: ops, demand: demand)
     }
 
-    func run() async throws -> Int32 {
+    package func run() async throws -> Int32 {
         let clock = ContinuousClock()
         let t0 = clock.now
         let inputs = try loadInputs()
@@ -184,7 +184,7 @@ struct DemoRun {
         }
     }
 
-    func planAndStore(_ conn: PostgresConnection, inputs: DemoInputs, day: LocalDay,
+    package func planAndStore(_ conn: PostgresConnection, inputs: DemoInputs, day: LocalDay,
                       clock: ContinuousClock, t0: ContinuousClock.Instant) async throws -> Int32 {
         let offset = inputs.operations.offset
         let migrations = (ClusterSchema.migrations + WavePlanSchema.migrations).map { Migration(Int64($0.version), $0.name, sql: $0.sql) }
@@ -253,11 +253,11 @@ struct DemoRun {
         return ExitStatus.ok
     }
 
-    var cores: Int { max(1, ProcessInfo.processInfo.activeProcessorCount) }
+    package var cores: Int { max(1, ProcessInfo.processInfo.activeProcessorCount) }
 
     /// Prepares, solves and baselines every region, each on a dedicated thread (the solver is
     /// CPU-bound and must not occupy the cooperative pool), at most `cores` at once, largest first.
-    func planRegions(setup: WaveSetup, byRegion: [RegionID: [Order]]) async throws -> [RegionOutcome] {
+    package func planRegions(setup: WaveSetup, byRegion: [RegionID: [Order]]) async throws -> [RegionOutcome] {
         let jobs = setup.regions.enumerated().map { ($0.offset, $0.element, byRegion[$0.element.regionID] ?? []) }
         let limit = o.timeLimit, seed = o.seed, show = progress
         return try await planRegionsOnThreads(sizes: jobs.map(\.2.count), width: cores, name: { "plan-\(jobs[$0].1.regionID)" },
@@ -281,7 +281,7 @@ struct DemoRun {
 /// called in the caller's task when job i is launched (so it may read the clock to size a budget)
 /// and returns the body to run on the thread; `finished(i, result)` is called in the caller's task
 /// as each job ends. Cancelling the calling task sets the flag every body polls. Results by index.
-func planRegionsOnThreads<R: Sendable>(sizes: [Int], width: Int, name: (Int) -> String,
+package func planRegionsOnThreads<R: Sendable>(sizes: [Int], width: Int, name: (Int) -> String,
                                        start: (Int, CancelFlag) -> @Sendable () throws -> R,
                                        finished: (Int, R) -> Void = { _, _ in }) async throws -> [R] {
     let order = sizes.indices.sorted { sizes[$0] != sizes[$1] ? sizes[$0] > sizes[$1] : $0 < $1 }
@@ -309,7 +309,7 @@ func planRegionsOnThreads<R: Sendable>(sizes: [Int], width: Int, name: (Int) -> 
 }
 
 /// Runs on the calling (dedicated) thread: build, solve under the time limit, baseline.
-func planOneRegion(fleet: WaveSetup.RegionFleet, orders: [Order], setup: WaveSetup, timeLimit: Double, seed: UInt64,
+package func planOneRegion(fleet: WaveSetup.RegionFleet, orders: [Order], setup: WaveSetup, timeLimit: Double, seed: UInt64,
                    cancelled: CancelFlag) throws(WavePlanError) -> RegionOutcome {
     let clock = ContinuousClock()
     let t0 = clock.now
@@ -329,16 +329,17 @@ func planOneRegion(fleet: WaveSetup.RegionFleet, orders: [Order], setup: WaveSet
 }
 
 /// A one-way flag set from a cancellation handler and polled by the solver's stop closure.
-final class CancelFlag: Sendable {
+package final class CancelFlag: Sendable {
     private let flag = Atomic<Bool>(false)
-    func set() { flag.store(true, ordering: .relaxed) }
-    var isSet: Bool { flag.load(ordering: .relaxed) }
+    package init() {}
+    package func set() { flag.store(true, ordering: .relaxed) }
+    package var isSet: Bool { flag.load(ordering: .relaxed) }
 }
 
 extension DemoRun {
     /// Writes the plan in one transaction: the wave_plans row, then COPY of every planned stop and
     /// every unassigned order of both variants. Returns the optimised plan's stop rows read back.
-    func store(_ conn: PostgresConnection, planID: String, day: LocalDay, orders: Int,
+    package func store(_ conn: PostgresConnection, planID: String, day: LocalDay, orders: Int,
                optimised: WavePlan, baseline: WavePlan) async throws -> Int {
         let schema = try await conn.quoteIdentifier(o.schema)
         var stops = PostgresCopyRows(columns: 13)
@@ -375,4 +376,12 @@ extension DemoRun {
     }
 }
 
-func env(_ k: String) -> String { ProcessInfo.processInfo.environment[k] ?? "<unset>" }
+package func env(_ k: String) -> String { ProcessInfo.processInfo.environment[k] ?? "<unset>" }
+
+extension DemoOptions {
+    /// Only the input files (for reusing the demo's loading); the other options keep the demo's defaults.
+    package init(regions: String, operations: String, demand: String) {
+        orders = 0; seed = 1; timeLimit = 0; database = ""; schema = "daybreak"; reportDir = ""
+        self.regions = regions; self.operations = operations; self.demand = demand; date = nil; json = false
+    }
+}

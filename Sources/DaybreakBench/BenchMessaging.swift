@@ -1,4 +1,5 @@
 import Base
+import DaybreakCLI
 import CZeroMQ
 import Foundation
 import Messaging

@@ -1,4 +1,5 @@
 import Base
+import DaybreakCLI
 import DispatchPlanning
 import Fleet
 import Foundation
@@ -227,12 +228,4 @@ func planDawnRegion(fleet: WaveSetup.RegionFleet, orders: [Order], setup: WaveSe
     }
     return DawnRegionRun(plan: plan, budget: budget, prepareSeconds: (t1 - t0).seconds, solveSeconds: (clock.now - t1).seconds,
                          peakBytes: peakResidentBytes())
-}
-
-extension DemoOptions {
-    /// Only the input files (for reusing the demo's loading); the other options keep the demo's defaults.
-    init(regions: String, operations: String, demand: String) {
-        orders = 0; seed = 1; timeLimit = 0; database = ""; schema = "daybreak"; reportDir = ""
-        self.regions = regions; self.operations = operations; self.demand = demand; date = nil; json = false
-    }
 }

@@ -7,7 +7,7 @@ import Synchronization
 // (optionally from a given solution), verify the result independently of the solver, and print or
 // write the CVRPLIB solution.
 
-let solveCommand = Command(
+package let solveCommand = Command(
     name: "solve",
     summary: "Solve a VRP instance file (Solomon / Gehring–Homberger, Li & Lim, VRPLIB) and print the solution.",
     usage: "PATH [--format solomon|lilim|vrplib] [--time-limit SECONDS] [--seed N] [--objective distance|fleet] [--rounding dimacs|exact] [--threads N] [--initial SOLUTION] [--solution OUT] [--json]",
@@ -105,11 +105,11 @@ let solveCommand = Command(
 
 
 /// Disk access for the routing commands; the Routing module itself only ever sees text.
-enum RoutingFiles {
+package enum RoutingFiles {
     /// Reads a file's bytes: 66 (no input) when missing, a directory or unreadable; 65 when larger
     /// than `InstanceLimits.maxFileBytes` (never more than that is read, so neither a huge file
     /// nor an endless one such as /dev/zero is taken in whole).
-    static func readBytes(_ path: String, what: String) throws(CommandFailure) -> [UInt8] {
+    package static func readBytes(_ path: String, what: String) throws(CommandFailure) -> [UInt8] {
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
             throw CommandFailure(message: "\(what) \(path): no such file", status: ExitStatus.noInput)
@@ -135,7 +135,7 @@ enum RoutingFiles {
     }
 
     /// Reads a text file; not UTF-8 is a data error (65).
-    static func readText(_ path: String, what: String) throws(CommandFailure) -> String {
+    package static func readText(_ path: String, what: String) throws(CommandFailure) -> String {
         guard let text = String(validating: try readBytes(path, what: what), as: UTF8.self) else {
             throw CommandFailure(message: "\(what) \(path): not UTF-8 text", status: ExitStatus.dataError)
         }
@@ -143,7 +143,7 @@ enum RoutingFiles {
     }
 
     /// Reads and parses an instance; a malformed file is a data error (65) naming file and line.
-    static func readInstance(_ path: String, format: InstanceFile.Format?) throws(CommandFailure) -> InstanceFile {
+    package static func readInstance(_ path: String, format: InstanceFile.Format?) throws(CommandFailure) -> InstanceFile {
         let bytes = try readBytes(path, what: "instance")
         do { return try InstanceFile.parse(bytes: bytes, file: path, format: format) } catch {
             throw CommandFailure(message: error.description, status: ExitStatus.dataError)
@@ -152,21 +152,21 @@ enum RoutingFiles {
 }
 
 /// One timed solve plus its independent verification.
-struct RoutingRun {
-    var solution: Solution
-    var audit: RouteAudit
-    var seconds: Double
+package struct RoutingRun {
+    package var solution: Solution
+    package var audit: RouteAudit
+    package var seconds: Double
     /// Digits printed for this instance's distances: 1 for DIMACS, 2 for exact (as SINTEF prints), 0 for an integer matrix.
-    var decimals: Int
+    package var decimals: Int
 
     /// Feasible by the independent audit, with nothing left unassigned.
-    var feasible: Bool { audit.feasible && solution.unassigned.isEmpty }
+    package var feasible: Bool { audit.feasible && solution.unassigned.isEmpty }
     /// The audited distance without floating-point noise: exact to the convention's unit (1e-4 for exact Euclidean).
-    var distance: Double { audit.distance.rounded(toPlaces: decimals == 2 ? 4 : decimals) }
+    package var distance: Double { audit.distance.rounded(toPlaces: decimals == 2 ? 4 : decimals) }
 
     /// Solves on a dedicated thread (plus the solver's own `threads − 1`) until `timeLimit` seconds have
     /// passed (the clock lives here, not in Routing); `trace` records each new best with its time.
-    static func solve(_ instance: InstanceFile, rounding: Rounding, objective: ObjectiveMode, seed: UInt64,
+    package static func solve(_ instance: InstanceFile, rounding: Rounding, objective: ObjectiveMode, seed: UInt64,
                       timeLimit: Double, threads: Int = 1, initial: [[Int]]? = nil, penalised: Bool = false,
                       tune: [String: Double] = [:], trace: IncumbentTrace? = nil) async throws(CommandFailure) -> RoutingRun {
         let problem: Problem
@@ -213,19 +213,20 @@ struct RoutingRun {
 }
 
 /// The best feasible distance over time, as the solver reports new bests (from its threads).
-final class IncumbentTrace: Sendable {
+package final class IncumbentTrace: Sendable {
     private let points = Mutex<[(seconds: Double, distance: Double)]>([])
-    func record(seconds: Double, distance: Double) { points.withLock { $0.append((seconds, distance)) } }
+    package init() {}
+    package func record(seconds: Double, distance: Double) { points.withLock { $0.append((seconds, distance)) } }
     /// The best distance found by `seconds` (nil before the first feasible solution).
-    func best(at seconds: Double) -> Double? {
+    package func best(at seconds: Double) -> Double? {
         points.withLock { ps in ps.filter { $0.seconds <= seconds }.map(\.distance).min() }
     }
 }
 
 extension Swift.Duration {
-    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) * 1e-18 }
+    package var seconds: Double { Double(components.seconds) + Double(components.attoseconds) * 1e-18 }
 }
 
 extension Double {
-    func rounded(toPlaces p: Int) -> Double { (self * pow(10, Double(p))).rounded() / pow(10, Double(p)) }
+    package func rounded(toPlaces p: Int) -> Double { (self * pow(10, Double(p))).rounded() / pow(10, Double(p)) }
 }

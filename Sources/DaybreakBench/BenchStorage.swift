@@ -1,4 +1,5 @@
 import Base
+import DaybreakCLI
 import CLibPQ
 import Foundation
 import Storage

@@ -1,4 +1,5 @@
 import Base
+import DaybreakCLI
 import Foundation
 import Routing
 

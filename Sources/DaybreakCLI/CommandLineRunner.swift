@@ -4,8 +4,8 @@ import Foundation
 /// Finds the subcommand named on the command line, parses its options and runs it.
 /// `--help` prints help to stdout and exits 0; a usage error prints the message and the
 /// command's usage to stderr and exits 64 (EX_USAGE).
-enum CommandLineRunner {
-    static func run(_ root: Command, arguments: [String]) async -> Int32 {
+package enum CommandLineRunner {
+    package static func run(_ root: Command, arguments: [String]) async -> Int32 {
         var command = root
         var parents: [String] = []   // names of the commands above `command`
         var rest = arguments
@@ -42,7 +42,7 @@ enum CommandLineRunner {
         }
     }
 
-    static func usageFailure(_ message: String, command: Command, path: String) -> Int32 {
+    package static func usageFailure(_ message: String, command: Command, path: String) -> Int32 {
         let who = path.isEmpty ? command.name : path + " " + command.name
         printErr("\(who): \(message)\n\n" + command.help(path: path), terminator: "")
         return ExitStatus.usage
@@ -50,20 +50,23 @@ enum CommandLineRunner {
 }
 
 /// Writes to standard error (progress, diagnostics); stdout stays for results.
-func printErr(_ s: String, terminator: String = "\n") {
+package func printErr(_ s: String, terminator: String = "\n") {
     FileHandle.standardError.write(Data((s + terminator).utf8))
 }
 
 /// Why a command could not do its work, with the exit status that says so (sysexits: 65 malformed
 /// input, 66 missing input, 69 a service unavailable, 70 internal). The message names the item.
-struct CommandFailure: Error {
-    var message: String
-    var status: Int32
+package struct CommandFailure: Error, CustomStringConvertible {
+    package var message: String
+    package var status: Int32
+    package init(message: String, status: Int32) { self.message = message; self.status = status }
+    /// The message is what a person reads, also where a runner prints the error itself.
+    package var description: String { message }
 }
 
 /// Runs a command's work; a `CommandFailure` is printed as "daybreak NAME: message" on stderr and
 /// its status returned (other errors propagate to the runner, which maps them).
-func reportingFailures(_ name: String, _ work: () async throws -> Int32) async throws -> Int32 {
+package func reportingFailures(_ name: String, _ work: () async throws -> Int32) async throws -> Int32 {
     do { return try await work() } catch let f as CommandFailure {
         printErr("daybreak \(name): \(f.message)")
         return f.status
