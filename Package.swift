@@ -50,7 +50,7 @@ let package = Package(
         .target(name: "Gateway", dependencies: ["Edge", "DaybreakNode", "Cluster", "DispatchPlanning", "Fleet", "Geo", "Messaging", "Storage", "Base"],
                 swiftSettings: strict),
         // The simulated day: a client of the operations contract (DispatchGateway), never a shortcut into the system.
-        .target(name: "Simulation", dependencies: ["DispatchPlanning", "Fleet", "Geo", "Routing", "Base"], swiftSettings: strict),
+        .target(name: "Simulation", dependencies: ["DispatchPlanning", "Fleet", "Geo", "Routing", "Warehouse", "Base"], swiftSettings: strict),
 
         // The thin executable.
         .executableTarget(name: "daybreak",

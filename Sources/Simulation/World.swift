@@ -95,6 +95,8 @@ public struct OrderTruth: Sendable, Hashable {
     public var wrongCodeAnswered = false
     public var noShow = false
     public var courier: String?
+    /// When a courier loaded it at its site (the hub's van departure, for the warehouse layer).
+    public var loadedAt: Instant?
     /// The last state the system confirmed to the simulation (an `OrderState` raw value).
     public var acknowledgedState: OrderState?
     /// Wall-clock nanoseconds of `placeOrder` (new order → assigned with an ETA).
@@ -602,7 +604,7 @@ actor RegionWorld {
             }
             r = await call("pickedUp \(ref.id)", at: now) { try await gateway.report(.pickedUp(ref, orders: load, at: now)) }
             if case .success? = r {
-                for o in load { sim[i].onBoard.insert(o); orders[o]?.courier = ref.id }
+                for o in load { sim[i].onBoard.insert(o); orders[o]?.courier = ref.id; if from == nil { orders[o]?.loadedAt = now } }
                 if let j = from { for o in load { sim[j].onBoard.remove(o) } }
             }
         case .delivery:

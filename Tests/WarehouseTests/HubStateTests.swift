@@ -226,3 +226,70 @@ import Testing
         #expect(throws: HubRejection.notOpen) { try HubState().decide(.release(round: 0, parcels: [0], at: 0)) }
     }
 }
+
+/// The hub's night (`HubNight`) on the Gimpo hub's layout: robots pick, the sorter sorts, vans load.
+@Suite struct HubNightTests {
+    static func hub() throws -> SiteLayout {
+        let path = "Regions/sites/hub-dawn.site"
+        return try SiteLayout.parse(try String(contentsOf: SiteLayoutTests.root.appendingPathComponent(path), encoding: .utf8), file: path)
+    }
+
+    /// 8 vans over 2 departure waves, 1–3 parcels per order: every parcel loaded exactly once into
+    /// its own van's chute, nothing mis-sorted, no van late with two hours of picking ahead; the
+    /// busiest hour never beats the inducts' nominal rate; pick-to-load is never negative.
+    @Test func aNightIsPickedSortedAndLoadedWithoutMisSortsOrLateVans() throws {
+        let layout = try Self.hub()
+        var rng = SplitMix64(seed: 5)
+        let vans = (0..<8).map { HubVan(van: "van-\($0)", wave: $0 / 4, departure: $0 < 4 ? 5400 : 7200) }
+        var parcels: [HubParcel] = [], totes: [[Int]] = []
+        for o in 0..<400 {
+            let v = rng.below(vans.count), rack = rng.below(layout.features(.storage).count)
+            var tote: [Int] = []
+            for k in 0..<(1 + rng.below(3)) { tote.append(parcels.count); parcels.append(HubParcel(id: "o\(o)#\(k)", van: v, storage: rack)) }
+            totes.append(tote)
+        }
+        let wave = HubWave(site: layout.site, vans: vans, parcels: parcels, chutes: layout.features(.chute).count, chuteCapacity: 120, start: -1800)
+        let config = try #require(HubNightConfig(layout: layout, robots: 30))
+        let r = try HubNight.run(layout: layout, wave: wave, totes: totes, config: config)
+        #expect(r.misSorts == 0)
+        #expect(r.picksDone == totes.count)
+        #expect(r.state.parcels.allSatisfy { $0.stage == .loaded && $0.loadedAt! >= $0.sortedAt! && $0.sortedAt! > $0.pickedAt! })
+        for (p, parcel) in parcels.enumerated() {
+            let c = try #require(r.state.parcels[p].chute)
+            #expect(r.state.chutes.contains { $0.chute == c && $0.route == parcel.van })
+        }
+        #expect(r.lateVans.isEmpty, "\(r.lateVans)")
+        #expect(r.sortedPerHour > 0 && r.sortedPerHour <= Double(config.inducts) * config.inductsPerHour + 1)
+        #expect(r.pickToLoad.count == parcels.count && r.pickToLoad.allSatisfy { $0 >= 0 })
+        #expect(r.p95PickToLoad >= r.pickToLoad.sorted()[parcels.count / 2])
+        #expect(r.robotUtilisation > 0 && r.robotUtilisation <= 1)
+        #expect(r.traffic.reduce(0, +) > 0)
+        #expect(r.peakFill.count == 2 && r.peakFill.allSatisfy { $0.allSatisfy { $0 <= 120 } })
+    }
+
+    /// Too few robots for the first departure: its vans leave late, each named with exactly the
+    /// parcels not loaded at its departure (checked against the per-parcel load times).
+    @Test func vansLateBecauseOfTheHubAreNamedWithTheirMissingParcels() throws {
+        let layout = try Self.hub()
+        var rng = SplitMix64(seed: 9)
+        let vans = (0..<3).map { HubVan(van: "van-\($0)", wave: 0, departure: 1200) }
+        var parcels: [HubParcel] = [], totes: [[Int]] = []
+        for o in 0..<90 {
+            totes.append([parcels.count])
+            parcels.append(HubParcel(id: "o\(o)", van: o % 3, storage: rng.below(layout.features(.storage).count)))
+        }
+        let wave = HubWave(site: layout.site, vans: vans, parcels: parcels, chutes: layout.features(.chute).count, chuteCapacity: 120,
+                           start: 0, loadingLeadSeconds: 600)
+        var config = try #require(HubNightConfig(layout: layout, robots: 2))
+        config.releaseLeadSeconds = 1200
+        let r = try HubNight.run(layout: layout, wave: wave, totes: totes, config: config)
+        #expect(r.misSorts == 0)
+        #expect(!r.lateVans.isEmpty)
+        for (v, out) in r.vans.enumerated() {
+            let missing = parcels.indices.filter { parcels[$0].van == v && r.state.parcels[$0].loadedAt! > 1200 }.map { parcels[$0].id }
+            #expect(out.missingAtDeparture == missing, "\(out.van)")
+            #expect(out.isLate == !missing.isEmpty)
+            if out.isLate { #expect(out.leftAt! > out.departure && out.leftAt == out.loadReady) }
+        }
+    }
+}
