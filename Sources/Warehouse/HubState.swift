@@ -28,6 +28,11 @@ public struct HubState: Sendable, Codable, Equatable {
     public var chuteFill: [Int] = []
     public var chuteCursor: [Int] = []
     public var faulted: [String] = []
+    /// Derived at open (kept for speed): per chute its assignments in time order, per van its chutes,
+    /// per van the parcels not yet loaded.
+    var byChute: [[ChuteAssignment]] = []
+    var vanChutes: [[Int]] = []
+    var unloaded: [Int] = []
     /// Pick rounds released (the next round's number).
     public var rounds = 0
 
@@ -40,7 +45,7 @@ public struct HubState: Sendable, Codable, Equatable {
     // MARK: Reads
 
     /// The assignments of chute c, in time order.
-    public func assignments(ofChute c: Int) -> [ChuteAssignment] { chutes.filter { $0.chute == c } }
+    public func assignments(ofChute c: Int) -> [ChuteAssignment] { byChute[c] }
 
     /// The van now holding chute c (nil: the chute has served all its vans).
     public func holder(ofChute c: Int) -> Int? {
@@ -50,7 +55,7 @@ public struct HubState: Sendable, Codable, Equatable {
 
     /// Chutes van v holds now.
     public func chutes(ofVan v: Int) -> [Int] {
-        Set(chutes.filter { $0.route == v }.map(\.chute)).sorted().filter { holder(ofChute: $0) == v }
+        vanChutes[v].filter { holder(ofChute: $0) == v }
     }
 
     /// Where the sorter should drop parcel p now: its van's chute with the most room (ties: lowest),
@@ -188,6 +193,15 @@ public struct HubState: Sendable, Codable, Equatable {
             vans = Array(repeating: VanProgress(), count: w.vans.count)
             chuteFill = Array(repeating: 0, count: w.chutes)
             chuteCursor = Array(repeating: 0, count: w.chutes)
+            byChute = Array(repeating: [], count: w.chutes)
+            vanChutes = Array(repeating: [], count: w.vans.count)
+            for a in assignments {
+                byChute[a.chute].append(a)
+                if !vanChutes[a.route].contains(a.chute) { vanChutes[a.route].append(a.chute) }
+            }
+            for v in vanChutes.indices { vanChutes[v].sort() }
+            unloaded = Array(repeating: 0, count: w.vans.count)
+            for p in w.parcels { unloaded[p.van] += 1 }
         case let .released(round, ps, at):
             for p in ps {
                 parcels[p].stage = .picking
@@ -211,6 +225,7 @@ public struct HubState: Sendable, Codable, Equatable {
             if vans[v].loadingAt != nil {
                 parcels[p].stage = .loaded
                 parcels[p].loadedAt = at
+                unloaded[v] -= 1
                 leaveIfComplete(v, at: at)
             } else {
                 parcels[p].stage = .sorted
@@ -222,6 +237,7 @@ public struct HubState: Sendable, Codable, Equatable {
             for p in parcels.indices where parcels[p].van == v && parcels[p].stage == .sorted {
                 parcels[p].stage = .loaded
                 parcels[p].loadedAt = at
+                unloaded[v] -= 1
             }
         case let .departureDue(v, at, missing):
             vans[v].dueAt = at
@@ -232,8 +248,7 @@ public struct HubState: Sendable, Codable, Equatable {
 
     /// A van due to leave with nothing missing leaves: its chutes pass to their next vans.
     private mutating func leaveIfComplete(_ v: Int, at: Double) {
-        guard vans[v].dueAt != nil, vans[v].leftAt == nil,
-              !parcels.contains(where: { $0.van == v && $0.loadedAt == nil }) else { return }
+        guard vans[v].dueAt != nil, vans[v].leftAt == nil, unloaded[v] == 0 else { return }
         vans[v].leftAt = at
         for c in chutes(ofVan: v) {
             chuteFill[c] = 0
