@@ -10,8 +10,8 @@ import Synchronization
 /// Ownership: the link's receive loop runs in `run()`, which the node runs for its lifetime (a node
 /// service, or the test's task group); `close()` ends it and frees the endpoint. Isolation: an actor.
 public actor HubFloorHost {
-    public let context: MessagingContext
-    public let endpoint: String
+    public nonisolated let context: MessagingContext
+    public nonisolated let endpoint: String
     public let configuration: RobotLink.Configuration
     private var link: RobotLink?
     private var closed = false
