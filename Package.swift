@@ -37,7 +37,7 @@ let package = Package(
         // The warehouse floor's robots over ZeroMQ: VDA 5050 link at fleet control, simulated robots (Docs/VDA5050.md).
         .target(name: "Floor", dependencies: ["Warehouse", "Messaging", "Base"], swiftSettings: strict),
         // The hub's controller on the cluster (issue 12): Warehouse's HubState journaled, robots through Floor.
-        .target(name: "Hub", dependencies: ["Cluster", "Floor", "Warehouse", "Messaging", "Storage", "Base"], swiftSettings: strict),
+        .target(name: "Hub", dependencies: ["Cluster", "Floor", "Warehouse", "DispatchPlanning", "Fleet", "Geo", "Messaging", "Storage", "Base"], swiftSettings: strict),
 
         // App layer: dispatch planning that joins the domain and the routing engine.
         // (Not named `Dispatch`: that would shadow libdispatch's module, which Foundation imports.)
@@ -75,7 +75,7 @@ let package = Package(
                     resources: [.copy("Fixtures")], swiftSettings: strict),
         .testTarget(name: "FloorTests", dependencies: ["Floor", "Warehouse", "Messaging", "Base"],
                     resources: [.copy("Fixtures")], swiftSettings: strict),
-        .testTarget(name: "HubTests", dependencies: ["Hub", "Floor", "Warehouse", "Cluster", "Messaging", "Storage", "Base"],
+        .testTarget(name: "HubTests", dependencies: ["Hub", "Floor", "Warehouse", "Cluster", "Fleet", "Geo", "Messaging", "Storage", "Base"],
                     swiftSettings: strict),
         .testTarget(name: "RoutingTests", dependencies: ["Routing"],
                     resources: [.copy("Fixtures")], swiftSettings: strict),
