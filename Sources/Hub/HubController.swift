@@ -155,7 +155,9 @@ public distributed actor HubController {
             config.orderTag = "r\(round)-t\(entity.token.value)"
             config.seed = config.seed &+ UInt64(round)
             let link = try await floor.host.bound()
-            let controller = FloorController(link: link, site: floor.site, robots: live, tasks: tasks, configuration: config)
+            // Every robot, faulted ones too: the floor controller sees their FATAL state and keeps
+            // their cells as obstacles (a robot left out would be invisible to the plan).
+            let controller = FloorController(link: link, site: floor.site, robots: floor.robots, tasks: tasks, configuration: config)
             let report = try await controller.run()
             for r in report.faulted where !s.faulted.contains(r) {
                 s = try await journal(.robotFaulted(r, at: floor.clock()), key: "fault:\(r)")

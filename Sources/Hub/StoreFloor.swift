@@ -102,7 +102,7 @@ public distributed actor StoreFloor {
         var config = floor.controller
         config.orderTag = "s\(round)-t\(entity.token.value)"
         config.seed = config.seed &+ UInt64(round)
-        let report = try await FloorController(link: try await floor.host.bound(), site: floor.site, robots: live, tasks: tasks, configuration: config).run()
+        let report = try await FloorController(link: try await floor.host.bound(), site: floor.site, robots: floor.robots, tasks: tasks, configuration: config).run()
         for r in report.faulted where !s.faulted.contains(r) { s = try await handle(.robotFaulted(r, at: floor.clock()), key: "fault:\(r)") }
         var byRobot: [String: [Int]] = [:]
         for t in report.finished { byRobot[report.finishedBy[t] ?? "?", default: []].append(t) }
