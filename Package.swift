@@ -36,6 +36,8 @@ let package = Package(
         .target(name: "Cluster", dependencies: ["Messaging", "Storage", "Base"], swiftSettings: strict),
         // The warehouse floor's robots over ZeroMQ: VDA 5050 link at fleet control, simulated robots (Docs/VDA5050.md).
         .target(name: "Floor", dependencies: ["Warehouse", "Messaging", "Base"], swiftSettings: strict),
+        // The hub's controller on the cluster (issue 12): Warehouse's HubState journaled, robots through Floor.
+        .target(name: "Hub", dependencies: ["Cluster", "Floor", "Warehouse", "DispatchPlanning", "Fleet", "Geo", "Messaging", "Storage", "Base"], swiftSettings: strict),
 
         // App layer: dispatch planning that joins the domain and the routing engine.
         // (Not named `Dispatch`: that would shadow libdispatch's module, which Foundation imports.)
@@ -48,7 +50,7 @@ let package = Package(
         .target(name: "Gateway", dependencies: ["Edge", "DaybreakNode", "Cluster", "DispatchPlanning", "Fleet", "Geo", "Messaging", "Storage", "Base"],
                 swiftSettings: strict),
         // The simulated day: a client of the operations contract (DispatchGateway), never a shortcut into the system.
-        .target(name: "Simulation", dependencies: ["DispatchPlanning", "Fleet", "Geo", "Routing", "Base"], swiftSettings: strict),
+        .target(name: "Simulation", dependencies: ["DispatchPlanning", "Fleet", "Geo", "Routing", "Warehouse", "Base"], swiftSettings: strict),
 
         // The thin executable.
         // The commands (demo, simulate, up, node, gateway, ctl, solve, …) and, apart, the benchmarks
@@ -80,6 +82,8 @@ let package = Package(
                     resources: [.copy("Fixtures")], swiftSettings: strict),
         .testTarget(name: "FloorTests", dependencies: ["Floor", "Warehouse", "Messaging", "Base"],
                     resources: [.copy("Fixtures")], swiftSettings: strict),
+        .testTarget(name: "HubTests", dependencies: ["Hub", "Floor", "Warehouse", "Cluster", "Fleet", "Geo", "Messaging", "Storage", "Base"],
+                    swiftSettings: strict),
         .testTarget(name: "RoutingTests", dependencies: ["Routing"],
                     resources: [.copy("Fixtures")], swiftSettings: strict),
     ],

@@ -12,7 +12,7 @@ import Simulation
 let simulateCommand = Command(
     name: "simulate",
     summary: "Simulate a whole day of orders, picking, couriers and disruptions; compare with the baseline dispatcher.",
-    usage: "[--regions FILE] [--orders N] [--seed S] [--speed X] [--nodes K] [--database CONNINFO] [--report DIR] [--date YYYY-MM-DD] [--json] [--progress]",
+    usage: "[--regions FILE] [--orders N] [--seed S] [--speed X] [--nodes K] [--database CONNINFO] [--report DIR] [--date YYYY-MM-DD] [--hub-robots N] [--json] [--progress]",
     options: [
         .value("orders", "N", "orders in the day, 0…50000 (default 5000)"),
         .value("seed", "S", "seed of the day (default 1)"),
@@ -21,6 +21,7 @@ let simulateCommand = Command(
         .value("database", "CONNINFO", "PostgreSQL conninfo for --nodes ≥ 1 (default: the PG* environment)"),
         .value("report", "DIR", "write report.html into DIR (created if missing; checked before the day runs: 66 when it cannot be created or written)"),
         .value("date", "YYYY-MM-DD", "service day D (default: 2026-12-01 + seed mod 28 days)"),
+        .value("hub-robots", "N", "robots at the hub for the dawn wave through the warehouse layer, 1…2000 (default 60)"),
         .flag("json", "print one JSON line with the KPIs instead of the table"),
         .flag("progress", "progress on stderr even when it is not a terminal"),
     ] + CityInputFiles.options
@@ -41,6 +42,7 @@ struct SimulateOptions: Sendable {
     var json: Bool
     var progress: Bool
     var files: CityInputFiles
+    var hubRobots: Int
 
     init(_ a: ParsedArguments) throws(UsageError) {
         orders = try a.int("orders", default: 5000, range: 0...50_000)
@@ -57,6 +59,7 @@ struct SimulateOptions: Sendable {
         }
         json = a.flag("json")
         progress = a.flag("progress")
+        hubRobots = try a.int("hub-robots", default: 60, range: 1...2000)
         files = CityInputFiles(a)
     }
 }
@@ -167,7 +170,7 @@ struct SimulateRun {
         note("\(scenario.orders.count) orders for \(SimulationReport.dateString(scenario.serviceDay)), \(setup.couriers.count) couriers in \(setup.regions.count) regions; optimised on \(backend.description), then the baseline")
 
         let progress: SimulationProgress? = showProgress ? { @Sendable line in printErr("simulate: " + line) } : nil
-        let result: SimulationResult
+        var result: SimulationResult
         do {
             result = try await Simulation.run(scenario: scenario, setup: setup, backend: backend, baselineBackend: baseline, speed: o.speed,
                                               progress: progress)
@@ -177,6 +180,7 @@ struct SimulateRun {
         }
         await backend.shutdown()
         await baseline.shutdown()
+        result.hub = try hubWave(result, city: city)
 
         var reportPath: String? = nil
         if let dir = o.reportDir {

@@ -34,6 +34,9 @@ public actor FloorController {
         public var horizon = 6
         /// Steps before `run()` gives up (throws `.timeout`).
         public var maxSteps = 20_000
+        /// The run's order id is `<serial>-<orderTag>`: a later run (another round, or a new owner of
+        /// the site after a failover) uses another tag, so its order is a new order, not an older update.
+        public var orderTag = "floor"
         public init() {}
     }
 
@@ -56,6 +59,8 @@ public actor FloorController {
         public var heldBack = 0
         /// Waves of releases (a step with followers takes more than one).
         public var waves = 0
+        /// Robots whose order of an earlier run was still active at the start, and was cancelled.
+        public var cancelledAtStart: [String] = []
     }
 
     private let link: RobotLink
@@ -109,7 +114,7 @@ public actor FloorController {
         return out
     }
 
-    private func orderId(_ r: Int) -> String { "\(serials[r])-floor" }
+    private func orderId(_ r: Int) -> String { "\(serials[r])-\(configuration.orderTag)" }
 
     /// Runs until every task is finished (or none can be), then returns what happened.
     public func run() async throws(FloorError) -> Report {
@@ -118,7 +123,16 @@ public actor FloorController {
         let n = serials.count
         position = []; live = []
         for s in serials {
-            let st = try await link.waitForState(of: s, timeout: configuration.stepTimeout) { !$0.driving }
+            var st = try await link.waitForState(of: s, timeout: configuration.stepTimeout) { !$0.driving }
+            if !st.nodeStates.isEmpty || !st.edgeStates.isEmpty {
+                // An order of an earlier run is still active (its controller stopped mid-step, e.g.
+                // its node died): cancel it, so the robot is idle and takes this run's order.
+                let cancel = VDA5050.InstantActions(header: VDA5050.Header(manufacturer: "daybreak", serialNumber: s),
+                                                    actions: [VDA5050.Action(actionType: "cancelOrder", actionId: "\(s)-\(configuration.orderTag)-cancel")])
+                _ = try await link.send(cancel, to: s, timeout: configuration.stepTimeout)
+                st = try await link.waitForState(of: s, timeout: configuration.stepTimeout) { $0.nodeStates.isEmpty && $0.edgeStates.isEmpty && !$0.driving }
+                report.cancelledAtStart.append(s)
+            }
             guard let c = VDA5050Layout.cell(nodeId: st.lastNodeId), grid.isFree(c) else {
                 throw FloorError(.rejected, "robot \(s) reports node \"\(st.lastNodeId)\", not a free cell of the grid")
             }

@@ -242,6 +242,7 @@ extension SimulationResult {
         fields.insert(("service_day", .string(SimulationReport.dateString(scenario.serviceDay))), at: 1)
         fields.append(("km_per_parcel_vs_baseline", .double(b.kmPerParcel > 0 ? DayKPIs.r(1 - optimisedKPIs.kmPerParcel / b.kmPerParcel, 4) : 0)))
         fields.append(("killed_node", optimised.killedNode.map { .string($0) } ?? .null))
+        fields.append(("hub", hub?.json ?? .null))
         fields.append(("baseline", .object([
             ("on_time", b.onTimeJSON), ("km_per_parcel", .double(DayKPIs.r(b.kmPerParcel, 3))),
             ("co2e_g_per_parcel", .double(DayKPIs.r(b.gramsPerParcel, 1))), ("accepted", .int(b.accepted)),
@@ -287,12 +288,13 @@ extension SimulationResult {
             ("scheduled slots full → next taken", "\(a.slotsRebooked)", "\(b.slotsRebooked)"),
             ("wall time", f(a.wallSeconds, 1) + " s", f(b.wallSeconds, 1) + " s"),
         ]
-        let w0 = rows.map(\.0.count).max()!, w1 = max(10, rows.map(\.1.count).max()!)
+        let w0 = (rows.map(\.0.count) + (hub?.rows ?? []).map(\.0.count)).max()!, w1 = max(10, rows.map(\.1.count).max()!)
         func pad(_ s: String, _ w: Int) -> String { s + String(repeating: " ", count: max(0, w - s.count)) }
         var out = "optimised: \(optimised.backend)" + (optimised.killedNode.map { "; node \($0) killed mid-day" } ?? "") + "\n"
         out += "baseline:  \(baseline.backend)\n\n"
         out += pad("", w0) + "  " + pad("optimised", w1) + "  baseline\n"
         for r in rows { out += pad(r.0, w0) + "  " + pad(r.1, w1) + "  " + r.2 + "\n" }
+        for r in hub?.rows ?? [] { out += pad(r.0, w0) + "  " + r.1 + "\n" }
         return out
     }
 }

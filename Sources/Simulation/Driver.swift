@@ -189,4 +189,6 @@ public struct SimulationResult: Sendable {
     public var baseline: DayOutcome
     public var optimisedKPIs: DayKPIs
     public var baselineKPIs: DayKPIs
+    /// The optimised night's dawn wave through the hub's warehouse layer (`HubDay.run`), if computed.
+    public var hub: HubDayReport? = nil
 }

@@ -89,6 +89,8 @@ public enum SimulationReport {
         doc.heading("Utilisation by fleet (busy time / shift time, couriers that worked)")
         doc.raw(utilisationChart(a: a.utilisationByFleet, b: b.utilisationByFleet))
 
+        if let hub = r.hub { hubSection(&doc, hub, s) }
+
         doc.heading("Routes driven (optimised), per region")
         doc.paragraph("Each line is one courier's trace as its handheld reported it (positions every ~10 simulated minutes and at stops); the hub is outside the city.", cssClass: "muted")
         doc.open("grid")

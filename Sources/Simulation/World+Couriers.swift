@@ -210,7 +210,7 @@ extension RegionWorld {
             }
             r = await call("pickedUp \(ref.id)", at: now) { try await gateway.report(.pickedUp(ref, orders: load, at: now)) }
             if case .success? = r {
-                for o in load { sim[i].onBoard.insert(o); orders[o]?.courier = ref.id }
+                for o in load { sim[i].onBoard.insert(o); orders[o]?.courier = ref.id; if from == nil { orders[o]?.loadedAt = now } }
                 if let j = from { for o in load { sim[j].onBoard.remove(o) } }
             }
         case .delivery:

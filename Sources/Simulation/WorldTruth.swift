@@ -95,6 +95,8 @@ public struct OrderTruth: Sendable, Hashable {
     public var wrongCodeAnswered = false
     public var noShow = false
     public var courier: String?
+    /// When a courier loaded it at its site (the hub's van departure, for the warehouse layer).
+    public var loadedAt: Instant?
     /// The last state the system confirmed to the simulation (an `OrderState` raw value).
     public var acknowledgedState: OrderState?
     /// Wall-clock nanoseconds of `placeOrder` (new order → assigned with an ETA).

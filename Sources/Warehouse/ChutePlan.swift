@@ -23,7 +23,7 @@ public struct SorterRoute: Sendable, Equatable {
 
 /// A chute given to a route for its wave: from `from` (when the chute's previous route is due to
 /// leave, or the start of sorting) until the route's departure.
-public struct ChuteAssignment: Sendable, Equatable {
+public struct ChuteAssignment: Sendable, Equatable, Codable {
     public var chute: Int
     public var route: Int
     public var wave: Int

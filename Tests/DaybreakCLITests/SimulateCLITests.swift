@@ -48,6 +48,11 @@ import Testing
         // kilometres (rescue runs from the hub after the night's breakdown): here only that both drove.
         let km = k["km_per_parcel"]?.doubleValue ?? 0, base = k["baseline"]?["km_per_parcel"]?.doubleValue ?? 0
         #expect(km > 0 && base > 0)
+        // The night's dawn wave through the hub's warehouse layer (HubDay): sorted, never mis-sorted.
+        let hub = try #require(k["hub"]?["parcels"] != nil ? k["hub"] : nil, "no hub wave in \(line.prefix(300))")
+        #expect(hub["mis_sorts"]?.doubleValue == 0)
+        #expect((hub["parcels"]?.doubleValue ?? 0) > 0 && (hub["parcels_per_h_sorted"]?.doubleValue ?? 0) > 0)
+        #expect((hub["robot_utilisation"]?.doubleValue ?? -1) > 0)
     }
 
     @Test func badArgumentsNameTheOption() throws {
