@@ -106,13 +106,13 @@ func freeEndpoint(_ ctx: MessagingContext) async throws -> String {
                 }
                 var config = ClusterActorSystem.Configuration(nodeID: "n\(i)")
                 config.defaultTimeout = .seconds(20)
-                let system = try await ClusterActorSystem(context: ctx, configuration: config, placement: InMemoryPlacement(localNodeID: "n\(i)"),
+                let system = try await ClusterActorSystem(context: ctx, configuration: config, ownership: StaticRegionOwnership(localNodeID: "n\(i)"),
                                                           activator: activator, logger: logger)
                 try await kind.registerTargets(system)
                 nodes.append((system, ctx, host))
             }
             let (a, b) = (nodes[0].system, nodes[1].system)
-            for n in nodes { (n.system.placement as? InMemoryPlacement)?.assign(region, to: b.address) }
+            for n in nodes { (n.system.ownership as? StaticRegionOwnership)?.assign(region, to: b.address) }
             try await a.connect(to: b.address)
             try await b.connect(to: a.address)
 
@@ -168,7 +168,7 @@ func freeEndpoint(_ ctx: MessagingContext) async throws -> String {
                     try await c.execute(ClusterSchema.releaseLease, [region, "b", Int64(1)], purpose: "b's lease expires")
                     _ = try await c.query(ClusterSchema.acquireLease, [region, "a", Int64(1), Int64(60_000)], purpose: "a takes over (token 2)")
                     owner.withLock { $0 = (0, 2) }
-                    (a.placement as? InMemoryPlacement)?.assign(region, to: a.address)
+                    (a.ownership as? StaticRegionOwnership)?.assign(region, to: a.address)
 
                     // Node a carries on from the journal; one robot faults in the middle of a round.
                     var faultInjected = false

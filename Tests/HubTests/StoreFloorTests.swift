@@ -36,10 +36,10 @@ import Warehouse
             let floor = HubFloor(site: site, host: host, robots: serials, picksPerRobot: 2, clock: { clock.withLock { $0 } }, controller: fc)
             let kind = StoreFloor.kind(floor: { $0 == site.site ? floor : nil })
             let activator = HubActivator(journal: Journal(pool: pool, node: "a"), kind: kind) { $0 == region ? FencingToken(1) : nil }
-            let system = try await ClusterActorSystem(context: ctx, configuration: .init(nodeID: "n0"), placement: InMemoryPlacement(localNodeID: "n0"),
+            let system = try await ClusterActorSystem(context: ctx, configuration: .init(nodeID: "n0"), ownership: StaticRegionOwnership(localNodeID: "n0"),
                                                       activator: activator, logger: logger)
             try await kind.registerTargets(system)
-            (system.placement as? InMemoryPlacement)?.assign(region, to: system.address)
+            (system.ownership as? StaticRegionOwnership)?.assign(region, to: system.address)
             let chargers = site.features(.charger).map { site.grid.cell($0.cell) }
             let vda = VDA5050Layout(mapId: site.site, cellSize: site.cellMetres)
             let robots = serials.enumerated().map { i, s in
