@@ -25,6 +25,7 @@ let nodeCommand = Command(
         .value("stock-per-sku", "N", "each site's stock of every catalogue item when a day opens (default 10000)"),
         .value("dawn-wave-seconds", "N", "time budget of a region's dawn wave (default 20)"),
         .value("dawn-wave-iterations", "N", "search iterations of a region's dawn wave (default 2000)"),
+        .value("dawn-wave-threads", "N", "search threads of a region's dawn wave (default 1; the same seed and N give the same plan; every node of a deployment should agree, it is part of the day's config)"),
         .value("reoptimise-every-s", "N", "seconds between re-optimisations of a changed plan (default 900)"),
         .value("database", "CONNINFO", "libpq conninfo or URI; default: the PG* environment"),
         .value("schema", "NAME", "schema for the cluster tables (created and migrated); default: the current schema"),
@@ -83,6 +84,7 @@ let nodeCommand = Command(
     var budgets = RegionDispatchConfig.Budgets()
     budgets.dawnWaveTimeLimitSeconds = Double(try args.int("dawn-wave-seconds", default: 20, range: 1 ... 3_600))
     budgets.dawnWaveIterations = try args.int("dawn-wave-iterations", default: budgets.dawnWaveIterations, range: 1 ... 100_000_000)
+    if args.string("dawn-wave-threads") != nil { budgets.dawnWaveThreads = try args.int("dawn-wave-threads", default: 1, range: 1 ... 256) }
     budgets.reoptimiseEverySeconds = Int64(try args.int("reoptimise-every-s", default: 900, range: 1 ... 86_400))
     var clockStart: Instant?
     if let t = args.string("clock-start") {

@@ -79,6 +79,9 @@ public struct RegionDispatchConfig: Sendable, Hashable, Codable {
         public var reoptimiseEverySeconds: Int64
         /// Wall-clock limit of one re-optimisation job, enforced by the shell's `shouldStop`.
         public var reoptimiseTimeLimitSeconds: Double
+        /// Search threads of the dawn wave (`SolveOptions.threads`; the same seed and count give the
+        /// same plan). nil (and configs journaled before it existed): 1.
+        public var dawnWaveThreads: Int? = nil
         public init(dawnWaveIterations: Int = 2_000, dawnWaveTimeLimitSeconds: Double = 20, reoptimiseIterations: Int = 50,
                     reoptimiseEverySeconds: Int64 = 15 * 60, reoptimiseTimeLimitSeconds: Double = 1) {
             self.dawnWaveIterations = dawnWaveIterations; self.dawnWaveTimeLimitSeconds = dawnWaveTimeLimitSeconds

@@ -67,7 +67,7 @@ extension RegionDispatchState {
     func dawnWaveWork(at: Instant) -> DispatchWork {
         let pending = pendingDawn().map(\.order)
         let setup = dawnSetup(), policy = config.policy, version = self.version
-        let iterations = config.budgets.dawnWaveIterations, seed = config.seed
+        let iterations = config.budgets.dawnWaveIterations, seed = config.seed, threads = max(1, config.budgets.dawnWaveThreads ?? 1)
         return DispatchWork(kind: .dawnWave, region: config.region, basedOnVersion: version) { shouldStop in
             let ids = pending.map(\.id)
             guard let (setup, fleet) = setup, !pending.isEmpty, !fleet.vans.isEmpty,
@@ -78,7 +78,9 @@ extension RegionDispatchState {
             switch policy {
             case .optimised:
                 plan = WavePlanner.planVerified(rp) { attempt in
-                    SolveOptions(seed: seed &+ UInt64(attempt), shouldStop: shouldStop, maxIterations: iterations)
+                    var o = SolveOptions(seed: seed &+ UInt64(attempt), shouldStop: shouldStop, maxIterations: iterations)
+                    o.threads = threads
+                    return o
                 }
             case .baseline:
                 plan = WavePlanner.baseline(rp)
