@@ -280,7 +280,10 @@ extension EdgeServer {
         case .success(let d): draft = d
         case .failure(let e): throw e
         }
-        let (outcome, region) = try await cluster.placeOrder(draft, slot: b.slot?.instant, at: b.at.instant, key: "place/\(draft.id)")
+        // The slot is part of the request: the same order placed again for another slot (the next
+        // free one a `slot_full` refusal offered) is a new request, not a retry of the refused one.
+        let key = "place/\(draft.id)" + (b.slot.map { "/slot-\($0.instant.epochSeconds)" } ?? "")
+        let (outcome, region) = try await cluster.placeOrder(draft, slot: b.slot?.instant, at: b.at.instant, key: key)
         let window: PromiseWindow, site: SiteID, kind: String, eta: Instant?
         var courier: CourierRef? = nil
         switch outcome {

@@ -32,6 +32,22 @@ import Testing
             let again = try #require(after.slots.first { $0.start.instant == chosen.start.instant })
             if let before = chosen.remaining { #expect(again.remaining == before - 1) } else { #expect(again.remaining == nil) }
 
+            // Fill tomorrow's last slot (30 orders), then one more: refused with the next free slots
+            // offered, and the same order placed again for the first of them is booked (a new
+            // request, not a replay of the refusal).
+            let last = WireTime(D.at(1, 20))
+            for i in 0..<30 {
+                let o = WireOrder(id: "fill-\(i)", product: "scheduled", destination: home, lines: [WireLine(sku: "grocery-ambient", quantity: 1)])
+                _ = try await shop.expect("order.place", PlaceOrderBody(order: o, slot: last, at: WireTime(D.at(0, 10))), "order.placed", OrderPlacedBody.self)
+            }
+            let extra = WireOrder(id: "late-1", product: "scheduled", destination: home, lines: [WireLine(sku: "grocery-ambient", quantity: 1)])
+            let full = try await shop.expectError("order.place", PlaceOrderBody(order: extra, slot: last, at: WireTime(D.at(0, 10))))
+            #expect(full.code == .refused && full.problem == "slot_full", "\(full)")
+            let offered = try #require(full.offeredSlots?.first, "no slot offered")
+            #expect(offered.instant == D.at(2, 8))
+            let rebooked = try await shop.expect("order.place", PlaceOrderBody(order: extra, slot: offered, at: WireTime(D.at(0, 10))), "order.placed", OrderPlacedBody.self)
+            #expect(rebooked.window.from.instant == offered.instant)
+
             // Who may ask, and bad input.
             #expect(try await courier.expectError("slots.offer", SlotsOfferBody(destination: home, at: WireTime(D.at(0, 10)))).code == .forbidden)
             let outside = try await shop.expectError("slots.offer", SlotsOfferBody(destination: WirePosition(lat: 35.1, lon: 129.0), at: WireTime(D.at(0, 10))))
