@@ -24,8 +24,10 @@ extension RegionWorld {
         var site: SiteID?
         switch outcome {
         case .rejected(let r):
-            if r.problem == .slotFull, let next = r.offeredSlots?.first, so.slot != next {
-                // The checkout shows the next free slot: the customer takes it.
+            if r.problem == .slotFull, let want = so.slot,
+               let next = r.offeredSlots?.first(where: { $0.localDay(scenario.offset) == want.localDay(scenario.offset) }), want != next {
+                // The checkout shows the next free slots: the customer takes the first one on the day
+                // they wanted (a later day is past the simulated day; that customer gives up).
                 scenarioOrders[id]!.slot = next
                 orders[id]!.slotRebooked = true
                 schedule(now, .place(id))

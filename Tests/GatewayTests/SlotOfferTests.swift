@@ -32,11 +32,13 @@ import Testing
             let again = try #require(after.slots.first { $0.start.instant == chosen.start.instant })
             if let before = chosen.remaining { #expect(again.remaining == before - 1) } else { #expect(again.remaining == nil) }
 
-            // Fill tomorrow's last slot (30 orders), then one more: refused with the next free slots
-            // offered, and the same order placed again for the first of them is booked (a new
-            // request, not a replay of the refusal).
+            // Fill tomorrow's last slot (the room its offer shows), then one more: refused with the
+            // next free slots offered, and the same order placed again for the first of them is
+            // booked (a new request, not a replay of the refusal).
             let last = WireTime(D.at(1, 20))
-            for i in 0..<30 {
+            let room = try #require(slots.first { $0.start.instant == last.instant }?.remaining, "the region sets a slot capacity")
+            #expect(room > 0 && room <= 200)
+            for i in 0..<room {
                 let o = WireOrder(id: "fill-\(i)", product: "scheduled", destination: home, lines: [WireLine(sku: "grocery-ambient", quantity: 1)])
                 _ = try await shop.expect("order.place", PlaceOrderBody(order: o, slot: last, at: WireTime(D.at(0, 10))), "order.placed", OrderPlacedBody.self)
             }
