@@ -24,7 +24,7 @@ let package = Package(
 
         // Pure core.
         .target(name: "Base", swiftSettings: strict),
-        .target(name: "Routing", swiftSettings: strict),
+        .target(name: "Routing", dependencies: ["Base"], swiftSettings: strict),
         .target(name: "Geo", swiftSettings: strict),
         .target(name: "Fleet", dependencies: ["Geo"], swiftSettings: strict),
         // The warehouse floor: layouts, multi-robot motion planning, task allocation, sorters (Docs/WAREHOUSE.md).

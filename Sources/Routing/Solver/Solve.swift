@@ -1,3 +1,5 @@
+import Base
+
 /// Solves `problem`: regret-3 construction, then ruin-and-recreate (SISR) under simulated
 /// annealing, keeping the best solution. Anytime: returns the best solution found when
 /// `options.shouldStop()` turns true (or after `maxIterations`). Deterministic for a seed and a
